@@ -1,0 +1,70 @@
+# Gatewave: run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+GOBIN   := $(shell go env GOPATH)/bin
+export PATH := $(GOBIN):$(PATH)
+export GOFLAGS := -buildvcs=false
+
+# Every Go module listed in go.work.
+MODULES := $(shell go list -m -f '{{.Dir}}' 2>/dev/null)
+BIN     := $(CURDIR)/bin
+RUN_DIR := $(CURDIR)/.run
+
+FRONTEND_SRC := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -path frontend/test-results -prune -o -type f -print 2>/dev/null)
+
+.PHONY: help bootstrap services frontend build test test-go test-frontend bench run images desktop clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+bootstrap: ## Install missing Debian and npm packages (idempotent, quiet when present)
+	@bash scripts/bootstrap.sh
+
+services: bootstrap ## Start dockerd and PostgreSQL for tests when they are not running
+	@bash scripts/dockerd.sh
+	@if [ -f scripts/postgres.sh ]; then bash scripts/postgres.sh >/dev/null; fi
+
+frontend/dist/index.html: $(FRONTEND_SRC)
+	@if [ -f frontend/package.json ]; then cd frontend && npm run --silent build; fi
+
+frontend: bootstrap frontend/dist/index.html ## Build the browser IDE into frontend/dist
+
+build: frontend ## Build every binary into bin/
+	@mkdir -p $(BIN)
+	cd sessiond && CGO_ENABLED=0 go build -o $(BIN)/sessiond ./cmd/sessiond
+	@for m in cloud nodegw; do \
+	  if [ -d $$m/cmd/$$m ]; then (cd $$m && go build -o $(BIN)/$$m ./cmd/$$m) || exit 1; fi; \
+	done
+
+test: services build test-go test-frontend ## Run every module's tests and the frontend's tests
+
+test-go:
+	@set -e; for m in $(MODULES); do \
+	  echo "== go test $${m#$(CURDIR)/}"; \
+	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh 2>/dev/null || true)" \
+	    SESSIOND_BIN=$(BIN)/sessiond go test -count=1 -timeout 15m ./...); \
+	done
+
+test-frontend:
+	@if [ -f frontend/package.json ]; then \
+	  cd frontend && npm test && SESSIOND_BIN=$(BIN)/sessiond npm run e2e; \
+	fi
+
+bench: services build ## Run the benchmarks (ratios against baselines measured in the same run)
+	@set -e; for m in $(MODULES); do \
+	  echo "== go bench $${m#$(CURDIR)/}"; \
+	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh 2>/dev/null || true)" \
+	    SESSIOND_BIN=$(BIN)/sessiond go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...); \
+	done
+	@if [ -f frontend/package.json ] && grep -q '"bench"' frontend/package.json; then \
+	  cd frontend && SESSIOND_BIN=$(BIN)/sessiond npm run --silent bench; \
+	fi
+
+run: build ## Serve a sample workspace with sessiond and print its URL and token
+	@mkdir -p $(RUN_DIR)
+	@if [ ! -d $(RUN_DIR)/workspace ]; then cp -r examples/blinky $(RUN_DIR)/workspace; fi
+	$(BIN)/sessiond serve --root $(RUN_DIR)/workspace --listen 127.0.0.1:7420
+
+clean: ## Remove build outputs
+	rm -rf $(BIN) frontend/dist/assets frontend/dist/index.html

@@ -1,0 +1,3 @@
+module gatewave.dev/frontend
+
+go 1.26.0

@@ -1,0 +1,3 @@
+module gatewave.dev/migrations
+
+go 1.26.0
