@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/cors"
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
@@ -26,8 +27,12 @@ import (
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"gatewave.dev/frontend"
+	"gatewave.dev/sessiond/bitstream"
+	"gatewave.dev/sessiond/flash"
+	"gatewave.dev/sessiond/lsp"
 	"gatewave.dev/sessiond/tasks"
 	"gatewave.dev/sessiond/telemetry"
+	"gatewave.dev/sessiond/terminal"
 	"gatewave.dev/sessiond/watch"
 	"gatewave.dev/sessiond/workspace"
 	"gatewave.dev/shared/apierr"
@@ -56,6 +61,9 @@ type Options struct {
 	Telemetry telemetry.Options
 	// UI serves the IDE at "/"; nil means the embedded frontend build.
 	UI fs.FS
+	// LSP configures the language-server proxy; the zero value means the
+	// built-in languages overridden by the workspace's .ide/languages.toml.
+	LSP lsp.Config
 }
 
 // service is a part of sessiond with routes of its own.
@@ -125,7 +133,23 @@ func (s *Server) buildServices() error {
 	if err != nil {
 		return err
 	}
-	s.services = append(s.services, tk)
+	term, err := terminal.New(terminal.Options{Dir: s.ws.Dir(), Logger: s.log, Origins: s.origins})
+	if err != nil {
+		return err
+	}
+	bits, err := bitstream.New(bitstream.Options{Workspace: s.ws})
+	if err != nil {
+		return err
+	}
+	fl, err := flash.New(flash.Options{Workspace: s.ws, Tasks: tk})
+	if err != nil {
+		return err
+	}
+	ls, err := lsp.New(lsp.Options{Workspace: s.ws, Logger: s.log, Origins: s.origins, Config: s.opts.LSP})
+	if err != nil {
+		return err
+	}
+	s.services = append(s.services, tk, term, bits, fl, ls)
 	return nil
 }
 
@@ -136,6 +160,8 @@ func (s *Server) routes() *fiber.App {
 		BodyLimit:             s.opts.BodyLimit,
 		ReadBufferSize:        16 << 10, // long paths in query strings
 		ErrorHandler:          apierr.FiberHandler(s.log),
+		JSONEncoder:           gojson.Marshal, // several times faster on 100,000-entry listings
+		JSONDecoder:           gojson.Unmarshal,
 		StreamRequestBody:     true,
 		IdleTimeout:           2 * time.Minute,
 	})

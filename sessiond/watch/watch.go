@@ -272,4 +272,3 @@ func (w *Watcher) publish(batch []Event) {
 		}
 	}
 }
-

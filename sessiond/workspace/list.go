@@ -1,7 +1,6 @@
 package workspace
 
 import (
-	"cmp"
 	"fmt"
 	"io"
 	"io/fs"
@@ -61,6 +60,7 @@ func (w *Workspace) List(rel string) ([]Entry, error) {
 			return nil, mapErr("list", rel, err)
 		}
 	}
+	slices.Sort(names)
 	raw, err := d.SyscallConn()
 	if err != nil {
 		return nil, fmt.Errorf("list %q: %w", rel, err)
@@ -76,18 +76,20 @@ func (w *Workspace) List(rel string) ([]Entry, error) {
 	if statErr != nil {
 		return nil, statErr
 	}
-	// Drop entries that vanished between readdir and stat.
-	entries = slices.DeleteFunc(entries, func(e Entry) bool { return e.Type == "" })
-	slices.SortFunc(entries, func(a, b Entry) int {
-		ad, bd := a.Type == TypeDir, b.Type == TypeDir
-		if ad != bd {
-			if ad {
-				return -1
-			}
-			return 1
+	// Names were sorted before the stats; a stable pass puts directories
+	// first without comparing strings again.
+	out := make([]Entry, 0, len(entries))
+	for _, e := range entries {
+		if e.Type == TypeDir {
+			out = append(out, e)
 		}
-		return cmp.Compare(a.Name, b.Name)
-	})
+	}
+	for _, e := range entries {
+		if e.Type != TypeDir && e.Type != "" { // "" vanished between readdir and stat
+			out = append(out, e)
+		}
+	}
+	entries = out
 	return entries, nil
 }
 

@@ -19,9 +19,9 @@ import (
 
 // Limits on client-supplied paths, matching Linux's PATH_MAX and NAME_MAX.
 const (
-	MaxPathLen    = 4096
-	MaxNameLen    = 255
-	defaultPerm   = 0o644
+	MaxPathLen     = 4096
+	MaxNameLen     = 255
+	defaultPerm    = 0o644
 	defaultDirPerm = 0o755
 )
 
