@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+
+	"golang.org/x/sys/unix"
 )
 
 // procStat is what the process table needs from /proc/PID/stat.
@@ -32,13 +34,18 @@ func readProcs(proc string, buf []byte) ([]procStat, []byte) {
 		if err != nil {
 			continue
 		}
-		f, err := os.Open(proc + "/" + n + "/stat")
+		// Raw syscalls: os.Open would also try (and fail) to register each
+		// /proc file with the network poller, a third syscall per process.
+		fd, err := unix.Open(proc+"/"+n+"/stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			continue
 		}
 		buf = buf[:cap(buf)]
-		k, _ := f.Read(buf)
-		f.Close()
+		k, err := unix.Read(fd, buf)
+		unix.Close(fd)
+		if err != nil || k <= 0 {
+			continue
+		}
 		if ps, ok := parseStat(buf[:k], page); ok {
 			ps.pid = int32(pid)
 			out = append(out, ps)
