@@ -43,7 +43,7 @@ test-go:
 	@set -e; for m in $(MODULES); do \
 	  echo "== go test $${m#$(CURDIR)/}"; \
 	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh 2>/dev/null || true)" \
-	    SESSIOND_BIN=$(BIN)/sessiond go test -count=1 -timeout 15m ./...); \
+	    SESSIOND_BIN=$(BIN)/sessiond ARTIFACTS_DIR=$(CURDIR)/test-results go test -count=1 -timeout 15m ./...); \
 	done
 
 test-frontend:
@@ -65,6 +65,12 @@ run: build ## Serve a sample workspace with sessiond and print its URL and token
 	@mkdir -p $(RUN_DIR)
 	@if [ ! -d $(RUN_DIR)/workspace ]; then cp -r examples/blinky $(RUN_DIR)/workspace; fi
 	$(BIN)/sessiond serve --root $(RUN_DIR)/workspace --listen 127.0.0.1:7420
+
+images: services ## Build the container images without a registry (FROM scratch, and mmdebstrap + docker import)
+	bash images/build.sh all
+
+desktop: frontend ## Build the Wails desktop app into bin/gatewave-desktop
+	cd desktop && go build -tags desktop,production -ldflags "-s -w" -o $(BIN)/gatewave-desktop ./cmd/gatewave-desktop
 
 clean: ## Remove build outputs
 	rm -rf $(BIN) frontend/dist/assets frontend/dist/index.html

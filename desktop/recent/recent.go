@@ -1,0 +1,122 @@
+// Package recent remembers the workspace folders the desktop user opened,
+// most recent first, in a small JSON file in the user's config directory.
+// It stores folder paths and nothing else: never a token.
+package recent
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// List is a recent-folders file. The zero value uses DefaultPath and keeps
+// 10 entries.
+type List struct {
+	// Path is the JSON file; empty means DefaultPath().
+	Path string
+	// Max caps the list; 0 means 10.
+	Max int
+}
+
+type file struct {
+	Folders []string `json:"folders"`
+}
+
+// DefaultPath is <user config dir>/gatewave/recent-folders.json
+// ($XDG_CONFIG_HOME or ~/.config on Linux).
+func DefaultPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user config dir: %w", err)
+	}
+	return filepath.Join(dir, "gatewave", "recent-folders.json"), nil
+}
+
+func (l List) path() (string, error) {
+	if l.Path != "" {
+		return l.Path, nil
+	}
+	return DefaultPath()
+}
+
+func (l List) max() int {
+	if l.Max > 0 {
+		return l.Max
+	}
+	return 10
+}
+
+// Load returns the remembered folders, most recent first, leaving out those
+// that are no longer directories. A missing file is an empty list.
+func (l List) Load() ([]string, error) {
+	p, err := l.path()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read recent folders: %w", err)
+	}
+	var f file
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("parse recent folders %q: %w", p, err)
+	}
+	out := make([]string, 0, len(f.Folders))
+	for _, d := range f.Folders {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() && filepath.IsAbs(d) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// Add puts the absolute folder dir first, dropping an older copy and
+// anything beyond Max, and saves the list atomically with mode 0600. A
+// corrupt file is replaced rather than blocking the user.
+func (l List) Add(dir string) ([]string, error) {
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("recent folder %q is not absolute", dir)
+	}
+	dir = filepath.Clean(dir)
+	p, err := l.path()
+	if err != nil {
+		return nil, err
+	}
+	old, err := l.Load()
+	if err != nil {
+		old = nil
+	}
+	folders := append([]string{dir}, slices.DeleteFunc(old, func(d string) bool { return d == dir })...)
+	if len(folders) > l.max() {
+		folders = folders[:l.max()]
+	}
+	b, err := json.MarshalIndent(file{Folders: folders}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return nil, fmt.Errorf("save recent folders: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".recent-*.json")
+	if err != nil {
+		return nil, fmt.Errorf("save recent folders: %w", err)
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("save recent folders %q: %w", p, err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("save recent folders %q: %w", p, err)
+	}
+	return folders, nil
+}
