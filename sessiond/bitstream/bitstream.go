@@ -6,8 +6,8 @@ package bitstream
 
 import (
 	"cmp"
-	"encoding/hex"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"

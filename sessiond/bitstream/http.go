@@ -86,16 +86,16 @@ func (s *Service) handleDownload(c *fiber.Ctx) error {
 		c.Response().SkipBody = true
 		return nil
 	}
-	var r io.Reader = f
-	if start != 0 || n != size {
-		r = io.NewSectionReader(f, start, n)
-	} else {
-		// Bound the whole-file read too: bytes appended after the hash
-		// must not be sent under its ETag.
-		r = io.LimitReader(f, n)
-	}
 	handedOff = true
-	c.Response().SetBodyStream(fileBody{Reader: r, f: f}, int(n))
+	if start == 0 && n == size {
+		// The bare *os.File lets fasthttp use sendfile(2); it closes the
+		// file when done. A file rewritten in place mid-download would not
+		// match its ETag whatever we sent; fasthttp drops the connection if
+		// the length no longer matches.
+		c.Response().SetBodyStream(f, int(n))
+		return nil
+	}
+	c.Response().SetBodyStream(fileBody{Reader: io.NewSectionReader(f, start, n), f: f}, int(n))
 	return nil
 }
 

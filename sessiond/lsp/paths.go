@@ -33,12 +33,54 @@ func (m pathMap) toServer(msg []byte) []byte {
 	return rewriteURIs(msg, func(u string) (string, bool) { return moveURI(u, ClientRoot, m.root) })
 }
 
-// toClient maps a message from the server to the client.
+// toClient maps a message from the server to the client: URIs, and then
+// plain paths in text (log messages, diagnostics that name an included
+// file), so that the client never learns where the workspace really is.
 func (m pathMap) toClient(msg []byte) []byte {
 	if m.identity {
 		return msg
 	}
-	return rewriteURIs(msg, func(u string) (string, bool) { return moveURI(u, m.root, ClientRoot) })
+	msg = rewriteURIs(msg, func(u string) (string, bool) { return moveURI(u, m.root, ClientRoot) })
+	if m.root == "" {
+		return msg
+	}
+	return replacePath(msg, m.root, ClientRoot)
+}
+
+// replacePath replaces the directory from with to wherever it appears as a
+// whole path prefix ("/ws" in "/ws/a.c" or "/ws", not in "/wsx").
+func replacePath(msg []byte, from, to string) []byte {
+	if !bytes.Contains(msg, []byte(from)) {
+		return msg
+	}
+	var out []byte
+	last, i := 0, 0
+	for {
+		j := bytes.Index(msg[i:], []byte(from))
+		if j < 0 {
+			break
+		}
+		start := i + j
+		end := start + len(from)
+		i = end
+		if end < len(msg) && isNameByte(msg[end]) {
+			continue
+		}
+		if start > 0 && isNameByte(msg[start-1]) {
+			continue
+		}
+		out = append(out, msg[last:start]...)
+		out = append(out, to...)
+		last = end
+	}
+	if out == nil {
+		return msg
+	}
+	return append(out, msg[last:]...)
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-' || c >= 0x80
 }
 
 // serverPath maps a plain client path (initialize's rootPath).

@@ -11,27 +11,28 @@ import (
 	"testing"
 	"time"
 
+	"gatewave.dev/sessiond/tasks/taskstest"
 	"gatewave.dev/shared/testenv"
 )
 
 func TestFailingBuildStreamsErrors(t *testing.T) {
 	testenv.LookPath(t, "make")
 	testenv.LookPath(t, "yosys")
-	e := start(t, nil)
-	e.copyDir("../testdata/ice40-blinky")
+	e := taskstest.Start(t, nil)
+	e.CopyDir("../testdata/ice40-blinky")
 	// Break the design: a missing semicolon is a syntax error in yosys.
-	src := filepath.Join(e.dir, "blinky.v")
+	src := filepath.Join(e.Dir, "blinky.v")
 	v, _ := os.ReadFile(src)
 	os.WriteFile(src, []byte(strings.Replace(string(v), "counter <= counter + 1;", "counter <= counter + 1", 1)), 0o644)
 
-	var task taskInfo
-	if code := e.do("POST", "api/v1/tasks", map[string]any{"task": "build"}, &task); code != http.StatusCreated {
+	var task taskstest.Task
+	if code := e.Do("POST", "api/v1/tasks", map[string]any{"task": "build"}, &task); code != http.StatusCreated {
 		t.Fatalf("POST build: %d %+v", code, task)
 	}
 	if task.Name != "build" || strings.Join(task.Argv, " ") != "make" || task.State != "running" {
 		t.Fatalf("started task = %+v, want the default build running make", task)
 	}
-	out, exit, closeCode := e.taskLog(ctxFor(t, testenv.WaitLong), task.ID, nil)
+	out, exit, closeCode := e.TaskLog(testenv.Context(t, testenv.WaitLong), task.ID, nil)
 	if !strings.Contains(out, "yosys") || !strings.Contains(out, "ERROR") || !strings.Contains(out, "syntax error") {
 		t.Errorf("log lacks the command and yosys's error:\n%s", out)
 	}
@@ -41,8 +42,8 @@ func TestFailingBuildStreamsErrors(t *testing.T) {
 	if closeCode != 1000 {
 		t.Errorf("close code = %d, want 1000", closeCode)
 	}
-	var got taskInfo
-	e.do("GET", "api/v1/tasks/"+task.ID, nil, &got)
+	var got taskstest.Task
+	e.Do("GET", "api/v1/tasks/"+task.ID, nil, &got)
 	if got.State != "failed" || got.ExitCode == nil || *got.ExitCode != *exit.ExitCode || got.EndedAt == nil {
 		t.Errorf("task JSON after the build = %+v", got)
 	}
@@ -50,15 +51,15 @@ func TestFailingBuildStreamsErrors(t *testing.T) {
 
 func TestLateJoinerGetsWholeLog(t *testing.T) {
 	testenv.LookPath(t, "bash")
-	e := start(t, nil)
+	e := taskstest.Start(t, nil)
 	// 3000 numbered lines, more than one frame's worth, then exit 3.
-	var task taskInfo
-	e.do("POST", "api/v1/tasks", map[string]any{"command": []string{"bash", "-c", "for i in $(seq 1 3000); do echo line-$i-ünïcödé; done; exit 3"}}, &task)
-	ctx := ctxFor(t, testenv.WaitShort)
+	var task taskstest.Task
+	e.Do("POST", "api/v1/tasks", map[string]any{"command": []string{"bash", "-c", "for i in $(seq 1 3000); do echo line-$i-ünïcödé; done; exit 3"}}, &task)
+	ctx := testenv.Context(t, testenv.WaitShort)
 	// Join only after the task has finished.
 	for {
-		var got taskInfo
-		e.do("GET", "api/v1/tasks/"+task.ID, nil, &got)
+		var got taskstest.Task
+		e.Do("GET", "api/v1/tasks/"+task.ID, nil, &got)
 		if got.State != "running" {
 			break
 		}
@@ -69,7 +70,7 @@ func TestLateJoinerGetsWholeLog(t *testing.T) {
 		}
 	}
 	for _, joiner := range []string{"first", "second"} {
-		out, exit, _ := e.taskLog(ctx, task.ID, nil)
+		out, exit, _ := e.TaskLog(ctx, task.ID, nil)
 		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 		if len(lines) != 3000 || lines[0] != "line-1-ünïcödé" || lines[2999] != "line-3000-ünïcödé" {
 			t.Errorf("%s late joiner got %d lines (first %q), want all 3000 intact", joiner, len(lines), lines[0])
@@ -82,15 +83,15 @@ func TestLateJoinerGetsWholeLog(t *testing.T) {
 
 func TestCancelKillsProcessGroup(t *testing.T) {
 	testenv.LookPath(t, "bash")
-	e := start(t, nil)
+	e := taskstest.Start(t, nil)
 	// The task starts a grandchild and reports its pid, then waits.
-	var task taskInfo
-	e.do("POST", "api/v1/tasks", map[string]any{"command": []string{"bash", "-c", "sleep 300 & echo child=$!; wait"}}, &task)
-	ctx := ctxFor(t, testenv.WaitShort)
+	var task taskstest.Task
+	e.Do("POST", "api/v1/tasks", map[string]any{"command": []string{"bash", "-c", "sleep 300 & echo child=$!; wait"}}, &task)
+	ctx := testenv.Context(t, testenv.WaitShort)
 	pidc := make(chan int, 1)
-	done := make(chan logFrame, 1)
+	done := make(chan taskstest.Frame, 1)
 	go func() {
-		_, exit, _ := e.taskLog(ctx, task.ID, func(s string) {
+		_, exit, _ := e.TaskLog(ctx, task.ID, func(s string) {
 			if _, after, ok := strings.Cut(s, "child="); ok {
 				n, _ := strconv.Atoi(strings.TrimSpace(after))
 				pidc <- n
@@ -104,16 +105,21 @@ func TestCancelKillsProcessGroup(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no child pid in the log")
 	}
-	var got taskInfo
-	if code := e.do("DELETE", "api/v1/tasks/"+task.ID, nil, &got); code != 200 || got.State != "cancelled" {
+	var got taskstest.Task
+	if code := e.Do("DELETE", "api/v1/tasks/"+task.ID, nil, &got); code != 200 || got.State != "cancelled" {
 		t.Fatalf("DELETE = %d %+v, want 200 cancelled", code, got)
 	}
 	exit := <-done
 	if exit.State != "cancelled" {
 		t.Errorf("exit frame = %+v, want cancelled", exit)
 	}
-	if alive(child) {
-		t.Errorf("grandchild %d survived the cancel", child)
+	// Signals land asynchronously: give the kernel a moment, not forever.
+	for alive(child) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("grandchild %d survived the cancel", child)
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
@@ -130,7 +136,7 @@ func alive(pid int) bool {
 
 func TestNamedTasksFromConfig(t *testing.T) {
 	testenv.LookPath(t, "sh")
-	e := start(t, map[string]string{
+	e := taskstest.Start(t, map[string]string{
 		".ide/tasks.toml": `
 [tasks.hello]
 command = ["sh", "-c", "echo hello from $PWD with $GREETING"]
@@ -147,19 +153,19 @@ env = { GREETING = "config" }
 			Default bool     `json:"default"`
 		} `json:"defined"`
 	}
-	e.do("GET", "api/v1/tasks", nil, &list)
+	e.Do("GET", "api/v1/tasks", nil, &list)
 	if len(list.Defined) != 2 || list.Defined[0].Name != "build" || !list.Defined[0].Default || list.Defined[1].Name != "hello" {
 		t.Fatalf("defined tasks = %+v, want the default build and hello", list.Defined)
 	}
-	ctx := ctxFor(t, testenv.WaitShort)
+	ctx := testenv.Context(t, testenv.WaitShort)
 	tests := []struct{ task, want string }{
-		{"hello", "hello from " + filepath.Join(e.dir, "sub") + " with config"},
+		{"hello", "hello from " + filepath.Join(e.Dir, "sub") + " with config"},
 		{"build", "made it"},
 	}
 	for _, tc := range tests {
-		var task taskInfo
-		e.do("POST", "api/v1/tasks", map[string]any{"task": tc.task}, &task)
-		out, exit, _ := e.taskLog(ctx, task.ID, nil)
+		var task taskstest.Task
+		e.Do("POST", "api/v1/tasks", map[string]any{"task": tc.task}, &task)
+		out, exit, _ := e.TaskLog(ctx, task.ID, nil)
 		if strings.TrimSpace(out) != tc.want || exit.State != "succeeded" {
 			t.Errorf("task %s: output %q exit %+v, want %q succeeded", tc.task, out, exit, tc.want)
 		}
@@ -167,7 +173,7 @@ env = { GREETING = "config" }
 }
 
 func TestBadRequests(t *testing.T) {
-	e := start(t, map[string]string{"file.txt": "x", ".ide/tasks.toml": "[tasks.x\n"})
+	e := taskstest.Start(t, map[string]string{"file.txt": "x", ".ide/tasks.toml": "[tasks.x\n"})
 	tests := []struct {
 		name   string
 		body   any
@@ -185,28 +191,28 @@ func TestBadRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var ae apiError
-			if code := e.do("POST", "api/v1/tasks", tc.body, &ae); code != tc.status || ae.Error.Code != tc.code || ae.Error.Message == "" {
+			var ae taskstest.APIError
+			if code := e.Do("POST", "api/v1/tasks", tc.body, &ae); code != tc.status || ae.Error.Code != tc.code || ae.Error.Message == "" {
 				t.Errorf("got %d %+v, want %d %s", code, ae, tc.status, tc.code)
 			}
 		})
 	}
-	var ae apiError
-	if code := e.do("GET", "api/v1/tasks/nope", nil, &ae); code != 404 || ae.Error.Code != "not_found" {
+	var ae taskstest.APIError
+	if code := e.Do("GET", "api/v1/tasks/nope", nil, &ae); code != 404 || ae.Error.Code != "not_found" {
 		t.Errorf("unknown task: %d %+v", code, ae)
 	}
-	if code := e.do("GET", "api/v1/tasks/nope/log", nil, &ae); code != 404 {
+	if code := e.Do("GET", "api/v1/tasks/nope/log", nil, &ae); code != 404 {
 		t.Errorf("log of unknown task before upgrade: %d %+v, want 404", code, ae)
 	}
-	if code := e.do("DELETE", "api/v1/tasks/nope", nil, &ae); code != 404 {
+	if code := e.Do("DELETE", "api/v1/tasks/nope", nil, &ae); code != 404 {
 		t.Errorf("cancel unknown task: %d, want 404", code)
 	}
 }
 
 func TestNoBuildTask(t *testing.T) {
-	e := start(t, nil)
-	var ae apiError
-	if code := e.do("POST", "api/v1/tasks", map[string]any{"task": "build"}, &ae); code != 404 || !strings.Contains(ae.Error.Message, "Makefile") {
+	e := taskstest.Start(t, nil)
+	var ae taskstest.APIError
+	if code := e.Do("POST", "api/v1/tasks", map[string]any{"task": "build"}, &ae); code != 404 || !strings.Contains(ae.Error.Message, "Makefile") {
 		t.Errorf("build without Makefile: %d %+v, want a 404 that mentions the Makefile", code, ae)
 	}
 }

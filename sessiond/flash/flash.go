@@ -1,0 +1,283 @@
+// Package flash writes bitstreams to FPGA boards attached to the machine
+// sessiond runs on (the desktop app, or a node with USB passthrough) with
+// openFPGALoader or dfu-util. Programmers are described in configuration,
+// in the manner of apio's programmers.json, as argv templates that are
+// filled with validated values and run without a shell. A flash runs as a
+// task, so its progress streams over the task log like a build's.
+package flash
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+
+	"gatewave.dev/sessiond/tasks"
+	"gatewave.dev/sessiond/workspace"
+	"gatewave.dev/shared/apierr"
+)
+
+// Programmer is one configured programming tool.
+type Programmer struct {
+	Description string `json:"description"`
+	// Binary is looked up in PATH when a flash starts.
+	Binary string `json:"binary"`
+	// Package is the Debian package that provides Binary, for error hints.
+	Package string `json:"package"`
+	// Args is the argv after Binary. "${TARGET}" expands to the chosen
+	// target's arguments; "${FILE}" is the bitstream's absolute path.
+	Args []string `json:"args"`
+	// Targets maps a way of choosing the device ("board", "cable",
+	// "vidpid", or "" for none) to its arguments, which may use ${BOARD},
+	// ${CABLE}, ${VID} and ${PID}.
+	Targets map[string][]string `json:"targets"`
+	// Errors turn the programmer's output into a clear diagnosis, first
+	// match wins.
+	Errors []ErrorPattern `json:"errors"`
+}
+
+// ErrorPattern maps output containing Match to a problem code and message.
+type ErrorPattern struct {
+	Match   string `json:"match"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+//go:embed programmers.json
+var defaultConfig []byte
+
+// DefaultProgrammers returns the built-in programmer table.
+func DefaultProgrammers() map[string]Programmer {
+	m, err := ParseProgrammers(defaultConfig)
+	if err != nil {
+		panic("flash: built-in programmers.json: " + err.Error())
+	}
+	return m
+}
+
+// ParseProgrammers reads a programmers.json document and checks it.
+func ParseProgrammers(data []byte) (map[string]Programmer, error) {
+	var m map[string]Programmer
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("parse programmers: %w", err)
+	}
+	for id, p := range m {
+		if p.Binary == "" || len(p.Targets) == 0 {
+			return nil, fmt.Errorf("programmer %q: binary and targets are required", id)
+		}
+		if !slices.Contains(p.Args, "${FILE}") {
+			return nil, fmt.Errorf("programmer %q: args must contain ${FILE}", id)
+		}
+	}
+	return m, nil
+}
+
+// Options configure a Service. Workspace and Tasks are required.
+type Options struct {
+	Workspace *workspace.Workspace
+	// Tasks runs the programmer so its output streams like a build's.
+	Tasks *tasks.Service
+	// Programmers is the programmer table; nil means DefaultProgrammers().
+	Programmers map[string]Programmer
+}
+
+// Service starts flashes.
+type Service struct {
+	opts Options
+}
+
+// New returns a Service for opts.
+func New(opts Options) (*Service, error) {
+	if opts.Workspace == nil || opts.Tasks == nil {
+		return nil, errors.New("flash: Options.Workspace and Options.Tasks are required")
+	}
+	if opts.Programmers == nil {
+		opts.Programmers = DefaultProgrammers()
+	}
+	return &Service{opts: opts}, nil
+}
+
+// Close stops nothing of its own: flashes are tasks, closed with them.
+func (s *Service) Close() error { return nil }
+
+// Request is a flash as the API receives it. At most one of Board, Cable
+// and VIDPID chooses the device.
+type Request struct {
+	Path       string `json:"path"`
+	Programmer string `json:"programmer"`
+	Board      string `json:"board,omitempty"`
+	Cable      string `json:"cable,omitempty"`
+	VIDPID     string `json:"vidpid,omitempty"`
+}
+
+// Availability is a programmer as GET /api/v1/flash/programmers reports it.
+type Availability struct {
+	ID          string   `json:"id"`
+	Binary      string   `json:"binary"`
+	Available   bool     `json:"available"`
+	Description string   `json:"description,omitempty"`
+	Package     string   `json:"package,omitempty"`
+	Targets     []string `json:"targets"`
+}
+
+// Programmers lists the configured programmers and whether each is installed.
+func (s *Service) Programmers() []Availability {
+	out := make([]Availability, 0, len(s.opts.Programmers))
+	for id, p := range s.opts.Programmers {
+		_, err := exec.LookPath(p.Binary)
+		var targets []string
+		for t := range p.Targets {
+			if t != "" {
+				targets = append(targets, t)
+			}
+		}
+		slices.Sort(targets)
+		out = append(out, Availability{ID: id, Binary: p.Binary, Available: err == nil, Description: p.Description, Package: p.Package, Targets: targets})
+	}
+	slices.SortFunc(out, func(a, b Availability) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+var (
+	namePattern   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$`)
+	vidpidPattern = regexp.MustCompile(`^(?:0x)?([0-9A-Fa-f]{4}):(?:0x)?([0-9A-Fa-f]{4})$`)
+)
+
+// Argv checks r and fills the programmer's template. Every user value is
+// validated to a narrow pattern and becomes exactly one argument, so nothing
+// the client sends can add options or reach a shell.
+func (s *Service) Argv(r Request) (argv []string, p Programmer, err error) {
+	ids := make([]string, 0, len(s.opts.Programmers))
+	for id := range s.opts.Programmers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	if r.Programmer == "" {
+		return nil, p, apierr.BadRequest(`"programmer" is required: one of %s`, strings.Join(ids, ", ")).WithDetails(map[string]any{"programmers": ids})
+	}
+	p, ok := s.opts.Programmers[r.Programmer]
+	if !ok {
+		return nil, p, apierr.NotFound("no programmer %q: configured ones are %s", r.Programmer, strings.Join(ids, ", ")).WithDetails(map[string]any{"programmers": ids})
+	}
+	rel, err := workspace.Clean(r.Path)
+	if err != nil {
+		return nil, p, err
+	}
+	if rel == "." {
+		return nil, p, apierr.BadRequest(`"path" is required: the bitstream to write, relative to the workspace`)
+	}
+	e, err := s.opts.Workspace.Stat(rel)
+	if err != nil {
+		return nil, p, err
+	}
+	if e.Type != workspace.TypeFile {
+		return nil, p, apierr.BadRequest("%q is not a regular file (symlinks are not followed)", rel)
+	}
+
+	vars := map[string]string{"FILE": s.opts.Workspace.Abs(rel)}
+	target := ""
+	set := 0
+	if r.Board != "" {
+		set++
+		target = "board"
+		if !namePattern.MatchString(r.Board) {
+			return nil, p, apierr.BadRequest("board %q is not a valid name (letters, digits, _ . + -)", r.Board)
+		}
+		vars["BOARD"] = r.Board
+	}
+	if r.Cable != "" {
+		set++
+		target = "cable"
+		if !namePattern.MatchString(r.Cable) {
+			return nil, p, apierr.BadRequest("cable %q is not a valid name (letters, digits, _ . + -)", r.Cable)
+		}
+		vars["CABLE"] = r.Cable
+	}
+	if r.VIDPID != "" {
+		set++
+		target = "vidpid"
+		m := vidpidPattern.FindStringSubmatch(r.VIDPID)
+		if m == nil {
+			return nil, p, apierr.BadRequest(`vidpid %q must look like "0403:6010"`, r.VIDPID)
+		}
+		vars["VID"], vars["PID"] = strings.ToLower(m[1]), strings.ToLower(m[2])
+	}
+	if set > 1 {
+		return nil, p, apierr.BadRequest(`give at most one of "board", "cable" and "vidpid"`)
+	}
+	targetArgs, ok := p.Targets[target]
+	if !ok {
+		var accepted []string
+		for t := range p.Targets {
+			if t != "" {
+				accepted = append(accepted, t)
+			}
+		}
+		slices.Sort(accepted)
+		what := "choosing the device by " + target
+		if target == "" {
+			what = "flashing without naming a device"
+		}
+		return nil, p, apierr.BadRequest("%s does not support %s; give one of %s", r.Programmer, what, strings.Join(accepted, ", "))
+	}
+	argv = []string{p.Binary}
+	for _, a := range p.Args {
+		if a == "${TARGET}" {
+			for _, t := range targetArgs {
+				argv = append(argv, expand(t, vars))
+			}
+			continue
+		}
+		argv = append(argv, expand(a, vars))
+	}
+	return argv, p, nil
+}
+
+func expand(tmpl string, vars map[string]string) string {
+	for k, v := range vars {
+		tmpl = strings.ReplaceAll(tmpl, "${"+k+"}", v)
+	}
+	return tmpl
+}
+
+// Start validates r, checks the programmer is installed and starts the
+// flash as a task named "flash".
+func (s *Service) Start(r Request) (*tasks.Task, error) {
+	argv, p, err := s.Argv(r)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := exec.LookPath(p.Binary); err != nil {
+		hint := ""
+		if p.Package != "" {
+			hint = fmt.Sprintf(" (Debian package %s)", p.Package)
+		}
+		return nil, apierr.New(424, "programmer_missing", "%s is not installed on the machine sessiond runs on%s", p.Binary, hint).
+			WithDetails(map[string]any{"programmer": r.Programmer, "binary": p.Binary, "package": p.Package})
+	}
+	return s.opts.Tasks.Start(tasks.Spec{
+		Name:     "flash",
+		Argv:     argv,
+		Diagnose: diagnose(p),
+	})
+}
+
+// diagnose explains a failed flash from the programmer's output.
+func diagnose(p Programmer) func(int, []byte) *tasks.Problem {
+	return func(code int, out []byte) *tasks.Problem {
+		if code == 0 || code >= 128 { // success, or cancelled by a signal
+			return nil
+		}
+		text := string(out)
+		for _, e := range p.Errors {
+			if strings.Contains(text, e.Match) {
+				return &tasks.Problem{Code: e.Code, Message: fmt.Sprintf("flash failed: %s", e.Message)}
+			}
+		}
+		return &tasks.Problem{Code: "flash_failed", Message: fmt.Sprintf("flash failed: %s exited with status %d; see the log above", p.Binary, code)}
+	}
+}

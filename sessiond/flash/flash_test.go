@@ -1,0 +1,171 @@
+package flash_test
+
+import (
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gatewave.dev/sessiond/flash"
+	"gatewave.dev/sessiond/tasks"
+	"gatewave.dev/sessiond/tasks/taskstest"
+	"gatewave.dev/sessiond/workspace"
+	"gatewave.dev/shared/testenv"
+)
+
+// bitstream is a stand-in image; with no board attached the programmers
+// fail before they read it.
+var files = map[string]string{"build/top.bin": strings.Repeat("\xff\x00\x7e\xaa", 8192), "build/dir/.keep": ""}
+
+// TestNoBoardAttached runs the real programmers with nothing on the USB bus
+// (this machine has no FPGA board) and checks the failure is explained.
+func TestNoBoardAttached(t *testing.T) {
+	e := taskstest.Start(t, files)
+	tests := []struct {
+		name     string
+		req      map[string]string
+		binary   string
+		inLog    string
+		wantCode string
+	}{
+		{"openFPGALoader board", map[string]string{"programmer": "openfpgaloader", "board": "ice40_generic"}, "openFPGALoader", "device not found", "no_device"},
+		{"openFPGALoader cable", map[string]string{"programmer": "openfpgaloader", "cable": "ft2232"}, "openFPGALoader", "unable to open ftdi device", "no_device"},
+		{"openFPGALoader vidpid", map[string]string{"programmer": "openfpgaloader", "vidpid": "0403:6010"}, "openFPGALoader", "unable to open ftdi device", "no_device"},
+		{"openFPGALoader unknown board", map[string]string{"programmer": "openfpgaloader", "board": "no_such_board"}, "openFPGALoader", "cannot find board", "unknown_board"},
+		{"dfu-util", map[string]string{"programmer": "dfu-util", "vidpid": "1d50:6146"}, "dfu-util", "No DFU capable USB device", "no_device"},
+		{"dfu-util any device", map[string]string{"programmer": "dfu-util"}, "dfu-util", "No DFU capable USB device", "no_device"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			testenv.LookPath(t, tc.binary)
+			req := map[string]string{"path": "build/top.bin"}
+			for k, v := range tc.req {
+				req[k] = v
+			}
+			var task taskstest.Task
+			if code := e.Do("POST", "api/v1/flash", req, &task); code != http.StatusAccepted {
+				t.Fatalf("POST flash = %d %+v, want 202", code, task)
+			}
+			if task.Name != "flash" || task.Argv[0] != tc.binary || !slices.Contains(task.Argv, filepath.Join(e.Dir, "build/top.bin")) {
+				t.Errorf("task = %+v", task)
+			}
+			out, exit, closeCode := e.TaskLog(testenv.Context(t, testenv.WaitLong), task.ID, nil)
+			if !strings.Contains(out, tc.inLog) {
+				t.Errorf("log lacks the programmer's %q:\n%s", tc.inLog, out)
+			}
+			if exit.State != "failed" || exit.Error == nil || exit.Error.Code != tc.wantCode || closeCode != 1000 {
+				t.Fatalf("exit = %+v (error %+v), want failed with %s", exit, exit.Error, tc.wantCode)
+			}
+			if !strings.Contains(out, exit.Error.Message) {
+				t.Errorf("the diagnosis %q is not in the log", exit.Error.Message)
+			}
+			var after taskstest.Task
+			e.Do("GET", "api/v1/tasks/"+task.ID, nil, &after)
+			if after.Error == nil || after.Error.Code != tc.wantCode {
+				t.Errorf("task JSON error = %+v, want %s", after.Error, tc.wantCode)
+			}
+		})
+	}
+}
+
+func TestProgrammerMissing(t *testing.T) {
+	e := taskstest.Start(t, files)
+	var list struct {
+		Programmers []struct {
+			ID        string `json:"id"`
+			Binary    string `json:"binary"`
+			Available bool   `json:"available"`
+		} `json:"programmers"`
+	}
+	e.Do("GET", "api/v1/flash/programmers", nil, &list)
+	if len(list.Programmers) != 2 || list.Programmers[0].ID != "dfu-util" || list.Programmers[1].Binary != "openFPGALoader" {
+		t.Fatalf("programmers = %+v", list.Programmers)
+	}
+	t.Setenv("PATH", t.TempDir()) // nothing installed
+	e.Do("GET", "api/v1/flash/programmers", nil, &list)
+	for _, p := range list.Programmers {
+		if p.Available {
+			t.Errorf("%s reported available with an empty PATH", p.ID)
+		}
+	}
+	var ae taskstest.APIError
+	code := e.Do("POST", "api/v1/flash", map[string]string{"path": "build/top.bin", "programmer": "openfpgaloader", "board": "icebreaker"}, &ae)
+	if code != http.StatusFailedDependency || ae.Error.Code != "programmer_missing" || !strings.Contains(ae.Error.Message, "openfpgaloader") {
+		t.Errorf("flash without the programmer: %d %+v, want 424 programmer_missing naming the package", code, ae)
+	}
+}
+
+func TestBadFlashRequests(t *testing.T) {
+	e := taskstest.Start(t, files)
+	tests := []struct {
+		name   string
+		req    map[string]string
+		status int
+		code   string
+	}{
+		{"no programmer", map[string]string{"path": "build/top.bin"}, 400, "bad_request"},
+		{"unknown programmer", map[string]string{"path": "build/top.bin", "programmer": "iceprog"}, 404, "not_found"},
+		{"no path", map[string]string{"programmer": "dfu-util"}, 400, "bad_request"},
+		{"absent file", map[string]string{"path": "nope.bin", "programmer": "dfu-util"}, 404, "not_found"},
+		{"outside", map[string]string{"path": "../../etc/passwd", "programmer": "dfu-util"}, 403, "forbidden"},
+		{"directory", map[string]string{"path": "build/dir", "programmer": "dfu-util"}, 400, "bad_request"},
+		{"option injection", map[string]string{"path": "build/top.bin", "programmer": "openfpgaloader", "board": "--write-flash"}, 400, "bad_request"},
+		{"shell injection", map[string]string{"path": "build/top.bin", "programmer": "openfpgaloader", "cable": "ft2232; rm -rf ~"}, 400, "bad_request"},
+		{"bad vidpid", map[string]string{"path": "build/top.bin", "programmer": "dfu-util", "vidpid": "1d50:61467"}, 400, "bad_request"},
+		{"two targets", map[string]string{"path": "build/top.bin", "programmer": "openfpgaloader", "board": "icebreaker", "cable": "ft2232"}, 400, "bad_request"},
+		{"no target", map[string]string{"path": "build/top.bin", "programmer": "openfpgaloader"}, 400, "bad_request"},
+		{"unsupported target", map[string]string{"path": "build/top.bin", "programmer": "dfu-util", "board": "icebreaker"}, 400, "bad_request"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var ae taskstest.APIError
+			if code := e.Do("POST", "api/v1/flash", tc.req, &ae); code != tc.status || ae.Error.Code != tc.code || ae.Error.Message == "" {
+				t.Errorf("got %d %+v, want %d %s", code, ae, tc.status, tc.code)
+			}
+		})
+	}
+	var list struct{ Tasks []any }
+	e.Do("GET", "api/v1/tasks", nil, &list)
+	if len(list.Tasks) != 0 {
+		t.Errorf("refused flashes started %d task(s)", len(list.Tasks))
+	}
+}
+
+// TestArgv checks the templates expand to exactly the argv expected, one
+// argument per value.
+func TestArgv(t *testing.T) {
+	dir := t.TempDir()
+	ws, err := workspace.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	if _, err := ws.Write("out/top.bin", strings.NewReader("x"), workspace.WriteOptions{MakeParents: true}); err != nil {
+		t.Fatal(err)
+	}
+	tk, _ := tasks.New(tasks.Options{Workspace: ws})
+	defer tk.Close()
+	svc, err := flash.New(flash.Options{Workspace: ws, Tasks: tk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(ws.Dir(), "out/top.bin")
+	tests := []struct {
+		req  flash.Request
+		want []string
+	}{
+		{flash.Request{Programmer: "openfpgaloader", Board: "icebreaker"}, []string{"openFPGALoader", "--board", "icebreaker", file}},
+		{flash.Request{Programmer: "openfpgaloader", Cable: "ft2232"}, []string{"openFPGALoader", "--cable", "ft2232", file}},
+		{flash.Request{Programmer: "openfpgaloader", VIDPID: "0403:6010"}, []string{"openFPGALoader", "--vid", "0x0403", "--pid", "0x6010", file}},
+		{flash.Request{Programmer: "dfu-util", VIDPID: "0x1D50:0x6146"}, []string{"dfu-util", "--device", "1d50:6146", "--alt", "0", "--download", file, "--reset"}},
+		{flash.Request{Programmer: "dfu-util"}, []string{"dfu-util", "--alt", "0", "--download", file, "--reset"}},
+	}
+	for _, tc := range tests {
+		tc.req.Path = "out/top.bin"
+		got, _, err := svc.Argv(tc.req)
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("Argv(%+v) = %q, %v; want %q", tc.req, got, err, tc.want)
+		}
+	}
+}
