@@ -302,3 +302,18 @@ func TestUnixSocket(t *testing.T) {
 		t.Fatalf("socket mode %v", fi.Mode())
 	}
 }
+
+func TestBodyLimit(t *testing.T) {
+	ts := start(t, func(o *serverOptions) { o.BodyLimit = 1024 })
+	write(t, filepath.Join(ts.Root, "f.v"), "keep")
+	r := ts.do("PUT", "/api/v1/file?path=f.v", []byte(strings.Repeat("x", 4096)))
+	if r.Status != 413 {
+		t.Fatalf("oversized upload: %d %s", r.Status, r.Body)
+	}
+	if e := r.err(t); e.Error.Code != "too_large" {
+		t.Fatalf("code %q", e.Error.Code)
+	}
+	if read(t, filepath.Join(ts.Root, "f.v")) != "keep" {
+		t.Fatal("oversized upload changed the file")
+	}
+}

@@ -162,7 +162,6 @@ func (s *Server) routes() *fiber.App {
 		ErrorHandler:          apierr.FiberHandler(s.log),
 		JSONEncoder:           gojson.Marshal, // several times faster on 100,000-entry listings
 		JSONDecoder:           gojson.Unmarshal,
-		StreamRequestBody:     true,
 		IdleTimeout:           2 * time.Minute,
 	})
 	if len(s.opts.AllowedOrigins) > 0 {
