@@ -38,7 +38,10 @@ if [ -f frontend/package-lock.json ]; then
   stamp=frontend/node_modules/.gatewave-lock
   if ! [ -f "$stamp" ] || ! cmp -s frontend/package-lock.json "$stamp"; then
     echo "bootstrap: installing frontend npm packages"
-    (cd frontend && npm ci --no-audit --no-fund --loglevel=error)
+    # npm 11 leaves other platforms' optional packages (rollup's native
+    # builds) out of the lock it writes and then calls that lock out of
+    # sync in `npm ci`; `npm install` installs the same locked versions.
+    (cd frontend && { npm ci --no-audit --no-fund --loglevel=silent 2>/dev/null || npm install --no-audit --no-fund --loglevel=error; })
     cp frontend/package-lock.json "$stamp"
   fi
 fi

@@ -1,0 +1,112 @@
+// Shared e2e plumbing: a real sessiond on a copy of the sample workspace and
+// Debian's Chromium driven by playwright-core. Under CI=true a missing
+// browser or sessiond binary fails instead of skipping.
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createServer } from "node:net";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const frontendDir = resolve(here, "..");
+export const fixtures = join(here, "fixtures");
+export const resultsDir = join(frontendDir, "test-results");
+export const chromiumPath = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+export const sessiondBin = resolve(frontendDir, process.env.SESSIOND_BIN || "../bin/sessiond");
+
+/** missing reports an absent dependency: a failure under CI=true, a skip otherwise. */
+export function missing(t, what) {
+  const msg = `${what} is missing`;
+  if (process.env.CI === "true") throw new Error(msg + " (required under CI=true)");
+  t.skip(msg);
+}
+
+/** depsProblem names a missing sessiond binary or Chromium, or returns null when both are there. */
+export function depsProblem() {
+  if (!existsSync(sessiondBin)) return `sessiond binary ${sessiondBin} is missing (build it, or set SESSIOND_BIN)`;
+  if (!existsSync(chromiumPath)) return `Chromium at ${chromiumPath} is missing`;
+  return null;
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on("error", rej);
+  });
+}
+
+/** startSessiond copies the fixtures into a fresh workspace and serves it on loopback. */
+export async function startSessiond({ workspace } = {}) {
+  const dir = workspace ?? mkdtempSync(join(tmpdir(), "gatewave-e2e-"));
+  if (!workspace) cpSync(fixtures, dir, { recursive: true });
+  const token = "e2e-" + Math.random().toString(36).slice(2);
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}/`;
+  const proc = spawn(sessiondBin, ["serve", "--root", dir, "--listen", `127.0.0.1:${port}`, "--log-level", "warn"], {
+    env: { ...process.env, SESSIOND_TOKEN: token },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  proc.stdout.on("data", (d) => (log += d));
+  proc.stderr.on("data", (d) => (log += d));
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`sessiond exited early (${proc.exitCode}):\n${log}`);
+    try {
+      const r = await fetch(base + "healthz");
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill("SIGKILL");
+      throw new Error(`sessiond did not become healthy:\n${log}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    dir,
+    token,
+    base,
+    url: `${base}#token=${token}`,
+    log: () => log,
+    api: (path, init = {}) => fetch(base + path, { ...init, headers: { Authorization: `Bearer ${token}`, ...(init.headers ?? {}) } }),
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill("SIGTERM");
+        await Promise.race([new Promise((r) => proc.once("exit", r)), new Promise((r) => setTimeout(r, 5000))]);
+        if (proc.exitCode === null) proc.kill("SIGKILL");
+      }
+      if (!workspace) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** launch starts headless Chromium with a fresh profile. */
+export async function launch() {
+  const { chromium } = await import("playwright-core");
+  const profile = mkdtempSync(join(tmpdir(), "gatewave-chromium-"));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    viewport: { width: 1400, height: 860 },
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  return {
+    context: browser,
+    async close() {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(resultsDir, { recursive: true });
+  await page.screenshot({ path: join(resultsDir, name + ".png") });
+}

@@ -1,0 +1,237 @@
+// End-to-end: Debian's Chromium drives the built IDE served by a real
+// sessiond on a copy of e2e/fixtures. Screenshots go to test-results/.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { depsProblem, frontendDir, launch, missing, screenshot, startSessiond } from "./harness.mjs";
+
+const has = (bin) => {
+  try {
+    execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** simulatorScript bundles the DFU simulator for injection into the page as navigator.usb. */
+async function simulatorScript() {
+  const { build } = await import("vite");
+  const out = await build({
+    configFile: false,
+    logLevel: "silent",
+    build: { write: false, minify: false, lib: { entry: join(frontendDir, "src/dfu/simulator.ts"), formats: ["iife"], name: "GatewaveDfuSim", fileName: "sim" } },
+  });
+  const code = (Array.isArray(out) ? out[0] : out).output[0].code;
+  return `${code}
+(() => {
+  const usb = {
+    async requestDevice(opts) {
+      window.__dfuRequests = (window.__dfuRequests || []).concat([opts]);
+      window.__dfuSim = new GatewaveDfuSim.DfuSimulator({ transferSize: 1024, pollTimeoutMs: 2, manifestationTolerant: false });
+      return window.__dfuSim;
+    },
+    async getDevices() { return []; },
+    addEventListener() {}, removeEventListener() {},
+  };
+  Object.defineProperty(Navigator.prototype, "usb", { configurable: true, get: () => usb });
+})();`;
+}
+
+const problem = depsProblem();
+if (problem && process.env.CI === "true") {
+  test("e2e dependencies are installed", () => {
+    throw new Error(problem + " (required under CI=true)");
+  });
+}
+
+describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
+  let s, browser, page;
+  const errors = [];
+
+  before(async () => {
+    s = await startSessiond();
+    browser = await launch();
+    await browser.context.addInitScript({ content: await simulatorScript() });
+    page = await browser.context.newPage();
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(s.url);
+    await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await s?.stop();
+  });
+
+  const ready = (t) => {
+    if (!page) {
+      t.skip("no browser or sessiond");
+      return false;
+    }
+    return true;
+  };
+
+  test("the tree shows the workspace files and the token left the URL", async (t) => {
+    if (!ready(t)) return;
+    for (const f of ["Makefile", "blinky.v", "icestick.pcf", "main.c", "compile_flags.txt"]) {
+      await page.locator(`.tree-row[data-path="${f}"]`).waitFor({ timeout: 5000 });
+    }
+    assert.ok(!page.url().includes("token="), "the token must be removed from the address bar");
+    await page.locator('[data-testid=conn-state]').filter({ hasText: /connected|reconnecting/ }).waitFor();
+    await screenshot(page, "01-tree");
+  });
+
+  test("open, edit and save round-trips to disk", async (t) => {
+    if (!ready(t)) return;
+    await page.click('.tree-row[data-path="blinky.v"]');
+    const editor = page.locator('.cm-content[data-path="blinky.v"]');
+    await editor.waitFor();
+    await editor.click();
+    await page.keyboard.press("Control+Home");
+    await page.keyboard.type("// edited in the browser\n");
+    await page.locator('.tab[data-path="blinky.v"][data-dirty=true]').waitFor();
+    await page.keyboard.press("Control+s");
+    await page.locator('.tab[data-path="blinky.v"][data-dirty=false]').waitFor();
+    const disk = readFileSync(join(s.dir, "blinky.v"), "utf8");
+    assert.ok(disk.startsWith("// edited in the browser\n// blinky"), disk.slice(0, 80));
+    await screenshot(page, "02-saved");
+  });
+
+  test("a conflicting save offers reload or overwrite, and loses nothing silently", async (t) => {
+    if (!ready(t)) return;
+    await page.click('.tree-row[data-path="README.md"]');
+    const editor = page.locator('.cm-content[data-path="README.md"]');
+    await editor.waitFor();
+    await editor.click();
+    await page.keyboard.press("Control+End");
+    await page.keyboard.type("\nmine\n");
+    // Someone else changes the file on disk meanwhile.
+    writeFileSync(join(s.dir, "README.md"), "theirs\n");
+    await page.keyboard.press("Control+s");
+    const dialog = page.locator('[data-testid=conflict]');
+    await dialog.waitFor({ timeout: 5000 });
+    await screenshot(page, "03-conflict");
+    assert.equal(readFileSync(join(s.dir, "README.md"), "utf8"), "theirs\n", "nothing is written before the user chooses");
+    await dialog.locator('[data-choice=overwrite]').click();
+    await page.locator('.tab[data-path="README.md"][data-dirty=false]').waitFor();
+    assert.match(readFileSync(join(s.dir, "README.md"), "utf8"), /mine/);
+
+    // Again, this time taking the disk version: the editor shows theirs and
+    // keeps mine in its undo history.
+    await editor.click();
+    await page.keyboard.type("more of mine");
+    writeFileSync(join(s.dir, "README.md"), "theirs again\n");
+    await page.keyboard.press("Control+s");
+    await dialog.waitFor({ timeout: 5000 });
+    await dialog.locator('[data-choice=reload]').click();
+    await page.waitForFunction(() => window.gatewave.editors.find("README.md")?.view.state.doc.toString() === "theirs again\n", null, { timeout: 5000 }).catch(async (err) => {
+      await screenshot(page, "03-conflict-failed");
+      throw new Error(err.message + ": editor holds " + JSON.stringify(await page.evaluate(() => window.gatewave.editors.find("README.md")?.view.state.doc.toString())));
+    });
+    assert.equal(readFileSync(join(s.dir, "README.md"), "utf8"), "theirs again\n");
+    await page.keyboard.press("Control+z");
+    await page.waitForFunction(() => window.gatewave.editors.find("README.md")?.view.state.doc.toString().includes("more of mine"), null, { timeout: 5000 }).catch(async (err) => {
+      throw new Error(err.message + ": after undo the editor holds " + JSON.stringify(await page.evaluate(() => window.gatewave.editors.find("README.md")?.view.state.doc.toString())));
+    });
+  });
+
+  test("the completion popup shows clangd's items in a C file", async (t) => {
+    if (!ready(t)) return;
+    if (!has("clangd")) return missing(t, "clangd");
+    await page.click('.tree-row[data-path="main.c"]');
+    const editor = page.locator('.cm-content[data-path="main.c"]');
+    await editor.waitFor();
+    await editor.click();
+    // Put the cursor at the end of "uart_init(&config);" and start a new statement.
+    await page.evaluate(() => {
+      const tab = window.gatewave.editors.find("main.c");
+      const doc = tab.view.state.doc.toString();
+      const at = doc.indexOf("uart_init(&config);") + "uart_init(&config);".length;
+      tab.view.dispatch({ selection: { anchor: at } });
+      tab.view.focus();
+    });
+    await page.keyboard.press("Enter");
+    await page.keyboard.type("config.", { delay: 30 });
+    const popup = page.locator(".cm-tooltip-autocomplete");
+    const deadline = Date.now() + 30_000;
+    // clangd may still be indexing on the first request: ask again until it answers.
+    for (;;) {
+      try {
+        await popup.getByText("baud").first().waitFor({ timeout: 4000 });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+        await page.keyboard.press("Control+Space");
+      }
+    }
+    await popup.getByText("parity").first().waitFor();
+    await screenshot(page, "04-completion");
+    await page.keyboard.press("Escape");
+  });
+
+  test("the terminal echoes", async (t) => {
+    if (!ready(t)) return;
+    await page.click("[data-testid=open-terminal]");
+    const term = page.locator("[data-testid=terminal]:visible");
+    await term.locator(".xterm-rows").waitFor();
+    await page.waitForFunction(() => !!document.querySelector(".xterm-rows")?.textContent?.trim(), null, { timeout: 10_000 });
+    await term.click();
+    await page.keyboard.type("echo gatewave-$((40+2))\n", { delay: 10 });
+    await page.waitForFunction(() => /gatewave-42/.test(document.querySelector("[data-testid=terminal]:not([hidden]) .xterm-rows")?.textContent ?? ""), null, { timeout: 10_000 });
+    await screenshot(page, "05-terminal");
+  });
+
+  test("building the iCE40 sample puts a bitstream in the list", { timeout: 240_000 }, async (t) => {
+    if (!ready(t)) return;
+    for (const bin of ["yosys", "nextpnr-ice40", "icepack", "make"]) if (!has(bin)) return missing(t, bin);
+    await page.click("[data-testid=build]");
+    await page.locator("[data-testid=task-state]").filter({ hasText: /succeeded|failed|cancelled/ }).waitFor({ timeout: 200_000 });
+    const state = await page.locator("[data-testid=task-state]").textContent();
+    await screenshot(page, "06-build");
+    assert.equal(state, "succeeded", await page.locator("[data-testid=build-log]").textContent());
+    await page.locator('.bits-row[data-path="build/blinky.bin"]').waitFor({ timeout: 10_000 });
+  });
+
+  test("flashing the simulated DFU device delivers exactly the bitstream's bytes", async (t) => {
+    if (!ready(t)) return;
+    let bin;
+    try {
+      bin = readFileSync(join(s.dir, "build/blinky.bin"));
+    } catch {
+      return missing(t, "build/blinky.bin (the build test must pass first)");
+    }
+    await page.locator('.bits-row[data-path="build/blinky.bin"] input').check();
+    await page.click("[data-testid=flash]");
+    await page.locator("[data-testid=flash-status]").filter({ hasText: /Flashed|failed/ }).waitFor({ timeout: 60_000 });
+    const status = await page.locator("[data-testid=flash-status]").textContent();
+    await screenshot(page, "07-flash");
+    assert.match(status, /^Flashed build\/blinky\.bin/);
+    const got = await page.evaluate(async () => {
+      const sim = window.__dfuSim;
+      const digest = await crypto.subtle.digest("SHA-256", sim.manifested);
+      return { len: sim.manifested.byteLength, sha: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""), early: sim.earlyPolls, resets: sim.resets, filters: window.__dfuRequests[0].filters };
+    });
+    assert.equal(got.len, bin.byteLength);
+    assert.equal(got.sha, createHash("sha256").update(bin).digest("hex"));
+    assert.equal(got.early, 0, "bwPollTimeout honoured");
+    assert.equal(got.resets, 1, "a non-tolerant device is reset after manifestation");
+    assert.deepEqual(got.filters, [{ classCode: 0xfe, subclassCode: 0x01 }]);
+  });
+
+  test("telemetry charts draw live samples", async (t) => {
+    if (!ready(t)) return;
+    await page.click("[data-testid=open-telemetry]");
+    await page.locator("[data-testid=cpu-chart] canvas").waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => /cpu \d+% of/.test(document.querySelector(".telemetry-mini")?.textContent ?? ""), null, { timeout: 10_000 });
+    await screenshot(page, "08-telemetry");
+  });
+
+  test("no uncaught page errors", (t) => {
+    if (!ready(t)) return;
+    assert.deepEqual(errors, []);
+  });
+});

@@ -1,0 +1,412 @@
+// A USB DFU 1.1 download driver written against an injected USBDevice-shaped
+// object (WebUSB in the browser, a simulator in tests).
+import { Attr, DFU_CLASS, DFU_SUBCLASS, FUNCTIONAL_DESCRIPTOR, PROTOCOL_RUNTIME, Request, State, Status, stateNames, statusText } from "./protocol";
+
+/** The part of WebUSB's USBDevice the driver uses. */
+export type DfuUsbDevice = Pick<USBDevice,
+  "open" | "close" | "opened" | "configuration" | "configurations" | "selectConfiguration" | "claimInterface" |
+  "releaseInterface" | "selectAlternateInterface" | "controlTransferIn" | "controlTransferOut" | "reset"
+> & Partial<Pick<USBDevice, "productName" | "manufacturerName" | "serialNumber" | "vendorId" | "productId">>;
+
+export interface DfuStatus {
+  status: number;
+  pollTimeout: number;
+  state: number;
+  iString: number;
+}
+
+export interface FunctionalDescriptor {
+  attributes: number;
+  detachTimeout: number;
+  transferSize: number;
+  dfuVersion: number;
+}
+
+export interface DfuTarget {
+  configurationValue: number;
+  interfaceNumber: number;
+  alternateSetting: number;
+  name: string;
+  runtime: boolean;
+}
+
+/** A device-reported failure, carrying the DFU status and state. */
+export class DfuError extends Error {
+  constructor(message: string, readonly status?: number, readonly state?: number) {
+    super(message);
+    this.name = "DfuError";
+  }
+}
+
+/** A control request the device answered with a STALL handshake. */
+export class DfuStallError extends DfuError {
+  constructor(what: string) {
+    super(`${what}: the device stalled the request`);
+    this.name = "DfuStallError";
+  }
+}
+
+export type Phase = "connecting" | "erasing" | "downloading" | "manifesting" | "done";
+
+export interface DownloadOptions {
+  /** Called after each acknowledged block. */
+  progress?(sent: number, total: number, phase: Phase): void;
+  signal?: AbortSignal;
+  /** Overrides wTransferSize from the functional descriptor. */
+  transferSize?: number;
+  /** Upper bound on a single wait, guarding against absurd bwPollTimeout values; default 60 s. */
+  maxPollMs?: number;
+  /** Injected for tests; defaults to a timer. */
+  sleep?(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export interface DownloadResult {
+  bytes: number;
+  blocks: number;
+  /** True when the device reset (or was reset) to leave manifestation. */
+  reset: boolean;
+}
+
+/** findTargets lists the DFU interfaces of a device's configurations. */
+export function findTargets(device: DfuUsbDevice): DfuTarget[] {
+  const out: DfuTarget[] = [];
+  for (const conf of device.configurations ?? []) {
+    for (const intf of conf.interfaces) {
+      for (const alt of intf.alternates) {
+        if (alt.interfaceClass === DFU_CLASS && alt.interfaceSubclass === DFU_SUBCLASS) {
+          out.push({
+            configurationValue: conf.configurationValue,
+            interfaceNumber: intf.interfaceNumber,
+            alternateSetting: alt.alternateSetting,
+            name: alt.interfaceName ?? `interface ${intf.interfaceNumber} alt ${alt.alternateSetting}`,
+            runtime: alt.interfaceProtocol === PROTOCOL_RUNTIME,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** parseFunctionalDescriptor finds the DFU functional descriptor in a configuration descriptor blob. */
+export function parseFunctionalDescriptor(data: DataView, interfaceNumber: number): FunctionalDescriptor | null {
+  let off = 0;
+  let inTarget = false;
+  while (off + 2 <= data.byteLength) {
+    const len = data.getUint8(off);
+    const type = data.getUint8(off + 1);
+    if (len < 2 || off + len > data.byteLength) break;
+    if (type === 0x04 && len >= 9) {
+      inTarget = data.getUint8(off + 2) === interfaceNumber && data.getUint8(off + 5) === DFU_CLASS && data.getUint8(off + 6) === DFU_SUBCLASS;
+    } else if (type === FUNCTIONAL_DESCRIPTOR && inTarget && len >= 7) {
+      return {
+        attributes: data.getUint8(off + 2),
+        detachTimeout: data.getUint16(off + 3, true),
+        transferSize: data.getUint16(off + 5, true),
+        dfuVersion: len >= 9 ? data.getUint16(off + 7, true) : 0x0100,
+      };
+    }
+    off += len;
+  }
+  return null;
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError());
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError());
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+export function abortError(): Error {
+  return new DOMException("The flash was cancelled", "AbortError");
+}
+
+export function describeStatus(st: DfuStatus): string {
+  const [name, text] = statusText[st.status] ?? [`status 0x${st.status.toString(16)}`, "unknown status"];
+  return `${name} (${text}) in state ${stateNames[st.state] ?? st.state}`;
+}
+
+/** Dfu drives one DFU interface of one device. */
+export class Dfu {
+  descriptor: FunctionalDescriptor | null = null;
+  private sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(readonly device: DfuUsbDevice, readonly target: DfuTarget, sleep?: (ms: number, signal?: AbortSignal) => Promise<void>) {
+    this.sleep = sleep ?? defaultSleep;
+  }
+
+  /** open claims the interface and reads the functional descriptor. */
+  async open(): Promise<void> {
+    if (!this.device.opened) await this.device.open();
+    if (this.device.configuration?.configurationValue !== this.target.configurationValue) {
+      await this.device.selectConfiguration(this.target.configurationValue);
+    }
+    await this.device.claimInterface(this.target.interfaceNumber);
+    const intf = this.device.configuration?.interfaces.find((i) => i.interfaceNumber === this.target.interfaceNumber);
+    if (this.target.alternateSetting !== 0 || (intf && intf.alternates.length > 1)) {
+      await this.device.selectAlternateInterface(this.target.interfaceNumber, this.target.alternateSetting);
+    }
+    this.descriptor = await this.readFunctionalDescriptor();
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.device.releaseInterface(this.target.interfaceNumber);
+    } catch {
+      // the device may already be gone after manifestation
+    }
+    try {
+      await this.device.close();
+    } catch {
+      // idem
+    }
+  }
+
+  private async readFunctionalDescriptor(): Promise<FunctionalDescriptor | null> {
+    const confs = this.device.configurations ?? [];
+    const index = Math.max(0, confs.findIndex((c) => c.configurationValue === this.target.configurationValue));
+    const setup: USBControlTransferParameters = { requestType: "standard", recipient: "device", request: 0x06, value: (0x02 << 8) | index, index: 0 };
+    try {
+      const head = await this.device.controlTransferIn(setup, 9);
+      if (head.status !== "ok" || !head.data || head.data.byteLength < 4) return null;
+      const total = head.data.getUint16(2, true);
+      const full = await this.device.controlTransferIn(setup, total);
+      if (full.status !== "ok" || !full.data) return null;
+      return parseFunctionalDescriptor(full.data, this.target.interfaceNumber);
+    } catch {
+      return null;
+    }
+  }
+
+  private setup(request: number, value = 0): USBControlTransferParameters {
+    return { requestType: "class", recipient: "interface", request, value, index: this.target.interfaceNumber };
+  }
+
+  private async out(request: number, name: string, value = 0, data?: BufferSource): Promise<void> {
+    const r = await this.device.controlTransferOut(this.setup(request, value), data);
+    if (r.status === "stall") throw new DfuStallError(name);
+    if (r.status !== "ok") throw new DfuError(`${name}: transfer status ${r.status}`);
+  }
+
+  async getStatus(): Promise<DfuStatus> {
+    const r = await this.device.controlTransferIn(this.setup(Request.GETSTATUS), 6);
+    if (r.status === "stall") throw new DfuStallError("DFU_GETSTATUS");
+    if (r.status !== "ok" || !r.data || r.data.byteLength < 6) throw new DfuError(`DFU_GETSTATUS: short or failed reply (${r.status})`);
+    const d = r.data;
+    return {
+      status: d.getUint8(0),
+      pollTimeout: d.getUint8(1) | (d.getUint8(2) << 8) | (d.getUint8(3) << 16),
+      state: d.getUint8(4),
+      iString: d.getUint8(5),
+    };
+  }
+
+  async getState(): Promise<number> {
+    const r = await this.device.controlTransferIn(this.setup(Request.GETSTATE), 1);
+    if (r.status === "stall") throw new DfuStallError("DFU_GETSTATE");
+    if (r.status !== "ok" || !r.data || r.data.byteLength < 1) throw new DfuError("DFU_GETSTATE failed");
+    return r.data.getUint8(0);
+  }
+
+  clearStatus(): Promise<void> {
+    return this.out(Request.CLRSTATUS, "DFU_CLRSTATUS");
+  }
+
+  abort(): Promise<void> {
+    return this.out(Request.ABORT, "DFU_ABORT");
+  }
+
+  dnload(block: number, data: Uint8Array): Promise<void> {
+    return this.out(Request.DNLOAD, "DFU_DNLOAD", block & 0xffff, data as BufferSource);
+  }
+
+  detach(timeoutMs: number): Promise<void> {
+    return this.out(Request.DETACH, "DFU_DETACH", Math.min(timeoutMs, 0xffff));
+  }
+
+  /**
+   * recover brings the device to dfuIDLE: CLRSTATUS out of dfuERROR, ABORT
+   * out of the idle/sync states, waiting out busy states. A stalled
+   * GETSTATUS leaves the device in dfuERROR, which the next round clears.
+   */
+  async recover(signal?: AbortSignal, maxPollMs = 60_000): Promise<DfuStatus> {
+    for (let round = 0; round < 8; round++) {
+      let st: DfuStatus;
+      try {
+        st = await this.getStatus();
+      } catch (err) {
+        if (!(err instanceof DfuStallError)) throw err;
+        await this.clearStatus().catch(() => {});
+        continue;
+      }
+      switch (st.state) {
+        case State.dfuIDLE:
+          return st;
+        case State.dfuERROR:
+          await this.clearStatus();
+          break;
+        case State.dfuDNLOAD_SYNC:
+        case State.dfuDNLOAD_IDLE:
+        case State.dfuMANIFEST_SYNC:
+        case State.dfuUPLOAD_IDLE:
+          await this.abort();
+          break;
+        case State.dfuDNBUSY:
+        case State.dfuMANIFEST:
+          await this.sleep(Math.min(st.pollTimeout, maxPollMs), signal);
+          break;
+        case State.appIDLE:
+        case State.appDETACH:
+          throw new DfuError("The device is in run-time mode, not DFU mode: put it into its DFU bootloader and choose it again", st.status, st.state);
+        default:
+          throw new DfuError(`The device is stuck in ${stateNames[st.state] ?? st.state}; unplug it and try again`, st.status, st.state);
+      }
+    }
+    throw new DfuError("The device did not return to dfuIDLE");
+  }
+
+  /** download writes firmware following DFU 1.1 §7 (download) and §7.2 (manifestation). */
+  async download(firmware: Uint8Array, o: DownloadOptions = {}): Promise<DownloadResult> {
+    const { signal } = o;
+    const maxPoll = o.maxPollMs ?? 60_000;
+    if (o.sleep) this.sleep = o.sleep;
+    const desc = this.descriptor;
+    if (desc && !(desc.attributes & Attr.canDnload)) throw new DfuError("The device does not accept downloads (bitCanDnload is 0)");
+    const size = o.transferSize ?? desc?.transferSize ?? 1024;
+    if (!(size > 0)) throw new DfuError("The device reports wTransferSize 0");
+    const tolerant = !!(desc && desc.attributes & Attr.manifestationTolerant);
+    const total = firmware.byteLength;
+    o.progress?.(0, total, "connecting");
+    await this.recover(signal, maxPoll);
+
+    let block = 0;
+    let sent = 0;
+    try {
+      while (sent < total) {
+        if (signal?.aborted) throw abortError();
+        const chunk = firmware.subarray(sent, Math.min(total, sent + size));
+        await this.dnloadChecked(block, chunk);
+        await this.waitIdle(State.dfuDNLOAD_IDLE, signal, maxPoll);
+        sent += chunk.byteLength;
+        block++;
+        o.progress?.(sent, total, "downloading");
+      }
+    } catch (err) {
+      if ((err as Error).name === "AbortError") {
+        // Leave the device idle (DFU_ABORT is valid in dfuDNLOAD-IDLE).
+        await this.recover(undefined, maxPoll).catch(() => {});
+      }
+      throw err;
+    }
+
+    // A zero-length DNLOAD tells the device the transfer is complete.
+    o.progress?.(sent, total, "manifesting");
+    await this.dnloadChecked(block, new Uint8Array(0));
+    const reset = await this.manifest(tolerant, maxPoll);
+    o.progress?.(sent, total, "done");
+    return { bytes: sent, blocks: block, reset };
+  }
+
+  private async dnloadChecked(block: number, chunk: Uint8Array) {
+    try {
+      await this.dnload(block, chunk);
+    } catch (err) {
+      if (!(err instanceof DfuStallError)) throw err;
+      const st = await this.getStatus().catch(() => null);
+      throw new DfuError(`The device refused block ${block}: ${st ? describeStatus(st) : "stalled"}`, st?.status, st?.state);
+    }
+  }
+
+  /** waitIdle polls GETSTATUS, sleeping bwPollTimeout while the device is busy, until want. */
+  private async waitIdle(want: number, signal: AbortSignal | undefined, maxPoll: number): Promise<DfuStatus> {
+    for (;;) {
+      const st = await this.getStatus();
+      if (st.state === State.dfuERROR || st.status !== Status.OK) {
+        throw new DfuError(`The device reported an error: ${describeStatus(st)}`, st.status, st.state);
+      }
+      if (st.state === want) return st;
+      if (st.state === State.dfuDNBUSY || st.state === State.dfuDNLOAD_SYNC) {
+        // Honour bwPollTimeout: the device answers nothing before it elapses.
+        await this.sleep(Math.min(st.pollTimeout, maxPoll), signal);
+        continue;
+      }
+      throw new DfuError(`Unexpected device state during download: ${describeStatus(st)}`, st.status, st.state);
+    }
+  }
+
+  /**
+   * manifest follows the device through manifestation. A tolerant device
+   * returns to dfuIDLE; others go to dfuMANIFEST-WAIT-RESET and are reset by
+   * the host, or reset themselves (then the next transfer fails: success).
+   */
+  private async manifest(tolerant: boolean, maxPoll: number): Promise<boolean> {
+    let sawManifest = false;
+    for (let i = 0; i < 1000; i++) {
+      let st: DfuStatus;
+      try {
+        st = await this.getStatus();
+      } catch (err) {
+        if (!tolerant && (sawManifest || !(err instanceof DfuStallError))) {
+          // The device left the bus to run its new firmware.
+          return true;
+        }
+        throw err;
+      }
+      if (st.state === State.dfuERROR || st.status !== Status.OK) {
+        throw new DfuError(`Manifestation failed: ${describeStatus(st)}`, st.status, st.state);
+      }
+      switch (st.state) {
+        case State.dfuIDLE:
+          return false;
+        case State.dfuMANIFEST_WAIT_RESET:
+          await this.device.reset().catch(() => {});
+          return true;
+        case State.dfuMANIFEST:
+          sawManifest = true;
+          await this.sleep(Math.min(st.pollTimeout, maxPoll));
+          if (!tolerant) {
+            // A non-tolerant device may not answer GETSTATUS any more (DFU 1.1 §7.2): reset it.
+            let again: DfuStatus | null = null;
+            try {
+              again = await this.getStatus();
+            } catch {
+              again = null;
+            }
+            if (again && (again.state === State.dfuERROR || again.status !== Status.OK)) {
+              throw new DfuError(`Manifestation failed: ${describeStatus(again)}`, again.status, again.state);
+            }
+            if (again && again.state === State.dfuIDLE) return false;
+            await this.device.reset().catch(() => {});
+            return true;
+          }
+          break;
+        case State.dfuMANIFEST_SYNC:
+          await this.sleep(Math.min(st.pollTimeout, maxPoll));
+          break;
+        default:
+          throw new DfuError(`Unexpected state after the last block: ${describeStatus(st)}`, st.status, st.state);
+      }
+    }
+    throw new DfuError("Manifestation did not finish");
+  }
+}
+
+/** Errors shown to users, in their words. */
+export function explain(err: unknown): string {
+  const e = err as Error;
+  if (e?.name === "AbortError") return "Flashing was cancelled.";
+  if (e?.name === "NotFoundError") return "No device was chosen.";
+  if (e?.name === "SecurityError") return "The browser blocked USB access (the page must be served over HTTPS or from localhost).";
+  if (e?.name === "NetworkError") return "The device disconnected during the transfer.";
+  if (e instanceof DfuError) return e.message;
+  return e?.message ?? String(err);
+}

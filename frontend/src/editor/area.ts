@@ -1,0 +1,333 @@
+// EditorArea: the tabbed editors. Each tab owns one CodeMirror view; saving
+// sends If-Match and a conflict is resolved by the user, never silently.
+import { isolateHistory } from "@codemirror/commands";
+import { Compartment, EditorState, type Extension } from "@codemirror/state";
+import { EditorView, keymap } from "@codemirror/view";
+import { ApiError } from "../api/conn";
+import type { Sessiond, WatchEvent } from "../api/sessiond";
+import { basename, clear, h } from "../ui/dom";
+import { choose, toast } from "../ui/dialog";
+import { languageFor, type LanguageInfo } from "./languages";
+import { baseExtensions } from "./setup";
+
+export interface Tab {
+  path: string;
+  view: EditorView;
+  etag: string;
+  /** The text last read from or written to disk. */
+  saved: string;
+  lang: LanguageInfo | null;
+  tabEl: HTMLElement;
+  /** Set by the watch stream when the file changed on disk under unsaved edits. */
+  stale: boolean;
+  deleted: boolean;
+  saving: boolean;
+  langConf: Compartment;
+  lspConf: Compartment;
+}
+
+export interface AreaHooks {
+  /** The LSP extension for a file, or null when no server handles its language. */
+  lsp(path: string, lang: LanguageInfo | null): Promise<Extension | null>;
+  /** Called whenever the active tab, its dirty state or its cursor changes. */
+  changed(tab: Tab | null): void;
+}
+
+export class EditorArea {
+  readonly el: HTMLElement;
+  private tabsEl: HTMLElement;
+  private host: HTMLElement;
+  private empty: HTMLElement;
+  private tabs: Tab[] = [];
+  active: Tab | null = null;
+  private opening = new Map<string, Promise<Tab | null>>();
+
+  constructor(private api: Sessiond, private hooks: AreaHooks) {
+    this.tabsEl = h("div.tabs", { role: "tablist", "data-testid": "editor-tabs" });
+    this.empty = h("div.editor-empty", {},
+      h("div.empty-title", {}, "Gatewave"),
+      h("div.empty-keys", {},
+        h("div", {}, h("kbd", {}, "Ctrl"), "+", h("kbd", {}, "S"), " save"),
+        h("div", {}, h("kbd", {}, "Ctrl"), "+", h("kbd", {}, "F"), " find / replace"),
+        h("div", {}, h("kbd", {}, "F12"), " go to definition"),
+        h("div", {}, h("kbd", {}, "Ctrl"), "+", h("kbd", {}, "Space"), " complete"),
+      ),
+    );
+    this.host = h("div.editor-host", { "data-testid": "editor-host" }, this.empty);
+    this.el = h("section.editor-area", {}, this.tabsEl, this.host);
+  }
+
+  get dirtyTabs(): Tab[] {
+    return this.tabs.filter((t) => isDirty(t));
+  }
+
+  find(path: string): Tab | undefined {
+    return this.tabs.find((t) => t.path === path);
+  }
+
+  /** open shows path in a tab, loading it if needed; resolves to its view. */
+  async open(path: string): Promise<EditorView | null> {
+    const existing = this.find(path);
+    if (existing) {
+      this.activate(existing);
+      return existing.view;
+    }
+    let p = this.opening.get(path);
+    if (!p) {
+      p = this.load(path).finally(() => this.opening.delete(path));
+      this.opening.set(path, p);
+    }
+    const tab = await p;
+    if (tab) this.activate(tab);
+    return tab?.view ?? null;
+  }
+
+  private async load(path: string): Promise<Tab | null> {
+    let content;
+    try {
+      content = await this.api.read(path);
+    } catch (err) {
+      toast(`Open ${path}: ${(err as Error).message}`, "error");
+      return null;
+    }
+    const lang = languageFor(path);
+    const langConf = new Compartment();
+    const lspConf = new Compartment();
+    const tab = { path, etag: content.etag, saved: content.text, lang, stale: false, deleted: false, saving: false, langConf, lspConf } as Tab;
+    tab.view = new EditorView({
+      parent: this.host,
+      state: EditorState.create({
+        doc: content.text,
+        extensions: [
+          keymap.of([{ key: "Mod-s", preventDefault: true, run: () => (this.save(tab), true) }]),
+          baseExtensions(),
+          langConf.of([]),
+          lspConf.of([]),
+          EditorView.updateListener.of((u) => {
+            if (u.docChanged) this.renderTab(tab);
+            if ((u.docChanged || u.selectionSet || u.focusChanged) && this.active === tab) this.hooks.changed(tab);
+          }),
+          EditorView.contentAttributes.of({ "data-path": path, "aria-label": path }),
+        ],
+      }),
+    });
+    tab.view.dom.hidden = true;
+    tab.tabEl = h("div.tab", { role: "tab", title: path, "data-path": path });
+    this.tabs.push(tab);
+    this.tabsEl.append(tab.tabEl);
+    this.renderTab(tab);
+    // Language and LSP arrive asynchronously, so the text is editable at once.
+    if (lang) {
+      lang.load().then((ext) => tab.view.dispatch({ effects: langConf.reconfigure(ext) }), (err) => console.warn("language", lang.id, err));
+    }
+    this.hooks.lsp(path, lang).then((ext) => {
+      if (ext && this.tabs.includes(tab)) tab.view.dispatch({ effects: lspConf.reconfigure(ext) });
+    }, (err) => console.warn("lsp", path, err));
+    return tab;
+  }
+
+  activate(tab: Tab): void {
+    if (this.active && this.active !== tab) this.active.view.dom.hidden = true;
+    this.active = tab;
+    this.empty.hidden = true;
+    tab.view.dom.hidden = false;
+    for (const t of this.tabs) t.tabEl.classList.toggle("active", t === tab);
+    tab.tabEl.setAttribute("aria-selected", "true");
+    tab.tabEl.scrollIntoView({ block: "nearest", inline: "nearest" });
+    tab.view.requestMeasure();
+    tab.view.focus();
+    this.hooks.changed(tab);
+  }
+
+  private renderTab(tab: Tab) {
+    const dirty = isDirty(tab);
+    clear(tab.tabEl);
+    tab.tabEl.classList.toggle("dirty", dirty);
+    tab.tabEl.classList.toggle("stale", tab.stale || tab.deleted);
+    tab.tabEl.dataset.dirty = String(dirty);
+    tab.tabEl.append(
+      h("span.tab-name", { onclick: () => this.activate(tab) }, basename(tab.path)),
+      h("button.tab-close", {
+        title: dirty ? "Unsaved changes — close" : "Close",
+        "aria-label": "Close " + tab.path,
+        onclick: (e: Event) => {
+          e.stopPropagation();
+          this.close(tab);
+        },
+      }, dirty ? "●" : "×"),
+    );
+    tab.tabEl.onmousedown = (e) => {
+      if (e.button === 1) {
+        e.preventDefault();
+        this.close(tab);
+      }
+    };
+    tab.tabEl.onclick = () => this.activate(tab);
+  }
+
+  async close(tab: Tab): Promise<boolean> {
+    if (isDirty(tab)) {
+      const r = await choose("Unsaved changes", `Save the changes to ${tab.path} before closing?`, [
+        { id: "cancel", label: "Cancel" },
+        { id: "discard", label: "Discard", kind: "danger" },
+        { id: "save", label: "Save", kind: "primary" },
+      ]);
+      if (r === null || r === "cancel") return false;
+      if (r === "save" && !(await this.save(tab))) return false;
+    }
+    const i = this.tabs.indexOf(tab);
+    this.tabs.splice(i, 1);
+    tab.tabEl.remove();
+    tab.view.destroy();
+    if (this.active === tab) {
+      this.active = null;
+      const next = this.tabs[Math.min(i, this.tabs.length - 1)];
+      if (next) this.activate(next);
+      else {
+        this.empty.hidden = false;
+        this.hooks.changed(null);
+      }
+    }
+    return true;
+  }
+
+  saveActive(): void {
+    if (this.active) this.save(this.active);
+  }
+
+  /**
+   * save writes the tab with If-Match on the etag it was read at. A 412 means
+   * someone else changed the file: the user picks reload or overwrite.
+   */
+  async save(tab: Tab, force?: { etag?: string; create?: boolean }): Promise<boolean> {
+    if (tab.saving) return false;
+    tab.saving = true;
+    const text = tab.view.state.doc.toString();
+    try {
+      const r = await this.api.write(tab.path, text, force ?? (tab.etag ? { etag: tab.etag } : { create: true }));
+      tab.etag = r.etag;
+      tab.saved = text;
+      tab.stale = false;
+      tab.deleted = false;
+      this.renderTab(tab);
+      this.hooks.changed(this.active);
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 412 || err.status === 404 || (err.status === 409 && force?.create))) {
+        tab.saving = false;
+        return this.resolveConflict(tab, err);
+      }
+      toast(`Save ${tab.path}: ${(err as Error).message}`, "error");
+      return false;
+    } finally {
+      tab.saving = false;
+    }
+  }
+
+  private async resolveConflict(tab: Tab, err: ApiError): Promise<boolean> {
+    let current: { text: string; etag: string } | null = null;
+    try {
+      current = await this.api.read(tab.path);
+    } catch {
+      current = null; // deleted on disk
+    }
+    const gone = current === null;
+    const msg = gone
+      ? `${tab.path} was deleted on disk after you opened it. Recreate it with your version, or discard your version and close the tab.`
+      : `${tab.path} changed on disk since you opened it. Reload takes the disk version (your edits stay in undo history: Ctrl+Z), Overwrite replaces the disk version with yours.`;
+    const choice = await choose("Save conflict", msg, gone
+      ? [
+        { id: "cancel", label: "Keep editing" },
+        { id: "close", label: "Discard and close", kind: "danger" },
+        { id: "overwrite", label: "Recreate", kind: "primary" },
+      ]
+      : [
+        { id: "cancel", label: "Keep editing" },
+        { id: "reload", label: "Reload from disk" },
+        { id: "overwrite", label: "Overwrite disk", kind: "primary" },
+      ], "conflict");
+    if (choice === "reload" && current) {
+      this.replaceFromDisk(tab, current.text, current.etag);
+      return false;
+    }
+    if (choice === "overwrite") {
+      const etag = (err.details?.current_etag as string | undefined) ?? current?.etag;
+      return this.save(tab, gone ? { create: true, etag: undefined } : { etag: etag ? quoteETag(etag) : undefined });
+    }
+    if (choice === "close") {
+      tab.saved = tab.view.state.doc.toString(); // discarding was chosen explicitly
+      await this.close(tab);
+    }
+    return false;
+  }
+
+  /** replaceFromDisk swaps in the disk text as one undoable change. */
+  private replaceFromDisk(tab: Tab, text: string, etag: string) {
+    // Its own undo step, never merged with the user's typing, so Ctrl+Z brings their version back.
+    tab.view.dispatch({ changes: { from: 0, to: tab.view.state.doc.length, insert: text }, annotations: isolateHistory.of("full") });
+    tab.etag = etag;
+    tab.saved = text;
+    tab.stale = false;
+    tab.deleted = false;
+    this.renderTab(tab);
+    this.hooks.changed(this.active);
+  }
+
+  /** applyEvents reacts to the watch stream: clean tabs follow the disk, dirty ones are flagged. */
+  applyEvents(events: WatchEvent[]): void {
+    const touched = new Map<string, WatchEvent>();
+    for (const ev of events) touched.set(ev.path, ev);
+    for (const tab of this.tabs) {
+      const ev = touched.get(tab.path);
+      if (!ev || tab.saving) continue;
+      if (ev.op === "remove" || ev.op === "rename") {
+        tab.deleted = true;
+        this.renderTab(tab);
+        continue;
+      }
+      this.api.read(tab.path).then((cur) => {
+        if (cur.etag === tab.etag) return;
+        tab.deleted = false;
+        if (!isDirty(tab)) this.replaceFromDisk(tab, cur.text, cur.etag);
+        else {
+          tab.stale = true;
+          this.renderTab(tab);
+        }
+      }, () => {});
+    }
+  }
+
+  /** moved retargets tabs after a rename in the tree (reopening keeps LSP and language right). */
+  async moved(from: string, to: string): Promise<void> {
+    for (const tab of [...this.tabs]) {
+      if (tab.path !== from && !tab.path.startsWith(from + "/")) continue;
+      const newPath = to + tab.path.slice(from.length);
+      if (isDirty(tab)) {
+        tab.deleted = true;
+        this.renderTab(tab);
+        toast(`${tab.path} was moved to ${newPath}; your unsaved edits are still in its old tab.`);
+        continue;
+      }
+      const wasActive = this.active === tab;
+      await this.close(tab);
+      if (wasActive) await this.open(newPath);
+    }
+  }
+
+  removed(path: string): void {
+    for (const tab of this.tabs) {
+      if (tab.path === path || tab.path.startsWith(path + "/")) {
+        tab.deleted = true;
+        this.renderTab(tab);
+      }
+    }
+  }
+}
+
+export function isDirty(tab: Tab): boolean {
+  return tab.deleted || tab.view.state.doc.toString() !== tab.saved;
+}
+
+function quoteETag(e: string): string {
+  return e.startsWith('"') || e.startsWith("W/") ? e : `"${e}"`;
+}

@@ -1,0 +1,253 @@
+// Build and flash: the Build button runs sessiond's `build` task and streams
+// its log; the bitstream list refreshes when a task ends; Flash writes the
+// selected bitstream over WebUSB (DFU) or through sessiond's flash endpoint.
+import { type Connection, wsURL } from "../api/conn";
+import type { Bitstream, Programmer, Sessiond, Task } from "../api/sessiond";
+import { ReconnectingSocket, type LinkState } from "../api/socket";
+import { explain } from "../dfu/dfu";
+import { flashWebUSB, hasWebUSB } from "../dfu/flash";
+import { clear, formatBytes, h } from "./dom";
+import { toast } from "./dialog";
+
+// eslint-disable-next-line no-control-regex
+const ansi = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+/** OutputPanel shows the log of the latest task. */
+export class OutputPanel {
+  readonly el: HTMLElement;
+  private head: HTMLElement;
+  private pre: HTMLElement;
+  private socket: ReconnectingSocket | null = null;
+
+  constructor(private conn: Connection, private onState: (name: string, s: LinkState) => void) {
+    this.head = h("div.output-head", {}, "No task has run yet.");
+    this.pre = h("pre.output", { "data-testid": "build-log" });
+    this.el = h("div.output-panel", {}, this.head, this.pre);
+  }
+
+  /** follow streams a task's log until it exits; resolves with the final task state. */
+  follow(task: Task, onExit: (state: string, code: number | null) => void, cancel?: () => void): void {
+    this.socket?.close();
+    clear(this.pre);
+    this.setHead(task.name || task.argv.join(" "), "running", cancel);
+    let done = false;
+    this.socket = new ReconnectingSocket(() => wsURL(this.conn, `api/v1/tasks/${encodeURIComponent(task.id)}/log`), {
+      onOpen: (_ws, again) => {
+        if (again) clear(this.pre); // the server replays the log from the start
+      },
+      onMessage: (data) => {
+        if (typeof data !== "string") return;
+        let m: { type: string; data?: string; state?: string; exit_code?: number };
+        try {
+          m = JSON.parse(data);
+        } catch {
+          return;
+        }
+        if (m.type === "output" && m.data) this.append(m.data);
+        else if (m.type === "exit") {
+          done = true;
+          this.setHead(task.name || task.argv.join(" "), m.state ?? "done", undefined, m.exit_code);
+          onExit(m.state ?? "", m.exit_code ?? null);
+        }
+      },
+      onClose: () => (done ? false : undefined),
+      onState: (s) => this.onState("task log", s),
+    });
+  }
+
+  private append(text: string) {
+    const atBottom = this.pre.scrollTop + this.pre.clientHeight >= this.pre.scrollHeight - 4;
+    this.pre.append(text.replace(ansi, ""));
+    if (atBottom) this.pre.scrollTop = this.pre.scrollHeight;
+  }
+
+  note(text: string) {
+    this.append(text.endsWith("\n") ? text : text + "\n");
+  }
+
+  private setHead(name: string, state: string, cancel?: () => void, code?: number) {
+    clear(this.head);
+    this.head.append(h("span.task-state." + state, { "data-testid": "task-state" }, state), h("span.task-name", {}, name));
+    if (code !== undefined && code !== null) this.head.append(h("span.task-code", {}, `exit ${code}`));
+    this.head.append(h("span.spacer", {}));
+    if (cancel) this.head.append(h("button.btn.plain.small", { onclick: cancel }, "Cancel"));
+  }
+}
+
+export interface HardwareHooks {
+  showOutput(): void;
+  state(name: string, s: LinkState): void;
+}
+
+/** HardwarePanel lists bitstreams and flashes the selected one. */
+export class HardwarePanel {
+  readonly el: HTMLElement;
+  private list: HTMLElement;
+  private progress: HTMLElement;
+  private bar: HTMLElement;
+  private label: HTMLElement;
+  private cancelBtn: HTMLButtonElement;
+  private programmerSel: HTMLSelectElement;
+  private boardInput: HTMLInputElement;
+  private selected = "";
+  private bitstreams: Bitstream[] = [];
+  private flashing: AbortController | null = null;
+  private nativeTask: string | null = null;
+  readonly buildBtn: HTMLButtonElement;
+
+  constructor(private api: Sessiond, readonly output: OutputPanel, private hooks: HardwareHooks) {
+    this.list = h("div.bits-list", { "data-testid": "bitstreams" });
+    this.bar = h("div.progress-bar", {});
+    this.label = h("span.progress-label", { "data-testid": "flash-status" }, "");
+    this.cancelBtn = h("button.btn.plain.small", { onclick: () => this.cancel(), "data-testid": "flash-cancel" }, "Cancel");
+    this.progress = h("div.progress", { hidden: true }, h("div.progress-track", {}, this.bar), h("div.progress-row", {}, this.label, this.cancelBtn));
+    this.programmerSel = h("select.select", { title: "Programmer for flashing through sessiond", "data-testid": "programmer" });
+    this.boardInput = h("input.text.small", { placeholder: "board (e.g. ice40_generic)", title: "openFPGALoader board name", "data-testid": "board" });
+    this.buildBtn = h("button.btn.primary", { onclick: () => this.build(), "data-testid": "build" }, "▶ Build");
+    const webusb = hasWebUSB();
+    this.el = h("section.hardware", { "data-testid": "hardware" },
+      h("header.pane-head", {}, h("span.pane-title", {}, "Bitstreams"), h("span.spacer", {}),
+        h("button.icon-btn", { title: "Refresh", onclick: () => this.refresh() }, "⟳")),
+      this.list,
+      h("div.flash-row", {},
+        h("button.btn.primary", { onclick: () => this.flash(), "data-testid": "flash", title: webusb ? "Write to a USB DFU board from this browser (WebUSB)" : "This browser has no WebUSB: flashing runs on sessiond" }, webusb ? "⚡ Flash (USB)" : "⚡ Flash"),
+        h("button.btn.plain", { onclick: () => this.flashNative(), "data-testid": "flash-native", title: "Flash with a programmer attached to the sessiond host" }, "via sessiond"),
+      ),
+      h("div.flash-row", {}, this.programmerSel, this.boardInput),
+      this.progress,
+    );
+  }
+
+  async init(): Promise<void> {
+    await this.refresh();
+    try {
+      const { programmers } = await this.api.programmers();
+      this.fillProgrammers(programmers);
+    } catch {
+      this.fillProgrammers([]);
+    }
+  }
+
+  private fillProgrammers(ps: Programmer[]) {
+    clear(this.programmerSel);
+    if (!ps.length) this.programmerSel.append(h("option", { value: "" }, "no programmers"));
+    for (const p of ps) this.programmerSel.append(h("option", { value: p.id, disabled: !p.available }, p.id + (p.available ? "" : " (missing)")));
+  }
+
+  async refresh(): Promise<void> {
+    try {
+      const { bitstreams } = await this.api.bitstreams();
+      this.bitstreams = bitstreams;
+    } catch (err) {
+      this.bitstreams = [];
+      clear(this.list);
+      this.list.append(h("div.muted", {}, `Bitstreams unavailable: ${(err as Error).message}`));
+      return;
+    }
+    if (!this.bitstreams.some((b) => b.path === this.selected)) this.selected = this.bitstreams[0]?.path ?? "";
+    this.render();
+  }
+
+  private render() {
+    clear(this.list);
+    if (!this.bitstreams.length) {
+      this.list.append(h("div.muted", {}, "No bitstreams yet. Build to make one."));
+      return;
+    }
+    for (const b of this.bitstreams) {
+      this.list.append(h("label.bits-row" + (b.path === this.selected ? ".selected" : ""), { "data-path": b.path, title: `sha256 ${b.sha256}` },
+        h("input", { type: "radio", name: "bitstream", value: b.path, checked: b.path === this.selected, onchange: () => {
+          this.selected = b.path;
+          this.render();
+        } }),
+        h("span.bits-name", {}, b.path),
+        h("span.bits-size", {}, formatBytes(b.size)),
+      ));
+    }
+  }
+
+  /** build runs the workspace's build task and refreshes the bitstreams when it ends. */
+  async build(): Promise<void> {
+    this.buildBtn.disabled = true;
+    this.hooks.showOutput();
+    try {
+      const task = await this.api.startTask({ task: "build" });
+      this.output.follow(task, (state) => {
+        this.buildBtn.disabled = false;
+        toast(`Build ${state}`, state === "succeeded" ? "ok" : "error", 3000);
+        this.refresh();
+      }, () => this.api.cancelTask(task.id).catch((e) => toast(e.message, "error")));
+    } catch (err) {
+      this.buildBtn.disabled = false;
+      this.output.note(`Build could not start: ${(err as Error).message}`);
+      toast(`Build: ${(err as Error).message}`, "error");
+    }
+  }
+
+  private showProgress(frac: number | null, text: string) {
+    this.progress.hidden = false;
+    this.bar.classList.toggle("indeterminate", frac === null);
+    this.bar.style.width = frac === null ? "100%" : `${Math.round(frac * 100)}%`;
+    this.label.textContent = text;
+  }
+
+  private finish(text: string, ok: boolean) {
+    this.flashing = null;
+    this.nativeTask = null;
+    this.cancelBtn.hidden = true;
+    this.label.textContent = text;
+    this.bar.classList.remove("indeterminate");
+    this.bar.classList.toggle("failed", !ok);
+    if (ok) this.bar.style.width = "100%";
+    toast(text, ok ? "ok" : "error");
+  }
+
+  /** flash uses WebUSB when the browser has it, sessiond's endpoint otherwise. */
+  async flash(): Promise<void> {
+    if (!hasWebUSB()) return this.flashNative();
+    if (this.flashing || this.nativeTask) return toast("A flash is already running.");
+    const path = this.selected;
+    if (!path) return toast("Select a bitstream first.", "error");
+    const ac = new AbortController();
+    this.flashing = ac;
+    this.cancelBtn.hidden = false;
+    this.bar.classList.remove("failed");
+    this.showProgress(0, "Choose the board…");
+    try {
+      const image = await this.api.bitstream(path, ac.signal);
+      const r = await flashWebUSB(image, {
+        signal: ac.signal,
+        progress: (sent, total, phase) => this.showProgress(total ? sent / total : 1, phase === "manifesting" ? "Manifesting…" : `${phase} ${formatBytes(sent)} / ${formatBytes(total)}`),
+      });
+      this.finish(`Flashed ${path} to ${r.device}: ${formatBytes(r.bytes)} in ${r.blocks} blocks${r.reset ? ", device reset" : ""}.`, true);
+    } catch (err) {
+      this.finish(`Flash failed: ${explain(err)}`, false);
+    }
+  }
+
+  /** flashNative asks sessiond to run a programmer; the log streams into the output panel. */
+  async flashNative(): Promise<void> {
+    if (this.flashing || this.nativeTask) return toast("A flash is already running.");
+    const path = this.selected;
+    if (!path) return toast("Select a bitstream first.", "error");
+    const programmer = this.programmerSel.value;
+    if (!programmer) return toast("No programmer is available on sessiond.", "error");
+    this.bar.classList.remove("failed");
+    this.cancelBtn.hidden = false;
+    this.showProgress(null, `Flashing with ${programmer}…`);
+    try {
+      const board = this.boardInput.value.trim();
+      const task = await this.api.flash({ path, programmer, board: board || undefined });
+      this.nativeTask = task.id;
+      this.hooks.showOutput();
+      this.output.follow(task, (state, code) => this.finish(state === "succeeded" ? `Flashed ${path} with ${programmer}.` : `Flash ${state} (exit ${code}); see the output panel.`, state === "succeeded"));
+    } catch (err) {
+      this.finish(`Flash failed: ${(err as Error).message}`, false);
+    }
+  }
+
+  cancel(): void {
+    if (this.flashing) this.flashing.abort();
+    else if (this.nativeTask) this.api.cancelTask(this.nativeTask).catch((e) => toast(e.message, "error"));
+  }
+}

@@ -1,0 +1,256 @@
+// FileTree: a lazily loaded workspace tree, kept live by the watch stream.
+import type { Entry, Sessiond, WatchEvent } from "../api/sessiond";
+import { basename, clear, dirname, h } from "./dom";
+import { confirm, prompt, toast } from "./dialog";
+
+interface DirState {
+  entries: Entry[] | null; // null: not loaded yet
+  open: boolean;
+  loading?: Promise<void>;
+}
+
+export interface TreeHooks {
+  openFile(path: string): void;
+  /** Called after a rename or move so open editors follow the file. */
+  moved(from: string, to: string): void;
+  /** Called after a delete so open editors can react. */
+  removed(path: string): void;
+}
+
+export class FileTree {
+  readonly el: HTMLElement;
+  private list: HTMLElement;
+  private dirs = new Map<string, DirState>([["", { entries: null, open: true }]]);
+  private selected = "";
+  private selectedType: Entry["type"] = "dir";
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private pendingRefresh = new Set<string>();
+
+  constructor(private api: Sessiond, private hooks: TreeHooks) {
+    const tool = (label: string, title: string, f: () => void, id: string) =>
+      h("button.icon-btn", { title, "aria-label": title, "data-testid": id, onclick: f }, label);
+    this.list = h("div.tree-list", { role: "tree", tabindex: 0, onkeydown: (e: Event) => this.onKey(e as KeyboardEvent) });
+    this.el = h("section.tree", { "data-testid": "file-tree" },
+      h("header.pane-head", {},
+        h("span.pane-title", {}, "Explorer"),
+        h("span.spacer", {}),
+        tool("+", "New file", () => this.createFile(), "tree-new-file"),
+        tool("▣", "New folder", () => this.createDir(), "tree-new-dir"),
+        tool("✎", "Rename", () => this.renameSelected(), "tree-rename"),
+        tool("✕", "Delete", () => this.deleteSelected(), "tree-delete"),
+        tool("⟳", "Refresh", () => this.refreshAll(), "tree-refresh"),
+      ),
+      this.list,
+    );
+  }
+
+  async load(): Promise<void> {
+    await this.loadDir("");
+    this.render();
+  }
+
+  /** applyEvents refreshes the loaded directories that the watch events touch. */
+  applyEvents(events: WatchEvent[]): void {
+    for (const ev of events) {
+      const parent = dirname(ev.path);
+      if (this.dirs.get(parent)?.entries) this.pendingRefresh.add(parent);
+      if (ev.op === "remove" || ev.op === "rename") {
+        for (const k of [...this.dirs.keys()]) if (k === ev.path || k.startsWith(ev.path + "/")) this.dirs.delete(k);
+      }
+    }
+    if (this.pendingRefresh.size && !this.refreshTimer) {
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = null;
+        const dirs = [...this.pendingRefresh];
+        this.pendingRefresh.clear();
+        Promise.all(dirs.map((d) => this.loadDir(d, true))).then(() => this.render(), () => this.render());
+      }, 50);
+    }
+  }
+
+  /** refreshAll reloads every loaded directory (after a reconnect, events may have been missed). */
+  async refreshAll(): Promise<void> {
+    const loaded = [...this.dirs].filter(([, s]) => s.entries).map(([p]) => p);
+    await Promise.all(loaded.map((p) => this.loadDir(p, true)));
+    this.render();
+  }
+
+  private async loadDir(path: string, force = false): Promise<void> {
+    let st = this.dirs.get(path);
+    if (!st) {
+      st = { entries: null, open: false };
+      this.dirs.set(path, st);
+    }
+    if (st.entries && !force) return;
+    if (st.loading) return st.loading;
+    const s = st;
+    s.loading = this.api.list(path).then(
+      (r) => {
+        s.entries = r.entries;
+      },
+      (err) => {
+        if (path === "" || !force) toast(`List ${path || "workspace"}: ${err.message}`, "error");
+        if ((err as { status?: number }).status === 404) this.dirs.delete(path);
+      },
+    ).finally(() => {
+      s.loading = undefined;
+    });
+    return s.loading;
+  }
+
+  private render() {
+    const scroll = this.list.scrollTop;
+    clear(this.list);
+    this.renderDir("", 0);
+    this.list.scrollTop = scroll;
+  }
+
+  private renderDir(path: string, depth: number) {
+    const st = this.dirs.get(path);
+    if (!st?.entries) return;
+    if (path === "" && st.entries.length === 0) {
+      this.list.append(h("div.tree-empty", {}, "The workspace is empty."));
+    }
+    for (const e of st.entries) {
+      const isDir = e.type === "dir";
+      const sub = this.dirs.get(e.path);
+      const open = isDir && !!sub?.open;
+      const row = h("div.tree-row", {
+        role: "treeitem",
+        "data-path": e.path,
+        "data-type": e.type,
+        "aria-expanded": isDir ? String(open) : undefined,
+        "aria-selected": String(this.selected === e.path),
+        title: e.path,
+        style: `padding-left:${8 + depth * 12}px`,
+        onclick: () => this.activate(e),
+      },
+        h("span.twisty", {}, isDir ? (open ? "▾" : "▸") : ""),
+        h("span.file-icon." + iconClass(e), {}),
+        h("span.tree-name", {}, e.name),
+      );
+      if (this.selected === e.path) row.classList.add("selected");
+      this.list.append(row);
+      if (open) this.renderDir(e.path, depth + 1);
+    }
+  }
+
+  private async activate(e: Entry) {
+    this.selected = e.path;
+    this.selectedType = e.type;
+    if (e.type === "dir") {
+      let st = this.dirs.get(e.path);
+      if (!st) {
+        st = { entries: null, open: false };
+        this.dirs.set(e.path, st);
+      }
+      st.open = !st.open;
+      if (st.open) await this.loadDir(e.path);
+    } else {
+      this.hooks.openFile(e.path);
+    }
+    this.render();
+  }
+
+  private onKey(e: KeyboardEvent) {
+    if (e.key === "Delete") this.deleteSelected();
+    else if (e.key === "F2") this.renameSelected();
+  }
+
+  /** targetDir is where new entries go: the selected directory, or the selected file's directory. */
+  private targetDir(): string {
+    if (!this.selected) return "";
+    return this.selectedType === "dir" ? this.selected : dirname(this.selected);
+  }
+
+  private join(dir: string, name: string) {
+    return dir ? dir + "/" + name : name;
+  }
+
+  async createFile(): Promise<void> {
+    const dir = this.targetDir();
+    const name = await prompt("New file", `Name in /${dir}`);
+    if (!name) return;
+    const path = this.join(dir, name);
+    try {
+      await this.api.write(path, "", { create: true, mkdirs: true });
+      await this.reveal(path);
+      this.hooks.openFile(path);
+    } catch (err) {
+      toast(`Create ${path}: ${(err as Error).message}`, "error");
+    }
+  }
+
+  async createDir(): Promise<void> {
+    const dir = this.targetDir();
+    const name = await prompt("New folder", `Name in /${dir}`);
+    if (!name) return;
+    const path = this.join(dir, name);
+    try {
+      await this.api.mkdir(path, true);
+      await this.reveal(path);
+    } catch (err) {
+      toast(`Create folder ${path}: ${(err as Error).message}`, "error");
+    }
+  }
+
+  async renameSelected(): Promise<void> {
+    const from = this.selected;
+    if (!from) return toast("Select a file or folder to rename.");
+    const to = await prompt("Rename", `New path for ${from}`, from);
+    if (!to || to === from) return;
+    try {
+      await this.api.move(from, to, false);
+      this.hooks.moved(from, to);
+      this.selected = to;
+      await this.loadDir(dirname(from), true);
+      await this.reveal(to);
+    } catch (err) {
+      toast(`Rename ${from}: ${(err as Error).message}`, "error");
+    }
+  }
+
+  async deleteSelected(): Promise<void> {
+    const path = this.selected;
+    if (!path) return toast("Select a file or folder to delete.");
+    const isDir = this.selectedType === "dir";
+    const ok = await confirm("Delete", `Delete ${isDir ? "the folder" : ""} “${basename(path)}”${isDir ? " and everything in it" : ""}? This cannot be undone.`, "Delete", true);
+    if (!ok) return;
+    try {
+      await this.api.remove(path, isDir);
+      this.hooks.removed(path);
+      this.selected = "";
+      this.dirs.delete(path);
+      await this.loadDir(dirname(path), true);
+      this.render();
+    } catch (err) {
+      toast(`Delete ${path}: ${(err as Error).message}`, "error");
+    }
+  }
+
+  /** reveal opens every ancestor of path and selects it. */
+  async reveal(path: string): Promise<void> {
+    const parts = path.split("/");
+    let cur = "";
+    await this.loadDir("", true);
+    for (let i = 0; i < parts.length - 1; i++) {
+      cur = this.join(cur, parts[i]);
+      await this.loadDir(cur, true);
+      this.dirs.get(cur)!.open = true;
+    }
+    this.selected = path;
+    this.render();
+    this.list.querySelector(`[data-path="${CSS.escape(path)}"]`)?.scrollIntoView({ block: "nearest" });
+  }
+}
+
+function iconClass(e: Entry): string {
+  if (e.type === "dir") return "dir";
+  const ext = e.name.includes(".") ? e.name.slice(e.name.lastIndexOf(".") + 1).toLowerCase() : e.name.toLowerCase();
+  if (["v", "sv", "svh", "vh"].includes(ext)) return "hdl";
+  if (["vhd", "vhdl"].includes(ext)) return "hdl";
+  if (["c", "h", "cc", "cpp", "hpp"].includes(ext)) return "c";
+  if (["bin", "bit", "bitstream", "fs", "svf", "dfu", "jed"].includes(ext)) return "bits";
+  if (ext === "makefile" || ext === "mk") return "make";
+  return "file";
+}

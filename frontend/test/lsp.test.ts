@@ -1,0 +1,158 @@
+// @vitest-environment happy-dom
+import { EditorState } from "@codemirror/state";
+import { EditorView } from "@codemirror/view";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket as WS, WebSocketServer } from "ws";
+import { backoffDelay, type LinkState } from "../src/api/socket";
+import { type Diagnostic, LspServer, pathFromURI, uriFor } from "../src/lsp/lsp";
+
+beforeAll(() => {
+  // happy-dom's WebSocket is not a real client; use ws against the loopback server.
+  (globalThis as unknown as { WebSocket: unknown }).WebSocket = WS;
+});
+
+describe("workspace URIs", () => {
+  const cases = [
+    ["main.c", "file:///workspace/main.c"],
+    ["rtl/top level.sv", "file:///workspace/rtl/top%20level.sv"],
+    ["ü/#x.v", "file:///workspace/%C3%BC/%23x.v"],
+  ];
+  for (const [path, uri] of cases) {
+    it(path, () => {
+      expect(uriFor(path)).toBe(uri);
+      expect(pathFromURI(uri)).toBe(path);
+    });
+  }
+  it("rejects URIs outside the workspace", () => {
+    expect(pathFromURI("file:///etc/passwd")).toBeNull();
+    expect(pathFromURI("file:///workspacex/a")).toBeNull();
+  });
+});
+
+describe("backoffDelay", () => {
+  it("doubles up to the cap", () => {
+    const d = [0, 1, 2, 3, 10, 50].map((n) => backoffDelay(n, { initialMs: 100, maxMs: 1000, jitter: 0 }));
+    expect(d).toEqual([100, 200, 400, 800, 1000, 1000]);
+  });
+  it("stays within the jitter band", () => {
+    for (const r of [0, 0.5, 0.999]) {
+      const v = backoffDelay(2, { initialMs: 100, maxMs: 10_000, jitter: 0.2 }, () => r);
+      expect(v).toBeGreaterThanOrEqual(320);
+      expect(v).toBeLessThanOrEqual(480);
+    }
+  });
+});
+
+/** A scripted language server behind a WebSocket, one JSON-RPC message per frame. */
+function fakeServer() {
+  const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+  const received: { conn: number; msg: any }[] = [];
+  const sockets: WS[] = [];
+  let conns = 0;
+  wss.on("connection", (ws) => {
+    const conn = ++conns;
+    sockets.push(ws);
+    ws.on("message", (data) => {
+      const msg = JSON.parse(String(data));
+      received.push({ conn, msg });
+      if (msg.method === "initialize") {
+        ws.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { capabilities: { textDocumentSync: 2, completionProvider: { triggerCharacters: ["."] }, hoverProvider: true } } }));
+      } else if (msg.method === "textDocument/didOpen") {
+        ws.send(JSON.stringify({ jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri: msg.params.textDocument.uri, diagnostics: [{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 7 } }, severity: 1, message: "use of undeclared identifier 'foo'", source: "clang" }] } }));
+      } else if (msg.method === "textDocument/completion") {
+        ws.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { isIncomplete: false, items: [{ label: "baud" }, { label: "parity" }] } }));
+      }
+    });
+  });
+  const port = () => (wss.address() as { port: number }).port;
+  return { wss, received, sockets, port, close: () => new Promise<void>((r) => wss.close(() => r())) };
+}
+
+async function until(f: () => boolean, ms = 5000) {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("LspServer", () => {
+  let cleanup: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const f of cleanup.reverse()) await f();
+    cleanup = [];
+  });
+
+  it("opens documents, collects diagnostics, and reopens them after the server dies", async () => {
+    const srv = fakeServer();
+    cleanup.push(srv.close);
+    const diags: Record<string, Diagnostic[]> = {};
+    const notes: string[] = [];
+    const states: LinkState[] = [];
+    const lsp = new LspServer({
+      language: "c",
+      url: () => `ws://127.0.0.1:${srv.port()}/api/v1/lsp/c`,
+      backoff: { initialMs: 20, maxMs: 100, jitter: 0 },
+      hooks: {
+        display: async () => null,
+        diagnostics: (p, items) => (diags[p] = items),
+        notify: (m) => notes.push(m),
+        state: (_n, s) => states.push(s),
+      },
+    });
+    cleanup.push(async () => lsp.close());
+    const view = new EditorView({ state: EditorState.create({ doc: "int foo;\n", extensions: [lsp.extension("src/main.c", "c")] }), parent: document.body });
+    cleanup.push(async () => view.destroy());
+
+    await until(() => srv.received.some((r) => r.msg.method === "textDocument/didOpen"));
+    const open1 = srv.received.find((r) => r.msg.method === "textDocument/didOpen")!.msg.params.textDocument;
+    expect(open1).toMatchObject({ uri: "file:///workspace/src/main.c", languageId: "c", text: "int foo;\n" });
+    const init = srv.received.find((r) => r.msg.method === "initialize")!.msg;
+    expect(init.params.rootUri).toBe("file:///workspace");
+    expect(srv.received.findIndex((r) => r.msg.method === "initialized")).toBeLessThan(srv.received.findIndex((r) => r.msg.method === "textDocument/didOpen"));
+    await until(() => (diags["src/main.c"] ?? []).length === 1);
+    expect(diags["src/main.c"][0]).toMatchObject({ line: 1, character: 5, severity: "error", message: "use of undeclared identifier 'foo'" });
+
+    // Edits are sent as incremental changes.
+    view.dispatch({ changes: { from: 0, insert: "// x\n" } });
+    await until(() => srv.received.some((r) => r.msg.method === "textDocument/didChange"));
+
+    // The language server dies: sessiond closes with 4001 after a showMessage.
+    srv.sockets[0].send(JSON.stringify({ jsonrpc: "2.0", method: "window/showMessage", params: { type: 1, message: "clangd exited with status 1" } }));
+    srv.sockets[0].close(4001, "clangd exited");
+    await until(() => notes.some((n) => /stopped: clangd exited/.test(n)));
+    expect(notes.some((n) => /clangd exited with status 1/.test(n))).toBe(true);
+    expect(diags["src/main.c"]).toEqual([]); // stale diagnostics are cleared
+
+    // It reconnects by itself, re-initializes and reopens the current text.
+    view.dispatch({ changes: { from: view.state.doc.length, insert: "int bar;\n" } });
+    await until(() => srv.received.some((r) => r.conn === 2 && r.msg.method === "textDocument/didOpen"));
+    const conn2 = srv.received.filter((r) => r.conn === 2).map((r) => r.msg.method);
+    expect(conn2.slice(0, 3)).toEqual(["initialize", "initialized", "textDocument/didOpen"]);
+    const open2 = srv.received.find((r) => r.conn === 2 && r.msg.method === "textDocument/didOpen")!.msg.params.textDocument;
+    expect(open2.text).toBe("// x\nint foo;\nint bar;\n");
+    expect(open2.version).toBeGreaterThan(open1.version);
+    expect(states).toContain("reconnecting");
+    expect(states.at(-1)).toBe("open");
+
+    // Requests work on the new connection.
+    const res = await lsp.client.request<unknown, { items: { label: string }[] }>("textDocument/completion", { textDocument: { uri: "file:///workspace/src/main.c" }, position: { line: 0, character: 0 } });
+    expect(res.items.map((i) => i.label)).toEqual(["baud", "parity"]);
+  });
+
+  it("closes the document when the editor goes away", async () => {
+    const srv = fakeServer();
+    cleanup.push(srv.close);
+    const lsp = new LspServer({
+      language: "c",
+      url: () => `ws://127.0.0.1:${srv.port()}/`,
+      hooks: { display: async () => null, diagnostics: () => {}, notify: () => {}, state: () => {} },
+    });
+    cleanup.push(async () => lsp.close());
+    const view = new EditorView({ state: EditorState.create({ doc: "x", extensions: [lsp.extension("a.c", "c")] }), parent: document.body });
+    await until(() => srv.received.some((r) => r.msg.method === "textDocument/didOpen"));
+    view.destroy();
+    await until(() => srv.received.some((r) => r.msg.method === "textDocument/didClose"));
+    expect(srv.received.find((r) => r.msg.method === "textDocument/didClose")!.msg.params.textDocument.uri).toBe("file:///workspace/a.c");
+  });
+});
