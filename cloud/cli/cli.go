@@ -1,0 +1,307 @@
+// Package cli implements the cloud command: migrate, serve and node
+// add|revoke|list. Flags win over environment variables, which win over
+// defaults.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gatewave.dev/cloud/fleet"
+	"gatewave.dev/cloud/schema"
+	"gatewave.dev/cloud/server"
+	"gatewave.dev/cloud/store"
+)
+
+// Env holds the process environment the command reads, so tests can run
+// it without touching the real one.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+const usage = `usage: cloud <command> [flags]
+
+commands:
+  migrate [up|down|status]          apply (default), roll back one, or show the schema version
+  serve                             run the control plane
+  node add NAME [--label k=v]...    pre-issue a node token (printed once)
+  node revoke NAME                  revoke a node's token and disconnect it at once
+  node list                         print the nodes as a table
+
+environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
+             GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER
+`
+
+// Run runs the command with args (without the program name) and returns
+// the exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	if env.Getenv == nil {
+		env.Getenv = os.Getenv
+	}
+	if len(args) == 0 {
+		fmt.Fprint(env.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "migrate":
+		err = migrate(ctx, args[1:], env)
+	case "serve":
+		err = serve(ctx, args[1:], env)
+	case "node":
+		err = node(ctx, args[1:], env)
+	case "help", "-h", "--help":
+		fmt.Fprint(env.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(env.Stderr, "cloud: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "cloud %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func envOr(env Env, key, def string) string {
+	if v := env.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envDuration(env Env, key string, def time.Duration) (time.Duration, error) {
+	v := env.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s=%q: %w", key, v, err)
+	}
+	return d, nil
+}
+
+func newFlags(name string, env Env) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(env.Stderr)
+	db := fs.String("database-url", env.Getenv("DATABASE_URL"), "PostgreSQL URL (env DATABASE_URL)")
+	return fs, db
+}
+
+func migrate(ctx context.Context, args []string, env Env) error {
+	fs, dbURL := newFlags("migrate", env)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	action := "up"
+	if fs.NArg() > 0 {
+		action = fs.Arg(0)
+	}
+	pool, err := store.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := schema.New(pool)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch action {
+	case "up":
+		v, err := m.Up(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "schema at version %d\n", v)
+	case "down":
+		v, err := m.Down(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "schema at version %d\n", v)
+	case "status":
+		cur, target, err := m.Versions(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "schema at version %d, this build has %d\n", cur, target)
+	default:
+		return fmt.Errorf("unknown action %q (want up, down or status)", action)
+	}
+	return nil
+}
+
+func serve(ctx context.Context, args []string, env Env) error {
+	fs, dbURL := newFlags("serve", env)
+	listen := fs.String("listen", envOr(env, "GATEWAVE_LISTEN", "127.0.0.1:8480"), "address to listen on (env GATEWAVE_LISTEN)")
+	admin := fs.String("admin-token", env.Getenv("GATEWAVE_ADMIN_TOKEN"), "operator API token (env GATEWAVE_ADMIN_TOKEN)")
+	replica := fs.String("replica", env.Getenv("GATEWAVE_REPLICA"), "replica name, stable across restarts (env GATEWAVE_REPLICA; default host name)")
+	hbDef, err := envDuration(env, "GATEWAVE_HEARTBEAT_INTERVAL", 15*time.Second)
+	if err != nil {
+		return err
+	}
+	offDef, err := envDuration(env, "GATEWAVE_OFFLINE_AFTER", 90*time.Second)
+	if err != nil {
+		return err
+	}
+	hb := fs.Duration("heartbeat-interval", hbDef, "heartbeat interval sent to gateways (env GATEWAVE_HEARTBEAT_INTERVAL)")
+	off := fs.Duration("offline-after", offDef, "mark a node offline after this long without a heartbeat (env GATEWAVE_OFFLINE_AFTER)")
+	grace := fs.Duration("grace", 0, "after start, mark nobody offline for this long (default: offline-after)")
+	verbose := fs.Bool("v", false, "debug logging")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+
+	pool, err := store.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	m, err := schema.New(pool)
+	if err != nil {
+		return err
+	}
+	err = m.Check(ctx)
+	m.Close()
+	if err != nil {
+		return fmt.Errorf("refusing to start: %w", err)
+	}
+	srv, err := server.New(server.Options{
+		Pool: pool, AdminToken: *admin, Logger: log,
+		Fleet: fleet.Options{Replica: *replica, HeartbeatInterval: *hb, OfflineAfter: *off, Grace: *grace},
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen %q: %w", *listen, err)
+	}
+	return srv.Serve(ctx, ln)
+}
+
+// labelFlag collects repeated --label k=v.
+type labelFlag map[string]string
+
+func (l labelFlag) String() string { return fmt.Sprint(map[string]string(l)) }
+func (l labelFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("label %q: want key=value", v)
+	}
+	l[k] = val
+	return nil
+}
+
+func node(ctx context.Context, args []string, env Env) error {
+	if len(args) == 0 {
+		return errors.New("want node add|revoke|list")
+	}
+	sub, args := args[0], args[1:]
+	fs, dbURL := newFlags("node "+sub, env)
+	labels := labelFlag{}
+	if sub == "add" {
+		fs.Var(labels, "label", "label key=value (repeatable)")
+	}
+	// Allow NAME before or after the flags.
+	var pos []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	pool, err := store.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	st := store.New(pool)
+	switch sub {
+	case "add":
+		if len(pos) != 1 {
+			return errors.New("usage: cloud node add NAME [--label k=v]...")
+		}
+		n, token, err := st.AddNode(ctx, pos[0], labels)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stderr, "node %q added (id %d). Its token is shown once; give it to the gateway as NODEGW_TOKEN or --token-file:\n", n.Name, n.ID)
+		fmt.Fprintln(env.Stdout, token)
+	case "revoke":
+		if len(pos) != 1 {
+			return errors.New("usage: cloud node revoke NAME")
+		}
+		n, err := st.Revoke(ctx, pos[0], time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "node %q revoked\n", n.Name)
+	case "list":
+		nodes, err := st.List(ctx)
+		if err != nil {
+			return err
+		}
+		printNodes(env.Stdout, nodes, time.Now())
+	default:
+		return fmt.Errorf("unknown node command %q (want add, revoke or list)", sub)
+	}
+	return nil
+}
+
+func printNodes(w io.Writer, nodes []store.Node, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSTATUS\tLAST HEARTBEAT\tREPLICA\tCPUS\tMEMORY\tGPUS\tVERSION\tLABELS")
+	for _, n := range nodes {
+		hb, rep := "never", "-"
+		if n.LastHeartbeatAt != nil {
+			hb = now.Sub(*n.LastHeartbeatAt).Truncate(time.Second).String() + " ago"
+		}
+		if n.Replica != nil {
+			rep = *n.Replica
+		}
+		var kv []string
+		for k, v := range n.ReportedLabels {
+			if _, ok := n.Labels[k]; !ok {
+				kv = append(kv, k+"="+v)
+			}
+		}
+		for k, v := range n.Labels {
+			kv = append(kv, k+"="+v)
+		}
+		sort.Strings(kv)
+		ver := n.Version
+		if ver == "" {
+			ver = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.1f GiB\t%d\t%s\t%s\n", n.Name, n.Status, hb, rep,
+			n.Resources.CPUCores, float64(n.Resources.MemoryBytes)/(1<<30), len(n.Resources.GPUs), ver, strings.Join(kv, ","))
+	}
+	tw.Flush()
+}

@@ -1,0 +1,135 @@
+// Package server is the cloud's HTTP surface: the operator API
+// (GET /api/v1/nodes, admin token), the node link endpoint
+// (/api/v1/nodes/connect, node tokens) and metrics, served by Fiber over
+// a PostgreSQL pool. It keeps no state of its own beyond live connections,
+// so it can run as several replicas against one database.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"gatewave.dev/cloud/fleet"
+	"gatewave.dev/cloud/store"
+	"gatewave.dev/shared/apierr"
+	"gatewave.dev/shared/httpauth"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Pool is the database. Required; its schema must be current (see
+	// schema.Migrator.Check).
+	Pool *pgxpool.Pool
+	// AdminToken guards the operator API and metrics. Required.
+	AdminToken string
+	// Fleet configures the node hub; its Store and Logger are filled in.
+	Fleet fleet.Options
+	// Logger is the one logger. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the cloud control plane. Create it with New, run it with Serve.
+type Server struct {
+	App   *fiber.App
+	Hub   *fleet.Hub
+	Store *store.Store
+	log   *slog.Logger
+}
+
+// New builds the server and its routes.
+func New(opts Options) (*Server, error) {
+	if opts.Pool == nil {
+		return nil, errors.New("server: Options.Pool is required")
+	}
+	if len(opts.AdminToken) < 16 {
+		return nil, errors.New("server: an admin token of at least 16 characters is required (--admin-token or GATEWAVE_ADMIN_TOKEN)")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	st := store.New(opts.Pool)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	fo := opts.Fleet
+	fo.Store, fo.Logger, fo.Registerer = st, opts.Logger, reg
+	hub, err := fleet.New(fo)
+	if err != nil {
+		return nil, err
+	}
+	app := fiber.New(fiber.Config{
+		DisableStartupMessage: true,
+		ErrorHandler:          apierr.FiberHandler(opts.Logger),
+		BodyLimit:             1 << 20,
+		ReadTimeout:           30 * time.Second,
+	})
+	s := &Server{App: app, Hub: hub, Store: st, log: opts.Logger}
+
+	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true, "replica": hub.Replica()}) })
+	app.Get("/api/v1/nodes/connect", hub.Handler())
+	admin := httpauth.Require(opts.AdminToken)
+	app.Get("/api/v1/nodes", admin, s.listNodes)
+	app.Get("/api/v1/nodes/:name", admin, s.getNode)
+	app.Get("/metrics", admin, adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+	return s, nil
+}
+
+func (s *Server) listNodes(c *fiber.Ctx) error {
+	nodes, err := s.Store.List(c.UserContext())
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"nodes": nodes})
+}
+
+func (s *Server) getNode(c *fiber.Ctx) error {
+	n, err := s.Store.Get(c.UserContext(), c.Params("name"))
+	if errors.Is(err, store.ErrNotFound) {
+		return apierr.NotFound("no node named %q", c.Params("name"))
+	}
+	if err != nil {
+		return err
+	}
+	ev, err := s.Store.Events(c.UserContext(), n.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"node": n, "events": ev})
+}
+
+// Serve runs the server on ln until ctx ends, then closes node links with
+// 1013 (so gateways return, jittered, to a replica that is up), stops
+// accepting, and writes pending heartbeats.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hctx, hcancel := context.WithCancel(context.Background())
+	hubDone := make(chan error, 1)
+	go func() { hubDone <- s.Hub.Run(hctx) }()
+	appDone := make(chan error, 1)
+	go func() { appDone <- s.App.Listener(ln) }()
+	s.log.Info("cloud serving", "addr", ln.Addr().String(), "replica", s.Hub.Replica())
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-appDone:
+		err = fmt.Errorf("http server: %w", err)
+	case err = <-hubDone:
+		hcancel()
+		_ = s.App.ShutdownWithTimeout(5 * time.Second)
+		return fmt.Errorf("fleet hub: %w", err)
+	}
+	hcancel()
+	herr := <-hubDone
+	if serr := s.App.ShutdownWithTimeout(5 * time.Second); serr != nil && err == nil {
+		err = serr
+	}
+	return errors.Join(err, herr)
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Build Gatewave's session container images without any registry.
+#
+#   bash images/build.sh [scratch|debian|all]   (default: all)
+#
+# gatewave/sessiond-scratch   FROM scratch: the static sessiond plus tini-static
+#                             (Debian's tini package) as PID 1 to reap zombies.
+#                             Enough for tests that only need sessiond.
+# gatewave/workspace-debian   a bookworm root filesystem made by mmdebstrap from
+#                             Debian's archive with the FPGA toolchain, imported
+#                             with `docker import`, plus sessiond and tini.
+#                             The mmdebstrap step is cached: it is skipped while
+#                             the hash of its inputs (package list, this script)
+#                             is unchanged, because that base image is tagged
+#                             with the hash.
+# images/Dockerfile           the production image on Nix; documented, not built
+#                             here (no image registry is reachable).
+#
+# Every container runs `tini -- sessiond serve --root /workspace
+# --listen unix:/run/gatewave/sessiond.sock --token-file /run/gatewave/token`;
+# /run/gatewave is a per-container directory bind-mounted by nodegw.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+what=${1:-all}
+cache=${XDG_CACHE_HOME:-$HOME/.cache}/gatewave/images
+log() { echo "images: $*" >&2; }
+
+command -v docker >/dev/null || { log "docker CLI missing: apt-get install docker.io"; exit 1; }
+docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || { log "dockerd does not answer: start it (scripts/dockerd.sh)"; exit 1; }
+
+tini=/usr/bin/tini-static
+[ -x "$tini" ] || { log "$tini missing: apt-get install tini"; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# The static sessiond, shared by both images.
+build_sessiond() {
+	log "building static sessiond"
+	(cd "$root/sessiond" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$work/sessiond" ./cmd/sessiond)
+}
+
+build_scratch() {
+	local ctx=$work/scratch
+	mkdir -p "$ctx/rootfs/tmp" "$ctx/rootfs/workspace" "$ctx/rootfs/run/gatewave" "$ctx/rootfs/etc"
+	chmod 1777 "$ctx/rootfs/tmp"
+	printf 'root:x:0:0:root:/workspace:/sessiond\n' >"$ctx/rootfs/etc/passwd"
+	printf 'root:x:0:\n' >"$ctx/rootfs/etc/group"
+	cp "$work/sessiond" "$ctx/rootfs/sessiond"
+	cp "$tini" "$ctx/rootfs/init"
+	cp "$here/scratch/Dockerfile" "$ctx/Dockerfile"
+	log "building gatewave/sessiond-scratch"
+	docker build -q -t gatewave/sessiond-scratch "$ctx" >/dev/null
+}
+
+build_debian() {
+	local pkgs hash base
+	pkgs=$(grep -v '^#' "$here/debian/packages.txt" | xargs | tr ' ' ',')
+	hash=$(cat "$here/debian/packages.txt" "$here/build.sh" /etc/apt/sources.list.d/debian.sources 2>/dev/null | sha256sum | cut -c1-16)
+	base=gatewave/workspace-debian-base:$hash
+	if docker image inspect "$base" >/dev/null 2>&1; then
+		log "$base is up to date; skipping mmdebstrap"
+	else
+		command -v mmdebstrap >/dev/null || { log "mmdebstrap missing: apt-get install mmdebstrap"; exit 1; }
+		mkdir -p "$cache"
+		local tar=$cache/workspace-debian-$hash.tar
+		if [ ! -f "$tar" ]; then
+			log "mmdebstrap bookworm with: $pkgs (several minutes)"
+			local sources=()
+			[ -f /etc/apt/sources.list.d/debian.sources ] && sources=(/etc/apt/sources.list.d/debian.sources)
+			mmdebstrap --quiet --format=tar --variant=apt --include="$pkgs" \
+				--customize-hook='chroot "$1" apt-get clean' \
+				--customize-hook='rm -rf "$1"/var/lib/apt/lists/*' \
+				bookworm "$tar.partial" "${sources[@]}"
+			mv "$tar.partial" "$tar"
+		fi
+		log "docker import $base"
+		docker import "$tar" "$base" >/dev/null
+		rm -f "$tar"
+	fi
+	local ctx=$work/debian
+	mkdir -p "$ctx"
+	cp "$work/sessiond" "$ctx/sessiond"
+	sed "s|@BASE@|$base|" "$here/debian/Dockerfile" >"$ctx/Dockerfile"
+	log "building gatewave/workspace-debian"
+	docker build -q -t gatewave/workspace-debian "$ctx" >/dev/null
+}
+
+case $what in
+scratch) build_sessiond; build_scratch ;;
+debian) build_sessiond; build_debian ;;
+all) build_sessiond; build_scratch; build_debian ;;
+*) log "unknown target $what (scratch, debian or all)"; exit 2 ;;
+esac
+log "done: $(docker images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^gatewave/(sessiond-scratch|workspace-debian):' | xargs)"

@@ -1,0 +1,2 @@
+DROP TABLE node_events;
+DROP TABLE nodes;

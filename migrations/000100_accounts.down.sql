@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS signin_failures;
+DROP TABLE IF EXISTS web_sessions;
+DROP TABLE IF EXISTS users;

@@ -1,0 +1,281 @@
+package pool
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"gatewave.dev/shared/testenv"
+)
+
+const testImage = "gatewave/sessiond-scratch"
+
+// scratchImage makes sure the FROM-scratch sessiond image exists, building
+// it with images/build.sh when it does not.
+func scratchImage(t *testing.T) {
+	t.Helper()
+	docker := testenv.Docker(t)
+	if exec.Command(docker, "image", "inspect", testImage).Run() == nil {
+		return
+	}
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "images", "build.sh")
+	out, err := exec.Command("bash", script, "scratch").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build %s: %v\n%s", testImage, err, out)
+	}
+}
+
+// shortTempDir is a temporary directory with a path short enough for unix
+// sockets (t.TempDir embeds the long test name).
+func shortTempDir(t *testing.T) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "gwpool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+var tiny = Size{CPUs: 0.25, MemoryBytes: 128 * mib, Pids: 64}
+
+func newTestPool(t *testing.T, name string, classes []Class, mod func(*Options)) (*Pool, context.CancelFunc) {
+	t.Helper()
+	scratchImage(t)
+	opts := Options{
+		Image: testImage, Classes: classes, StateDir: shortTempDir(t),
+		Name: fmt.Sprintf("gwtest-%s-%d", name, time.Now().UnixNano()%1e6), HealthInterval: 200 * time.Millisecond,
+	}
+	if mod != nil {
+		mod(&opts)
+	}
+	p, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		sctx, c := context.WithTimeout(context.Background(), testenv.WaitLong)
+		defer c()
+		if err := p.Shutdown(sctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return p, func() { cancel(); <-done }
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	ctx := testenv.Context(t, testenv.WaitLong)
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func sessiondGet(t *testing.T, p *Pool, c Container, path string) (int, string) {
+	t.Helper()
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return p.Dial(ctx, c.ID)
+	}}, Timeout: testenv.WaitShort}
+	req, _ := http.NewRequest(http.MethodGet, "http://sessiond/"+path, nil)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestPoolFillsClaimsAndReleases(t *testing.T) {
+	var mu sync.Mutex
+	var saved []string
+	var reports int
+	p, _ := newTestPool(t, "fill", []Class{{Name: "standard", Size: tiny, Count: 2}, {Name: "burst", Size: Size{CPUs: 0.1, MemoryBytes: 64 * mib}, Count: 1}}, func(o *Options) {
+		o.Autosave = func(ctx context.Context, c Container) error {
+			mu.Lock()
+			defer mu.Unlock()
+			saved = append(saved, c.Owner)
+			return nil
+		}
+		o.OnChange = func([]Container) { mu.Lock(); reports++; mu.Unlock() }
+	})
+	waitFor(t, "3 idle containers", func() bool { return p.Counts()[Idle] == 3 })
+
+	// Limits, network and mounts as configured.
+	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	for _, c := range p.Snapshot() {
+		ins, err := dc.ContainerInspect(t.Context(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc := ins.HostConfig
+		wantCPU, wantMem := int64(0.25e9), 128*mib
+		if c.Class == "burst" {
+			wantCPU, wantMem = int64(0.1e9), 64*mib
+		}
+		if hc.NanoCPUs != wantCPU || hc.Memory != wantMem || hc.PidsLimit == nil || *hc.PidsLimit <= 0 {
+			t.Errorf("%s limits: cpu %d mem %d pids %v", c.Name, hc.NanoCPUs, hc.Memory, hc.PidsLimit)
+		}
+		if hc.NetworkMode != "none" {
+			t.Errorf("%s network = %q, want none", c.Name, hc.NetworkMode)
+		}
+		if c.Workdir == "" || len(ins.Mounts) < 2 {
+			t.Errorf("%s: workspace volume missing (workdir %q, mounts %v)", c.Name, c.Workdir, ins.Mounts)
+		}
+	}
+
+	c, err := p.Claim(t.Context(), "burst", "session-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Class != "burst" || c.Owner != "session-1" {
+		t.Fatalf("claimed %+v", c)
+	}
+	if _, err := p.Claim(t.Context(), "burst", "session-2"); !errors.Is(err, ErrNoIdle) {
+		t.Fatalf("second burst claim: %v, want ErrNoIdle", err)
+	}
+	// sessiond answers through the socket, with the token only.
+	if code, body := sessiondGet(t, p, c, "api/v1/files?path=."); code != 200 || !strings.Contains(body, `"entries"`) {
+		t.Fatalf("files: %d %s", code, body)
+	}
+	bad := c
+	bad.Token = "wrong"
+	if code, _ := sessiondGet(t, p, bad, "api/v1/files?path=."); code != 401 {
+		t.Fatalf("wrong token: %d, want 401", code)
+	}
+
+	if err := p.Release(c.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "released container destroyed and pool refilled", func() bool {
+		_, still := p.Get(c.ID)
+		return !still && p.Counts()[Idle] == 3
+	})
+	if _, err := dc.ContainerInspect(t.Context(), c.ID); !client.IsErrNotFound(err) {
+		t.Fatalf("released container still exists: %v", err)
+	}
+	if _, err := dc.VolumeInspect(t.Context(), c.Volume); !client.IsErrNotFound(err) {
+		t.Fatalf("released workspace volume still exists: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(saved) != 1 || saved[0] != "session-1" {
+		t.Fatalf("autosave calls = %v, want one for session-1", saved)
+	}
+	if reports == 0 {
+		t.Fatal("OnChange never reported")
+	}
+}
+
+func TestPoolReplacesKilledContainer(t *testing.T) {
+	p, _ := newTestPool(t, "kill", []Class{{Name: "standard", Size: tiny, Count: 2}}, nil)
+	waitFor(t, "2 idle", func() bool { return p.Counts()[Idle] == 2 })
+	victim := p.Snapshot()[0]
+	if out, err := exec.Command("docker", "kill", victim.ID).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill: %v %s", err, out)
+	}
+	waitFor(t, "killed container replaced", func() bool {
+		_, still := p.Get(victim.ID)
+		return !still && p.Counts()[Idle] == 2
+	})
+}
+
+func TestPoolReplacesUnhealthyContainer(t *testing.T) {
+	p, _ := newTestPool(t, "unhealthy", []Class{{Name: "standard", Size: tiny, Count: 1}}, nil)
+	waitFor(t, "1 idle", func() bool { return p.Counts()[Idle] == 1 })
+	victim := p.Snapshot()[0]
+	// Pause it: the process lives but sessiond stops answering.
+	if out, err := exec.Command("docker", "pause", victim.ID).CombinedOutput(); err != nil {
+		t.Fatalf("docker pause: %v %s", err, out)
+	}
+	waitFor(t, "unhealthy container replaced", func() bool {
+		_, still := p.Get(victim.ID)
+		return !still && p.Counts()[Idle] == 1
+	})
+}
+
+func TestPoolKeepsClaimsAcrossRestart(t *testing.T) {
+	classes := []Class{{Name: "standard", Size: tiny, Count: 1}}
+	dir := shortTempDir(t)
+	name := fmt.Sprintf("gwtest-restart-%d", time.Now().UnixNano()%1e6)
+	p1, stop := newTestPool(t, "restart", classes, func(o *Options) { o.StateDir, o.Name = dir, name })
+	waitFor(t, "1 idle", func() bool { return p1.Counts()[Idle] == 1 })
+	c, err := p1.Claim(t.Context(), "", "session-r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop() // nodegw goes away; the container keeps running
+
+	p2, _ := newTestPool(t, "restart", classes, func(o *Options) { o.StateDir, o.Name = dir, name })
+	waitFor(t, "claim adopted", func() bool { got, ok := p2.Get(c.ID); return ok && got.State == Claimed })
+	got, _ := p2.Get(c.ID)
+	if got.Owner != "session-r" || got.Token != c.Token {
+		t.Fatalf("adopted %+v, want owner session-r and the same token", got)
+	}
+	if code, _ := sessiondGet(t, p2, got, "api/v1/files?path=."); code != 200 {
+		t.Fatalf("sessiond after restart: %d", code)
+	}
+	// The pool still holds just its one container (no extra started).
+	if n := len(p2.Snapshot()); n != 1 {
+		t.Fatalf("%d containers after restart, want 1", n)
+	}
+}
+
+func TestPoolAutosaveFailureKeepsContainer(t *testing.T) {
+	var fail = true
+	var mu sync.Mutex
+	p, _ := newTestPool(t, "savefail", []Class{{Name: "standard", Size: tiny, Count: 1}}, func(o *Options) {
+		o.Autosave = func(context.Context, Container) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if fail {
+				return errors.New("remote unreachable")
+			}
+			return nil
+		}
+	})
+	waitFor(t, "1 idle", func() bool { return p.Counts()[Idle] == 1 })
+	c, err := p.Claim(t.Context(), "", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Release(c.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "container back to claimed", func() bool { got, ok := p.Get(c.ID); return ok && got.State == Claimed })
+	mu.Lock()
+	fail = false
+	mu.Unlock()
+	if err := p.Release(c.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "destroyed after a good autosave", func() bool { _, ok := p.Get(c.ID); return !ok })
+}
