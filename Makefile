@@ -40,11 +40,13 @@ build: frontend ## Build every binary into bin/
 test: services build test-go test-frontend ## Run every module's tests and the frontend's tests
 
 test-go:
-	@set -e; for m in $(MODULES); do \
+	@failed=""; for m in $(MODULES); do \
 	  echo "== go test $${m#$(CURDIR)/}"; \
-	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh 2>/dev/null || true)" \
-	    SESSIOND_BIN=$(BIN)/sessiond ARTIFACTS_DIR=$(CURDIR)/test-results go test -count=1 -timeout 15m ./...); \
-	done
+	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh)" \
+	    SESSIOND_BIN=$(BIN)/sessiond ARTIFACTS_DIR=$(CURDIR)/test-results go test -count=1 -timeout 15m ./...) \
+	    || failed="$$failed $${m#$(CURDIR)/}"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "go test failed in:$$failed"; exit 1; fi
 
 test-frontend:
 	@if [ -f frontend/package.json ]; then \
@@ -52,14 +54,16 @@ test-frontend:
 	fi
 
 bench: services build ## Run the benchmarks (ratios against baselines measured in the same run)
-	@set -e; for m in $(MODULES); do \
+	@failed=""; for m in $(MODULES); do \
 	  echo "== go bench $${m#$(CURDIR)/}"; \
-	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh 2>/dev/null || true)" \
-	    SESSIOND_BIN=$(BIN)/sessiond go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...); \
-	done
-	@if [ -f frontend/package.json ] && grep -q '"bench"' frontend/package.json; then \
-	  cd frontend && SESSIOND_BIN=$(BIN)/sessiond npm run --silent bench; \
-	fi
+	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh)" \
+	    SESSIOND_BIN=$(BIN)/sessiond go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...) \
+	    || failed="$$failed $${m#$(CURDIR)/}"; \
+	done; \
+	if [ -f frontend/package.json ]; then \
+	  (cd frontend && SESSIOND_BIN=$(BIN)/sessiond npm run --silent bench) || failed="$$failed frontend"; \
+	fi; \
+	if [ -n "$$failed" ]; then echo "bench failed in:$$failed"; exit 1; fi
 
 run: build ## Serve a sample workspace with sessiond and print its URL and token
 	@mkdir -p $(RUN_DIR)

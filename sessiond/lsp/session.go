@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"gatewave.dev/sessiond/childenv"
+
 	"github.com/fasthttp/websocket"
 	"go.lsp.dev/jsonrpc2"
 	"go.lsp.dev/protocol"
@@ -75,7 +77,7 @@ type session struct {
 func (s *Service) start(lang Language, bin string, conn *websocket.Conn) (*session, error) {
 	cmd := exec.Command(bin, lang.Args...)
 	cmd.Dir = s.ws.Dir()
-	cmd.Env = os.Environ()
+	cmd.Env = childenv.Base()
 	keys := make([]string, 0, len(lang.Env))
 	for k := range lang.Env {
 		keys = append(keys, k)

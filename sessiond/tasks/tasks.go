@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"gatewave.dev/sessiond/childenv"
+
 	"gatewave.dev/sessiond/workspace"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/wsorigin"
@@ -212,7 +214,7 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 		return nil, apierr.New(400, "command_not_found", "%s: not found in PATH on this machine", spec.Argv[0])
 	}
 	cmd.Dir = s.opts.Workspace.Abs(dir)
-	cmd.Env = append(append(os.Environ(), s.opts.Env...), spec.Env...)
+	cmd.Env = append(append(childenv.Base(), s.opts.Env...), spec.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// If something the task started escapes the group and keeps the output
 	// pipe open, stop waiting for it shortly after the task exits.

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"gatewave.dev/sessiond/childenv"
+
 	"github.com/creack/pty"
 
 	"gatewave.dev/shared/apierr"
@@ -138,10 +140,7 @@ func (s *Service) Open(cols, rows int) (*Session, error) {
 	}
 	cmd := exec.Command(s.opts.Shell)
 	cmd.Dir = s.opts.Dir
-	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "TERM=") || strings.HasPrefix(kv, "COLORTERM=")
-	})
-	cmd.Env = append(append(env, "TERM=xterm-256color", "COLORTERM=truecolor"), s.opts.Env...)
+	cmd.Env = append(append(childenv.Base("TERM", "COLORTERM"), "TERM=xterm-256color", "COLORTERM=truecolor"), s.opts.Env...)
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 	if err != nil {
 		return nil, fmt.Errorf("start shell %s: %w", s.opts.Shell, err)
