@@ -95,7 +95,7 @@ func (w *Workspace) List(rel string) ([]Entry, error) {
 
 func statAll(dirfd int, rel string, names []string, out []Entry) error {
 	workers := runtime.GOMAXPROCS(0)
-	if len(names) < 2048 {
+	if len(names) < 256 {
 		workers = 1
 	}
 	chunk := (len(names) + workers - 1) / workers
