@@ -177,6 +177,17 @@ var dummyHash, _ = HashPassword("not a password", Argon2Params{})
 func (a *Accounts) Authenticate(ctx context.Context, name, password, ip string) (User, error) {
 	rl := a.opts.RateLimit
 	now := a.opts.Now()
+	// Attempts on one name are serialized (across replicas, by an advisory
+	// lock held until the failure is recorded), so parallel guesses cannot
+	// all pass the count before any of them is written.
+	tx, err := a.db.Begin(ctx)
+	if err != nil {
+		return User{}, fmt.Errorf("sign-in: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "gatewave signin user:"+name); err != nil {
+		return User{}, fmt.Errorf("sign-in lock: %w", err)
+	}
 	since := now.Add(-rl.Window)
 	keys := []struct {
 		key   string
@@ -185,7 +196,7 @@ func (a *Accounts) Authenticate(ctx context.Context, name, password, ip string) 
 	for _, k := range keys {
 		var n int
 		var oldest *time.Time
-		if err := a.db.QueryRow(ctx, `SELECT count(*), min(at) FROM signin_failures WHERE key = $1 AND at > $2`, k.key, since).Scan(&n, &oldest); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*), min(at) FROM signin_failures WHERE key = $1 AND at > $2`, k.key, since).Scan(&n, &oldest); err != nil {
 			return User{}, fmt.Errorf("read sign-in failures: %w", err)
 		}
 		if n >= k.limit {
@@ -198,7 +209,7 @@ func (a *Accounts) Authenticate(ctx context.Context, name, password, ip string) 
 	}
 	var u User
 	var hash string
-	err := a.db.QueryRow(ctx, `SELECT id, name, created_at, password_hash FROM users WHERE name = $1`, name).Scan(&u.ID, &u.Name, &u.CreatedAt, &hash)
+	err = tx.QueryRow(ctx, `SELECT id, name, created_at, password_hash FROM users WHERE name = $1`, name).Scan(&u.ID, &u.Name, &u.CreatedAt, &hash)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return User{}, fmt.Errorf("look up user: %w", err)
 	}
@@ -212,12 +223,18 @@ func (a *Accounts) Authenticate(ctx context.Context, name, password, ip string) 
 	}
 	if found && ok && verr == nil {
 		// A success forgives the name's earlier failures (not the address's).
-		if _, err := a.db.Exec(ctx, `DELETE FROM signin_failures WHERE key = $1`, "user:"+name); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE key = $1`, "user:"+name); err != nil {
 			a.log.Warn("clear sign-in failures", "err", err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return User{}, fmt.Errorf("sign-in: %w", err)
 		}
 		return u, nil
 	}
-	if _, err := a.db.Exec(ctx, `INSERT INTO signin_failures (key, at) VALUES ($1, $3), ($2, $3)`, "user:"+name, "ip:"+ip, now); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO signin_failures (key, at) VALUES ($1, $3), ($2, $3)`, "user:"+name, "ip:"+ip, now); err != nil {
+		return User{}, fmt.Errorf("record sign-in failure: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return User{}, fmt.Errorf("record sign-in failure: %w", err)
 	}
 	// Keep the table small: drop what no window can count any more.

@@ -329,3 +329,41 @@ func TestSignInRateLimitAcrossReplicas(t *testing.T) {
 		t.Fatalf("per-IP limit: %v", err)
 	}
 }
+
+// Parallel guesses at one name cannot slip past the limit: attempts on a
+// name are serialized, so exactly PerUser of them are checked.
+func TestSignInRateLimitParallelGuesses(t *testing.T) {
+	_, db := dbtest.New(t)
+	mod := func(o *Options) { o.RateLimit = RateLimit{PerUser: 5, PerIP: 1000, Window: time.Minute} }
+	r1, r2 := newAccounts(t, db, mod), newAccounts(t, db, mod)
+	if _, err := r1.AddUser(t.Context(), "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	counts := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 30 {
+		wg.Go(func() {
+			a := r1
+			if i%2 == 1 {
+				a = r2
+			}
+			_, err := a.Authenticate(t.Context(), "alice", fmt.Sprintf("guess-%d-guess", i), "198.51.100.7")
+			var rl *RateLimitedError
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errors.Is(err, ErrBadCredentials):
+				counts["bad"]++
+			case errors.As(err, &rl):
+				counts["limited"]++
+			default:
+				t.Errorf("guess %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if counts["bad"] != 5 || counts["limited"] != 25 {
+		t.Fatalf("outcomes %v, want 5 checked and 25 rate-limited", counts)
+	}
+}

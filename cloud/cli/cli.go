@@ -12,20 +12,25 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"gatewave.dev/cloud/accounts"
 	"gatewave.dev/cloud/fleet"
+	"gatewave.dev/cloud/githost"
 	"gatewave.dev/cloud/schema"
 	"gatewave.dev/cloud/server"
+	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/cloud/store"
 )
 
 // Env holds the process environment the command reads, so tests can run
 // it without touching the real one.
 type Env struct {
+	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 }
@@ -38,9 +43,11 @@ commands:
   node add NAME [--label k=v]...    pre-issue a node token (printed once)
   node revoke NAME                  revoke a node's token and disconnect it at once
   node list                         print the nodes as a table
+  user add NAME                     add a user (password read from stdin) with a new git repo
 
 environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
-             GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER
+             GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER, GATEWAVE_DATA_DIR,
+             GATEWAVE_GIT_URL, GATEWAVE_IDLE_TIMEOUT
 `
 
 // Run runs the command with args (without the program name) and returns
@@ -61,6 +68,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = serve(ctx, args[1:], env)
 	case "node":
 		err = node(ctx, args[1:], env)
+	case "user":
+		err = user(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0
@@ -164,6 +173,13 @@ func serve(ctx context.Context, args []string, env Env) error {
 	hb := fs.Duration("heartbeat-interval", hbDef, "heartbeat interval sent to gateways (env GATEWAVE_HEARTBEAT_INTERVAL)")
 	off := fs.Duration("offline-after", offDef, "mark a node offline after this long without a heartbeat (env GATEWAVE_OFFLINE_AFTER)")
 	grace := fs.Duration("grace", 0, "after start, mark nobody offline for this long (default: offline-after)")
+	dataDir := fs.String("data-dir", envOr(env, "GATEWAVE_DATA_DIR", ""), "users' git repos live in DATA_DIR/git; empty serves the fleet only (env GATEWAVE_DATA_DIR)")
+	gitURL := fs.String("git-url", env.Getenv("GATEWAVE_GIT_URL"), "where nodes reach the git host (env GATEWAVE_GIT_URL; default http://LISTEN/git)")
+	idleDef, err := envDuration(env, "GATEWAVE_IDLE_TIMEOUT", 2*time.Hour)
+	if err != nil {
+		return err
+	}
+	idle := fs.Duration("idle-timeout", idleDef, "end sessions without traffic for this long (env GATEWAVE_IDLE_TIMEOUT)")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -188,16 +204,26 @@ func serve(ctx context.Context, args []string, env Env) error {
 	if err != nil {
 		return fmt.Errorf("refusing to start: %w", err)
 	}
-	srv, err := server.New(server.Options{
-		Pool: pool, AdminToken: *admin, Logger: log,
-		Fleet: fleet.Options{Replica: *replica, HeartbeatInterval: *hb, OfflineAfter: *off, Grace: *grace},
-	})
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		return fmt.Errorf("listen %q: %w", *listen, err)
+	}
+	opts := server.Options{
+		Pool: pool, AdminToken: *admin, Logger: log,
+		Fleet: fleet.Options{Replica: *replica, HeartbeatInterval: *hb, OfflineAfter: *off, Grace: *grace},
+	}
+	if *dataDir != "" {
+		opts.GitRoot = filepath.Join(*dataDir, "git")
+		opts.GitURL = *gitURL
+		if opts.GitURL == "" {
+			opts.GitURL = "http://" + ln.Addr().String() + "/git"
+		}
+		opts.Sessions = sessions.Options{IdleTimeout: *idle}
+	}
+	srv, err := server.New(opts)
+	if err != nil {
+		ln.Close()
+		return err
 	}
 	return srv.Serve(ctx, ln)
 }
@@ -304,4 +330,52 @@ func printNodes(w io.Writer, nodes []store.Node, now time.Time) {
 			n.Resources.CPUCores, float64(n.Resources.MemoryBytes)/(1<<30), len(n.Resources.GPUs), ver, strings.Join(kv, ","))
 	}
 	tw.Flush()
+}
+
+func user(ctx context.Context, args []string, env Env) error {
+	if len(args) < 2 || args[0] != "add" {
+		return errors.New("usage: cloud user add NAME  (password on stdin)")
+	}
+	name := args[1]
+	fs, dbURL := newFlags("user add", env)
+	dataDir := fs.String("data-dir", envOr(env, "GATEWAVE_DATA_DIR", ""), "where users' git repos live (DATA_DIR/git) (env GATEWAVE_DATA_DIR)")
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	if *dataDir == "" {
+		return errors.New("user add: --data-dir or GATEWAVE_DATA_DIR is required (the user's repo is created there)")
+	}
+	in := env.Stdin
+	if in == nil {
+		in = os.Stdin
+	}
+	pw, err := accounts.ReadPassword(in)
+	if err != nil {
+		return err
+	}
+	pool, err := store.Open(ctx, *dbURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	acc, err := accounts.New(accounts.Options{DB: pool})
+	if err != nil {
+		return err
+	}
+	git, err := githost.New(githost.Options{Root: filepath.Join(*dataDir, "git"),
+		Authorize: func(context.Context, string, string, string, bool) error { return githost.ErrUnauthorized }})
+	if err != nil {
+		return err
+	}
+	u, err := acc.AddUser(ctx, name, pw)
+	if err != nil {
+		return err
+	}
+	if !git.Exists(u.Name) {
+		if err := git.Create(ctx, u.Name); err != nil {
+			return fmt.Errorf("user %q added, but creating the repo failed: %w", u.Name, err)
+		}
+	}
+	fmt.Fprintf(env.Stdout, "user %q added (id %d) with repo %s\n", u.Name, u.ID, git.RepoPath(u.Name))
+	return nil
 }

@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"bytes"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +62,39 @@ func TestServeRefusesOldSchemaThenMigrateAndAdd(t *testing.T) {
 	out.Reset()
 	if code := cli.Run(ctx, []string{"node", "revoke", "nope"}, env(u, &out)); code != 1 || !strings.Contains(out.String(), "not found") {
 		t.Fatalf("revoke unknown: exit %d: %s", code, out.String())
+	}
+}
+
+// `cloud user add NAME` reads the password from stdin, stores only its
+// argon2id hash and creates the user's repo with the starter project.
+func TestUserAdd(t *testing.T) {
+	u := dbtest.Empty(t, true)
+	ctx := testenv.Context(t, testenv.WaitLong)
+	data := t.TempDir()
+	run := func(stdin string, args ...string) (int, string) {
+		var out bytes.Buffer
+		e := env(u, &out)
+		get := e.Getenv
+		e.Getenv = func(k string) string {
+			if k == "GATEWAVE_DATA_DIR" {
+				return data
+			}
+			return get(k)
+		}
+		e.Stdin = strings.NewReader(stdin)
+		return cli.Run(ctx, args, e), out.String()
+	}
+	if code, out := run("short\n", "user", "add", "ada"); code != 1 || !strings.Contains(out, "at least") {
+		t.Fatalf("short password: exit %d: %s", code, out)
+	}
+	if code, out := run("a long enough password\n", "user", "add", "ada"); code != 0 || !strings.Contains(out, `user "ada" added`) {
+		t.Fatalf("user add: exit %d: %s", code, out)
+	}
+	if out, err := exec.Command("git", "--git-dir", filepath.Join(data, "git", "ada.git"), "ls-tree", "--name-only", "main").CombinedOutput(); err != nil ||
+		!strings.Contains(string(out), "shell.nix") || !strings.Contains(string(out), "default.nix") || !strings.Contains(string(out), "blinky.v") {
+		t.Fatalf("repo: %v %s", err, out)
+	}
+	if code, out := run("another password\n", "user", "add", "ada"); code != 1 || !strings.Contains(out, "exists") {
+		t.Fatalf("duplicate: exit %d: %s", code, out)
 	}
 }

@@ -65,6 +65,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the hub's Prometheus metrics. Nil means none.
 	Registerer prometheus.Registerer
+	// OnPool, when set, receives each warm-pool report a node sends
+	// (the sessions service stores it). It runs on the node's read loop,
+	// so it must not block for long.
+	OnPool func(nodeID int64, node string, p *fleetproto.Pool)
 }
 
 // Hub is the set of node connections held by this replica.
@@ -83,7 +87,8 @@ type Hub struct {
 	byName map[string]*nodeConn
 	closed bool
 
-	wg sync.WaitGroup // connection handlers
+	wg       sync.WaitGroup // connection handlers
+	prepOnce sync.Once
 
 	m metrics
 }
@@ -179,10 +184,8 @@ func (h *Hub) Replica() string { return h.opts.Replica }
 // 1013 (so gateways come back, jittered, to whichever replica is up) and
 // writes the last heartbeats.
 func (h *Hub) Run(ctx context.Context) error {
-	if n, err := h.store.ReleaseReplica(ctx, h.opts.Replica, h.now()); err != nil {
+	if err := h.Prepare(ctx); err != nil {
 		return err
-	} else if n > 0 {
-		h.log.Info("released connections left by a previous run", "nodes", n)
 	}
 	var wg sync.WaitGroup
 	bctx, bcancel := context.WithCancel(context.Background())
@@ -197,6 +200,20 @@ func (h *Hub) Run(ctx context.Context) error {
 	bcancel() // the batcher drains and flushes before it returns
 	wg.Wait()
 	return nil
+}
+
+// Prepare releases the connections a previous run of this replica left in
+// the database. Run calls it; call it before accepting connections so a
+// node that connects early is not released by it. It runs once.
+func (h *Hub) Prepare(ctx context.Context) error {
+	var err error
+	h.prepOnce.Do(func() {
+		var n int64
+		if n, err = h.store.ReleaseReplica(ctx, h.opts.Replica, h.now()); err == nil && n > 0 {
+			h.log.Info("released connections left by a previous run", "nodes", n)
+		}
+	})
+	return err
 }
 
 // Handler authenticates a gateway by its node token and upgrades to the
@@ -481,6 +498,10 @@ func (h *Hub) readLoop(nc *nodeConn, log *slog.Logger) string {
 			ch <- m
 		case *fleetproto.Status:
 			log.Debug("node status", "load1", m.Load1)
+		case *fleetproto.Pool:
+			if h.opts.OnPool != nil {
+				h.opts.OnPool(nc.id, nc.name, m)
+			}
 		case *fleetproto.Error:
 			log.Warn("node reported an error", "code", m.Code, "message", m.Message)
 			nc.close(websocket.CloseNormalClosure, "")

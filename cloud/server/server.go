@@ -19,9 +19,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"gatewave.dev/cloud/accounts"
 	"gatewave.dev/cloud/fleet"
+	"gatewave.dev/cloud/githost"
+	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/cloud/store"
 	"gatewave.dev/shared/apierr"
+	"gatewave.dev/shared/fleetproto"
 	"gatewave.dev/shared/httpauth"
 )
 
@@ -34,16 +38,31 @@ type Options struct {
 	AdminToken string
 	// Fleet configures the node hub; its Store and Logger are filled in.
 	Fleet fleet.Options
+	// GitRoot holds users' bare git repos. "" serves the fleet only: no
+	// accounts, git hosting or sessions.
+	GitRoot string
+	// GitURL is where nodes reach this cloud's git host (the base of
+	// /git), e.g. http://127.0.0.1:8480/git. Required with GitRoot.
+	GitURL string
+	// Accounts configures sign-in; its DB, Logger and OnSignOut are
+	// filled in.
+	Accounts accounts.Options
+	// Sessions configures sessions; its DB, Hub, Accounts, Git, GitURL
+	// and Logger are filled in.
+	Sessions sessions.Options
 	// Logger is the one logger. Nil means slog.Default().
 	Logger *slog.Logger
 }
 
 // Server is the cloud control plane. Create it with New, run it with Serve.
 type Server struct {
-	App   *fiber.App
-	Hub   *fleet.Hub
-	Store *store.Store
-	log   *slog.Logger
+	App      *fiber.App
+	Hub      *fleet.Hub
+	Store    *store.Store
+	Accounts *accounts.Accounts // nil without Options.GitRoot
+	Git      *githost.Host      // nil without Options.GitRoot
+	Sessions *sessions.Service  // nil without Options.GitRoot
+	log      *slog.Logger
 }
 
 // New builds the server and its routes.
@@ -62,17 +81,53 @@ func New(opts Options) (*Server, error) {
 	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	fo := opts.Fleet
 	fo.Store, fo.Logger, fo.Registerer = st, opts.Logger, reg
+	var svc *sessions.Service
+	if opts.GitRoot != "" {
+		fo.OnPool = func(id int64, node string, p *fleetproto.Pool) { svc.OnPool(id, node, p) }
+	}
 	hub, err := fleet.New(fo)
 	if err != nil {
 		return nil, err
 	}
+	bodyLimit := 1 << 20
+	if opts.GitRoot != "" {
+		bodyLimit = 256 << 20 // git pushes and files through the tunnel
+	}
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          apierr.FiberHandler(opts.Logger),
-		BodyLimit:             1 << 20,
+		BodyLimit:             bodyLimit,
 		ReadTimeout:           30 * time.Second,
 	})
 	s := &Server{App: app, Hub: hub, Store: st, log: opts.Logger}
+	if opts.GitRoot != "" {
+		if opts.GitURL == "" {
+			return nil, errors.New("server: GitURL is required with GitRoot")
+		}
+		ao := opts.Accounts
+		ao.DB, ao.Logger = opts.Pool, opts.Logger
+		ao.OnSignOut = func(ctx context.Context, u accounts.User) error { return svc.EndUser(ctx, u) }
+		acc, err := accounts.New(ao)
+		if err != nil {
+			return nil, err
+		}
+		var authorize githost.Authorizer = func(ctx context.Context, owner, user, pass string, push bool) error {
+			return svc.GitAuthorizer(acc.GitAuthorizer(nil))(ctx, owner, user, pass, push)
+		}
+		git, err := githost.New(githost.Options{Root: opts.GitRoot, Authorize: authorize, Logger: opts.Logger})
+		if err != nil {
+			return nil, err
+		}
+		so := opts.Sessions
+		so.DB, so.Hub, so.Accounts, so.Git, so.GitURL, so.Logger = opts.Pool, hub, acc, git, opts.GitURL, opts.Logger
+		if svc, err = sessions.New(so); err != nil {
+			return nil, err
+		}
+		s.Accounts, s.Git, s.Sessions = acc, git, svc
+		app.All("/git/*", git.Handler())
+		acc.Mount(app)
+		svc.Mount(app)
+	}
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true, "replica": hub.Replica()}) })
 	app.Get("/api/v1/nodes/connect", hub.Handler())
@@ -110,9 +165,21 @@ func (s *Server) getNode(c *fiber.Ctx) error {
 // 1013 (so gateways return, jittered, to a replica that is up), stops
 // accepting, and writes pending heartbeats.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.Hub.Prepare(ctx); err != nil {
+		return fmt.Errorf("fleet hub: %w", err)
+	}
 	hctx, hcancel := context.WithCancel(context.Background())
 	hubDone := make(chan error, 1)
 	go func() { hubDone <- s.Hub.Run(hctx) }()
+	sctx, scancel := context.WithCancel(context.Background())
+	sessDone := make(chan struct{})
+	go func() {
+		defer close(sessDone)
+		if s.Sessions != nil {
+			s.Sessions.Run(sctx)
+		}
+	}()
+	defer func() { scancel(); <-sessDone }()
 	appDone := make(chan error, 1)
 	go func() { appDone <- s.App.Listener(ln) }()
 	s.log.Info("cloud serving", "addr", ln.Addr().String(), "replica", s.Hub.Replica())

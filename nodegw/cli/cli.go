@@ -10,10 +10,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"gatewave.dev/nodegw/gateway"
+	"gatewave.dev/nodegw/gitcache"
+	"gatewave.dev/nodegw/pool"
 	"gatewave.dev/nodegw/resources"
+	"gatewave.dev/nodegw/sessions"
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -52,6 +60,19 @@ func Run(ctx context.Context, args []string, env Env) int {
 	name := fs.String("name", firstNonEmpty(env.Getenv("NODEGW_NAME"), strings.ToLower(host)), "node name the token was issued for (env NODEGW_NAME)")
 	diskPath := fs.String("disk-path", "/", "file system whose size is reported")
 	verbose := fs.Bool("v", false, "debug logging")
+	withPool := fs.Bool("pool", envBool(env, "NODEGW_POOL", true), "run the warm container pool on dockerd (env NODEGW_POOL)")
+	image := fs.String("image", firstNonEmpty(env.Getenv("NODEGW_IMAGE"), "gatewave/workspace-debian"), "session container image (env NODEGW_IMAGE)")
+	stateDir := fs.String("state-dir", firstNonEmpty(env.Getenv("NODEGW_STATE_DIR"), "/var/lib/gatewave-nodegw"), "node state: container run dirs, git cache, claims (env NODEGW_STATE_DIR)")
+	poolName := fs.String("pool-name", firstNonEmpty(env.Getenv("NODEGW_POOL_NAME"), "gatewave"), "label telling this pool's containers apart on dockerd")
+	network := fs.String("network", env.Getenv("NODEGW_NETWORK"), "Docker network for session containers (default none: no egress)")
+	stdCount := fs.Int("standard-count", envInt(env, "NODEGW_STANDARD_COUNT", 0), "standard containers (default: from the node's resources)")
+	burstCount := fs.Int("burst-count", envInt(env, "NODEGW_BURST_COUNT", 0), "over-subscribed containers (default: from the spare cores)")
+	stdCPUs := fs.Float64("standard-cpus", 0, "standard container cores (default 4)")
+	stdMem := fs.Int64("standard-memory-mib", 0, "standard container memory in MiB (default 8192)")
+	burstCPUs := fs.Float64("burst-cpus", 0, "over-subscribed container cores (default 1)")
+	burstMem := fs.Int64("burst-memory-mib", 0, "over-subscribed container memory in MiB (default 512)")
+	over := fs.Float64("oversubscribe", 0, "over-subscribed containers per spare core (default 2; negative: none)")
+	autosaveEvery := fs.Duration("autosave-interval", 5*time.Minute, "periodic autosave of open sessions")
 	lb := labels{}
 	fs.Var(lb, "label", "label key=value reported at registration (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -79,19 +100,93 @@ func Run(ctx context.Context, args []string, env Env) int {
 		log.Error("no cloud URL: pass --cloud or set NODEGW_CLOUD")
 		return 2
 	}
-	g, err := gateway.New(gateway.Options{
+	gopts := gateway.Options{
 		CloudURL: *cloud, Token: token, Name: *name, Version: Version, Labels: lb, Logger: log,
 		Resources: func(ctx context.Context) (fleetproto.Resources, error) { return resources.Probe(ctx, *diskPath) },
-	})
+	}
+	var gp atomic.Pointer[gateway.Gateway]
+	var svc *sessions.Service
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if *withPool {
+		res, err := resources.Probe(ctx, *diskPath)
+		if err != nil {
+			log.Warn("resource probe incomplete", "err", err)
+		}
+		classes, err := pool.Plan(res.CPUCores, int64(res.MemoryBytes), pool.Sizing{
+			Standard:      pool.Size{CPUs: *stdCPUs, MemoryBytes: *stdMem << 20},
+			Burst:         pool.Size{CPUs: *burstCPUs, MemoryBytes: *burstMem << 20},
+			Oversubscribe: *over, StandardCount: *stdCount, BurstCount: *burstCount,
+		})
+		if err != nil {
+			log.Error("pool sizing", "err", err)
+			return 2
+		}
+		p, err := pool.New(pool.Options{
+			Image: *image, Classes: classes, Network: *network, Name: *poolName,
+			StateDir: filepath.Join(*stateDir, "run"), Logger: log,
+			Autosave: func(ctx context.Context, c pool.Container) error { return svc.Autosave(ctx, c) },
+			OnChange: func(cs []pool.Container) { svc.OnChange(cs) },
+		})
+		if err != nil {
+			log.Error("pool", "err", err)
+			return 2
+		}
+		svc, err = sessions.New(sessions.Options{
+			Pool: p, Cache: &gitcache.Cache{Dir: filepath.Join(*stateDir, "git")}, Dir: filepath.Join(*stateDir, "sessions"),
+			AutosaveInterval: *autosaveEvery, Logger: log,
+			Report: func(r *fleetproto.Pool) {
+				if g := gp.Load(); g != nil {
+					g.ReportPool(r)
+				}
+			},
+		})
+		if err != nil {
+			log.Error("sessions", "err", err)
+			return 2
+		}
+		gopts.Streams, gopts.Commands = svc.Streams(), svc.Commands()
+		log.Info("warm pool", "classes", fmt.Sprintf("%+v", classes), "image", *image)
+		wg.Go(func() {
+			if err := p.Run(ctx); err != nil {
+				log.Error("pool stopped", "err", err)
+				cancel()
+			}
+		})
+		wg.Go(func() { svc.Run(ctx) })
+	}
+	g, err := gateway.New(gopts)
 	if err != nil {
 		log.Error("configuration", "err", err)
 		return 2
+	}
+	gp.Store(g)
+	if svc != nil {
+		if last := svc.LastReport(); last != nil {
+			g.ReportPool(last)
+		}
 	}
 	if err := g.Run(ctx); err != nil {
 		log.Error("gateway stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+func envBool(env Env, key string, def bool) bool {
+	if v, err := strconv.ParseBool(env.Getenv(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envInt(env Env, key string, def int) int {
+	if v, err := strconv.Atoi(env.Getenv(key)); err == nil {
+		return v
+	}
+	return def
 }
 
 func firstNonEmpty(s ...string) string {

@@ -96,6 +96,24 @@ type Gateway struct {
 	opts  Options
 	log   *slog.Logger
 	wsURL string
+
+	mu   sync.Mutex
+	ctl  *control         // the live control stream, nil between connections
+	pool *fleetproto.Pool // the last pool report, resent after each reconnect
+}
+
+// ReportPool sends the warm pool's state to the cloud now if connected, and
+// again after every reconnect.
+func (g *Gateway) ReportPool(p *fleetproto.Pool) {
+	g.mu.Lock()
+	g.pool = p
+	c := g.ctl
+	g.mu.Unlock()
+	if c != nil {
+		if err := c.send(p); err != nil {
+			g.log.Warn("report pool", "err", err)
+		}
+	}
 }
 
 // New checks opts and returns a Gateway.
@@ -236,6 +254,16 @@ func (g *Gateway) session(ctx context.Context) (retryAfter time.Duration, err er
 		return 0, err
 	}
 	g.log.Info("connected", "node_id", reg.NodeID, "replica", reg.Replica, "heartbeat", time.Duration(reg.HeartbeatIntervalMS)*time.Millisecond)
+	g.mu.Lock()
+	g.ctl = c
+	pool := g.pool
+	g.mu.Unlock()
+	defer func() { g.mu.Lock(); g.ctl = nil; g.mu.Unlock() }()
+	if pool != nil {
+		if err := c.send(pool); err != nil {
+			return 0, fmt.Errorf("report pool: %w", err)
+		}
+	}
 	g.emit(Event{Kind: "connected"})
 
 	sctx, cancel := context.WithCancel(ctx)

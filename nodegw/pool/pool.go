@@ -251,6 +251,38 @@ func (p *Pool) Claim(ctx context.Context, class, owner string) (Container, error
 	return c, nil
 }
 
+// ErrNotIdle is returned by ClaimID for a container that is not idle (and
+// not already claimed by the same owner).
+var ErrNotIdle = errors.New("container is not idle")
+
+// ClaimID hands the idle container id to owner (the cloud chose it). Claiming
+// a container owner already holds succeeds again, so the cloud may retry.
+func (p *Pool) ClaimID(id, owner string) (Container, error) {
+	p.mu.Lock()
+	e, ok := p.containers[id]
+	switch {
+	case !ok:
+		p.mu.Unlock()
+		return Container{}, fmt.Errorf("claim %s: %w", id, ErrNotIdle)
+	case e.State == Claimed && e.Owner == owner:
+		c := e.Container
+		p.mu.Unlock()
+		return c, nil
+	case e.State != Idle:
+		p.mu.Unlock()
+		return Container{}, fmt.Errorf("claim %s (%s): %w", id, e.State, ErrNotIdle)
+	}
+	p.setState(e, Claimed)
+	e.Owner = owner
+	c := e.Container
+	p.mu.Unlock()
+	if err := writeClaim(p.runDir(c.Name), owner); err != nil {
+		p.log.Warn("record claim", "container", c.Name, "err", err)
+	}
+	p.changed()
+	return c, nil
+}
+
 // Get returns the container with the given ID.
 func (p *Pool) Get(id string) (Container, bool) {
 	p.mu.Lock()
@@ -445,13 +477,17 @@ func (p *Pool) start(ctx context.Context, cl Class) error {
 		return fmt.Errorf("write token: %w", err)
 	}
 	labels := map[string]string{LabelPool: p.opts.Name, LabelClass: cl.Name}
-	vol, err := p.docker.VolumeCreate(ctx, volume.CreateOptions{Name: name + "-ws", Labels: labels})
+	// Not cancelled with ctx: dockerd finishes a create whose client went
+	// away, and a container created behind Shutdown's back would leak.
+	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer ccancel()
+	vol, err := p.docker.VolumeCreate(cctx, volume.CreateOptions{Name: name + "-ws", Labels: labels})
 	if err != nil {
 		os.RemoveAll(dir)
 		return fmt.Errorf("create volume: %w", err)
 	}
 	pids := cl.pids()
-	resp, err := p.docker.ContainerCreate(ctx,
+	resp, err := p.docker.ContainerCreate(cctx,
 		&container.Config{Image: p.opts.Image, Labels: labels, Hostname: "workspace"},
 		&container.HostConfig{
 			NetworkMode: container.NetworkMode(p.opts.Network),
@@ -469,6 +505,10 @@ func (p *Pool) start(ctx context.Context, cl Class) error {
 		p.docker.VolumeRemove(context.WithoutCancel(ctx), vol.Name, true)
 		os.RemoveAll(dir)
 		return fmt.Errorf("create container %s: %w", name, err)
+	}
+	if ctx.Err() != nil {
+		_ = p.remove(cctx, resp.ID, name)
+		return ctx.Err()
 	}
 	e := &entry{Container: Container{
 		ID: resp.ID, Name: name, Class: cl.Name, Socket: filepath.Join(dir, "sessiond.sock"),

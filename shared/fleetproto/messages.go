@@ -21,6 +21,7 @@ const (
 	TypeAck          Type = "ack"           // gateway → cloud, reply to command
 	TypeStatus       Type = "status"        // gateway → cloud, unsolicited
 	TypeError        Type = "error"         // either way, before closing
+	TypePool         Type = "pool"          // gateway → cloud, the warm pool's state
 )
 
 // Envelope is the JSON shape of every control message.
@@ -112,6 +113,7 @@ func (*Command) messageType() Type      { return TypeCommand }
 func (*Ack) messageType() Type          { return TypeAck }
 func (*Status) messageType() Type       { return TypeStatus }
 func (*Error) messageType() Type        { return TypeError }
+func (*Pool) messageType() Type         { return TypePool }
 
 // TypeOf returns m's type.
 func TypeOf(m Message) Type { return m.messageType() }
@@ -134,6 +136,8 @@ func newMessage(t Type) Message {
 		return new(Status)
 	case TypeError:
 		return new(Error)
+	case TypePool:
+		return new(Pool)
 	}
 	return nil
 }
@@ -190,6 +194,15 @@ func validate(m Message) error {
 	case *Command:
 		if m.Name == "" {
 			return errors.New("command: empty name")
+		}
+	case *Pool:
+		if len(m.Containers) > MaxPoolContainers {
+			return fmt.Errorf("pool: %d containers, at most %d", len(m.Containers), MaxPoolContainers)
+		}
+		for _, c := range m.Containers {
+			if err := c.validate(); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -1,5 +1,5 @@
 // Command cloud is Gatewave's fleet control plane: `cloud migrate`,
-// `cloud serve`, `cloud node add|revoke|list`.
+// `cloud serve`, `cloud node add|revoke|list`, `cloud user add`.
 package main
 
 import (
@@ -13,7 +13,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := cli.Run(ctx, os.Args[1:], cli.Env{Stdout: os.Stdout, Stderr: os.Stderr})
+	code := cli.Run(ctx, os.Args[1:], cli.Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr})
 	stop()
 	os.Exit(code)
 }

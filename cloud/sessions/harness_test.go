@@ -1,0 +1,389 @@
+package sessions_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"gatewave.dev/cloud/accounts"
+	"gatewave.dev/cloud/fleet"
+	"gatewave.dev/cloud/internal/dbtest"
+	"gatewave.dev/cloud/server"
+	"gatewave.dev/cloud/sessions"
+	"gatewave.dev/cloud/store"
+	"gatewave.dev/nodegw/backoff"
+	"gatewave.dev/nodegw/gateway"
+	"gatewave.dev/nodegw/gitcache"
+	"gatewave.dev/nodegw/pool"
+	nodesessions "gatewave.dev/nodegw/sessions"
+	"gatewave.dev/shared/fleetproto"
+	"gatewave.dev/shared/testenv"
+)
+
+const (
+	adminToken = "test-admin-token-0123456789"
+	testImage  = "gatewave/sessiond-scratch"
+)
+
+func logger() *slog.Logger {
+	if os.Getenv("GATEWAVE_TEST_LOGS") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// scratchImage makes sure the FROM-scratch sessiond image exists.
+func scratchImage(t testing.TB) {
+	t.Helper()
+	docker := testenv.Docker(t)
+	if _, err := exec.LookPath("git"); err != nil {
+		testenv.Missing(t, "git", "apt-get install git")
+	}
+	if exec.Command(docker, "image", "inspect", testImage).Run() == nil {
+		return
+	}
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "images", "build.sh")
+	if out, err := exec.Command("bash", script, "scratch").CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", testImage, err, out)
+	}
+}
+
+func shortTempDir(t testing.TB) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "gwsess")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+// env is a cloud with accounts, git hosting and sessions, and one node
+// with a warm pool of tiny containers on the real dockerd.
+type env struct {
+	t      testing.TB
+	db     *pgxpool.Pool
+	st     *store.Store
+	srv    *server.Server
+	addr   string
+	stop   func()
+	nodeGW *node
+}
+
+type envOpts struct {
+	containers int
+	sessions   func(*sessions.Options)
+	fleet      func(*fleet.Options)
+}
+
+func newEnv(t testing.TB, o envOpts) *env {
+	t.Helper()
+	scratchImage(t)
+	_, db := dbtest.New(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	fo := fleet.Options{Replica: "replica-a", HeartbeatInterval: 200 * time.Millisecond, OfflineAfter: 2 * time.Second,
+		SweepInterval: 100 * time.Millisecond, FlushInterval: 50 * time.Millisecond}
+	if o.fleet != nil {
+		o.fleet(&fo)
+	}
+	so := sessions.Options{SweepInterval: 100 * time.Millisecond}
+	if o.sessions != nil {
+		o.sessions(&so)
+	}
+	srv, err := server.New(server.Options{
+		Pool: db, AdminToken: adminToken, Logger: logger(), Fleet: fo,
+		GitRoot: filepath.Join(t.TempDir(), "git"), GitURL: "http://" + addr + "/git",
+		Accounts: accounts.Options{Argon2: accounts.Argon2Params{MemoryKiB: 64, Time: 1}},
+		Sessions: so,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	e := &env{t: t, db: db, st: store.New(db), srv: srv, addr: addr}
+	var once sync.Once
+	e.stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(e.stop)
+	if o.containers > 0 {
+		e.nodeGW = e.startNode("node-1", o.containers)
+	}
+	return e
+}
+
+func (e *env) url(p string) string { return "http://" + e.addr + p }
+
+// node is one nodegw: pool, sessions service and gateway.
+type node struct {
+	name    string
+	pool    *pool.Pool
+	svc     *nodesessions.Service
+	token   string
+	dir     string
+	poolTag string
+	cancel  context.CancelFunc
+	done    chan struct{}
+	gwStop  context.CancelFunc
+	gwDone  chan struct{}
+	e       *env
+}
+
+func (e *env) startNode(name string, containers int) *node {
+	t := e.t
+	t.Helper()
+	_, tok, err := e.st.AddNode(context.Background(), name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &node{name: name, token: tok, dir: shortTempDir(t), poolTag: fmt.Sprintf("gwst-%d", time.Now().UnixNano()%1e8), e: e}
+	n.startPool(containers)
+	n.startGateway()
+	t.Cleanup(func() {
+		n.stopGateway()
+		n.cancel()
+		<-n.done
+		sctx, c := context.WithTimeout(context.Background(), testenv.WaitLong)
+		defer c()
+		if err := n.pool.Shutdown(sctx); err != nil {
+			t.Errorf("pool shutdown: %v", err)
+		}
+	})
+	return n
+}
+
+var gwPtr sync.Map // node name → *gateway.Gateway
+
+func (n *node) startPool(containers int) {
+	t := n.e.t
+	var svc *nodesessions.Service
+	p, err := pool.New(pool.Options{
+		Image: testImage, Name: n.poolTag, StateDir: filepath.Join(n.dir, "run"), HealthInterval: 300 * time.Millisecond,
+		Classes:  []pool.Class{{Name: "standard", Size: pool.Size{CPUs: 0.25, MemoryBytes: 128 << 20, Pids: 64}, Count: containers}},
+		Autosave: func(ctx context.Context, c pool.Container) error { return svc.Autosave(ctx, c) },
+		OnChange: func(cs []pool.Container) { svc.OnChange(cs) },
+		Logger:   logger(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err = nodesessions.New(nodesessions.Options{Pool: p, Cache: &gitcache.Cache{Dir: filepath.Join(n.dir, "git")},
+		Dir: filepath.Join(n.dir, "sessions"), AutosaveInterval: -1, Logger: logger(),
+		Report: func(r *fleetproto.Pool) {
+			if g, ok := gwPtr.Load(n.name); ok {
+				g.(*gateway.Gateway).ReportPool(r)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.pool, n.svc = p, svc
+	ctx, cancel := context.WithCancel(context.Background())
+	n.cancel, n.done = cancel, make(chan struct{})
+	go func() { defer close(n.done); p.Run(ctx) }()
+}
+
+func (n *node) startGateway() {
+	t := n.e.t
+	g, err := gateway.New(gateway.Options{
+		CloudURL: n.e.url(""), Token: n.token, Name: n.name, Logger: logger(),
+		Backoff: backoff.Policy{Base: 100 * time.Millisecond, Cap: 500 * time.Millisecond},
+		Streams: n.svc.Streams(), Commands: n.svc.Commands(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gwPtr.Store(n.name, g)
+	if last := n.svc.LastReport(); last != nil {
+		g.ReportPool(last)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.gwStop, n.gwDone = cancel, make(chan struct{})
+	go func() { defer close(n.gwDone); g.Run(ctx) }()
+}
+
+func (n *node) stopGateway() {
+	if n.gwStop != nil {
+		n.gwStop()
+		<-n.gwDone
+		n.gwStop = nil
+	}
+}
+
+func (n *node) waitIdle(t testing.TB, want int) {
+	t.Helper()
+	eventually(t, testenv.WaitLong, fmt.Sprintf("%d idle containers on %s", want, n.name), func() bool {
+		return n.pool.Counts()[pool.Idle] >= want
+	})
+}
+
+// waitIdleInDB waits until the cloud has recorded want idle containers.
+func (e *env) waitIdleInDB(t testing.TB, want int) {
+	t.Helper()
+	eventually(t, testenv.WaitLong, fmt.Sprintf("%d idle containers recorded", want), func() bool {
+		var n int
+		_ = e.db.QueryRow(context.Background(), `SELECT count(*) FROM pool_containers WHERE state = 'idle' AND session_id IS NULL`).Scan(&n)
+		return n >= want
+	})
+}
+
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx := testenv.Context(t, d)
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting until %s", what)
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+}
+
+// user is a browser: a cookie jar signed in as one user.
+type user struct {
+	name, password string
+	hc             *http.Client
+	csrf           string
+	e              *env
+}
+
+func (e *env) addUser(t testing.TB, name string) *user {
+	t.Helper()
+	u := e.addUserNoRepo(t, name)
+	if err := e.srv.Git.Create(context.Background(), name); err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// addUserNoRepo adds a user whose repo is created at their first session.
+func (e *env) addUserNoRepo(t testing.TB, name string) *user {
+	t.Helper()
+	pw := "password-" + name
+	if _, err := e.srv.Accounts.AddUser(context.Background(), name, pw); err != nil {
+		t.Fatal(err)
+	}
+	jar, _ := cookiejar.New(nil)
+	return &user{name: name, password: pw, e: e, hc: &http.Client{Jar: jar, Timeout: testenv.WaitLong,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfRE = regexp.MustCompile(`name="_csrf" value="([^"]+)"`)
+
+// signIn goes through the sign-in page like a browser.
+func (u *user) signIn(t testing.TB) {
+	t.Helper()
+	resp, err := u.hc.Get(u.e.url("/signin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfRE.FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no CSRF field on the sign-in page: %s", b)
+	}
+	form := url.Values{"_csrf": {string(m[1])}, "name": {u.name}, "password": {u.password}}
+	resp, err = u.hc.PostForm(u.e.url("/signin"), form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign in as %s: %s", u.name, resp.Status)
+	}
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	u.getJSON(t, "/api/v1/me", &me)
+	u.csrf = me.CSRF
+}
+
+func (u *user) do(t testing.TB, method, p string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, u.e.url(p), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := u.hc.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, p, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+func (u *user) getJSON(t testing.TB, p string, v any) int {
+	t.Helper()
+	resp, b := u.do(t, http.MethodGet, p, nil, nil)
+	if v != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("GET %s: %v: %s", p, err, b)
+		}
+	}
+	return resp.StatusCode
+}
+
+// allocate is POST /api/v1/sessions.
+func (u *user) allocate(t testing.TB) (int, sessions.Session) {
+	t.Helper()
+	resp, b := u.do(t, http.MethodPost, "/api/v1/sessions", nil, map[string]string{"X-CSRF-Token": u.csrf})
+	var se sessions.Session
+	if resp.StatusCode < 300 {
+		if err := json.Unmarshal(b, &se); err != nil {
+			t.Fatalf("allocate: %v: %s", err, b)
+		}
+	} else {
+		t.Logf("allocate: %s %s", resp.Status, b)
+	}
+	return resp.StatusCode, se
+}
+
+func (u *user) signOut(t testing.TB) {
+	t.Helper()
+	resp, b := u.do(t, http.MethodPost, "/signout", strings.NewReader(url.Values{"_csrf": {u.csrf}}.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign out: %s %s", resp.Status, b)
+	}
+}
+
+// gitShow reads a file from a branch of the user's bare repo.
+func (e *env) gitShow(t testing.TB, owner, rev string) (string, error) {
+	out, err := exec.Command("git", "--git-dir", e.srv.Git.RepoPath(owner), "show", rev).CombinedOutput()
+	return string(out), err
+}
+
+func mustURL(s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return u
+}

@@ -1,0 +1,330 @@
+// Package sessions is a compute node's side of IDE sessions: it reports the
+// warm pool to the cloud, claims the container the cloud chose and checks
+// the user's repo out into it from the node-local git cache, serves the
+// cloud's sessiond streams by dialling the container's unix socket, and
+// autosaves workspaces to ide/autosave periodically and before a container
+// is destroyed.
+package sessions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"gatewave.dev/nodegw/autosave"
+	"gatewave.dev/nodegw/gateway"
+	"gatewave.dev/nodegw/gitcache"
+	"gatewave.dev/nodegw/pool"
+	"gatewave.dev/shared/fleetproto"
+	"gatewave.dev/shared/pipe"
+)
+
+// Options configure a Service. Pool, Cache and Dir are required.
+type Options struct {
+	// Pool is the node's warm pool.
+	Pool *pool.Pool
+	// Cache is the node-local git cache.
+	Cache *gitcache.Cache
+	// Dir holds node-private state: claim records (with the session's git
+	// credential, so never inside a container's bind mount) and the
+	// autosave git directories.
+	Dir string
+	// AutosaveInterval is how often claimed workspaces are autosaved;
+	// 0 means 5 minutes, negative disables periodic autosave.
+	AutosaveInterval time.Duration
+	// Report sends the pool's state to the cloud (Gateway.ReportPool);
+	// nil means none.
+	Report func(*fleetproto.Pool)
+	// Logger is the one logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Service serves one node's sessions.
+type Service struct {
+	opts Options
+	log  *slog.Logger
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // per container: one autosave at a time
+	last  *fleetproto.Pool       // the latest report
+}
+
+// LastReport returns the latest pool report (nil before the pool's first
+// change), for a gateway created after the pool started.
+func (s *Service) LastReport() *fleetproto.Pool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// record is what the node remembers about a claim.
+type record struct {
+	Session string          `json:"session"`
+	Repo    fleetproto.Repo `json:"repo"`
+	Base    string          `json:"base"`
+}
+
+// New checks opts and creates Dir.
+func New(opts Options) (*Service, error) {
+	if opts.Pool == nil || opts.Cache == nil || opts.Dir == "" {
+		return nil, errors.New("sessions: Pool, Cache and Dir are required")
+	}
+	if opts.AutosaveInterval == 0 {
+		opts.AutosaveInterval = 5 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	for _, d := range []string{"claims", "autosave"} {
+		if err := os.MkdirAll(filepath.Join(opts.Dir, d), 0o700); err != nil {
+			return nil, fmt.Errorf("sessions dir %q: %w", opts.Dir, err)
+		}
+	}
+	return &Service{opts: opts, log: opts.Logger, locks: map[string]*sync.Mutex{}}, nil
+}
+
+// Streams are the gateway stream handlers this service serves.
+func (s *Service) Streams() map[string]gateway.StreamHandler {
+	return map[string]gateway.StreamHandler{fleetproto.KindSessiond: s.serveSessiond}
+}
+
+// Commands are the gateway command handlers this service serves.
+func (s *Service) Commands() map[string]gateway.CommandHandler {
+	return map[string]gateway.CommandHandler{
+		fleetproto.CommandClaim:   s.claim,
+		fleetproto.CommandRelease: s.release,
+		fleetproto.CommandSave:    s.save,
+	}
+}
+
+// OnChange is the pool's OnChange hook: it reports the pool to the cloud
+// and forgets the claims of containers that are gone.
+func (s *Service) OnChange(cs []pool.Container) {
+	rep := &fleetproto.Pool{Containers: make([]fleetproto.PoolContainer, 0, len(cs))}
+	live := map[string]bool{}
+	for _, c := range cs {
+		live[c.ID] = true
+		rep.Containers = append(rep.Containers, fleetproto.PoolContainer{ID: c.ID, Name: c.Name, Class: c.Class, State: string(c.State), Session: c.Owner})
+	}
+	s.mu.Lock()
+	s.last = rep
+	s.mu.Unlock()
+	if s.opts.Report != nil {
+		s.opts.Report(rep)
+	}
+	ents, _ := os.ReadDir(filepath.Join(s.opts.Dir, "claims"))
+	for _, e := range ents {
+		id := trimExt(e.Name())
+		if !live[id] {
+			s.forget(id)
+		}
+	}
+}
+
+func trimExt(n string) string { return n[:len(n)-len(filepath.Ext(n))] }
+
+func (s *Service) recordPath(id string) string {
+	return filepath.Join(s.opts.Dir, "claims", id+".json")
+}
+
+func (s *Service) gitDir(id string) string {
+	return filepath.Join(s.opts.Dir, "autosave", id+".git")
+}
+
+func (s *Service) forget(id string) {
+	if !fleetproto.ValidContainerID(id) {
+		return
+	}
+	l := s.lock(id)
+	defer l()
+	os.Remove(s.recordPath(id))
+	os.RemoveAll(s.gitDir(id))
+}
+
+func (s *Service) lock(id string) func() {
+	s.mu.Lock()
+	l := s.locks[id]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.locks[id] = l
+	}
+	s.mu.Unlock()
+	l.Lock()
+	return l.Unlock
+}
+
+func (s *Service) readRecord(id string) (record, bool) {
+	var r record
+	b, err := os.ReadFile(s.recordPath(id))
+	if err != nil || json.Unmarshal(b, &r) != nil {
+		return r, false
+	}
+	return r, true
+}
+
+func remote(r fleetproto.Repo) gitcache.Remote {
+	return gitcache.Remote{URL: r.URL, Username: r.Username, Password: r.Password}
+}
+
+func (s *Service) claim(ctx context.Context, cmd *fleetproto.Command) ([]byte, error) {
+	var a fleetproto.ClaimArgs
+	if err := json.Unmarshal(cmd.Args, &a); err != nil {
+		return nil, fmt.Errorf("claim args: %w", err)
+	}
+	if !fleetproto.ValidContainerID(a.Container) || !fleetproto.ValidSessionID(a.Session) || a.Repo.URL == "" {
+		return nil, errors.New("claim: container, session and repo are required")
+	}
+	c, err := s.opts.Pool.ClaimID(a.Container, a.Session)
+	if err != nil {
+		return nil, err
+	}
+	if r, ok := s.readRecord(c.ID); ok && r.Session == a.Session {
+		return json.Marshal(fleetproto.ClaimResult{Token: c.Token, Commit: r.Base}) // a retried claim
+	}
+	if c.Workdir == "" {
+		_ = s.opts.Pool.Release(c.ID)
+		return nil, fmt.Errorf("claim %s: workspace volume has no host directory", c.Name)
+	}
+	start := time.Now()
+	commit, err := s.opts.Cache.Checkout(ctx, remote(a.Repo), c.Workdir, a.Repo.Branch)
+	if err != nil {
+		// Nothing of the user's is in there yet: destroy without autosave.
+		_ = s.opts.Pool.Release(c.ID)
+		return nil, fmt.Errorf("check out the repo into %s: %w", c.Name, err)
+	}
+	b, _ := json.Marshal(record{Session: a.Session, Repo: a.Repo, Base: commit})
+	if err := os.WriteFile(s.recordPath(c.ID), b, 0o600); err != nil {
+		_ = s.opts.Pool.Release(c.ID)
+		return nil, fmt.Errorf("claim record: %w", err)
+	}
+	s.log.Info("session claimed", "container", c.Name, "session", a.Session, "commit", commit, "checkout", time.Since(start))
+	return json.Marshal(fleetproto.ClaimResult{Token: c.Token, Commit: commit})
+}
+
+// Save autosaves container id's workspace now. It does nothing (and
+// succeeds) for a container with no claim record.
+func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) {
+	c, ok := s.opts.Pool.Get(id)
+	if !ok {
+		return autosave.Result{}, fmt.Errorf("autosave %s: no such container", id)
+	}
+	l := s.lock(id)
+	defer l()
+	r, ok := s.readRecord(id)
+	if !ok {
+		return autosave.Result{}, nil
+	}
+	return autosave.Save(ctx, autosave.Options{Dir: c.Workdir, GitDir: s.gitDir(id), Remote: remote(r.Repo), Base: r.Base})
+}
+
+// Autosave is the pool's Autosave hook (before a released container is
+// destroyed).
+func (s *Service) Autosave(ctx context.Context, c pool.Container) error {
+	_, err := s.Save(ctx, c.ID)
+	return err
+}
+
+func (s *Service) checkOwner(args []byte) (fleetproto.ReleaseArgs, error) {
+	var a fleetproto.ReleaseArgs
+	if err := json.Unmarshal(args, &a); err != nil {
+		return a, fmt.Errorf("release args: %w", err)
+	}
+	c, ok := s.opts.Pool.Get(a.Container)
+	if !ok || c.State != pool.Claimed || c.Owner != a.Session {
+		return a, fmt.Errorf("container %s is not claimed by session %s", a.Container, a.Session)
+	}
+	return a, nil
+}
+
+func (s *Service) save(ctx context.Context, cmd *fleetproto.Command) ([]byte, error) {
+	a, err := s.checkOwner(cmd.Args)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.Save(ctx, a.Container)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(fleetproto.SaveResult{Commit: res.Commit, Pushed: res.Pushed})
+}
+
+// release autosaves (so the cloud learns the result), then hands the
+// container to the pool, which saves once more (catching the last writes)
+// and destroys it in the background.
+func (s *Service) release(ctx context.Context, cmd *fleetproto.Command) ([]byte, error) {
+	a, err := s.checkOwner(cmd.Args)
+	if err != nil {
+		var ra fleetproto.ReleaseArgs
+		if json.Unmarshal(cmd.Args, &ra) == nil {
+			if _, ok := s.opts.Pool.Get(ra.Container); !ok {
+				return json.Marshal(fleetproto.SaveResult{}) // already gone: nothing to do
+			}
+		}
+		return nil, err
+	}
+	res, err := s.Save(ctx, a.Container)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.opts.Pool.Release(a.Container); err != nil {
+		return nil, err
+	}
+	s.log.Info("session released", "container", a.Container, "session", a.Session, "autosave", res.Commit)
+	return json.Marshal(fleetproto.SaveResult{Commit: res.Commit, Pushed: res.Pushed})
+}
+
+// serveSessiond joins a cloud stream to the claimed container's sessiond.
+func (s *Service) serveSessiond(ctx context.Context, hdr fleetproto.StreamHeader, conn net.Conn) {
+	c, ok := s.opts.Pool.Get(hdr.Target)
+	if !ok || c.State != pool.Claimed || c.Owner == "" || c.Owner != hdr.Meta["session"] {
+		s.log.Warn("sessiond stream refused: not this session's container", "container", hdr.Target, "session", hdr.Meta["session"])
+		conn.Close()
+		return
+	}
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	up, err := s.opts.Pool.Dial(dctx, c.ID)
+	cancel()
+	if err != nil {
+		s.log.Warn("dial sessiond", "container", c.Name, "err", err)
+		conn.Close()
+		return
+	}
+	pipe.Join(conn, up)
+}
+
+// Run autosaves every claimed workspace each AutosaveInterval until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	if s.opts.AutosaveInterval < 0 {
+		<-ctx.Done()
+		return
+	}
+	t := time.NewTicker(s.opts.AutosaveInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, c := range s.opts.Pool.Snapshot() {
+			if c.State != pool.Claimed {
+				continue
+			}
+			sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			res, err := s.Save(sctx, c.ID)
+			cancel()
+			if err != nil {
+				s.log.Warn("periodic autosave", "container", c.Name, "err", err)
+			} else if res.Pushed {
+				s.log.Info("autosaved", "container", c.Name, "commit", res.Commit)
+			}
+		}
+	}
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The whole Gatewave flow on one machine: PostgreSQL, the cloud (migrated,
+# serving on 127.0.0.1), and one nodegw that joins this machine as a compute
+# node with a small warm pool of FROM-scratch sessiond containers. Prints the
+# URL and a demo sign-in; Ctrl-C stops everything and removes the pool.
+#
+#   bash scripts/run-cloud.sh          (after `make build`: bin/cloud, bin/nodegw, bin/sessiond)
+#
+# Environment: GATEWAVE_RUN_PORT (default 8480), GATEWAVE_RUN_POOL (warm
+# containers, default 2), GATEWAVE_RUN_IMAGE (default gatewave/sessiond-scratch).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=$root/bin
+state=$root/.run/cloud
+# Unix socket paths must stay short: node state lives under /tmp.
+nodestate=/tmp/gatewave-run-$(id -u)
+port=${GATEWAVE_RUN_PORT:-8480}
+poolsize=${GATEWAVE_RUN_POOL:-2}
+image=${GATEWAVE_RUN_IMAGE:-gatewave/sessiond-scratch}
+poolname=gatewave-run
+log() { echo "run-cloud: $*" >&2; }
+
+for b in cloud nodegw sessiond; do
+	[ -x "$bin/$b" ] || { log "$bin/$b missing: run make build"; exit 1; }
+done
+command -v git >/dev/null || { log "git missing: apt-get install git"; exit 1; }
+bash "$root/scripts/dockerd.sh" >&2
+mkdir -p "$state" "$nodestate"
+chmod 700 "$state" "$nodestate"
+
+# PostgreSQL: a database of its own on the local cluster.
+admin_url=$(bash "$root/scripts/postgres.sh")
+db=gatewave_run
+if ! psql "$admin_url" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1; then
+	psql "$admin_url" -qc "CREATE DATABASE $db" >/dev/null
+fi
+base=${admin_url%%\?*}
+export DATABASE_URL=${base%/*}/$db${admin_url#"$base"}
+
+secret() { # secret FILE: a random token kept in FILE (mode 0600)
+	[ -s "$1" ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$1")
+	cat "$1"
+}
+export GATEWAVE_ADMIN_TOKEN=$(secret "$state/admin-token")
+export GATEWAVE_DATA_DIR=$state/data
+export GATEWAVE_LISTEN=127.0.0.1:$port
+url=http://127.0.0.1:$port
+
+"$bin/cloud" migrate >&2
+
+# The demo user and their repo, once.
+demo_pw=$(secret "$state/demo-password")
+if [ ! -d "$GATEWAVE_DATA_DIR/git/demo.git" ]; then
+	printf '%s\n' "$demo_pw" | "$bin/cloud" user add demo >&2
+fi
+
+# This machine as a node: its token is shown once, so keep it.
+if [ ! -s "$state/node-token" ]; then
+	(umask 077; "$bin/cloud" node add local --label role=dev >"$state/node-token")
+fi
+
+# The pool image, built when missing (or, for the scratch image, older than
+# bin/sessiond, so the IDE built by `make build` is in it).
+stale=no
+if ! docker image inspect "$image" >/dev/null 2>&1; then
+	stale=yes
+elif [ "$image" = gatewave/sessiond-scratch ]; then
+	created=$(date -d "$(docker image inspect -f '{{.Created}}' "$image")" +%s)
+	[ "$created" -ge "$(stat -c %Y "$bin/sessiond")" ] || stale=yes
+fi
+if [ "$stale" = yes ]; then
+	log "building $image"
+	bash "$root/images/build.sh" scratch
+fi
+
+pids=()
+cleanup() {
+	trap - INT TERM EXIT
+	log "stopping"
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	ids=$(docker ps -aq --filter "label=dev.gatewave.pool=$poolname")
+	[ -z "$ids" ] || docker rm -f $ids >/dev/null
+	vols=$(docker volume ls -q --filter "label=dev.gatewave.pool=$poolname")
+	[ -z "$vols" ] || docker volume rm -f $vols >/dev/null
+	rm -rf "$nodestate/run"
+}
+trap cleanup INT TERM EXIT
+
+"$bin/cloud" serve --idle-timeout 1h 2>"$state/cloud.log" &
+pids+=($!)
+for _ in $(seq 1 100); do
+	curl -fsS "$url/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -fsS "$url/healthz" >/dev/null || { log "the cloud did not start; see $state/cloud.log"; tail -20 "$state/cloud.log" >&2; exit 1; }
+
+NODEGW_TOKEN_FILE=$state/node-token "$bin/nodegw" --cloud "$url" --name local \
+	--image "$image" --pool-name "$poolname" --state-dir "$nodestate" \
+	--standard-count "$poolsize" --standard-cpus 0.5 --standard-memory-mib 512 --oversubscribe -1 \
+	--autosave-interval 2m 2>"$state/nodegw.log" &
+pids+=($!)
+
+cat <<MSG
+
+  Gatewave is running.
+
+    Open:      $url/
+    Sign in:   demo / $demo_pw
+
+  Signing in starts a session in a warm container; signing out saves your
+  work to the ide/autosave branch of your repo:
+    git clone http://demo:$demo_pw@127.0.0.1:$port/git/demo.git
+
+  Logs: $state/cloud.log, $state/nodegw.log. Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}" || true
+log "a component exited; see the logs"

@@ -1,0 +1,118 @@
+package fleetproto
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Session-related stream kind and commands (issue 7): the cloud claims a
+// warm container on a node, has the node check the user's repo out into
+// it, tunnels the browser to its sessiond, and releases it (autosave, then
+// destroy).
+const (
+	// KindSessiond streams carry one connection to a claimed container's
+	// sessiond socket. Target is the container ID; Meta["session"] must be
+	// the session that claimed it.
+	KindSessiond = "sessiond"
+
+	// CommandClaim claims an idle container and checks the user's repo out
+	// into its workspace (ClaimArgs → ClaimResult).
+	CommandClaim = "session.claim"
+	// CommandRelease autosaves a claimed container, then destroys it in the
+	// background (ReleaseArgs → SaveResult).
+	CommandRelease = "session.release"
+	// CommandSave autosaves a claimed container now (ReleaseArgs → SaveResult).
+	CommandSave = "session.save"
+)
+
+// MaxPoolContainers bounds one Pool report.
+const MaxPoolContainers = 4096
+
+// Pool states, as nodegw/pool reports them.
+const (
+	PoolStarting   = "starting"
+	PoolIdle       = "idle"
+	PoolClaimed    = "claimed"
+	PoolDestroying = "destroying"
+	PoolFailed     = "failed"
+)
+
+var (
+	containerIDRE = regexp.MustCompile(`^[a-f0-9]{12,64}$`)
+	sessionIDRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+)
+
+// ValidContainerID reports whether s looks like a Docker container ID.
+func ValidContainerID(s string) bool { return containerIDRE.MatchString(s) }
+
+// ValidSessionID reports whether s looks like a session ID.
+func ValidSessionID(s string) bool { return sessionIDRE.MatchString(s) }
+
+// Pool is the node's whole warm pool, sent at connect and on every change.
+type Pool struct {
+	Containers []PoolContainer `json:"containers"`
+}
+
+// PoolContainer is one container of a Pool report.
+type PoolContainer struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	State string `json:"state"`
+	// Session is the session holding the container, if claimed.
+	Session string `json:"session,omitempty"`
+}
+
+func (c PoolContainer) validate() error {
+	if !ValidContainerID(c.ID) {
+		return fmt.Errorf("pool: container id %q is not valid", c.ID)
+	}
+	switch c.State {
+	case PoolStarting, PoolIdle, PoolClaimed, PoolDestroying, PoolFailed:
+	default:
+		return fmt.Errorf("pool: container state %q is not valid", c.State)
+	}
+	if len(c.Name) > 128 || len(c.Class) > 64 || len(c.Session) > 64 {
+		return errors.New("pool: container field too long")
+	}
+	return nil
+}
+
+// Repo is a user's git repository as the node reaches it: URL without
+// credentials, and a per-session credential for HTTP basic auth.
+type Repo struct {
+	URL      string `json:"url"`
+	Username string `json:"username"`
+	Password string `json:"password"`
+	// Branch to check out; "" means the repo's default.
+	Branch string `json:"branch,omitempty"`
+}
+
+// ClaimArgs are CommandClaim's arguments.
+type ClaimArgs struct {
+	Container string `json:"container"`
+	Session   string `json:"session"`
+	Repo      Repo   `json:"repo"`
+}
+
+// ClaimResult answers CommandClaim.
+type ClaimResult struct {
+	// Token is the container's sessiond API token; the cloud injects it
+	// into tunnelled requests and never shows it to the browser.
+	Token string `json:"token"`
+	// Commit is the checked-out commit.
+	Commit string `json:"commit"`
+}
+
+// ReleaseArgs are CommandRelease's and CommandSave's arguments.
+type ReleaseArgs struct {
+	Container string `json:"container"`
+	Session   string `json:"session"`
+}
+
+// SaveResult answers CommandRelease and CommandSave.
+type SaveResult struct {
+	Commit string `json:"commit"`
+	Pushed bool   `json:"pushed"`
+}
