@@ -13,7 +13,7 @@ RUN_DIR := $(CURDIR)/.run
 
 FRONTEND_SRC := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -path frontend/test-results -prune -o -type f -print 2>/dev/null)
 
-.PHONY: help bootstrap services frontend build test test-go test-frontend bench run images desktop clean
+.PHONY: help bootstrap services frontend build test test-go test-frontend bench run run-local images desktop clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -65,7 +65,10 @@ bench: services build ## Run the benchmarks (ratios against baselines measured i
 	fi; \
 	if [ -n "$$failed" ]; then echo "bench failed in:$$failed"; exit 1; fi
 
-run: build ## Serve a sample workspace with sessiond and print its URL and token
+run: build ## The whole flow on this machine: PostgreSQL, cloud, one nodegw with a warm pool; prints the URL and a demo sign-in
+	bash scripts/run-cloud.sh
+
+run-local: build ## Serve the sample workspace with sessiond alone and print its URL and token
 	@mkdir -p $(RUN_DIR)
 	@if [ ! -d $(RUN_DIR)/workspace ]; then cp -r examples/blinky $(RUN_DIR)/workspace; fi
 	$(BIN)/sessiond serve --root $(RUN_DIR)/workspace --listen 127.0.0.1:7420
