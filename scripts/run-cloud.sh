@@ -17,7 +17,16 @@ state=$root/.run/cloud
 nodestate=/tmp/gatewave-run-$(id -u)
 port=${GATEWAVE_RUN_PORT:-8480}
 poolsize=${GATEWAVE_RUN_POOL:-2}
-image=${GATEWAVE_RUN_IMAGE:-gatewave/sessiond-scratch}
+# The Debian image carries the FPGA toolchain (Build works in the IDE); it
+# takes minutes to make, so it is used once `make images` has made it, and
+# the small FROM-scratch image (files, editor, terminal-less) otherwise.
+if [ -n "${GATEWAVE_RUN_IMAGE:-}" ]; then
+	image=$GATEWAVE_RUN_IMAGE
+elif docker image inspect gatewave/workspace-debian >/dev/null 2>&1; then
+	image=gatewave/workspace-debian
+else
+	image=gatewave/sessiond-scratch
+fi
 poolname=gatewave-run
 log() { echo "run-cloud: $*" >&2; }
 
@@ -60,19 +69,21 @@ if [ ! -s "$state/node-token" ]; then
 	(umask 077; "$bin/cloud" node add local --label role=dev >"$state/node-token")
 fi
 
-# The pool image, built when missing (or, for the scratch image, older than
-# bin/sessiond, so the IDE built by `make build` is in it).
+# The pool image, rebuilt when missing or older than bin/sessiond, so the
+# IDE built by `make build` is in it (the Debian image reuses its cached
+# root filesystem: only the sessiond layer is redone).
 stale=no
 if ! docker image inspect "$image" >/dev/null 2>&1; then
 	stale=yes
-elif [ "$image" = gatewave/sessiond-scratch ]; then
+else
 	created=$(date -d "$(docker image inspect -f '{{.Created}}' "$image")" +%s)
 	[ "$created" -ge "$(stat -c %Y "$bin/sessiond")" ] || stale=yes
 fi
-if [ "$stale" = yes ]; then
-	log "building $image"
-	bash "$root/images/build.sh" scratch
-fi
+case "$image:$stale" in
+gatewave/sessiond-scratch:yes) log "building $image"; bash "$root/images/build.sh" scratch ;;
+gatewave/workspace-debian:yes) log "building $image"; bash "$root/images/build.sh" debian ;;
+esac
+log "pool image: $image"
 
 pids=()
 cleanup() {
