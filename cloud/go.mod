@@ -81,3 +81,7 @@ require (
 replace gatewave.dev/frontend => ../frontend
 
 replace gatewave.dev/nodegw => ../nodegw
+
+require gatewave.dev/examples v0.0.0
+
+replace gatewave.dev/examples => ../examples

@@ -18,6 +18,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"gatewave.dev/shared/cliflag"
+
 	"gatewave.dev/cloud/accounts"
 	"gatewave.dev/cloud/fleet"
 	"gatewave.dev/cloud/githost"
@@ -228,26 +230,13 @@ func serve(ctx context.Context, args []string, env Env) error {
 	return srv.Serve(ctx, ln)
 }
 
-// labelFlag collects repeated --label k=v.
-type labelFlag map[string]string
-
-func (l labelFlag) String() string { return fmt.Sprint(map[string]string(l)) }
-func (l labelFlag) Set(v string) error {
-	k, val, ok := strings.Cut(v, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("label %q: want key=value", v)
-	}
-	l[k] = val
-	return nil
-}
-
 func node(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
 		return errors.New("want node add|revoke|list")
 	}
 	sub, args := args[0], args[1:]
 	fs, dbURL := newFlags("node "+sub, env)
-	labels := labelFlag{}
+	labels := cliflag.KeyValues{}
 	if sub == "add" {
 		fs.Var(labels, "label", "label key=value (repeatable)")
 	}
@@ -274,7 +263,7 @@ func node(ctx context.Context, args []string, env Env) error {
 		if len(pos) != 1 {
 			return errors.New("usage: cloud node add NAME [--label k=v]...")
 		}
-		n, token, err := st.AddNode(ctx, pos[0], labels)
+		n, token, err := st.AddNode(ctx, pos[0], map[string]string(labels))
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,8 @@ import (
 	"regexp"
 	"strings"
 
+	"gatewave.dev/examples"
+
 	"github.com/gofiber/fiber/v2"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
@@ -166,17 +168,22 @@ func (h *Host) Create(ctx context.Context, owner string) error {
 			return err
 		}
 	}
+	// A new repo holds the environment (template/: shell.nix, default.nix,
+	// .gitignore) and the sample iCE40 project.
 	files := map[string][]byte{}
-	err := fs.WalkDir(template, "template", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+	tmpl, _ := fs.Sub(template, "template")
+	for _, src := range []fs.FS{tmpl, examples.Blinky()} {
+		err := fs.WalkDir(src, ".", func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := fs.ReadFile(src, p)
+			files[p] = b
 			return err
+		})
+		if err != nil {
+			return fmt.Errorf("read template: %w", err)
 		}
-		b, err := template.ReadFile(p)
-		files[strings.TrimPrefix(p, "template/")] = b
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("read template: %w", err)
 	}
 	if _, err := h.commitFiles(ctx, tmp, Branch, "", files, "Start an iCE40 project\n\nshell.nix and default.nix describe the environment; make builds the bitstream.\n"); err != nil {
 		os.RemoveAll(tmp)

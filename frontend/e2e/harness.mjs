@@ -11,6 +11,8 @@ import { createServer } from "node:net";
 const here = dirname(fileURLToPath(import.meta.url));
 export const frontendDir = resolve(here, "..");
 export const fixtures = join(here, "fixtures");
+/** The sample iCE40 project every workspace starts from (one copy in the repo). */
+export const blinky = join(here, "..", "..", "examples", "blinky");
 export const resultsDir = join(frontendDir, "test-results");
 export const chromiumPath = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 export const sessiondBin = resolve(frontendDir, process.env.SESSIOND_BIN || "../bin/sessiond");
@@ -40,10 +42,13 @@ function freePort() {
   });
 }
 
-/** startSessiond copies the fixtures into a fresh workspace and serves it on loopback. */
+/** startSessiond copies the sample project and the fixtures (a C program for clangd) into a fresh workspace and serves it on loopback. */
 export async function startSessiond({ workspace } = {}) {
   const dir = workspace ?? mkdtempSync(join(tmpdir(), "gatewave-e2e-"));
-  if (!workspace) cpSync(fixtures, dir, { recursive: true });
+  if (!workspace) {
+    cpSync(blinky, dir, { recursive: true });
+    cpSync(fixtures, dir, { recursive: true });
+  }
   const token = "e2e-" + Math.random().toString(36).slice(2);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/`;

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gatewave.dev/shared/cliflag"
+
 	"gatewave.dev/nodegw/gateway"
 	"gatewave.dev/nodegw/gitcache"
 	"gatewave.dev/nodegw/pool"
@@ -32,18 +34,6 @@ var Version = "dev"
 type Env struct {
 	Stderr io.Writer
 	Getenv func(string) string
-}
-
-type labels map[string]string
-
-func (l labels) String() string { return fmt.Sprint(map[string]string(l)) }
-func (l labels) Set(v string) error {
-	k, val, ok := strings.Cut(v, "=")
-	if !ok || k == "" {
-		return fmt.Errorf("label %q: want key=value", v)
-	}
-	l[k] = val
-	return nil
 }
 
 // Run runs nodegw with args (without the program name) until ctx ends and
@@ -73,7 +63,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	burstMem := fs.Int64("burst-memory-mib", 0, "over-subscribed container memory in MiB (default 512)")
 	over := fs.Float64("oversubscribe", 0, "over-subscribed containers per spare core (default 2; negative: none)")
 	autosaveEvery := fs.Duration("autosave-interval", 5*time.Minute, "periodic autosave of open sessions")
-	lb := labels{}
+	lb := cliflag.KeyValues{}
 	fs.Var(lb, "label", "label key=value reported at registration (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -101,7 +91,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 2
 	}
 	gopts := gateway.Options{
-		CloudURL: *cloud, Token: token, Name: *name, Version: Version, Labels: lb, Logger: log,
+		CloudURL: *cloud, Token: token, Name: *name, Version: Version, Labels: map[string]string(lb), Logger: log,
 		Resources: func(ctx context.Context) (fleetproto.Resources, error) { return resources.Probe(ctx, *diskPath) },
 	}
 	var gp atomic.Pointer[gateway.Gateway]

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"gatewave.dev/sessiond/tasks/taskstest"
+	"gatewave.dev/sessiond/server/servertest"
 )
 
 type discard struct{}
@@ -26,7 +26,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // ceiling for an HTTP download here.
 func BenchmarkDownload(b *testing.B) {
 	const size = 64 << 20
-	e := taskstest.Start(b, nil)
+	e := servertest.Start(b, nil)
 	data := make([]byte, size)
 	rand.Read(data)
 	p := filepath.Join(e.Dir, "big.bit")
@@ -47,7 +47,7 @@ func BenchmarkDownload(b *testing.B) {
 	}
 	api := func() {
 		req, _ := http.NewRequest("GET", e.Base+"api/v1/bitstream?path=big.bit", nil)
-		req.Header.Set("Authorization", "Bearer "+taskstest.Token)
+		req.Header.Set("Authorization", "Bearer "+servertest.Token)
 		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
-	"gatewave.dev/sessiond/tasks/taskstest"
+	"gatewave.dev/sessiond/server/servertest"
 	"gatewave.dev/shared/testenv"
 )
 
@@ -33,8 +33,8 @@ func TestICE40Flow(t *testing.T) {
 	for _, tool := range []string{"make", "yosys", "nextpnr-ice40", "icepack"} {
 		testenv.LookPath(t, tool)
 	}
-	e := taskstest.Start(t, nil)
-	e.CopyDir("../testdata/ice40-blinky")
+	e := servertest.Start(t, nil)
+	e.CopyDir("../../examples/blinky")
 	ctx := testenv.Context(t, 2*testenv.WaitLong)
 
 	// A client watching files learns of the new bitstream.
@@ -59,7 +59,7 @@ func TestICE40Flow(t *testing.T) {
 		}
 	}()
 
-	var task taskstest.Task
+	var task servertest.Task
 	if code := e.Do("POST", "api/v1/tasks", map[string]any{"task": "build"}, &task); code != http.StatusCreated {
 		t.Fatalf("POST build = %d", code)
 	}
@@ -149,7 +149,7 @@ func TestICE40Flow(t *testing.T) {
 }
 
 func TestDownloadErrors(t *testing.T) {
-	e := taskstest.Start(t, map[string]string{"top.bit": "0123456789", "dir/x.bin": "x"})
+	e := servertest.Start(t, map[string]string{"top.bit": "0123456789", "dir/x.bin": "x"})
 	if err := os.Symlink("/etc/passwd", filepath.Join(e.Dir, "escape.bin")); err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestDownloadErrors(t *testing.T) {
 			}
 			resp := get(t, e, "api/v1/bitstream?"+tc.query, h)
 			defer resp.Body.Close()
-			var ae taskstest.APIError
+			var ae servertest.APIError
 			if err := json.NewDecoder(resp.Body).Decode(&ae); err != nil || resp.StatusCode != tc.status || ae.Error.Code != tc.code {
 				t.Errorf("got %d %+v (%v), want %d %s", resp.StatusCode, ae, err, tc.status, tc.code)
 			}
@@ -197,10 +197,10 @@ func TestDownloadErrors(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, e *taskstest.Env, path string, headers map[string]string) *http.Response {
+func get(t *testing.T, e *servertest.Env, path string, headers map[string]string) *http.Response {
 	t.Helper()
 	req, _ := http.NewRequest("GET", e.Base+path, nil)
-	req.Header.Set("Authorization", "Bearer "+taskstest.Token)
+	req.Header.Set("Authorization", "Bearer "+servertest.Token)
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}

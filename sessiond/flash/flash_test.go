@@ -9,7 +9,7 @@ import (
 
 	"gatewave.dev/sessiond/flash"
 	"gatewave.dev/sessiond/tasks"
-	"gatewave.dev/sessiond/tasks/taskstest"
+	"gatewave.dev/sessiond/server/servertest"
 	"gatewave.dev/sessiond/workspace"
 	"gatewave.dev/shared/testenv"
 )
@@ -21,7 +21,7 @@ var files = map[string]string{"build/top.bin": strings.Repeat("\xff\x00\x7e\xaa"
 // TestNoBoardAttached runs the real programmers with nothing on the USB bus
 // (this machine has no FPGA board) and checks the failure is explained.
 func TestNoBoardAttached(t *testing.T) {
-	e := taskstest.Start(t, files)
+	e := servertest.Start(t, files)
 	tests := []struct {
 		name     string
 		req      map[string]string
@@ -43,7 +43,7 @@ func TestNoBoardAttached(t *testing.T) {
 			for k, v := range tc.req {
 				req[k] = v
 			}
-			var task taskstest.Task
+			var task servertest.Task
 			if code := e.Do("POST", "api/v1/flash", req, &task); code != http.StatusAccepted {
 				t.Fatalf("POST flash = %d %+v, want 202", code, task)
 			}
@@ -60,7 +60,7 @@ func TestNoBoardAttached(t *testing.T) {
 			if !strings.Contains(out, exit.Error.Message) {
 				t.Errorf("the diagnosis %q is not in the log", exit.Error.Message)
 			}
-			var after taskstest.Task
+			var after servertest.Task
 			e.Do("GET", "api/v1/tasks/"+task.ID, nil, &after)
 			if after.Error == nil || after.Error.Code != tc.wantCode {
 				t.Errorf("task JSON error = %+v, want %s", after.Error, tc.wantCode)
@@ -70,7 +70,7 @@ func TestNoBoardAttached(t *testing.T) {
 }
 
 func TestProgrammerMissing(t *testing.T) {
-	e := taskstest.Start(t, files)
+	e := servertest.Start(t, files)
 	var list struct {
 		Programmers []struct {
 			ID        string `json:"id"`
@@ -89,7 +89,7 @@ func TestProgrammerMissing(t *testing.T) {
 			t.Errorf("%s reported available with an empty PATH", p.ID)
 		}
 	}
-	var ae taskstest.APIError
+	var ae servertest.APIError
 	code := e.Do("POST", "api/v1/flash", map[string]string{"path": "build/top.bin", "programmer": "openfpgaloader", "board": "icebreaker"}, &ae)
 	if code != http.StatusFailedDependency || ae.Error.Code != "programmer_missing" || !strings.Contains(ae.Error.Message, "openfpgaloader") {
 		t.Errorf("flash without the programmer: %d %+v, want 424 programmer_missing naming the package", code, ae)
@@ -97,7 +97,7 @@ func TestProgrammerMissing(t *testing.T) {
 }
 
 func TestBadFlashRequests(t *testing.T) {
-	e := taskstest.Start(t, files)
+	e := servertest.Start(t, files)
 	tests := []struct {
 		name   string
 		req    map[string]string
@@ -119,7 +119,7 @@ func TestBadFlashRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var ae taskstest.APIError
+			var ae servertest.APIError
 			if code := e.Do("POST", "api/v1/flash", tc.req, &ae); code != tc.status || ae.Error.Code != tc.code || ae.Error.Message == "" {
 				t.Errorf("got %d %+v, want %d %s", code, ae, tc.status, tc.code)
 			}

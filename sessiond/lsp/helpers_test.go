@@ -16,7 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"gatewave.dev/sessiond/server/servertest"
 
 	"github.com/fasthttp/websocket"
 
@@ -53,41 +54,20 @@ func (w *logWriter) Write(p []byte) (int, error) {
 
 func startServer(t testing.TB, files map[string]string, cfg lsp.Config) *testServer {
 	t.Helper()
-	root := t.TempDir()
-	for name, content := range files {
-		writeFile(t, filepath.Join(root, name), content)
-	}
 	lw := &logWriter{t: t}
-	srv, err := server.New(server.Options{
-		Root:   root,
-		Token:  testToken,
-		UI:     os.DirFS(t.TempDir()),
-		Logger: slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		LSP:    cfg,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := server.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
+	// Registered first, so it runs after the server's own shutdown.
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
 		lw.mu.Lock()
 		lw.done = true
 		lw.mu.Unlock()
 	})
-	real, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testServer{t: t, URL: "http://" + ln.Addr().String(), Root: real, srv: srv}
+	env := servertest.StartWith(t, server.Options{
+		Token:  testToken,
+		UI:     os.DirFS(t.TempDir()),
+		Logger: slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		LSP:    cfg,
+	}, files)
+	return &testServer{t: t, URL: strings.TrimSuffix(env.Base, "/"), Root: env.Dir, srv: env.Server}
 }
 
 func writeFile(t testing.TB, path, content string) {

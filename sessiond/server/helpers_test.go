@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"gatewave.dev/sessiond/server/servertest"
+
 	"github.com/fasthttp/websocket"
 
 	"gatewave.dev/sessiond/server"
@@ -31,27 +33,12 @@ type testServer struct {
 
 func start(t *testing.T, mutate ...func(*server.Options)) *testServer {
 	t.Helper()
-	root := t.TempDir()
-	opts := server.Options{Root: root, Token: testToken, UI: os.DirFS(t.TempDir())}
+	opts := server.Options{Token: testToken, UI: os.DirFS(t.TempDir())}
 	for _, m := range mutate {
 		m(&opts)
 	}
-	srv, err := server.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := server.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	real, _ := filepath.EvalSymlinks(root)
-	return &testServer{t: t, URL: "http://" + ln.Addr().String(), Root: real, srv: srv}
+	env := servertest.StartWith(t, opts, nil)
+	return &testServer{t: t, URL: strings.TrimSuffix(env.Base, "/"), Root: env.Dir, srv: env.Server}
 }
 
 type resp struct {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"gatewave.dev/sessiond/tasks/taskstest"
+	"gatewave.dev/sessiond/server/servertest"
 	"gatewave.dev/shared/testenv"
 )
 
@@ -49,7 +49,7 @@ func pct(v []float64, p float64) float64 {
 // read straight from its stdout pipe, in the same run.
 func BenchmarkTaskOutputLatency(b *testing.B) {
 	testenv.LookPath(b, "bash")
-	e := taskstest.Start(b, nil)
+	e := servertest.Start(b, nil)
 	ctx := testenv.Context(b, testenv.WaitLong)
 	var direct, api latencies
 	b.ResetTimer()
@@ -67,7 +67,7 @@ func BenchmarkTaskOutputLatency(b *testing.B) {
 			b.Fatal(err)
 		}
 
-		var task taskstest.Task
+		var task servertest.Task
 		if code := e.Do("POST", "api/v1/tasks", map[string]any{"command": stamper}, &task); code != http.StatusCreated {
 			b.Fatalf("POST = %d", code)
 		}
@@ -91,10 +91,10 @@ func BenchmarkBuildTask(b *testing.B) {
 	for _, tool := range []string{"make", "yosys", "nextpnr-ice40", "icepack"} {
 		testenv.LookPath(b, tool)
 	}
-	e := taskstest.Start(b, nil)
-	e.CopyDir("../testdata/ice40-blinky")
+	e := servertest.Start(b, nil)
+	e.CopyDir("../../examples/blinky")
 	plain := b.TempDir()
-	if err := os.CopyFS(plain, os.DirFS("../testdata/ice40-blinky")); err != nil {
+	if err := os.CopyFS(plain, os.DirFS("../../examples/blinky")); err != nil {
 		b.Fatal(err)
 	}
 	ctx := testenv.Context(b, 5*time.Minute)
@@ -117,7 +117,7 @@ func BenchmarkBuildTask(b *testing.B) {
 	api := func() {
 		clean(e.Dir)
 		t0 := time.Now()
-		var task taskstest.Task
+		var task servertest.Task
 		if code := e.Do("POST", "api/v1/tasks", map[string]any{"task": "build"}, &task); code != http.StatusCreated {
 			b.Fatalf("POST build = %d", code)
 		}

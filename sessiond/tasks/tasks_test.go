@@ -11,21 +11,21 @@ import (
 	"testing"
 	"time"
 
-	"gatewave.dev/sessiond/tasks/taskstest"
+	"gatewave.dev/sessiond/server/servertest"
 	"gatewave.dev/shared/testenv"
 )
 
 func TestFailingBuildStreamsErrors(t *testing.T) {
 	testenv.LookPath(t, "make")
 	testenv.LookPath(t, "yosys")
-	e := taskstest.Start(t, nil)
-	e.CopyDir("../testdata/ice40-blinky")
+	e := servertest.Start(t, nil)
+	e.CopyDir("../../examples/blinky")
 	// Break the design: a missing semicolon is a syntax error in yosys.
 	src := filepath.Join(e.Dir, "blinky.v")
 	v, _ := os.ReadFile(src)
 	os.WriteFile(src, []byte(strings.Replace(string(v), "counter <= counter + 1;", "counter <= counter + 1", 1)), 0o644)
 
-	var task taskstest.Task
+	var task servertest.Task
 	if code := e.Do("POST", "api/v1/tasks", map[string]any{"task": "build"}, &task); code != http.StatusCreated {
 		t.Fatalf("POST build: %d %+v", code, task)
 	}
@@ -42,7 +42,7 @@ func TestFailingBuildStreamsErrors(t *testing.T) {
 	if closeCode != 1000 {
 		t.Errorf("close code = %d, want 1000", closeCode)
 	}
-	var got taskstest.Task
+	var got servertest.Task
 	e.Do("GET", "api/v1/tasks/"+task.ID, nil, &got)
 	if got.State != "failed" || got.ExitCode == nil || *got.ExitCode != *exit.ExitCode || got.EndedAt == nil {
 		t.Errorf("task JSON after the build = %+v", got)
@@ -51,14 +51,14 @@ func TestFailingBuildStreamsErrors(t *testing.T) {
 
 func TestLateJoinerGetsWholeLog(t *testing.T) {
 	testenv.LookPath(t, "bash")
-	e := taskstest.Start(t, nil)
+	e := servertest.Start(t, nil)
 	// 3000 numbered lines, more than one frame's worth, then exit 3.
-	var task taskstest.Task
+	var task servertest.Task
 	e.Do("POST", "api/v1/tasks", map[string]any{"command": []string{"bash", "-c", "for i in $(seq 1 3000); do echo line-$i-ünïcödé; done; exit 3"}}, &task)
 	ctx := testenv.Context(t, testenv.WaitShort)
 	// Join only after the task has finished.
 	for {
-		var got taskstest.Task
+		var got servertest.Task
 		e.Do("GET", "api/v1/tasks/"+task.ID, nil, &got)
 		if got.State != "running" {
 			break
@@ -83,13 +83,13 @@ func TestLateJoinerGetsWholeLog(t *testing.T) {
 
 func TestCancelKillsProcessGroup(t *testing.T) {
 	testenv.LookPath(t, "bash")
-	e := taskstest.Start(t, nil)
+	e := servertest.Start(t, nil)
 	// The task starts a grandchild and reports its pid, then waits.
-	var task taskstest.Task
+	var task servertest.Task
 	e.Do("POST", "api/v1/tasks", map[string]any{"command": []string{"bash", "-c", "sleep 300 & echo child=$!; wait"}}, &task)
 	ctx := testenv.Context(t, testenv.WaitShort)
 	pidc := make(chan int, 1)
-	done := make(chan taskstest.Frame, 1)
+	done := make(chan servertest.Frame, 1)
 	go func() {
 		_, exit, _ := e.TaskLog(ctx, task.ID, func(s string) {
 			if _, after, ok := strings.Cut(s, "child="); ok {
@@ -105,7 +105,7 @@ func TestCancelKillsProcessGroup(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("no child pid in the log")
 	}
-	var got taskstest.Task
+	var got servertest.Task
 	if code := e.Do("DELETE", "api/v1/tasks/"+task.ID, nil, &got); code != 200 || got.State != "cancelled" {
 		t.Fatalf("DELETE = %d %+v, want 200 cancelled", code, got)
 	}
@@ -136,7 +136,7 @@ func alive(pid int) bool {
 
 func TestNamedTasksFromConfig(t *testing.T) {
 	testenv.LookPath(t, "sh")
-	e := taskstest.Start(t, map[string]string{
+	e := servertest.Start(t, map[string]string{
 		".ide/tasks.toml": `
 [tasks.hello]
 command = ["sh", "-c", "echo hello from $PWD with $GREETING"]
@@ -163,7 +163,7 @@ env = { GREETING = "config" }
 		{"build", "made it"},
 	}
 	for _, tc := range tests {
-		var task taskstest.Task
+		var task servertest.Task
 		e.Do("POST", "api/v1/tasks", map[string]any{"task": tc.task}, &task)
 		out, exit, _ := e.TaskLog(ctx, task.ID, nil)
 		if strings.TrimSpace(out) != tc.want || exit.State != "succeeded" {
@@ -173,7 +173,7 @@ env = { GREETING = "config" }
 }
 
 func TestBadRequests(t *testing.T) {
-	e := taskstest.Start(t, map[string]string{"file.txt": "x", ".ide/tasks.toml": "[tasks.x\n"})
+	e := servertest.Start(t, map[string]string{"file.txt": "x", ".ide/tasks.toml": "[tasks.x\n"})
 	tests := []struct {
 		name   string
 		body   any
@@ -191,13 +191,13 @@ func TestBadRequests(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var ae taskstest.APIError
+			var ae servertest.APIError
 			if code := e.Do("POST", "api/v1/tasks", tc.body, &ae); code != tc.status || ae.Error.Code != tc.code || ae.Error.Message == "" {
 				t.Errorf("got %d %+v, want %d %s", code, ae, tc.status, tc.code)
 			}
 		})
 	}
-	var ae taskstest.APIError
+	var ae servertest.APIError
 	if code := e.Do("GET", "api/v1/tasks/nope", nil, &ae); code != 404 || ae.Error.Code != "not_found" {
 		t.Errorf("unknown task: %d %+v", code, ae)
 	}
@@ -210,8 +210,8 @@ func TestBadRequests(t *testing.T) {
 }
 
 func TestNoBuildTask(t *testing.T) {
-	e := taskstest.Start(t, nil)
-	var ae taskstest.APIError
+	e := servertest.Start(t, nil)
+	var ae servertest.APIError
 	if code := e.Do("POST", "api/v1/tasks", map[string]any{"task": "build"}, &ae); code != 404 || !strings.Contains(ae.Error.Message, "Makefile") {
 		t.Errorf("build without Makefile: %d %+v, want a 404 that mentions the Makefile", code, ae)
 	}

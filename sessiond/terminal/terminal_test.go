@@ -17,7 +17,7 @@ import (
 	"github.com/fasthttp/websocket"
 	"github.com/gofiber/fiber/v2"
 
-	"gatewave.dev/sessiond/tasks/taskstest"
+	"gatewave.dev/sessiond/server/servertest"
 	"gatewave.dev/sessiond/terminal"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/httpauth"
@@ -122,7 +122,7 @@ func shell(t *testing.T) {
 
 func TestArithmeticAndResize(t *testing.T) {
 	shell(t)
-	e := taskstest.Start(t, nil)
+	e := servertest.Start(t, nil)
 	c := dial(t, e.WSURL("api/v1/pty?cols=100&rows=30"))
 	c.send("echo $((6*7))\r")
 	c.expect(`[\r\n]42\r\n`)
@@ -160,7 +160,7 @@ func TestArithmeticAndResize(t *testing.T) {
 
 func TestReconnectReturnsScrollback(t *testing.T) {
 	shell(t)
-	e := taskstest.Start(t, nil)
+	e := servertest.Start(t, nil)
 	c := dial(t, e.WSURL("api/v1/pty"))
 	c.send("echo marker-$((40+2))\r")
 	c.expect(`marker-42`)
@@ -177,7 +177,7 @@ func TestReconnectReturnsScrollback(t *testing.T) {
 
 func TestExitLeavesNoProcess(t *testing.T) {
 	shell(t)
-	e := taskstest.Start(t, nil)
+	e := servertest.Start(t, nil)
 	c := dial(t, e.WSURL("api/v1/pty"))
 	c.send("sleep 300 & echo bg=$! sh=$$\r")
 	m := c.expect(`bg=(\d+) sh=(\d+)`)
@@ -208,7 +208,7 @@ func TestExitLeavesNoProcess(t *testing.T) {
 }
 
 func TestBadRequests(t *testing.T) {
-	e := taskstest.Start(t, nil)
+	e := servertest.Start(t, nil)
 	tests := []struct {
 		query  string
 		status int
@@ -225,7 +225,7 @@ func TestBadRequests(t *testing.T) {
 			t.Errorf("%s: upgraded, want %d", tc.query, tc.status)
 			continue
 		}
-		var ae taskstest.APIError
+		var ae servertest.APIError
 		if resp == nil || resp.StatusCode != tc.status || json.NewDecoder(resp.Body).Decode(&ae) != nil || ae.Error.Code != tc.code {
 			t.Errorf("%s: %v %+v, want %d %s", tc.query, resp, ae, tc.status, tc.code)
 		}
@@ -250,14 +250,14 @@ func TestGracePeriod(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := fiber.New(fiber.Config{ErrorHandler: apierr.FiberHandler(nil), DisableStartupMessage: true})
-	svc.Mount(app.Group("/api/v1", httpauth.Require(taskstest.Token)))
+	svc.Mount(app.Group("/api/v1", httpauth.Require(servertest.Token)))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go app.Listener(ln)
 	t.Cleanup(func() { app.Shutdown(); svc.Close() })
-	base := "ws://" + ln.Addr().String() + "/api/v1/pty?access_token=" + taskstest.Token
+	base := "ws://" + ln.Addr().String() + "/api/v1/pty?access_token=" + servertest.Token
 
 	c := dial(t, base)
 	c.send("echo sh=$$\r")

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"time"
 
+	"gatewave.dev/shared/cliflag"
+
 	"gatewave.dev/sessiond/server"
 )
 
@@ -35,11 +37,6 @@ func main() {
 	}
 }
 
-type multiFlag []string
-
-func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
-
 func run(args []string) error {
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(os.Stderr, usage)
@@ -51,7 +48,7 @@ func run(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:7420", "host:port or unix:/path")
 	tokenFile := fs.String("token-file", "", "file holding the API token")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
-	var origins multiFlag
+	var origins cliflag.Strings
 	fs.Var(&origins, "allow-origin", "extra browser origin allowed for WebSockets and CORS (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err

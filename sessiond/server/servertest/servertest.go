@@ -1,7 +1,7 @@
-// Package taskstest starts a real sessiond on 127.0.0.1 over a temporary
-// workspace for the tests of the tool services (tasks, bitstreams, flashing,
-// terminals), and speaks the task API to it.
-package taskstest
+// Package servertest starts a real sessiond on 127.0.0.1 over a temporary
+// workspace for the tests of sessiond's packages, and speaks its API
+// (tasks in particular) to it.
+package servertest
 
 import (
 	"bytes"
@@ -40,7 +40,23 @@ type Env struct {
 // the server, and every process it started, when the test ends.
 func Start(t testing.TB, files map[string]string) *Env {
 	t.Helper()
-	dir := t.TempDir()
+	return StartWith(t, server.Options{Logger: slog.New(slog.DiscardHandler)}, files)
+}
+
+// StartWith is Start with options: Root defaults to a new temporary
+// directory and Token to the package's Token.
+func StartWith(t testing.TB, opts server.Options, files map[string]string) *Env {
+	t.Helper()
+	if opts.Root == "" {
+		opts.Root = t.TempDir()
+	}
+	if opts.Token == "" {
+		opts.Token = Token
+	}
+	dir, err := filepath.EvalSymlinks(opts.Root)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, body := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -50,7 +66,7 @@ func Start(t testing.TB, files map[string]string) *Env {
 			t.Fatal(err)
 		}
 	}
-	srv, err := server.New(server.Options{Root: dir, Token: Token, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := server.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,3 @@
+module gatewave.dev/examples
+
+go 1.26.0
