@@ -33,11 +33,16 @@ func (s *Server) listFiles(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	entries, err := s.ws.List(rel)
+	stat, err := boolParam(c.Query("stat", "true"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"path": rel, "entries": entries})
+	entries, err := s.ws.List(rel, workspace.ListOptions{NamesOnly: !stat})
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(workspace.AppendListJSON(nil, rel, entries, !stat))
 }
 
 func (s *Server) readFile(c *fiber.Ctx) error {

@@ -80,6 +80,23 @@ func TestListDirectoriesFirstSorted(t *testing.T) {
 	if e := l.Entries[3]; e.Size != 2 || e.Path != "b.v" || e.MTime < 1e12 {
 		t.Fatalf("entry %+v", e)
 	}
+	// Names only: the same entries in the same order, without stat fields.
+	var names struct {
+		Entries []map[string]any `json:"entries"`
+	}
+	r = ts.get("/api/v1/files?path=&stat=false")
+	json.Unmarshal(r.Body, &names)
+	if len(names.Entries) != len(l.Entries) {
+		t.Fatalf("names-only listing: %s", r.Body)
+	}
+	for i, e := range names.Entries {
+		if e["name"] != l.Entries[i].Name || e["type"] != l.Entries[i].Type || e["size"] != nil || e["mtime"] != nil {
+			t.Fatalf("names-only entry %d = %v, want %+v without size/mtime", i, e, l.Entries[i])
+		}
+	}
+	if r := ts.get("/api/v1/files?path=&stat=maybe"); r.Status != 400 {
+		t.Fatalf("bad stat flag: %d", r.Status)
+	}
 	r = ts.get("/api/v1/files?path=adir")
 	json.Unmarshal(r.Body, &l)
 	if len(l.Entries) != 1 || l.Entries[0].Path != "adir/y" {

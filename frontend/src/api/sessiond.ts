@@ -5,8 +5,9 @@ export interface Entry {
   name: string;
   path: string;
   type: "file" | "dir" | "symlink" | "other";
-  size: number;
-  mtime: number;
+  /** Absent from names-only listings (stat: false). */
+  size?: number;
+  mtime?: number;
 }
 
 export interface FileContent {
@@ -80,8 +81,9 @@ export interface LspLanguage {
 export class Sessiond {
   constructor(readonly conn: Connection) {}
 
-  list(path: string): Promise<{ path: string; entries: Entry[] }> {
-    return requestJSON(this.conn, "GET", "api/v1/files", { params: { path } });
+  /** list reads one directory level; stat: false skips sizes and times, which is much faster on huge directories. */
+  list(path: string, opt: { stat?: boolean } = {}): Promise<{ path: string; entries: Entry[] }> {
+    return requestJSON(this.conn, "GET", "api/v1/files", { params: { path, stat: opt.stat ?? true } });
   }
 
   async read(path: string): Promise<FileContent> {

@@ -84,7 +84,7 @@ export class FileTree {
     if (st.entries && !force) return;
     if (st.loading) return st.loading;
     const s = st;
-    s.loading = this.api.list(path).then(
+    s.loading = this.api.list(path, { stat: false }).then(
       (r) => {
         s.entries = r.entries;
       },
