@@ -11,6 +11,7 @@ import (
 // procStat is what the process table needs from /proc/PID/stat.
 type procStat struct {
 	pid   int32
+	ppid  int32
 	name  string
 	ticks uint64 // utime + stime, in clock ticks
 	rss   int64  // bytes
@@ -20,18 +21,27 @@ type procStat struct {
 // process API reads three files per process (stat, statm, status) to get
 // the same figures, which would cost the 1 s telemetry stream most of its
 // idle-CPU budget on a busy host.
-func readProcs(proc string, buf []byte) ([]procStat, []byte) {
+//
+// Kernel threads (children of kthreadd, PID 2) are listed in skip by the
+// caller once seen and not read again: they have no memory, are not the
+// user's, and are half the process table of a typical host.
+func readProcs(proc string, buf []byte, skip map[int32]bool) ([]procStat, int, []byte) {
 	d, err := os.Open(proc)
 	if err != nil {
-		return nil, buf
+		return nil, 0, buf
 	}
 	names, _ := d.Readdirnames(-1)
 	d.Close()
 	out := make([]procStat, 0, len(names))
+	count := 0
 	page := int64(os.Getpagesize())
 	for _, n := range names {
 		pid, err := strconv.ParseInt(n, 10, 32)
 		if err != nil {
+			continue
+		}
+		count++
+		if skip[int32(pid)] {
 			continue
 		}
 		// Raw syscalls: os.Open would also try (and fail) to register each
@@ -51,7 +61,7 @@ func readProcs(proc string, buf []byte) ([]procStat, []byte) {
 			out = append(out, ps)
 		}
 	}
-	return out, buf
+	return out, count, buf
 }
 
 // parseStat parses "pid (comm) state ppid ... utime stime ... rss ...".
@@ -67,6 +77,8 @@ func parseStat(b []byte, page int64) (procStat, bool) {
 	if len(fields) < 22 {
 		return procStat{}, false
 	}
+	ppid, _ := strconv.ParseInt(string(fields[1]), 10, 32)
+	ps.ppid = int32(ppid)
 	ut, _ := strconv.ParseUint(string(fields[11]), 10, 64)
 	st, _ := strconv.ParseUint(string(fields[12]), 10, 64)
 	rss, _ := strconv.ParseInt(string(fields[21]), 10, 64)

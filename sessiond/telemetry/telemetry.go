@@ -53,6 +53,7 @@ type Load struct {
 }
 
 // Processes visible to sessiond (the container's own in a PID namespace).
+// Count includes kernel threads; the top lists leave them out.
 type Processes struct {
 	Count  int       `json:"count"`
 	TopCPU []Process `json:"top_cpu"`
@@ -98,6 +99,8 @@ type Collector struct {
 	prevAt   time.Time
 	prevCPU  float64 // cumulative CPU seconds (cgroup or host busy time)
 	prevProc map[int32]uint64
+	kthreads map[int32]bool // kernel threads, not read again until kthreadsAt + a minute
+	kthAt    time.Time
 	buf      []byte
 }
 
@@ -217,12 +220,21 @@ func (c *Collector) sample(now time.Time) *Snapshot {
 }
 
 func (c *Collector) processes(s *Snapshot, elapsed float64) {
+	// PIDs are reused: forget the kernel threads now and then.
+	if c.kthreads == nil || time.Since(c.kthAt) > time.Minute {
+		c.kthreads, c.kthAt = map[int32]bool{}, time.Now()
+	}
 	var procs []procStat
-	procs, c.buf = readProcs(c.opts.Proc, c.buf)
+	var count int
+	procs, count, c.buf = readProcs(c.opts.Proc, c.buf, c.kthreads)
 	self := int32(os.Getpid())
 	next := make(map[int32]uint64, len(procs))
 	rows := make([]Process, 0, len(procs))
 	for _, p := range procs {
+		if p.pid == 2 || p.ppid == 2 {
+			c.kthreads[p.pid] = true
+			continue
+		}
 		next[p.pid] = p.ticks
 		row := Process{PID: p.pid, Name: p.name, RSSBytes: p.rss}
 		if prev, ok := c.prevProc[p.pid]; ok && elapsed > 0 && p.ticks >= prev {
@@ -234,7 +246,7 @@ func (c *Collector) processes(s *Snapshot, elapsed float64) {
 		rows = append(rows, row)
 	}
 	c.prevProc = next
-	s.Processes.Count = len(rows)
+	s.Processes.Count = count
 	n := min(c.opts.TopN, len(rows))
 	slices.SortFunc(rows, func(a, b Process) int { return cmp.Compare(b.CPUPercent, a.CPUPercent) })
 	s.Processes.TopCPU = slices.Clone(rows[:n])
