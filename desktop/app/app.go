@@ -140,6 +140,10 @@ func New(opts Options) (*Desktop, error) {
 func (d *Desktop) Run(bound any) error {
 	if err := reaper.BecomeSubreaper(); err != nil {
 		d.log.Warn("orphaned child processes will not be adopted", "err", err)
+	} else {
+		reapCtx, stopReaping := context.WithCancel(context.Background())
+		defer stopReaping()
+		go reaper.ReapOrphans(reapCtx, 5*time.Second)
 	}
 	defer close(d.done)
 	if d.opts.Folder != "" {

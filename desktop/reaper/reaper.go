@@ -186,3 +186,51 @@ func leftover(pid int) error {
 	}
 	return fmt.Errorf("%d processes survive, first %d (%s)", len(ps), ps[0].PID, ps[0].Comm)
 }
+
+// ReapOrphans reaps, every interval until ctx ends, the zombie children of
+// this process that were already zombies at the previous scan. Orphans
+// adopted as a subreaper have nobody else to wait for them and would stay
+// in the process table until the app exits; an exec.Cmd's own child, by
+// contrast, is reaped by its Wait the moment it exits, so a zombie that
+// lingers a whole interval is not one whose exit status anybody awaits.
+func ReapOrphans(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	seen := map[Proc]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		seen = reapLingering(seen)
+	}
+}
+
+// reapLingering reaps the zombie children in seen that are still zombies
+// and returns the zombie children of this scan.
+func reapLingering(seen map[Proc]bool) map[Proc]bool {
+	self := os.Getpid()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return seen
+	}
+	now := map[Proc]bool{}
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		p, err := Stat(n)
+		if err != nil || p.PPID != self || p.State != "Z" {
+			continue
+		}
+		if seen[p] {
+			var ws syscall.WaitStatus
+			_, _ = syscall.Wait4(p.PID, &ws, syscall.WNOHANG, nil)
+			continue
+		}
+		now[p] = true
+	}
+	return now
+}

@@ -26,3 +26,6 @@ func Descendants(pid int) ([]Proc, error) { return nil, nil }
 
 // KillDescendants is Linux-only; elsewhere it does nothing.
 func KillDescendants(ctx context.Context, grace time.Duration) ([]Proc, error) { return nil, nil }
+
+// ReapOrphans has nothing to do where there is no subreaper.
+func ReapOrphans(ctx context.Context, interval time.Duration) { <-ctx.Done() }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -98,5 +100,41 @@ func TestKillDescendants(t *testing.T) {
 	}
 	if left, _ := Descendants(self); len(left) != 0 {
 		t.Errorf("descendants left: %+v", left)
+	}
+}
+
+// TestReapOrphans adopts an orphan (a shell's background job that outlives
+// the shell), lets it exit, and checks it does not stay a zombie.
+func TestReapOrphans(t *testing.T) {
+	if err := BecomeSubreaper(); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-c", "sleep 0.3 >/dev/null & echo $!")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	orphan, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ReapOrphans(ctx, 200*time.Millisecond)
+	deadline := time.Now().Add(5 * time.Second)
+	sawZombie := false
+	for {
+		p, err := Stat(orphan)
+		if err != nil {
+			if !sawZombie {
+				t.Log("the orphan was reaped before it was seen as a zombie")
+			}
+			return
+		}
+		if p.PPID != os.Getpid() {
+			t.Fatalf("orphan %d was not adopted (parent %d)", orphan, p.PPID)
+		}
+		sawZombie = sawZombie || p.State == "Z"
+		if time.Now().After(deadline) {
+			t.Fatalf("orphan %d still %s after 5 s", orphan, p.State)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
