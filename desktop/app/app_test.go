@@ -3,14 +3,15 @@ package app
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -140,8 +141,7 @@ func TestEmbeddedSessiond(t *testing.T) {
 	if c2.Token == c.Token || c2.BaseURL == c.BaseURL || c2.Folder != second {
 		t.Errorf("after switching: %+v, before %+v", c2, c)
 	}
-	if conn, err := net.DialTimeout("tcp", u.Host, time.Second); err == nil {
-		conn.Close()
+	if listening(t, u.Port()) {
 		t.Errorf("the first sessiond still listens on %s", u.Host)
 	}
 	list, err := d.API().RecentFolders()
@@ -161,14 +161,45 @@ func TestEmbeddedSessiond(t *testing.T) {
 		t.Errorf("probe saw %d connections, want 2:\n%s", n, probe)
 	}
 
+	u2, _ := url.Parse(c2.BaseURL)
+	if !listening(t, u2.Port()) {
+		t.Fatalf("the running sessiond is not seen listening on %s", u2.Host)
+	}
 	if err := d.close(); err != nil {
 		t.Fatal(err)
 	}
-	u2, _ := url.Parse(c2.BaseURL)
-	if conn, err := net.DialTimeout("tcp", u2.Host, time.Second); err == nil {
-		conn.Close()
+	if listening(t, u2.Port()) {
 		t.Errorf("sessiond still listens on %s after close", u2.Host)
 	}
+}
+
+// listening reports whether this process holds a listening TCP socket on
+// port. (Dialling the port would not do: once freed, another test's server
+// may be given the same port.)
+func listening(t *testing.T, port string) bool {
+	t.Helper()
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := map[string]bool{}
+	fds, _ := os.ReadDir("/proc/self/fd")
+	for _, fd := range fds {
+		if l, err := os.Readlink("/proc/self/fd/" + fd.Name()); err == nil && strings.HasPrefix(l, "socket:[") {
+			ours[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] = true
+		}
+	}
+	want := fmt.Sprintf(":%04X", n)
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		b, _ := os.ReadFile(table)
+		for _, line := range strings.Split(string(b), "\n")[1:] {
+			f := strings.Fields(line)
+			if len(f) >= 10 && f[3] == "0A" && strings.HasSuffix(f[1], want) && ours[f[9]] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func TestOpenRefusesBadFolders(t *testing.T) {
