@@ -49,7 +49,8 @@ commands:
 
 environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
              GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER, GATEWAVE_DATA_DIR,
-             GATEWAVE_GIT_URL, GATEWAVE_IDLE_TIMEOUT
+             GATEWAVE_GIT_URL, GATEWAVE_IDLE_TIMEOUT, GATEWAVE_INTERNAL_LISTEN,
+             GATEWAVE_INTERNAL_URL, GATEWAVE_INTERNAL_TOKEN
 `
 
 // Run runs the command with args (without the program name) and returns
@@ -182,10 +183,16 @@ func serve(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	idle := fs.Duration("idle-timeout", idleDef, "end sessions without traffic for this long (env GATEWAVE_IDLE_TIMEOUT)")
+	internalListen := fs.String("internal-listen", envOr(env, "GATEWAVE_INTERNAL_LISTEN", "127.0.0.1:0"),
+		"address for replica-to-replica calls; used only with GATEWAVE_INTERNAL_TOKEN (env GATEWAVE_INTERNAL_LISTEN; default a free 127.0.0.1 port)")
+	internalURL := fs.String("internal-url", env.Getenv("GATEWAVE_INTERNAL_URL"),
+		"where other replicas reach the internal listener (env GATEWAVE_INTERNAL_URL; default http://INTERNAL-LISTEN)")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	// The shared secret comes from the environment only, never argv.
+	internalToken := env.Getenv("GATEWAVE_INTERNAL_TOKEN")
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -213,6 +220,22 @@ func serve(ctx context.Context, args []string, env Env) error {
 	opts := server.Options{
 		Pool: pool, AdminToken: *admin, Logger: log,
 		Fleet: fleet.Options{Replica: *replica, HeartbeatInterval: *hb, OfflineAfter: *off, Grace: *grace},
+	}
+	if internalToken != "" {
+		iln, err := net.Listen("tcp", *internalListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("internal listen %q: %w", *internalListen, err)
+		}
+		defer iln.Close()
+		opts.Internal = iln
+		opts.Fleet.InternalToken = internalToken
+		opts.Fleet.InternalURL = *internalURL
+		if opts.Fleet.InternalURL == "" {
+			opts.Fleet.InternalURL = "http://" + iln.Addr().String()
+		}
+	} else {
+		log.Info("GATEWAVE_INTERNAL_TOKEN is not set: single replica, no forwarding to other replicas")
 	}
 	if *dataDir != "" {
 		opts.GitRoot = filepath.Join(*dataDir, "git")

@@ -14,7 +14,9 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,6 +71,14 @@ type Options struct {
 	// (the sessions service stores it). It runs on the node's read loop,
 	// so it must not block for long.
 	OnPool func(nodeID int64, node string, p *fleetproto.Pool)
+	// InternalToken is the secret every replica shares for
+	// replica-to-replica calls. Empty means this replica neither forwards
+	// to nor serves other replicas: it reaches only nodes linked to it.
+	InternalToken string
+	// InternalURL is where other replicas reach this one's internal
+	// listener (MountInternal), e.g. http://10.0.0.5:8481. It is recorded
+	// in the replicas table. Required with InternalToken.
+	InternalURL string
 }
 
 // Hub is the set of node connections held by this replica.
@@ -89,6 +99,9 @@ type Hub struct {
 
 	wg       sync.WaitGroup // connection handlers
 	prepOnce sync.Once
+
+	hold           holders // node → replica holding its link, briefly cached
+	internalClient *http.Client
 
 	m metrics
 }
@@ -143,6 +156,15 @@ func New(opts Options) (*Hub, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.InternalToken != "" {
+		if len(opts.InternalToken) < 16 {
+			return nil, errors.New("fleet: the internal token must have at least 16 characters")
+		}
+		if opts.InternalURL == "" {
+			return nil, errors.New("fleet: InternalURL is required with InternalToken")
+		}
+		opts.InternalURL = strings.TrimRight(opts.InternalURL, "/")
+	}
 	h := &Hub{
 		opts:    opts,
 		log:     opts.Logger.With("replica", opts.Replica),
@@ -154,6 +176,8 @@ func New(opts Options) (*Hub, error) {
 		flushRq: make(chan chan error),
 		byID:    map[int64]*nodeConn{},
 		byName:  map[string]*nodeConn{},
+		// Forwarded commands carry their own timeout.
+		internalClient: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16, IdleConnTimeout: 30 * time.Second}},
 	}
 	h.m = metrics{
 		connected:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "gatewave_fleet_connected_nodes", Help: "Nodes connected to this replica."}),
@@ -211,6 +235,9 @@ func (h *Hub) Prepare(ctx context.Context) error {
 		var n int64
 		if n, err = h.store.ReleaseReplica(ctx, h.opts.Replica, h.now()); err == nil && n > 0 {
 			h.log.Info("released connections left by a previous run", "nodes", n)
+		}
+		if err == nil && h.forwarding() {
+			err = h.store.RegisterReplica(ctx, h.opts.Replica, h.opts.InternalURL, h.now())
 		}
 	})
 	return err
@@ -547,7 +574,29 @@ func (h *Hub) Session(node string) (*yamux.Session, error) {
 
 // Dial opens a new stream to node for hdr's purpose and returns it once the
 // gateway has accepted it. Every tunnelled connection gets its own stream.
+//
+// A node linked to another replica is reached through that replica when
+// Options.InternalToken is set.
 func (h *Hub) Dial(ctx context.Context, node string, hdr fleetproto.StreamHeader) (net.Conn, error) {
+	s, err := h.dialLocal(ctx, node, hdr) // validates hdr first
+	if err != nil && !errors.Is(err, ErrNotConnected) {
+		return nil, err
+	}
+	if err == nil || !h.forwarding() {
+		return s, err
+	}
+	base, herr := h.holder(ctx, node)
+	if herr != nil {
+		return nil, herr
+	}
+	s, err = h.forwardDial(ctx, base, node, hdr)
+	if err != nil {
+		h.forgetHolder(node)
+	}
+	return s, err
+}
+
+func (h *Hub) dialLocal(ctx context.Context, node string, hdr fleetproto.StreamHeader) (net.Conn, error) {
 	if err := hdr.Validate(); err != nil {
 		return nil, err
 	}
@@ -583,7 +632,25 @@ func (h *Hub) Dial(ctx context.Context, node string, hdr fleetproto.StreamHeader
 }
 
 // Command sends a command on node's control stream and waits for its ack.
+// A node linked to another replica is reached through that replica when
+// Options.InternalToken is set.
 func (h *Hub) Command(ctx context.Context, node, name string, args []byte) (*fleetproto.Ack, error) {
+	ack, err := h.commandLocal(ctx, node, name, args)
+	if !errors.Is(err, ErrNotConnected) || !h.forwarding() {
+		return ack, err
+	}
+	base, herr := h.holder(ctx, node)
+	if herr != nil {
+		return nil, herr
+	}
+	ack, err = h.forwardCommand(ctx, base, node, name, args)
+	if err != nil {
+		h.forgetHolder(node)
+	}
+	return ack, err
+}
+
+func (h *Hub) commandLocal(ctx context.Context, node, name string, args []byte) (*fleetproto.Ack, error) {
 	nc, err := h.lookup(node)
 	if err != nil {
 		return nil, err

@@ -52,17 +52,25 @@ type Options struct {
 	Sessions sessions.Options
 	// Logger is the one logger. Nil means slog.Default().
 	Logger *slog.Logger
+	// Internal listens for replica-to-replica calls (forwarded node
+	// streams and commands); Fleet.InternalToken and Fleet.InternalURL
+	// must be set with it. Nil means none: this replica reaches only the
+	// nodes linked to it. Keep it off the public network.
+	Internal net.Listener
 }
 
 // Server is the cloud control plane. Create it with New, run it with Serve.
 type Server struct {
 	App      *fiber.App
+	// Internal is the replica-to-replica app; nil without Options.Internal.
+	Internal *fiber.App
 	Hub      *fleet.Hub
 	Store    *store.Store
 	Accounts *accounts.Accounts // nil without Options.GitRoot
 	Git      *githost.Host      // nil without Options.GitRoot
 	Sessions *sessions.Service  // nil without Options.GitRoot
 	log      *slog.Logger
+	internal net.Listener
 }
 
 // New builds the server and its routes.
@@ -99,7 +107,19 @@ func New(opts Options) (*Server, error) {
 		BodyLimit:             bodyLimit,
 		ReadTimeout:           30 * time.Second,
 	})
-	s := &Server{App: app, Hub: hub, Store: st, log: opts.Logger}
+	s := &Server{App: app, Hub: hub, Store: st, log: opts.Logger, internal: opts.Internal}
+	if opts.Internal != nil {
+		if fo.InternalToken == "" {
+			return nil, errors.New("server: an internal listener needs Fleet.InternalToken (GATEWAVE_INTERNAL_TOKEN)")
+		}
+		s.Internal = fiber.New(fiber.Config{
+			DisableStartupMessage: true,
+			ErrorHandler:          apierr.FiberHandler(opts.Logger),
+			ReadTimeout:           30 * time.Second,
+		})
+		s.Internal.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true, "replica": hub.Replica()}) })
+		hub.MountInternal(s.Internal)
+	}
 	if opts.GitRoot != "" {
 		if opts.GitURL == "" {
 			return nil, errors.New("server: GitURL is required with GitRoot")
@@ -180,8 +200,17 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	defer func() { scancel(); <-sessDone }()
-	appDone := make(chan error, 1)
+	appDone := make(chan error, 2)
 	go func() { appDone <- s.App.Listener(ln) }()
+	if s.Internal != nil {
+		go func() {
+			if err := s.Internal.Listener(s.internal); err != nil {
+				appDone <- fmt.Errorf("internal listener: %w", err)
+			}
+		}()
+		defer func() { _ = s.Internal.ShutdownWithTimeout(5 * time.Second) }()
+		s.log.Info("internal listener", "addr", s.internal.Addr().String())
+	}
 	s.log.Info("cloud serving", "addr", ln.Addr().String(), "replica", s.Hub.Replica())
 	var err error
 	select {

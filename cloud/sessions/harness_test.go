@@ -86,10 +86,18 @@ type env struct {
 	addr   string
 	stop   func()
 	nodeGW *node
+
+	o       envOpts
+	gitRoot string
 }
 
 type envOpts struct {
 	containers int
+	// internalToken, when set, gives every replica an internal listener
+	// and lets replicas forward to each other.
+	internalToken string
+	// autosaveInterval is the nodes' periodic autosave; 0 means none.
+	autosaveInterval time.Duration
 	sessions   func(*sessions.Options)
 	fleet      func(*fleet.Options)
 }
@@ -98,23 +106,57 @@ func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
 	scratchImage(t)
 	_, db := dbtest.New(t)
+	e := &env{t: t, db: db, st: store.New(db), o: o, gitRoot: filepath.Join(t.TempDir(), "git")}
+	r := e.startReplica("replica-a")
+	e.srv, e.addr, e.stop = r.srv, r.addr, r.stop
+	if o.containers > 0 {
+		e.nodeGW = e.startNode("node-1", o.containers)
+	}
+	return e
+}
+
+// replica is one cloud process of an env; every replica shares the
+// database and the git root.
+type replica struct {
+	srv          *server.Server
+	addr         string
+	internalAddr string
+	stop         func()
+}
+
+// startReplica starts a cloud replica. With envOpts.internalToken it gets
+// an internal listener and forwards to the other replicas.
+func (e *env) startReplica(name string) *replica {
+	t := e.t
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	fo := fleet.Options{Replica: "replica-a", HeartbeatInterval: 200 * time.Millisecond, OfflineAfter: 2 * time.Second,
+	gitURL := "http://" + addr + "/git"
+	if e.addr != "" {
+		gitURL = "http://" + e.addr + "/git" // nodes use the first replica's git host
+	}
+	fo := fleet.Options{Replica: name, HeartbeatInterval: 200 * time.Millisecond, OfflineAfter: 2 * time.Second,
 		SweepInterval: 100 * time.Millisecond, FlushInterval: 50 * time.Millisecond}
-	if o.fleet != nil {
-		o.fleet(&fo)
+	var iln net.Listener
+	if e.o.internalToken != "" {
+		if iln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		fo.InternalToken, fo.InternalURL = e.o.internalToken, "http://"+iln.Addr().String()
+	}
+	if e.o.fleet != nil {
+		e.o.fleet(&fo)
 	}
 	so := sessions.Options{SweepInterval: 100 * time.Millisecond}
-	if o.sessions != nil {
-		o.sessions(&so)
+	if e.o.sessions != nil {
+		e.o.sessions(&so)
 	}
 	srv, err := server.New(server.Options{
-		Pool: db, AdminToken: adminToken, Logger: logger(), Fleet: fo,
-		GitRoot: filepath.Join(t.TempDir(), "git"), GitURL: "http://" + addr + "/git",
+		Pool: e.db, AdminToken: adminToken, Logger: logger().With("replica", name), Fleet: fo, Internal: iln,
+		GitRoot: e.gitRoot, GitURL: gitURL,
 		Accounts: accounts.Options{Argon2: accounts.Argon2Params{MemoryKiB: 64, Time: 1}},
 		Sessions: so,
 	})
@@ -124,17 +166,32 @@ func newEnv(t testing.TB, o envOpts) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, ln) }()
-	e := &env{t: t, db: db, st: store.New(db), srv: srv, addr: addr}
-	var once sync.Once
-	e.stop = func() { once.Do(func() { cancel(); <-done }) }
-	t.Cleanup(e.stop)
-	if o.containers > 0 {
-		e.nodeGW = e.startNode("node-1", o.containers)
+	r := &replica{srv: srv, addr: addr}
+	if iln != nil {
+		r.internalAddr = iln.Addr().String()
 	}
-	return e
+	var once sync.Once
+	r.stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(r.stop)
+	return r
 }
 
 func (e *env) url(p string) string { return "http://" + e.addr + p }
+
+// via returns a copy of u that talks to the replica at addr (cookies are
+// per host, not per port, so the same sign-in works there).
+func (u *user) via(addr string) *user {
+	v := *u
+	v.base = "http://" + addr
+	return &v
+}
+
+func (u *user) url(p string) string {
+	if u.base != "" {
+		return u.base + p
+	}
+	return u.e.url(p)
+}
 
 // node is one nodegw: pool, sessions service and gateway.
 type node struct {
@@ -149,6 +206,14 @@ type node struct {
 	gwStop  context.CancelFunc
 	gwDone  chan struct{}
 	e       *env
+	cloud   string // the replica the gateway dials; "" means the first
+}
+
+func (n *node) cloudURL() string {
+	if n.cloud != "" {
+		return "http://" + n.cloud
+	}
+	return n.e.url("")
 }
 
 func (e *env) startNode(name string, containers int) *node {
@@ -190,7 +255,7 @@ func (n *node) startPool(containers int) {
 		t.Fatal(err)
 	}
 	svc, err = nodesessions.New(nodesessions.Options{Pool: p, Cache: &gitcache.Cache{Dir: filepath.Join(n.dir, "git")},
-		Dir: filepath.Join(n.dir, "sessions"), AutosaveInterval: -1, Logger: logger(),
+		Dir: filepath.Join(n.dir, "sessions"), AutosaveInterval: n.e.autosaveInterval(), Logger: logger(),
 		Report: func(r *fleetproto.Pool) {
 			if g, ok := gwPtr.Load(n.name); ok {
 				g.(*gateway.Gateway).ReportPool(r)
@@ -202,13 +267,26 @@ func (n *node) startPool(containers int) {
 	n.pool, n.svc = p, svc
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel, n.done = cancel, make(chan struct{})
-	go func() { defer close(n.done); p.Run(ctx) }()
+	go func() {
+		defer close(n.done)
+		var wg sync.WaitGroup
+		wg.Go(func() { svc.Run(ctx) })
+		p.Run(ctx)
+		wg.Wait()
+	}()
+}
+
+func (e *env) autosaveInterval() time.Duration {
+	if e.o.autosaveInterval > 0 {
+		return e.o.autosaveInterval
+	}
+	return -1
 }
 
 func (n *node) startGateway() {
 	t := n.e.t
 	g, err := gateway.New(gateway.Options{
-		CloudURL: n.e.url(""), Token: n.token, Name: n.name, Logger: logger(),
+		CloudURL: n.cloudURL(), Token: n.token, Name: n.name, Logger: logger(),
 		Backoff: backoff.Policy{Base: 100 * time.Millisecond, Cap: 500 * time.Millisecond},
 		Streams: n.svc.Streams(), Commands: n.svc.Commands(),
 	})
@@ -267,6 +345,7 @@ type user struct {
 	hc             *http.Client
 	csrf           string
 	e              *env
+	base           string // "" means the env's first replica
 }
 
 func (e *env) addUser(t testing.TB, name string) *user {
@@ -323,7 +402,7 @@ func (u *user) signIn(t testing.TB) {
 
 func (u *user) do(t testing.TB, method, p string, body io.Reader, hdr map[string]string) (*http.Response, []byte) {
 	t.Helper()
-	req, err := http.NewRequest(method, u.e.url(p), body)
+	req, err := http.NewRequest(method, u.url(p), body)
 	if err != nil {
 		t.Fatal(err)
 	}

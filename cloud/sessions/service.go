@@ -358,8 +358,10 @@ func (s *Service) release(ctx context.Context, id, node, container string) error
 	}
 	var res fleetproto.SaveResult
 	_ = json.Unmarshal(ack.Result, &res)
-	if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_autosave = $2 WHERE id = $1`, id, res.Commit); err != nil {
-		return err
+	if res.Commit != "" {
+		if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_autosave = $2 WHERE id = $1`, id, res.Commit); err != nil {
+			return err
+		}
 	}
 	s.log.Info("session released", "session", id, "autosave", res.Commit)
 	return nil
@@ -402,7 +404,8 @@ func (s *Service) GitAuthorizer(fallback githost.Authorizer) githost.Authorizer 
 		}
 		var ok bool
 		err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
-			WHERE u.name = $1 AND s.git_token_hash = $2 AND s.state <> 'ended')`, owner, hash(password)).Scan(&ok)
+			WHERE u.name = $1 AND s.git_token_hash = $2 AND (s.state <> 'ended' OR s.git_token_expires_at > $3))`,
+			owner, hash(password), s.now()).Scan(&ok)
 		if err != nil {
 			return err
 		}
@@ -477,10 +480,12 @@ func (s *Service) sweep(ctx context.Context) {
 		WHERE s.state = 'ending' AND NOT EXISTS (SELECT 1 FROM pool_containers c WHERE c.node_id = s.node_id AND c.container_id = s.container_id)`, now); err != nil {
 		s.log.Warn("finish ended sessions", "err", err)
 	}
+	s.releaseOrphans(ctx)
 	// Releases that did not get through (node away, claim in progress,
 	// autosave failed).
 	rows, err := s.db.Query(ctx, `SELECT s.id, n.name, s.container_id FROM sessions s JOIN nodes n ON n.id = s.node_id
-		WHERE s.state = 'ending' AND s.last_autosave = '' AND s.container_id IS NOT NULL`)
+		WHERE s.state = 'ending' AND EXISTS (SELECT 1 FROM pool_containers c
+			WHERE c.node_id = s.node_id AND c.container_id = s.container_id AND c.state = 'claimed')`)
 	if err == nil {
 		type rel struct{ id, node, container string }
 		var rs []rel
@@ -499,6 +504,81 @@ func (s *Service) sweep(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// orphanCredentialTTL bounds the credential given to release an orphan.
+const orphanCredentialTTL = 10 * time.Minute
+
+// releaseOrphans releases containers that nodes linked to this replica
+// still report as claimed by an ended session (the node came back after
+// the session ended with it lost): autosave with a fresh short-lived
+// credential, then destroy.
+func (s *Service) releaseOrphans(ctx context.Context) {
+	rows, err := s.db.Query(ctx, `SELECT c.container_id, s.id, n.name, u.name FROM pool_containers c
+		JOIN nodes n ON n.id = c.node_id JOIN sessions s ON s.id = c.reported_session JOIN users u ON u.id = s.user_id
+		WHERE c.state = 'claimed' AND s.state = 'ended' AND n.replica = $1`, s.hub.Replica())
+	if err != nil {
+		s.log.Warn("find orphaned containers", "err", err)
+		return
+	}
+	type orphan struct{ container, session, node, owner string }
+	orphans, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (orphan, error) {
+		var o orphan
+		err := r.Scan(&o.container, &o.session, &o.node, &o.owner)
+		return o, err
+	})
+	if err != nil {
+		s.log.Warn("find orphaned containers", "err", err)
+		return
+	}
+	for _, o := range orphans {
+		if !connected(s.hub, o.node) {
+			continue
+		}
+		s.relmu.Lock()
+		busy := s.releasing[o.session]
+		if !busy {
+			s.releasing[o.session] = true
+		}
+		s.relmu.Unlock()
+		if busy {
+			continue
+		}
+		s.bg.Go(func() {
+			defer func() { s.relmu.Lock(); delete(s.releasing, o.session); s.relmu.Unlock() }()
+			if err := s.releaseOrphan(context.WithoutCancel(ctx), o.session, o.node, o.container, o.owner); err != nil {
+				s.log.Warn("release orphaned container", "session", o.session, "container", o.container, "err", err)
+			}
+		})
+	}
+}
+
+func (s *Service) releaseOrphan(ctx context.Context, id, node, container, owner string) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	tok := randomID("gws_", 32)
+	if _, err := s.db.Exec(ctx, `UPDATE sessions SET git_token_hash = $2, git_token_expires_at = $3 WHERE id = $1 AND state = 'ended'`,
+		id, hash(tok), s.now().Add(orphanCredentialTTL)); err != nil {
+		return err
+	}
+	args, _ := json.Marshal(fleetproto.ReleaseArgs{Container: container, Session: id,
+		Repo: &fleetproto.Repo{URL: s.opts.GitURL + "/" + owner + ".git", Username: owner, Password: tok}})
+	ack, err := s.hub.Command(ctx, node, fleetproto.CommandRelease, args)
+	if err != nil {
+		return err
+	}
+	if !ack.OK {
+		return fmt.Errorf("node: %s", ack.Error)
+	}
+	var res fleetproto.SaveResult
+	_ = json.Unmarshal(ack.Result, &res)
+	if res.Commit != "" {
+		if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_autosave = $2 WHERE id = $1`, id, res.Commit); err != nil {
+			return err
+		}
+	}
+	s.log.Info("released an orphaned container", "session", id, "node", node, "container", container, "autosave", res.Commit)
+	return nil
 }
 
 func connected(h *fleet.Hub, node string) bool {

@@ -237,6 +237,14 @@ func (s *Service) storePool(ctx context.Context, nodeID int64, p *fleetproto.Poo
 				VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (node_id, container_id) DO NOTHING`,
 				nodeID, c.ID, c.Name, c.Class, c.State, sess, now)
 		}
+		for _, c := range p.Containers {
+			if c.Session != "" && c.Autosave != "" {
+				// Periodic autosaves too: only the node holding the
+				// session's container can set it.
+				batch.Queue(`UPDATE sessions SET last_autosave = $4 WHERE id = $1 AND node_id = $2 AND container_id = $3
+					AND last_autosave IS DISTINCT FROM $4`, c.Session, nodeID, c.ID, c.Autosave)
+			}
+		}
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return err
 		}

@@ -96,13 +96,14 @@ func (s *Service) closeRoutes() {
 }
 
 // lookup returns the route of a ready session (from the database on a miss,
-// so any replica can serve any session).
+// so any replica can serve any session: the hub forwards streams to the
+// replica holding the node's link).
 func (s *Service) lookup(ctx context.Context, id string) (*route, Session, error) {
 	s.rmu.Lock()
 	r := s.routes[id]
 	s.rmu.Unlock()
 	if r != nil {
-		if connected(s.hub, r.node) {
+		if s.hub.Reachable(ctx, r.node) {
 			return r, Session{ID: id, State: Ready, userID: r.userID}, nil
 		}
 		s.dropRoute(id) // its pooled streams died with the node's link
@@ -111,7 +112,7 @@ func (s *Service) lookup(ctx context.Context, id string) (*route, Session, error
 	if err != nil {
 		return nil, se, err
 	}
-	if se.State != Ready || se.token == "" || se.container == "" || !connected(s.hub, se.Node) {
+	if se.State != Ready || se.token == "" || se.container == "" || !s.hub.Reachable(ctx, se.Node) {
 		if se.State == Ready {
 			se.State = Reconnecting
 		}

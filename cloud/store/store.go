@@ -365,3 +365,30 @@ func (s *Store) SweepOffline(ctx context.Context, cutoff time.Time, replica stri
 	})
 	return ids, err
 }
+
+// RegisterReplica records where replica takes replica-to-replica calls.
+func (s *Store) RegisterReplica(ctx context.Context, replica, internalURL string, now time.Time) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO replicas (name, internal_url, started_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET internal_url = EXCLUDED.internal_url, started_at = EXCLUDED.started_at`,
+		replica, internalURL, now)
+	if err != nil {
+		return fmt.Errorf("register replica %q: %w", replica, err)
+	}
+	return nil
+}
+
+// Holder returns the replica holding node's connection and its internal
+// URL ("" when that replica registered none). A node no replica holds
+// gives ErrNotFound.
+func (s *Store) Holder(ctx context.Context, node string) (replica, internalURL string, err error) {
+	err = s.Pool.QueryRow(ctx, `SELECT n.replica, coalesce(r.internal_url, '') FROM nodes n
+		LEFT JOIN replicas r ON r.name = n.replica
+		WHERE n.name = $1 AND n.replica IS NOT NULL AND n.status = 'online'`, node).Scan(&replica, &internalURL)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", fmt.Errorf("node %q: %w", node, ErrNotFound)
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("node %q holder: %w", node, err)
+	}
+	return replica, internalURL, nil
+}

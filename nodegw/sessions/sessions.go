@@ -54,6 +54,10 @@ type Service struct {
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // per container: one autosave at a time
 	last  *fleetproto.Pool       // the latest report
+	saved map[string]string      // container → its latest autosave commit
+	cs    []pool.Container       // the pool as last reported
+
+	rmu sync.Mutex // reports leave in the order they are built
 }
 
 // LastReport returns the latest pool report (nil before the pool's first
@@ -87,7 +91,7 @@ func New(opts Options) (*Service, error) {
 			return nil, fmt.Errorf("sessions dir %q: %w", opts.Dir, err)
 		}
 	}
-	return &Service{opts: opts, log: opts.Logger, locks: map[string]*sync.Mutex{}}, nil
+	return &Service{opts: opts, log: opts.Logger, locks: map[string]*sync.Mutex{}, saved: map[string]string{}}, nil
 }
 
 // Streams are the gateway stream handlers this service serves.
@@ -107,24 +111,60 @@ func (s *Service) Commands() map[string]gateway.CommandHandler {
 // OnChange is the pool's OnChange hook: it reports the pool to the cloud
 // and forgets the claims of containers that are gone.
 func (s *Service) OnChange(cs []pool.Container) {
-	rep := &fleetproto.Pool{Containers: make([]fleetproto.PoolContainer, 0, len(cs))}
 	live := map[string]bool{}
 	for _, c := range cs {
 		live[c.ID] = true
-		rep.Containers = append(rep.Containers, fleetproto.PoolContainer{ID: c.ID, Name: c.Name, Class: c.Class, State: string(c.State), Session: c.Owner})
 	}
 	s.mu.Lock()
-	s.last = rep
-	s.mu.Unlock()
-	if s.opts.Report != nil {
-		s.opts.Report(rep)
+	s.cs = cs
+	for id := range s.saved {
+		if !live[id] {
+			delete(s.saved, id)
+		}
 	}
+	s.mu.Unlock()
+	s.report()
 	ents, _ := os.ReadDir(filepath.Join(s.opts.Dir, "claims"))
 	for _, e := range ents {
 		id := trimExt(e.Name())
 		if !live[id] {
 			s.forget(id)
 		}
+	}
+}
+
+// report sends the pool as last seen, with each workspace's latest
+// autosave, to the cloud.
+func (s *Service) report() {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	s.mu.Lock()
+	rep := &fleetproto.Pool{Containers: make([]fleetproto.PoolContainer, 0, len(s.cs))}
+	for _, c := range s.cs {
+		pc := fleetproto.PoolContainer{ID: c.ID, Name: c.Name, Class: c.Class, State: string(c.State), Session: c.Owner}
+		if c.Owner != "" {
+			pc.Autosave = s.saved[c.ID]
+		}
+		rep.Containers = append(rep.Containers, pc)
+	}
+	s.last = rep
+	s.mu.Unlock()
+	if s.opts.Report != nil {
+		s.opts.Report(rep)
+	}
+}
+
+// noteSaved records a workspace's autosave and reports it when new.
+func (s *Service) noteSaved(id string, res autosave.Result) {
+	if res.Commit == "" {
+		return
+	}
+	s.mu.Lock()
+	changed := s.saved[id] != res.Commit
+	s.saved[id] = res.Commit
+	s.mu.Unlock()
+	if changed {
+		s.report()
 	}
 }
 
@@ -221,7 +261,11 @@ func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) 
 	if !ok {
 		return autosave.Result{}, nil
 	}
-	return autosave.Save(ctx, autosave.Options{Dir: c.Workdir, GitDir: s.gitDir(id), Remote: remote(r.Repo), Base: r.Base})
+	res, err := autosave.Save(ctx, autosave.Options{Dir: c.Workdir, GitDir: s.gitDir(id), Remote: remote(r.Repo), Base: r.Base})
+	if err == nil {
+		s.noteSaved(id, res)
+	}
+	return res, err
 }
 
 // Autosave is the pool's Autosave hook (before a released container is
@@ -263,11 +307,20 @@ func (s *Service) release(ctx context.Context, cmd *fleetproto.Command) ([]byte,
 	if err != nil {
 		var ra fleetproto.ReleaseArgs
 		if json.Unmarshal(cmd.Args, &ra) == nil {
-			if _, ok := s.opts.Pool.Get(ra.Container); !ok {
+			c, ok := s.opts.Pool.Get(ra.Container)
+			if !ok {
 				return json.Marshal(fleetproto.SaveResult{}) // already gone: nothing to do
+			}
+			if c.State == pool.Destroying && c.Owner == ra.Session {
+				return json.Marshal(fleetproto.SaveResult{}) // a retried release: under way
 			}
 		}
 		return nil, err
+	}
+	if a.Repo != nil {
+		if err := s.renewCredential(a.Container, a.Session, *a.Repo); err != nil {
+			return nil, err
+		}
 	}
 	res, err := s.Save(ctx, a.Container)
 	if err != nil {
@@ -278,6 +331,29 @@ func (s *Service) release(ctx context.Context, cmd *fleetproto.Command) ([]byte,
 	}
 	s.log.Info("session released", "container", a.Container, "session", a.Session, "autosave", res.Commit)
 	return json.Marshal(fleetproto.SaveResult{Commit: res.Commit, Pushed: res.Pushed})
+}
+
+// renewCredential replaces the git credential in a claim record, for the
+// autosave of an orphaned container.
+func (s *Service) renewCredential(id, session string, repo fleetproto.Repo) error {
+	l := s.lock(id)
+	defer l()
+	r, ok := s.readRecord(id)
+	if !ok {
+		return nil // nothing to save with
+	}
+	if r.Session != session {
+		return fmt.Errorf("container %s: claim record is for another session", id)
+	}
+	if repo.URL == "" || repo.Username != r.Repo.Username {
+		return fmt.Errorf("container %s: the new credential is for another repo", id)
+	}
+	r.Repo = repo
+	b, _ := json.Marshal(r)
+	if err := os.WriteFile(s.recordPath(id), b, 0o600); err != nil {
+		return fmt.Errorf("claim record: %w", err)
+	}
+	return nil
 }
 
 // serveSessiond joins a cloud stream to the claimed container's sessiond.

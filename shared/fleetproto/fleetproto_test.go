@@ -32,6 +32,9 @@ func TestDecode(t *testing.T) {
 		{"bad node name", `{"type":"register","data":{"name":"../etc","version":"","protocol":1,"resources":{"cpu_cores":0,"memory_bytes":0,"disk_bytes":0}}}`, nil, "not valid"},
 		{"bad protocol", `{"type":"register","data":{"name":"n","version":"","protocol":9,"resources":{"cpu_cores":0,"memory_bytes":0,"disk_bytes":0}}}`, nil, "protocol 9"},
 		{"bad label", `{"type":"register","data":{"name":"n","version":"","protocol":1,"resources":{"cpu_cores":0,"memory_bytes":0,"disk_bytes":0},"labels":{"a b":"c"}}}`, nil, "label key"},
+		{"pool with autosave", `{"type":"pool","data":{"containers":[{"id":"0123456789ab","name":"c","class":"standard","state":"claimed","session":"sess-0123","autosave":"0123456789abcdef0123456789abcdef01234567"}]}}`,
+			&Pool{Containers: []PoolContainer{{ID: "0123456789ab", Name: "c", Class: "standard", State: PoolClaimed, Session: "sess-0123", Autosave: "0123456789abcdef0123456789abcdef01234567"}}}, ""},
+		{"pool with a bad autosave", `{"type":"pool","data":{"containers":[{"id":"0123456789ab","name":"c","class":"s","state":"claimed","autosave":"HEAD; rm -rf"}]}}`, nil, "not a commit id"},
 		{"zero interval", `{"type":"registered","data":{"node_id":1,"heartbeat_interval_ms":0,"replica":"r"}}`, nil, "interval"},
 	}
 	for _, tt := range tests {

@@ -41,6 +41,7 @@ const (
 var (
 	containerIDRE = regexp.MustCompile(`^[a-f0-9]{12,64}$`)
 	sessionIDRE   = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
+	commitRE      = regexp.MustCompile(`^[a-f0-9]{40}([a-f0-9]{24})?$`)
 )
 
 // ValidContainerID reports whether s looks like a Docker container ID.
@@ -62,6 +63,9 @@ type PoolContainer struct {
 	State string `json:"state"`
 	// Session is the session holding the container, if claimed.
 	Session string `json:"session,omitempty"`
+	// Autosave is the commit of the workspace's latest autosave (periodic
+	// or not) on the user's ide/autosave branch, if any.
+	Autosave string `json:"autosave,omitempty"`
 }
 
 func (c PoolContainer) validate() error {
@@ -75,6 +79,9 @@ func (c PoolContainer) validate() error {
 	}
 	if len(c.Name) > 128 || len(c.Class) > 64 || len(c.Session) > 64 {
 		return errors.New("pool: container field too long")
+	}
+	if c.Autosave != "" && !commitRE.MatchString(c.Autosave) {
+		return fmt.Errorf("pool: autosave %q is not a commit id", c.Autosave)
 	}
 	return nil
 }
@@ -109,6 +116,10 @@ type ClaimResult struct {
 type ReleaseArgs struct {
 	Container string `json:"container"`
 	Session   string `json:"session"`
+	// Repo, when set, replaces the credential the node got at the claim:
+	// the cloud sends a fresh one to release an orphaned container (its
+	// session ended while the node was away, and with it the old one).
+	Repo *Repo `json:"repo,omitempty"`
 }
 
 // SaveResult answers CommandRelease and CommandSave.

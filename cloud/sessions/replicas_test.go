@@ -1,0 +1,183 @@
+package sessions_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	fws "github.com/fasthttp/websocket"
+
+	"gatewave.dev/cloud/sessions"
+	"gatewave.dev/shared/testenv"
+)
+
+const internalToken = "test-internal-token-0123456789"
+
+// Two replicas on one database: the node is linked to replica A, the
+// browser talks to replica B. B forwards the tunnel (HTTP and WebSocket)
+// and the claim to A. Then the node moves to B, and A forwards the tunnel
+// and the release (sign-out) to B.
+func TestSecondReplicaForwards(t *testing.T) {
+	e := newEnv(t, envOpts{containers: 1, internalToken: internalToken})
+	b := e.startReplica("replica-b")
+	alice := e.addUser(t, "alice")
+	alice.signIn(t)
+	e.waitIdleInDB(t, 1)
+	viaB := alice.via(b.addr)
+
+	// Allocation on B: the claim command is forwarded to A.
+	resp, body := viaB.do(t, http.MethodPost, "/api/v1/sessions", nil, map[string]string{"X-CSRF-Token": alice.csrf})
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("allocate via B: %s %s", resp.Status, body)
+	}
+	var se sessions.Session
+	if code := viaB.getJSON(t, "/api/v1/sessions", &se); code != http.StatusOK || se.State != sessions.Ready {
+		t.Fatalf("session via B: %d %+v", code, se)
+	}
+	if got := e.srv.Hub.Connected(); len(got) != 1 || got[0] != "node-1" {
+		t.Fatalf("replica A holds %v, want node-1", got)
+	}
+	if got := b.srv.Hub.Connected(); len(got) != 0 {
+		t.Fatalf("replica B holds %v, want nothing", got)
+	}
+
+	// A watch WebSocket through B.
+	hdr := http.Header{"Origin": {"http://" + b.addr}}
+	for _, c := range alice.hc.Jar.Cookies(mustURL(e.url("/"))) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	ws, wresp, err := fws.DefaultDialer.Dial("ws://"+b.addr+se.URL+"api/v1/files/watch", hdr)
+	if err != nil {
+		t.Fatalf("watch through B: %v (%v)", err, wresp)
+	}
+	defer ws.Close()
+
+	// Write and list through B.
+	resp, body = viaB.do(t, http.MethodPut, se.URL+"api/v1/file?path=via-b.txt", strings.NewReader("from replica b\n"), nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("write through B: %s %s", resp.Status, body)
+	}
+	resp, body = viaB.do(t, http.MethodGet, se.URL+"api/v1/files?path=.", nil, nil)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"via-b.txt"`) || !strings.Contains(string(body), `"blinky.v"`) {
+		t.Fatalf("list through B: %s %s", resp.Status, body)
+	}
+	_ = ws.SetReadDeadline(time.Now().Add(testenv.WaitShort))
+	for {
+		_, msg, err := ws.ReadMessage()
+		if err != nil {
+			t.Fatalf("watch through B: %v", err)
+		}
+		if strings.Contains(string(msg), "via-b.txt") {
+			break
+		}
+	}
+	// The same file through A.
+	if resp, body := alice.do(t, http.MethodGet, se.URL+"api/v1/file?path=via-b.txt", nil, nil); resp.StatusCode != 200 || string(body) != "from replica b\n" {
+		t.Fatalf("read through A: %s %q", resp.Status, body)
+	}
+
+	// The node moves to B: now A forwards to B, and B serves it itself.
+	n := e.nodeGW
+	n.stopGateway()
+	n.cloud = b.addr
+	n.startGateway()
+	eventually(t, testenv.WaitLong, "the node linked to replica B", func() bool {
+		got := b.srv.Hub.Connected()
+		return len(got) == 1 && len(e.srv.Hub.Connected()) == 0
+	})
+	for _, via := range []*user{alice, viaB} {
+		eventually(t, testenv.WaitLong, "the file through "+via.url(""), func() bool {
+			resp, body := via.do(t, http.MethodGet, se.URL+"api/v1/file?path=via-b.txt", nil, nil)
+			return resp.StatusCode == 200 && string(body) == "from replica b\n"
+		})
+	}
+
+	// Sign out on A: the release (autosave, destroy) is forwarded to B,
+	// which holds the link now.
+	alice.signOut(t)
+	if got, err := e.gitShow(t, "alice", "ide/autosave:via-b.txt"); err != nil || got != "from replica b\n" {
+		t.Fatalf("ide/autosave:via-b.txt = %q, %v", got, err)
+	}
+}
+
+// The internal listener refuses calls without the shared token.
+func TestInternalTokenRequired(t *testing.T) {
+	e := newEnv(t, envOpts{containers: 1, internalToken: internalToken})
+	b := e.startReplica("replica-b")
+	e.waitIdleInDB(t, 1)
+	var aInternal string
+	if err := e.db.QueryRow(t.Context(), `SELECT internal_url FROM replicas WHERE name = 'replica-a'`).Scan(&aInternal); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, auth string
+		want       int
+	}{
+		{"missing", "", http.StatusUnauthorized},
+		{"forged", "Bearer forged-token-0123456789", http.StatusUnauthorized},
+		{"other scheme", "Basic " + internalToken, http.StatusUnauthorized},
+		{"right", "Bearer " + internalToken, http.StatusSwitchingProtocols},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A raw stream request to the node's sessiond kind: with the
+			// right token the stream is refused by the node (no such
+			// session) only after the upgrade; with a wrong one nothing
+			// reaches the node.
+			conn, err := net.Dial("tcp", strings.TrimPrefix(aInternal, "http://"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(testenv.WaitShort))
+			hdr := "eyJraW5kIjoic2Vzc2lvbmQiLCJ0YXJnZXQiOiIwMTIzNDU2Nzg5YWIifQ" // {"kind":"sessiond","target":"0123456789ab"}
+			req := fmt.Sprintf("GET /internal/v1/nodes/node-1/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: gatewave-stream\r\nX-Gatewave-Stream: %s\r\n", hdr)
+			if tt.auth != "" {
+				req += "Authorization: " + tt.auth + "\r\n"
+			}
+			if _, err := conn.Write([]byte(req + "\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("%s token: %s, want %d", tt.name, resp.Status, tt.want)
+			}
+		})
+		t.Run(tt.name+" command", func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, aInternal+"/internal/v1/nodes/node-1/commands",
+				strings.NewReader(`{"name":"session.save","args":{"container":"0123456789ab","session":"nosuchsession"},"timeout_ms":5000}`))
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			want := tt.want
+			if want == http.StatusSwitchingProtocols {
+				want = http.StatusOK // the node answers (with a failed ack)
+			}
+			if resp.StatusCode != want {
+				t.Fatalf("%s token, command: %s, want %d", tt.name, resp.Status, want)
+			}
+		})
+	}
+	// Replica B's own internal listener is guarded the same way.
+	resp, err := http.Post("http://"+b.internalAddr+"/internal/v1/nodes/node-1/commands", "application/json", strings.NewReader(`{"name":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("replica B without a token: %s, want 401", resp.Status)
+	}
+}

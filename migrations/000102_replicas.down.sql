@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN IF EXISTS git_token_expires_at;
+DROP TABLE IF EXISTS replicas;
