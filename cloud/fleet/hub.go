@@ -246,7 +246,7 @@ func (h *Hub) Prepare(ctx context.Context) error {
 // Handler authenticates a gateway by its node token and upgrades to the
 // WebSocket link. Mount it at GET /api/v1/nodes/connect.
 func (h *Hub) Handler() fiber.Handler {
-	up := wsorigin.Policy{}.Upgrade(h.serveWS, websocket.Config{ReadBufferSize: 4096, WriteBufferSize: 4096})
+	up := wsorigin.Policy{}.Upgrade(h.serveWS, websocket.Config{ReadBufferSize: 4096, WriteBufferSize: wsconn.WriteBufferSize, WriteBufferPool: wsconn.WriteBufferPool})
 	return func(c *fiber.Ctx) error {
 		tok := httpauth.Token(c)
 		if tok == "" {

@@ -14,11 +14,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	fws "github.com/fasthttp/websocket"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -39,7 +40,7 @@ import (
 
 const (
 	adminToken = "test-admin-token-0123456789"
-	testImage  = "gatewave/sessiond-scratch"
+	testImage  = testenv.SessiondImage
 )
 
 func logger() *slog.Logger {
@@ -49,20 +50,13 @@ func logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// scratchImage makes sure the FROM-scratch sessiond image exists.
+// scratchImage builds the FROM-scratch sessiond image of this tree; the
+// tests also need git.
 func scratchImage(t testing.TB) {
 	t.Helper()
-	docker := testenv.Docker(t)
+	testenv.BuildSessiondImage(t)
 	if _, err := exec.LookPath("git"); err != nil {
 		testenv.Missing(t, "git", "apt-get install git")
-	}
-	if exec.Command(docker, "image", "inspect", testImage).Run() == nil {
-		return
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "images", "build.sh")
-	if out, err := exec.Command("bash", script, "scratch").CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", testImage, err, out)
 	}
 }
 
@@ -98,8 +92,8 @@ type envOpts struct {
 	internalToken string
 	// autosaveInterval is the nodes' periodic autosave; 0 means none.
 	autosaveInterval time.Duration
-	sessions   func(*sessions.Options)
-	fleet      func(*fleet.Options)
+	sessions         func(*sessions.Options)
+	fleet            func(*fleet.Options)
 }
 
 func newEnv(t testing.TB, o envOpts) *env {
@@ -442,6 +436,46 @@ func (u *user) allocate(t testing.TB) (int, sessions.Session) {
 		t.Logf("allocate: %s %s", resp.Status, b)
 	}
 	return resp.StatusCode, se
+}
+
+// mustAllocate allocates and requires a ready session (201).
+func (u *user) mustAllocate(t testing.TB) sessions.Session {
+	t.Helper()
+	code, se := u.allocate(t)
+	if code != http.StatusCreated {
+		t.Fatalf("allocate: %d", code)
+	}
+	return se
+}
+
+// mustPut writes a file through the session's tunnel and requires 201.
+func (u *user) mustPut(t testing.TB, se sessions.Session, path, content string) {
+	t.Helper()
+	if resp, b := u.do(t, http.MethodPut, se.URL+"api/v1/file?path="+path, strings.NewReader(content), nil); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("write %s: %s %s", path, resp.Status, b)
+	}
+}
+
+// wsHeader is what a browser page on origin sends with a WebSocket
+// handshake: the Origin and the user's cookies.
+func (u *user) wsHeader(origin string) http.Header {
+	hdr := http.Header{"Origin": {origin}}
+	for _, c := range u.hc.Jar.Cookies(mustURL(u.e.url("/"))) {
+		hdr.Add("Cookie", c.Name+"="+c.Value)
+	}
+	return hdr
+}
+
+// dialWS opens a WebSocket to p on the replica at addr with the user's
+// cookies and the given Origin, as a browser on that origin would.
+func (u *user) dialWS(t testing.TB, addr, p, origin string) *fws.Conn {
+	t.Helper()
+	ws, resp, err := fws.DefaultDialer.Dial("ws://"+addr+p, u.wsHeader(origin))
+	if err != nil {
+		t.Fatalf("WebSocket %s via %s: %v (%v)", p, addr, err, resp)
+	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
 }
 
 func (u *user) signOut(t testing.TB) {

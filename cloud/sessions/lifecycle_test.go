@@ -33,13 +33,8 @@ func TestNodeRestartReconnects(t *testing.T) {
 	alice := e.addUser(t, "alice")
 	alice.signIn(t)
 	e.waitIdleInDB(t, 1)
-	code, se := alice.allocate(t)
-	if code != http.StatusCreated {
-		t.Fatalf("allocate: %d", code)
-	}
-	if resp, b := alice.do(t, http.MethodPut, se.URL+"api/v1/file?path=kept.txt", strings.NewReader("kept"), nil); resp.StatusCode != 201 {
-		t.Fatalf("write: %s %s", resp.Status, b)
-	}
+	se := alice.mustAllocate(t)
+	alice.mustPut(t, se, "kept.txt", "kept")
 
 	n := e.nodeGW
 	n.stopGateway() // nodegw dies: link and pool goroutines go, containers stay
@@ -75,10 +70,8 @@ func TestIdleTimeoutEndsWithAutosave(t *testing.T) {
 	alice := e.addUser(t, "alice")
 	alice.signIn(t)
 	e.waitIdleInDB(t, 1)
-	_, se := alice.allocate(t)
-	if resp, b := alice.do(t, http.MethodPut, se.URL+"api/v1/file?path=idle.txt", strings.NewReader("idle work"), nil); resp.StatusCode != 201 {
-		t.Fatalf("write: %s %s", resp.Status, b)
-	}
+	se := alice.mustAllocate(t)
+	alice.mustPut(t, se, "idle.txt", "idle work")
 	eventually(t, testenv.WaitLong, "idle session ended", func() bool {
 		return alice.session(t, se.ID).State == sessions.Ended
 	})
@@ -114,10 +107,7 @@ func TestTunnelLeaksNothing(t *testing.T) {
 	g0, f0 := settle()
 
 	_, se := alice.allocate(t)
-	var hdr = http.Header{"Origin": {e.url("")}}
-	for _, c := range alice.hc.Jar.Cookies(mustURL(e.url("/"))) {
-		hdr.Add("Cookie", c.Name+"="+c.Value)
-	}
+	hdr := alice.wsHeader(e.url(""))
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {

@@ -2,7 +2,6 @@ package sessions_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -30,13 +29,8 @@ func TestOrphanedContainerReleased(t *testing.T) {
 	alice := e.addUser(t, "alice")
 	alice.signIn(t)
 	e.waitIdleInDB(t, 1)
-	code, se := alice.allocate(t)
-	if code != http.StatusCreated {
-		t.Fatalf("allocate: %d", code)
-	}
-	if resp, b := alice.do(t, http.MethodPut, se.URL+"api/v1/file?path=orphan.txt", strings.NewReader("written before the node left\n"), nil); resp.StatusCode != 201 {
-		t.Fatalf("write: %s %s", resp.Status, b)
-	}
+	se := alice.mustAllocate(t)
+	alice.mustPut(t, se, "orphan.txt", "written before the node left\n")
 
 	n := e.nodeGW
 	n.stopGateway()
@@ -79,14 +73,9 @@ func TestPeriodicAutosaveRecorded(t *testing.T) {
 	alice := e.addUser(t, "alice")
 	alice.signIn(t)
 	e.waitIdleInDB(t, 1)
-	code, se := alice.allocate(t)
-	if code != http.StatusCreated {
-		t.Fatalf("allocate: %d", code)
-	}
+	se := alice.mustAllocate(t)
 	for i, f := range []string{"first.txt", "second.txt"} {
-		if resp, b := alice.do(t, http.MethodPut, se.URL+"api/v1/file?path="+f, strings.NewReader(f+"\n"), nil); resp.StatusCode != 201 {
-			t.Fatalf("write %s: %s %s", f, resp.Status, b)
-		}
+		alice.mustPut(t, se, f, f+"\n")
 		eventually(t, testenv.WaitLong, "last_autosave holds "+f, func() bool {
 			_, _, saved := e.sessionRow(t, se.ID)
 			if saved == "" {

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	fws "github.com/fasthttp/websocket"
-
 	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/shared/testenv"
 )
@@ -46,15 +44,7 @@ func TestSecondReplicaForwards(t *testing.T) {
 	}
 
 	// A watch WebSocket through B.
-	hdr := http.Header{"Origin": {"http://" + b.addr}}
-	for _, c := range alice.hc.Jar.Cookies(mustURL(e.url("/"))) {
-		hdr.Add("Cookie", c.Name+"="+c.Value)
-	}
-	ws, wresp, err := fws.DefaultDialer.Dial("ws://"+b.addr+se.URL+"api/v1/files/watch", hdr)
-	if err != nil {
-		t.Fatalf("watch through B: %v (%v)", err, wresp)
-	}
-	defer ws.Close()
+	ws := alice.dialWS(t, b.addr, se.URL+"api/v1/files/watch", "http://"+b.addr)
 
 	// Write and list through B.
 	resp, body = viaB.do(t, http.MethodPut, se.URL+"api/v1/file?path=via-b.txt", strings.NewReader("from replica b\n"), nil)

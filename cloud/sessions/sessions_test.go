@@ -37,15 +37,7 @@ func TestSignInAllocateWriteSignOutAutosaves(t *testing.T) {
 	}
 
 	// A watch WebSocket through the tunnel sees the write.
-	hdr := http.Header{"Origin": {e.url("")}}
-	for _, c := range alice.hc.Jar.Cookies(mustURL(e.url("/"))) {
-		hdr.Add("Cookie", c.Name+"="+c.Value)
-	}
-	ws, wresp, err := fws.DefaultDialer.Dial("ws://"+e.addr+se.URL+"api/v1/files/watch", hdr)
-	if err != nil {
-		t.Fatalf("watch through the tunnel: %v (%v)", err, wresp)
-	}
-	defer ws.Close()
+	ws := alice.dialWS(t, e.addr, se.URL+"api/v1/files/watch", e.url(""))
 
 	resp, b = alice.do(t, http.MethodPut, se.URL+"api/v1/file?path=notes/today.txt&mkdirs=true", strings.NewReader("my work\n"), nil)
 	if resp.StatusCode != http.StatusCreated {
@@ -62,8 +54,7 @@ func TestSignInAllocateWriteSignOutAutosaves(t *testing.T) {
 		}
 	}
 	// A cross-site page cannot open the WebSocket with the user's cookie.
-	hdr.Set("Origin", "http://evil.example")
-	if _, wresp, err := fws.DefaultDialer.Dial("ws://"+e.addr+se.URL+"api/v1/files/watch", hdr); err == nil || wresp == nil || wresp.StatusCode != http.StatusForbidden {
+	if _, wresp, err := fws.DefaultDialer.Dial("ws://"+e.addr+se.URL+"api/v1/files/watch", alice.wsHeader("http://evil.example")); err == nil || wresp == nil || wresp.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-origin WebSocket: err %v resp %v, want 403", err, wresp)
 	}
 

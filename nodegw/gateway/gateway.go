@@ -138,7 +138,8 @@ func New(opts Options) (*Gateway, error) {
 		opts.HealthyAfter = 30 * time.Second
 	}
 	if opts.Dialer == nil {
-		opts.Dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
+		opts.Dialer = &websocket.Dialer{HandshakeTimeout: 15 * time.Second, ReadBufferSize: 4096,
+			WriteBufferSize: wsconn.WriteBufferSize, WriteBufferPool: wsconn.WriteBufferPool}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

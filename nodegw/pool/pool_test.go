@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -21,23 +19,10 @@ import (
 	"gatewave.dev/shared/testenv"
 )
 
-const testImage = "gatewave/sessiond-scratch"
+const testImage = testenv.SessiondImage
 
-// scratchImage makes sure the FROM-scratch sessiond image exists, building
-// it with images/build.sh when it does not.
-func scratchImage(t *testing.T) {
-	t.Helper()
-	docker := testenv.Docker(t)
-	if exec.Command(docker, "image", "inspect", testImage).Run() == nil {
-		return
-	}
-	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "images", "build.sh")
-	out, err := exec.Command("bash", script, "scratch").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build %s: %v\n%s", testImage, err, out)
-	}
-}
+// scratchImage builds the FROM-scratch sessiond image of this tree.
+func scratchImage(t *testing.T) { testenv.BuildSessiondImage(t) }
 
 // shortTempDir is a temporary directory with a path short enough for unix
 // sockets (t.TempDir embeds the long test name).

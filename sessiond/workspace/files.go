@@ -59,8 +59,19 @@ func (w *Workspace) Read(rel string) (*File, error) {
 		if err != nil {
 			return nil, mapErr("read", rel, err)
 		}
+		// The cached hash describes these bytes only if the file did not
+		// change while they were read.
+		if sum, ok := w.Hashes.Get(rel, fi); ok && int64(len(data)) == fi.Size() {
+			if after, err := f.Stat(); err == nil && keyOf(rel, after) == keyOf(rel, fi) {
+				return &File{Info: fi, Sum: sum, Data: data}, nil
+			}
+		}
 		s := sha256.Sum256(data)
-		return &File{Info: fi, Sum: hex.EncodeToString(s[:]), Data: data}, nil
+		sum := hex.EncodeToString(s[:])
+		if after, err := f.Stat(); err == nil && keyOf(rel, after) == keyOf(rel, fi) && int64(len(data)) == fi.Size() {
+			w.Hashes.Put(rel, fi, sum)
+		}
+		return &File{Info: fi, Sum: sum, Data: data}, nil
 	}
 	sum, ok := w.Hashes.Get(rel, fi)
 	if !ok {
@@ -200,6 +211,9 @@ func (w *Workspace) Write(rel string, r io.Reader, o WriteOptions) (*WriteResult
 	if err := f.Sync(); err != nil {
 		return nil, mapErr("write", rel, err)
 	}
+	// The temporary file's inode, size and mtime are the target's after the
+	// rename: they key the new content's hash, so the next read is free.
+	written, statErr := f.Stat()
 	if err := f.Close(); err != nil {
 		return nil, mapErr("write", rel, err)
 	}
@@ -208,7 +222,11 @@ func (w *Workspace) Write(rel string, r io.Reader, o WriteOptions) (*WriteResult
 	}
 	committed = true
 	w.syncDir(dir)
-	return &WriteResult{Path: target, Size: n, Sum: hex.EncodeToString(h.Sum(nil)), Created: !exists}, nil
+	sum := hex.EncodeToString(h.Sum(nil))
+	if statErr == nil {
+		w.Hashes.Put(target, written, sum)
+	}
+	return &WriteResult{Path: target, Size: n, Sum: sum, Created: !exists}, nil
 }
 
 // resolveLinks follows symlinks at rel (up to 8 hops) so a write lands on

@@ -1,7 +1,11 @@
 package workspace
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,4 +43,44 @@ func TestClean(t *testing.T) {
 			t.Errorf("Clean(%q) error = %v; want status %d", tc.in, err, tc.status)
 		}
 	}
+}
+
+// TestReadETagFollowsChanges checks the hash cache never serves a stale
+// ETag: after a write through the workspace and after one behind its back.
+func TestReadETagFollowsChanges(t *testing.T) {
+	dir := t.TempDir()
+	w, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	etagOf := func(content string) string {
+		t.Helper()
+		f, err := w.Read("f.v")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(f.Data) != content {
+			t.Fatalf("read %q, want %q", f.Data, content)
+		}
+		s := sha256.Sum256(f.Data)
+		if f.Sum != hex.EncodeToString(s[:]) {
+			t.Fatalf("ETag %s does not describe %q", f.Sum, f.Data)
+		}
+		return f.Sum
+	}
+	if _, err := w.Write("f.v", strings.NewReader("one"), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	etagOf("one")
+	etagOf("one") // from the cache
+	if _, err := w.Write("f.v", strings.NewReader("two"), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	etagOf("two")
+	// Same size, changed in place by another program.
+	if err := os.WriteFile(filepath.Join(w.Dir(), "f.v"), []byte("six"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	etagOf("six")
 }

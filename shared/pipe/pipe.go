@@ -6,6 +6,7 @@ package pipe
 import (
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -34,7 +35,7 @@ func Join(a, b net.Conn) (aToB, bToA int64) {
 	}
 	done := make(chan result, 2)
 	cp := func(dst, src net.Conn, dir int) {
-		n, _ := io.Copy(dst, src)
+		n, _ := copyConn(dst, src)
 		closeWrite(dst)
 		done <- result{n, dir}
 	}
@@ -61,4 +62,23 @@ func Join(a, b net.Conn) (aToB, bToA int64) {
 		record(<-done)
 	}
 	return aToB, bToA
+}
+
+// bufPool holds copy buffers larger than io.Copy's 32 KiB: between a yamux
+// stream and a socket, every write is a yamux frame and a WebSocket
+// message, so fewer, larger writes carry a tunnelled download faster.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// copyConn copies src to dst. Between two TCP connections io.Copy's own
+// path (splice) is best; otherwise the copy goes through a large buffer.
+func copyConn(dst, src net.Conn) (int64, error) {
+	_, dstTCP := dst.(*net.TCPConn)
+	_, srcTCP := src.(*net.TCPConn)
+	if dstTCP && srcTCP {
+		return io.Copy(dst, src)
+	}
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	// The wrappers hide ReaderFrom/WriterTo, which would bypass buf.
+	return io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *buf)
 }
