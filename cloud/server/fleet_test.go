@@ -360,7 +360,7 @@ func TestBadInput(t *testing.T) {
 		{"oversized control frame", func(_ *wsconn.Conn, ctl net.Conn) {
 			_, _ = ctl.Write([]byte{0x7f, 0xff, 0xff, 0xff})
 		}},
-		{"oversized WebSocket message", func(conn *wsconn.Conn, _ net.Conn) { _, _ = conn.Write(make([]byte, 4<<20)) }},
+		{"oversized WebSocket message", func(conn *wsconn.Conn, _ net.Conn) { _, _ = conn.Write(make([]byte, fleetproto.MaxWSMessage+1)) }},
 		{"garbage instead of yamux", func(conn *wsconn.Conn, _ net.Conn) { _, _ = conn.Write([]byte("hello, this is not yamux at all")) }},
 		{"cloud-only message type", func(_ *wsconn.Conn, ctl net.Conn) {
 			_ = fleetproto.WriteMessage(ctl, &fleetproto.Registered{NodeID: 1, HeartbeatIntervalMS: 1})
@@ -389,7 +389,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // Streams for other features (sessions): the cloud dials a node through
-// the registry; each connection gets its own stream with a 1 MiB window,
+// the registry; each connection gets its own stream (window StreamWindow),
 // unknown kinds are refused, and commands get acks.
 func TestDialStreamsAndCommands(t *testing.T) {
 	_, pool, st := newDB(t)

@@ -7,7 +7,7 @@
 // token (Authorization: Bearer). The WebSocket carries only binary
 // messages; wsconn turns it into a net.Conn and hashicorp/yamux runs over
 // that (the gateway is the yamux client, the cloud the server), configured
-// by MuxConfig: stream windows grow to 1 MiB, and yamux's ping is the ONE
+// by MuxConfig: stream windows grow to StreamWindow (4 MiB), and yamux's ping is the ONE
 // keepalive of the link. WebSocket pings are not sent.
 //
 // # Frames

@@ -21,8 +21,10 @@ const Version = 1
 // MaxFrame is the largest frame payload either side accepts.
 const MaxFrame = 64 << 10
 
-// StreamWindow is the yamux per-stream receive window the link grows to.
-const StreamWindow = 1 << 20
+// StreamWindow is the yamux per-stream receive window the link grows to:
+// at least 1 MiB is required; a larger window means fewer waits for window
+// updates across the several hops of a tunnelled download.
+const StreamWindow = 4 << 20
 
 // MaxWSMessage is the read limit both ends set on the WebSocket: one yamux
 // frame of a full window plus headers. A bigger message closes the link.
