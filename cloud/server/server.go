@@ -61,7 +61,7 @@ type Options struct {
 
 // Server is the cloud control plane. Create it with New, run it with Serve.
 type Server struct {
-	App      *fiber.App
+	App *fiber.App
 	// Internal is the replica-to-replica app; nil without Options.Internal.
 	Internal *fiber.App
 	Hub      *fleet.Hub

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"gatewave.dev/sessiond/flash"
-	"gatewave.dev/sessiond/tasks"
 	"gatewave.dev/sessiond/server/servertest"
+	"gatewave.dev/sessiond/tasks"
 	"gatewave.dev/sessiond/workspace"
 	"gatewave.dev/shared/testenv"
 )
