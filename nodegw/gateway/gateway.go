@@ -237,6 +237,15 @@ func (g *Gateway) session(ctx context.Context) (retryAfter time.Duration, err er
 
 	// Whatever ends the session, a close frame from the cloud says why.
 	defer func() {
+		if code, _ := conn.CloseStatus(); code == 0 && err != nil {
+			// A write can fail on the closed socket before the reader has
+			// taken the close frame in: give yamux's reader a moment to
+			// reach it (it ends the session when it does).
+			select {
+			case <-sess.CloseChan():
+			case <-time.After(250 * time.Millisecond):
+			}
+		}
 		code, reason := conn.CloseStatus()
 		switch code {
 		case fleetproto.CloseRevoked:
