@@ -98,16 +98,6 @@ func (w *Workspace) Abs(rel string) string {
 	return filepath.Join(w.dir, filepath.FromSlash(rel))
 }
 
-// Rel converts an absolute on-disk path under the workspace back to the
-// relative form, and reports whether it was inside.
-func (w *Workspace) Rel(abs string) (string, bool) {
-	r, err := filepath.Rel(w.dir, abs)
-	if err != nil || !filepath.IsLocal(r) && r != "." {
-		return "", false
-	}
-	return filepath.ToSlash(r), true
-}
-
 // mapErr turns an OS error into an API error that names the relative path
 // and never leaks the on-disk location of the workspace.
 func mapErr(op, rel string, err error) error {
