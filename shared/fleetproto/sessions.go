@@ -36,6 +36,15 @@ const (
 	PoolClaimed    = "claimed"
 	PoolDestroying = "destroying"
 	PoolFailed     = "failed"
+	// PoolRecovering is a claimed container that died, was OOM-killed or
+	// failed its health checks: the node is saving its workspace from the
+	// volume (Session is still set). Once a save succeeds the report
+	// carries its commit in Autosave and the container then disappears
+	// from the reports; until then SaveError says why the last try failed
+	// and the node keeps retrying with backoff. The cloud shows the
+	// session as "restarting" and, once the container is gone, gives the
+	// session a fresh container, whose claim resumes from that save.
+	PoolRecovering = "recovering"
 )
 
 var (
@@ -66,18 +75,26 @@ type PoolContainer struct {
 	// Autosave is the commit of the workspace's latest autosave (periodic
 	// or not) on the user's ide/autosave branch, if any.
 	Autosave string `json:"autosave,omitempty"`
+	// SaveError is why the latest save of this workspace failed (the
+	// node retries with backoff and keeps the container and its volume
+	// until a save succeeds); "" when the latest save succeeded. Shown to
+	// the user as is.
+	SaveError string `json:"save_error,omitempty"`
 }
+
+// MaxSaveError bounds PoolContainer.SaveError.
+const MaxSaveError = 512
 
 func (c PoolContainer) validate() error {
 	if !ValidContainerID(c.ID) {
 		return fmt.Errorf("pool: container id %q is not valid", c.ID)
 	}
 	switch c.State {
-	case PoolStarting, PoolIdle, PoolClaimed, PoolDestroying, PoolFailed:
+	case PoolStarting, PoolIdle, PoolClaimed, PoolDestroying, PoolFailed, PoolRecovering:
 	default:
 		return fmt.Errorf("pool: container state %q is not valid", c.State)
 	}
-	if len(c.Name) > 128 || len(c.Class) > 64 || len(c.Session) > 64 {
+	if len(c.Name) > 128 || len(c.Class) > 64 || len(c.Session) > 64 || len(c.SaveError) > MaxSaveError {
 		return errors.New("pool: container field too long")
 	}
 	if c.Autosave != "" && !commitRE.MatchString(c.Autosave) {
@@ -108,8 +125,13 @@ type ClaimResult struct {
 	// Token is the container's sessiond API token; the cloud injects it
 	// into tunnelled requests and never shows it to the browser.
 	Token string `json:"token"`
-	// Commit is the checked-out commit.
+	// Commit is the checked-out commit (the branch's head).
 	Commit string `json:"commit"`
+	// Branch is the branch the workspace is on ("" when detached).
+	Branch string `json:"branch,omitempty"`
+	// Resumed is the autosave the workspace was restored from ("" when
+	// it was checked out fresh).
+	Resumed string `json:"resumed,omitempty"`
 }
 
 // ReleaseArgs are CommandRelease's and CommandSave's arguments.
