@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,14 +21,23 @@ import (
 
 	"gatewave.dev/shared/cliflag"
 
+	"gatewave.dev/sessiond/childenv"
+	"gatewave.dev/sessiond/control"
+	"gatewave.dev/sessiond/privdrop"
 	"gatewave.dev/sessiond/server"
+	"gatewave.dev/sessiond/snapshot"
 )
 
 const usage = `usage: sessiond serve --root DIR [--listen ADDR] [--token-file FILE] [--allow-origin ORIGIN]...
+                      [--control unix:/path] [--user UID[:GID]]
+       sessiond snapshot --root DIR [--have COMMIT]...   (a snapshot bundle on stdout)
 
 ADDR is host:port or unix:/path/to.sock (default 127.0.0.1:7420).
 The token comes from $SESSIOND_TOKEN, else --token-file, else a random one is
 generated and printed with a ready-to-open URL.
+--control serves the node's control plane (workspace snapshot and restore)
+on a socket of its own. --user makes sessiond drop root once its sockets are
+bound and its token read: it and everything it starts then run as that user.
 `
 
 func main() {
@@ -38,9 +48,12 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "snapshot" {
+		return runSnapshot(args[1:])
+	}
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(os.Stderr, usage)
-		return errors.New("expected the serve command")
+		return errors.New("expected the serve or snapshot command")
 	}
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(os.Stderr, usage); fs.PrintDefaults() }
@@ -48,6 +61,8 @@ func run(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:7420", "host:port or unix:/path")
 	tokenFile := fs.String("token-file", "", "file holding the API token")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	controlAddr := fs.String("control", "", "unix:/path for the node's control plane (snapshot, restore); none when empty")
+	user := fs.String("user", "", "UID[:GID] to run as once the sockets are bound (inside a container)")
 	var origins cliflag.Strings
 	fs.Var(&origins, "allow-origin", "extra browser origin allowed for WebSockets and CORS (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -67,15 +82,59 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Options{Root: *root, Token: token, AllowedOrigins: origins, Logger: log})
-	if err != nil {
-		return err
-	}
+	// Bind everything while still root (the socket directory is root's),
+	// then drop before touching the workspace or starting anything.
 	ln, err := server.Listen(*listen)
 	if err != nil {
 		return err
 	}
+	var cln net.Listener
+	if *controlAddr != "" {
+		p, ok := strings.CutPrefix(*controlAddr, "unix:")
+		if !ok {
+			return errors.New("--control must be unix:/path")
+		}
+		if cln, err = server.Listen(*controlAddr); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, 0o600); err != nil {
+			return fmt.Errorf("control socket: %w", err)
+		}
+	}
+	if p, ok := strings.CutPrefix(*listen, "unix:"); ok && *user != "" {
+		// Only the node (root outside) connects; the user never can.
+		if err := os.Chmod(p, 0o600); err != nil {
+			return fmt.Errorf("socket: %w", err)
+		}
+	}
+	if *user != "" {
+		uid, gid, err := privdrop.Parse(*user)
+		if err != nil {
+			return err
+		}
+		if err := privdrop.Drop(uid, gid); err != nil {
+			return err
+		}
+		log.Info("running unprivileged", "uid", uid, "gid", gid)
+	}
+	srv, err := server.New(server.Options{Root: *root, Token: token, AllowedOrigins: origins, Logger: log})
+	if err != nil {
+		return err
+	}
 	announce(ln, token, generated, srv.Workspace().Dir())
+	if cln != nil {
+		h, err := control.New(control.Options{Snapshot: snapshot.Options{Root: *root, Env: childenv.Base()}, Token: token, Logger: log})
+		if err != nil {
+			return err
+		}
+		cs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := cs.Serve(cln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("control plane", "err", err)
+			}
+		}()
+		defer cs.Close()
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -129,4 +188,21 @@ func announce(ln net.Listener, token string, generated bool, dir string) {
 	if generated {
 		fmt.Printf("token: %s (generated; set SESSIOND_TOKEN or --token-file to choose one)\n", token)
 	}
+}
+
+// runSnapshot writes a snapshot bundle of --root to stdout: what the node
+// runs in a one-off container to save a dead container's workspace from
+// its volume.
+func runSnapshot(args []string) error {
+	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
+	root := fs.String("root", "/workspace", "workspace directory")
+	var have cliflag.Strings
+	fs.Var(&have, "have", "a commit the receiver has (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	_, err := snapshot.Create(ctx, snapshot.Options{Root: *root, Env: childenv.Base()}, have, os.Stdout)
+	return err
 }

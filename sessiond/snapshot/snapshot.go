@@ -1,0 +1,565 @@
+// Package snapshot saves a workspace as git objects and restores it, so a
+// user's next session starts exactly where the last one ended: the branch
+// they were on with its commits, every local branch and tag, the index
+// (what was staged) and the working tree, uncommitted and untracked
+// (not ignored) files included.
+//
+// It runs inside the session container as the unprivileged user, never on
+// the node: the workspace, its .git and its config are the user's, so git
+// only ever reads them in the user's own sandbox. A snapshot writes nothing
+// into the workspace (it works in a scratch repository that borrows the
+// workspace's objects), so it can run against a read-only mount of a dead
+// container's volume, and it never races the user's own git for
+// .git/index.lock.
+//
+// A snapshot is a git bundle holding refs/gatewave/snapshot, a commit
+// whose tree is the working tree and whose message carries the state as
+// trailers (see Meta), plus the workspace's refs/heads/* and refs/tags/*.
+// The node turns it into the autosave commit on ide/autosave, whose
+// message names the snapshot (Gatewave-Snapshot: <commit>); Restore reads
+// that back.
+package snapshot
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Ref is the ref a snapshot bundle carries its snapshot commit under.
+const Ref = "refs/gatewave/snapshot"
+
+// Trailer keys in snapshot and autosave commit messages.
+const (
+	trailerBranch   = "Gatewave-Branch"   // the branch HEAD was on ("" detached)
+	trailerHead     = "Gatewave-Head"     // HEAD's commit ("" unborn)
+	trailerIndex    = "Gatewave-Index"    // a commit whose tree is the index ("" unreadable, e.g. mid-merge)
+	trailerRef      = "Gatewave-Ref"      // "<ref> <commit>", one per local branch or tag
+	TrailerSnapshot = "Gatewave-Snapshot" // in an autosave commit: the snapshot it records
+)
+
+// Options say where the workspace is and how to run git.
+type Options struct {
+	// Root is the workspace directory (required).
+	Root string
+	// Git is the git binary; "" means "git" from $PATH.
+	Git string
+	// TempDir holds the scratch repository; "" means os.TempDir().
+	TempDir string
+	// Env is the base environment of git; nil means os.Environ().
+	Env []string
+}
+
+// Meta is the state a snapshot records besides the working tree.
+type Meta struct {
+	Branch string            // the branch HEAD was on; "" when detached
+	Head   string            // HEAD's commit; "" when unborn or no repo
+	Index  string            // commit whose tree is the index; "" when none
+	Refs   map[string]string // local branches and tags → commit
+}
+
+var (
+	shaRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+	// refRE bounds what a ref name from a snapshot may look like before
+	// git's own check-ref-format sees it.
+	refRE = regexp.MustCompile(`^refs/(heads|tags)/[^\x00-\x20\x7f~^:?*\[\\]+$`)
+)
+
+// ErrNoRepo is wrapped by Restore when the bundle holds nothing to check out.
+var ErrNoRepo = errors.New("nothing to restore")
+
+// fixedDate makes a snapshot's commits depend only on the workspace's
+// state: saving an unchanged workspace again gives the same commit, which
+// the node recognises and does not push.
+const fixedDate = "@0 +0000"
+
+type runner struct {
+	o   Options
+	env []string
+	dir string
+}
+
+func (r *runner) git(ctx context.Context, stdin io.Reader, stdout io.Writer, env []string, args ...string) (string, error) {
+	g := r.o.Git
+	if g == "" {
+		g = "git"
+	}
+	cmd := exec.CommandContext(ctx, g, args...)
+	cmd.Dir = r.dir
+	cmd.Env = append(append(append([]string(nil), r.env...), r.o.Env...), env...)
+	if r.o.Env == nil {
+		cmd.Env = append(append(os.Environ(), r.env...), env...)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdin = stdin
+	if stdout != nil {
+		cmd.Stdout = stdout
+	} else {
+		cmd.Stdout = &out
+	}
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("git %s: %w: %s", args[0], err, strings.TrimSpace(errb.String()))
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+// baseEnv keeps git from reading anything but the workspace's own
+// repository: no system or global config, no prompts, no hooks that could
+// hang a save, and no walking up past the workspace.
+func baseEnv(root string) []string {
+	return []string{"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0", "LC_ALL=C",
+		"GIT_CEILING_DIRECTORIES=" + filepath.Dir(root), "GIT_OPTIONAL_LOCKS=0",
+		"GIT_AUTHOR_NAME=Gatewave", "GIT_AUTHOR_EMAIL=autosave@gatewave.invalid", "GIT_AUTHOR_DATE=" + fixedDate,
+		"GIT_COMMITTER_NAME=Gatewave", "GIT_COMMITTER_EMAIL=autosave@gatewave.invalid", "GIT_COMMITTER_DATE=" + fixedDate}
+}
+
+var safeConfig = []string{"-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "core.autocrlf=false",
+	"-c", "core.safecrlf=false", "-c", "gc.auto=0", "-c", "maintenance.auto=false"}
+
+// Create writes a snapshot bundle of the workspace to w. have lists commits
+// the receiver already has: those it is found to share are left out of the
+// bundle (its prerequisites). It returns what the snapshot records.
+func Create(ctx context.Context, o Options, have []string, w io.Writer) (Meta, error) {
+	var meta Meta
+	root, err := filepath.Abs(o.Root)
+	if err != nil || o.Root == "" {
+		return meta, fmt.Errorf("snapshot: workspace %q: %v", o.Root, err)
+	}
+	tmp, err := os.MkdirTemp(o.TempDir, "gatewave-snapshot-")
+	if err != nil {
+		return meta, fmt.Errorf("snapshot: scratch dir: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	user := &runner{o: o, env: baseEnv(root), dir: root}
+
+	// The workspace's repository, when it has a usable one.
+	var gitDir, objects string
+	if fi, err := os.Lstat(filepath.Join(root, ".git")); err == nil && (fi.IsDir() || fi.Mode().IsRegular()) {
+		if d, err := user.git(ctx, nil, nil, nil, "rev-parse", "--absolute-git-dir"); err == nil {
+			gitDir = d
+			if p, err := user.git(ctx, nil, nil, nil, "rev-parse", "--git-path", "objects"); err == nil {
+				objects = p
+				if !filepath.IsAbs(objects) {
+					objects = filepath.Join(root, objects)
+				}
+			}
+		}
+	}
+	scratch := filepath.Join(tmp, "s.git")
+	if _, err := user.git(ctx, nil, nil, nil, "init", "--quiet", "--bare", scratch); err != nil {
+		return meta, err
+	}
+	if objects != "" {
+		if err := os.WriteFile(filepath.Join(scratch, "objects", "info", "alternates"), []byte(objects+"\n"), 0o600); err != nil {
+			return meta, fmt.Errorf("snapshot: %w", err)
+		}
+	}
+	s := &runner{o: o, env: append(baseEnv(root), "GIT_DIR="+scratch), dir: root}
+
+	meta.Refs = map[string]string{}
+	if gitDir != "" {
+		if b, err := user.git(ctx, nil, nil, nil, "symbolic-ref", "-q", "HEAD"); err == nil && strings.HasPrefix(b, "refs/heads/") {
+			meta.Branch = strings.TrimPrefix(b, "refs/heads/")
+		}
+		if h, err := user.git(ctx, nil, nil, nil, "rev-parse", "-q", "--verify", "HEAD^{commit}"); err == nil {
+			meta.Head = h
+		}
+		out, err := user.git(ctx, nil, nil, nil, "for-each-ref", "--format=%(objectname) %(*objectname) %(refname)", "refs/heads", "refs/tags")
+		if err != nil {
+			return meta, err
+		}
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			ref := f[len(f)-1]
+			if refRE.MatchString(ref) && shaRE.MatchString(f[0]) {
+				meta.Refs[ref] = f[0]
+			}
+		}
+	}
+
+	// The working tree, through a copy of the user's index (so the stat
+	// cache saves rehashing) into the scratch repository.
+	wIndex, iIndex := filepath.Join(tmp, "w.index"), filepath.Join(tmp, "i.index")
+	if gitDir != "" {
+		if b, err := os.ReadFile(filepath.Join(gitDir, "index")); err == nil {
+			_ = os.WriteFile(wIndex, b, 0o600)
+			_ = os.WriteFile(iIndex, b, 0o600)
+		}
+	}
+	wenv := []string{"GIT_INDEX_FILE=" + wIndex, "GIT_WORK_TREE=" + root}
+	add := append([]string(nil), safeConfig...)
+	if gitDir != "" {
+		// What the user excluded locally stays out, as .gitignore does.
+		add = append(add, "-c", "core.excludesFile="+filepath.Join(gitDir, "info", "exclude"))
+	}
+	add = append(add, "add", "--all")
+	if _, err := s.git(ctx, nil, nil, wenv, add...); err != nil {
+		return meta, fmt.Errorf("snapshot the working tree: %w", err)
+	}
+	wtree, err := s.git(ctx, nil, nil, wenv, "write-tree")
+	if err != nil {
+		return meta, err
+	}
+	var parents []string
+	if meta.Head != "" {
+		parents = append(parents, meta.Head)
+		if _, err := os.Stat(iIndex); err == nil {
+			// Unmerged entries (a conflict in progress) make write-tree
+			// fail: then the index is not recorded and comes back as HEAD.
+			if itree, err := s.git(ctx, nil, nil, []string{"GIT_INDEX_FILE=" + iIndex}, "write-tree"); err == nil {
+				if ic, err := s.git(ctx, nil, nil, nil, "commit-tree", itree, "-p", meta.Head, "-m", "Gatewave index"); err == nil {
+					meta.Index = ic
+					parents = append(parents, ic)
+				}
+			}
+		}
+	}
+	refs := make([]string, 0, len(meta.Refs))
+	for r := range meta.Refs {
+		refs = append(refs, r)
+	}
+	sort.Strings(refs)
+	seen := map[string]bool{meta.Head: true, meta.Index: true}
+	for _, r := range refs {
+		if c := meta.Refs[r]; !seen[c] {
+			if _, err := s.git(ctx, nil, nil, nil, "cat-file", "-e", c+"^{commit}"); err == nil {
+				seen[c] = true
+				parents = append(parents, c)
+			}
+		}
+	}
+	args := []string{"commit-tree", wtree, "-F", "-"}
+	for _, p := range parents {
+		args = append(args, "-p", p)
+	}
+	snap, err := s.git(ctx, strings.NewReader(meta.message()), nil, nil, args...)
+	if err != nil {
+		return meta, err
+	}
+	if _, err := s.git(ctx, nil, nil, nil, "update-ref", Ref, snap); err != nil {
+		return meta, err
+	}
+	bundle := []string{"bundle", "create", "--quiet", "-", Ref}
+	for _, r := range refs {
+		// Annotated tags and the like that are not commits still go.
+		if _, err := s.git(ctx, nil, nil, nil, "cat-file", "-e", meta.Refs[r]); err == nil {
+			if _, err := s.git(ctx, nil, nil, nil, "update-ref", r, meta.Refs[r]); err == nil {
+				bundle = append(bundle, r)
+			}
+		}
+	}
+	var prereq []string
+	for _, h := range have {
+		if shaRE.MatchString(h) {
+			if _, err := s.git(ctx, nil, nil, nil, "cat-file", "-e", h+"^{commit}"); err == nil {
+				prereq = append(prereq, h)
+			}
+		}
+	}
+	if len(prereq) > 0 {
+		bundle = append(append(bundle, "--not"), prereq...)
+	}
+	if _, err := s.git(ctx, nil, w, nil, bundle...); err != nil {
+		return meta, fmt.Errorf("snapshot bundle: %w", err)
+	}
+	return meta, nil
+}
+
+func (m Meta) message() string {
+	var b strings.Builder
+	b.WriteString("Gatewave snapshot\n\n")
+	fmt.Fprintf(&b, "%s: %s\n%s: %s\n%s: %s\n", trailerBranch, m.Branch, trailerHead, m.Head, trailerIndex, m.Index)
+	refs := make([]string, 0, len(m.Refs))
+	for r := range m.Refs {
+		refs = append(refs, r)
+	}
+	sort.Strings(refs)
+	for _, r := range refs {
+		fmt.Fprintf(&b, "%s: %s %s\n", trailerRef, r, m.Refs[r])
+	}
+	return b.String()
+}
+
+// ParseMeta reads a snapshot commit's message back. Values that are not
+// well-formed are dropped, never trusted.
+func ParseMeta(msg string) Meta {
+	m := Meta{Refs: map[string]string{}}
+	for _, line := range strings.Split(msg, "\n") {
+		k, v, ok := strings.Cut(line, ": ")
+		if !ok {
+			if k2, found := strings.CutSuffix(line, ":"); found {
+				k, v = k2, ""
+			} else {
+				continue
+			}
+		}
+		switch k {
+		case trailerBranch:
+			if v == "" || refRE.MatchString("refs/heads/"+v) {
+				m.Branch = v
+			}
+		case trailerHead:
+			if shaRE.MatchString(v) {
+				m.Head = v
+			}
+		case trailerIndex:
+			if shaRE.MatchString(v) {
+				m.Index = v
+			}
+		case trailerRef:
+			ref, sha, _ := strings.Cut(v, " ")
+			if refRE.MatchString(ref) && shaRE.MatchString(sha) {
+				m.Refs[ref] = sha
+			}
+		}
+	}
+	return m
+}
+
+// SnapshotOf returns the snapshot an autosave commit's message names, or
+// "" for an autosave made before snapshots (a bare tree of the workspace).
+func SnapshotOf(msg string) string {
+	for _, line := range strings.Split(msg, "\n") {
+		if v, ok := strings.CutPrefix(line, TrailerSnapshot+": "); ok && shaRE.MatchString(strings.TrimSpace(v)) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// RestoreOptions say what to restore.
+type RestoreOptions struct {
+	// Origin is the URL recorded as the workspace's origin remote (no
+	// credentials); "" records none.
+	Origin string
+	// Branch is the branch to check out when there is no save to resume;
+	// "" means the bundle's default (main, else master, else the first).
+	Branch string
+	// Save is the autosave commit to resume (the tip of ide/autosave);
+	// "" checks Branch out fresh.
+	Save string
+}
+
+// Result tells what Restore checked out.
+type Result struct {
+	Branch  string `json:"branch"`            // "" when detached
+	Head    string `json:"head"`              // HEAD's commit, "" when unborn
+	Resumed string `json:"resumed,omitempty"` // the autosave resumed, if any
+}
+
+// Restore reads a bundle of the user's repository (every branch, with
+// ide/autosave when there is a save) from r into the workspace, which
+// must hold no repository yet, and checks out the save or the branch.
+func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Result, error) {
+	var res Result
+	root, err := filepath.Abs(o.Root)
+	if err != nil || o.Root == "" {
+		return res, fmt.Errorf("restore: workspace %q: %v", o.Root, err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, ".git")); err == nil {
+		return res, fmt.Errorf("restore: %s already holds a repository", root)
+	}
+	g := &runner{o: o, env: append(baseEnv(root), "GIT_DIR="+filepath.Join(root, ".git"), "GIT_WORK_TREE="+root), dir: root}
+	if _, err := g.git(ctx, nil, nil, nil, "init", "--quiet", root); err != nil {
+		return res, err
+	}
+	heads, err := unbundle(ctx, g, r)
+	if err != nil {
+		return res, err
+	}
+	var upd strings.Builder
+	for ref, sha := range heads {
+		if name, ok := strings.CutPrefix(ref, "refs/heads/"); ok && refRE.MatchString(ref) {
+			fmt.Fprintf(&upd, "update refs/remotes/origin/%s %s\n", name, sha)
+		}
+	}
+	if _, err := g.git(ctx, strings.NewReader(upd.String()), nil, nil, "update-ref", "--stdin"); err != nil {
+		return res, fmt.Errorf("restore refs: %w", err)
+	}
+	if ro.Origin != "" {
+		if _, err := g.git(ctx, nil, nil, nil, "remote", "add", "origin", ro.Origin); err != nil {
+			return res, err
+		}
+	}
+
+	// What to put where: HEAD, the local refs, the working tree, the index.
+	meta := Meta{Refs: map[string]string{}}
+	var worktree, index string
+	if ro.Save != "" {
+		if !shaRE.MatchString(ro.Save) {
+			return res, fmt.Errorf("restore: save %q is not a commit id", ro.Save)
+		}
+		msg, err := g.git(ctx, nil, nil, nil, "log", "-1", "--format=%B", ro.Save)
+		if err != nil {
+			return res, fmt.Errorf("restore: the save %s is not in the bundle: %w", ro.Save, err)
+		}
+		if snap := SnapshotOf(msg); snap != "" {
+			smsg, err := g.git(ctx, nil, nil, nil, "log", "-1", "--format=%B", snap)
+			if err != nil {
+				return res, fmt.Errorf("restore: snapshot %s: %w", snap, err)
+			}
+			meta = ParseMeta(smsg)
+			worktree = snap + "^{tree}"
+			index = meta.Index
+			if index == "" {
+				index = meta.Head
+			}
+		} else {
+			// An autosave from before snapshots: its tree is the working
+			// tree on top of the default branch.
+			worktree = ro.Save + "^{tree}"
+		}
+		res.Resumed = ro.Save
+	}
+	if meta.Head == "" && meta.Branch == "" && len(meta.Refs) == 0 {
+		b := ro.Branch
+		if b == "" {
+			b = defaultBranch(heads)
+		}
+		if b == "" {
+			if worktree == "" {
+				return res, fmt.Errorf("restore: %w", ErrNoRepo)
+			}
+			b = "main"
+		}
+		meta.Branch = b
+		if sha := heads["refs/heads/"+b]; sha != "" {
+			meta.Head = sha
+			meta.Refs["refs/heads/"+b] = sha
+		} else if ro.Branch != "" {
+			return res, fmt.Errorf("restore: branch %q is not in the repository", b)
+		}
+		if index == "" {
+			index = meta.Head
+		}
+		if worktree == "" {
+			worktree = meta.Head
+		}
+	}
+	upd.Reset()
+	for ref, sha := range meta.Refs {
+		if _, err := g.git(ctx, nil, nil, nil, "check-ref-format", ref); err == nil {
+			fmt.Fprintf(&upd, "update %s %s\n", ref, sha)
+		}
+	}
+	if _, err := g.git(ctx, strings.NewReader(upd.String()), nil, nil, "update-ref", "--stdin"); err != nil {
+		return res, fmt.Errorf("restore local refs: %w", err)
+	}
+	if meta.Branch != "" {
+		if _, err := g.git(ctx, nil, nil, nil, "symbolic-ref", "HEAD", "refs/heads/"+meta.Branch); err != nil {
+			return res, err
+		}
+		if meta.Head != "" {
+			if _, err := g.git(ctx, nil, nil, nil, "update-ref", "refs/heads/"+meta.Branch, meta.Head); err != nil {
+				return res, err
+			}
+		}
+	} else if meta.Head != "" {
+		if _, err := g.git(ctx, nil, nil, nil, "update-ref", "--no-deref", "HEAD", meta.Head); err != nil {
+			return res, err
+		}
+	}
+	if worktree != "" {
+		if _, err := g.git(ctx, nil, nil, nil, "read-tree", worktree); err != nil {
+			return res, err
+		}
+		if _, err := g.git(ctx, nil, nil, nil, "checkout-index", "--all", "--force", "--quiet"); err != nil {
+			return res, fmt.Errorf("restore the working tree: %w", err)
+		}
+	}
+	if index != "" {
+		if _, err := g.git(ctx, nil, nil, nil, "read-tree", index); err != nil {
+			return res, err
+		}
+	} else {
+		if _, err := g.git(ctx, nil, nil, nil, "read-tree", "--empty"); err != nil {
+			return res, err
+		}
+	}
+	// Prime the stat cache, so the first `git status` does not rehash.
+	_, _ = g.git(ctx, nil, nil, nil, "update-index", "-q", "--refresh")
+	if ro.Origin != "" {
+		for ref := range meta.Refs {
+			if name, ok := strings.CutPrefix(ref, "refs/heads/"); ok && heads[ref] != "" {
+				_, _ = g.git(ctx, nil, nil, nil, "config", "branch."+name+".remote", "origin")
+				_, _ = g.git(ctx, nil, nil, nil, "config", "branch."+name+".merge", ref)
+			}
+		}
+	}
+	res.Branch, res.Head = meta.Branch, meta.Head
+	return res, nil
+}
+
+func defaultBranch(heads map[string]string) string {
+	for _, b := range []string{"main", "master"} {
+		if heads["refs/heads/"+b] != "" {
+			return b
+		}
+	}
+	var names []string
+	for ref := range heads {
+		if n, ok := strings.CutPrefix(ref, "refs/heads/"); ok && n != "ide/autosave" {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		return names[0]
+	}
+	return ""
+}
+
+// maxBundleHeader bounds a bundle's header (its ref list).
+const maxBundleHeader = 8 << 20
+
+// unbundle streams a v2 bundle without prerequisites into g's repository:
+// the header's refs are returned and the pack goes to index-pack as it
+// arrives, so a large workspace never sits whole in memory or in /tmp.
+func unbundle(ctx context.Context, g *runner, r io.Reader) (map[string]string, error) {
+	br := bufio.NewReaderSize(io.LimitReader(r, 1<<62), 64<<10)
+	sig, err := br.ReadString('\n')
+	if err != nil || sig != "# v2 git bundle\n" {
+		return nil, fmt.Errorf("restore: not a v2 git bundle")
+	}
+	heads := map[string]string{}
+	n := 0
+	for {
+		line, err := br.ReadString('\n')
+		n += len(line)
+		if err != nil || n > maxBundleHeader {
+			return nil, fmt.Errorf("restore: bundle header is truncated or too long")
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			break
+		}
+		if strings.HasPrefix(line, "-") {
+			return nil, fmt.Errorf("restore: the bundle needs commits the workspace does not have")
+		}
+		sha, ref, ok := strings.Cut(line, " ")
+		if !ok || !shaRE.MatchString(sha) {
+			return nil, fmt.Errorf("restore: bad bundle ref line %q", line)
+		}
+		heads[ref] = sha
+	}
+	if len(heads) == 0 {
+		return heads, nil
+	}
+	if _, err := g.git(ctx, br, nil, nil, "index-pack", "--stdin", "--fix-thin"); err != nil {
+		return nil, fmt.Errorf("restore: unpack: %w", err)
+	}
+	return heads, nil
+}

@@ -1,0 +1,236 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func sh(t *testing.T, dir string, stdin []byte, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "GIT_AUTHOR_NAME=U",
+		"GIT_AUTHOR_EMAIL=u@localhost", "GIT_COMMITTER_NAME=U", "GIT_COMMITTER_EMAIL=u@localhost")
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func write(t *testing.T, path, s string) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// remote is the user's repo as the cloud hosts it, with main.
+func remote(t *testing.T) (bare string) {
+	root := t.TempDir()
+	bare = filepath.Join(root, "u.git")
+	sh(t, root, nil, "init", "-q", "--bare", "--initial-branch=main", bare)
+	seed := filepath.Join(root, "seed")
+	sh(t, root, nil, "clone", "-q", bare, seed)
+	write(t, filepath.Join(seed, "top.v"), "module top; endmodule\n")
+	write(t, filepath.Join(seed, ".gitignore"), "build/\n")
+	sh(t, seed, nil, "add", ".")
+	sh(t, seed, nil, "commit", "-qm", "start")
+	sh(t, seed, nil, "push", "-q", "origin", "HEAD:main")
+	return bare
+}
+
+// save does what the node does with a snapshot: fetch it into the user's
+// repo and record an autosave commit on ide/autosave naming it.
+func save(t *testing.T, bare string, bundle []byte) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "s.bundle")
+	os.WriteFile(f, bundle, 0o600)
+	sh(t, bare, nil, "fetch", "-q", f, "+"+Ref+":refs/save/snapshot")
+	snap := sh(t, bare, nil, "rev-parse", "refs/save/snapshot")
+	args := []string{"commit-tree", snap + "^{tree}", "-p", snap, "-m", "Autosave\n\n" + TrailerSnapshot + ": " + snap}
+	if tip, err := exec.Command("git", "-C", bare, "rev-parse", "-q", "--verify", "refs/heads/ide/autosave").Output(); err == nil {
+		args = append(args, "-p", strings.TrimSpace(string(tip)))
+	}
+	a := sh(t, bare, nil, args...)
+	sh(t, bare, nil, "update-ref", "refs/heads/ide/autosave", a)
+	return a
+}
+
+func restoreInto(t *testing.T, bare, saveCommit, branch string) (string, Result) {
+	t.Helper()
+	var b bytes.Buffer
+	cmd := exec.Command("git", "-C", bare, "bundle", "create", "-q", "-", "--branches")
+	cmd.Stdout = &b
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+	ws := t.TempDir()
+	res, err := Restore(context.Background(), Options{Root: ws}, RestoreOptions{Origin: "http://cloud/git/u.git", Save: saveCommit, Branch: branch}, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, res
+}
+
+func TestSnapshotRestoresBranchIndexAndWorkingTree(t *testing.T) {
+	bare := remote(t)
+	ws := filepath.Join(t.TempDir(), "ws")
+	sh(t, filepath.Dir(ws), nil, "clone", "-q", bare, ws)
+	// A local branch with a commit never pushed, a staged change, an
+	// unstaged one, a deletion, an untracked file and an ignored one.
+	sh(t, ws, nil, "checkout", "-q", "-b", "feature")
+	write(t, filepath.Join(ws, "rtl", "alu.v"), "module alu; endmodule\n")
+	sh(t, ws, nil, "add", ".")
+	sh(t, ws, nil, "commit", "-qm", "alu")
+	sh(t, ws, nil, "tag", "v0")
+	write(t, filepath.Join(ws, "staged.v"), "// staged\n")
+	sh(t, ws, nil, "add", "staged.v")
+	write(t, filepath.Join(ws, "staged.v"), "// staged, then edited\n")
+	write(t, filepath.Join(ws, "top.v"), "module top(input clk); endmodule\n")
+	os.Remove(filepath.Join(ws, "rtl", "alu.v"))
+	write(t, filepath.Join(ws, "notes.txt"), "untracked\n")
+	write(t, filepath.Join(ws, "build", "top.bin"), "ignored\n")
+	os.Symlink("top.v", filepath.Join(ws, "link.v"))
+	wantStatus := sh(t, ws, nil, "status", "--porcelain=v1", "--branch")
+	wantHead := sh(t, ws, nil, "rev-parse", "HEAD")
+
+	var b bytes.Buffer
+	meta, err := Create(context.Background(), Options{Root: ws}, nil, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.Branch != "feature" || meta.Head != wantHead || meta.Index == "" {
+		t.Fatalf("meta = %+v", meta)
+	}
+	// The snapshot wrote nothing into the workspace's repository.
+	if out := sh(t, ws, nil, "for-each-ref", "refs/gatewave"); out != "" {
+		t.Fatalf("snapshot left refs in the workspace: %s", out)
+	}
+	a := save(t, bare, b.Bytes())
+
+	got, res := restoreInto(t, bare, a, "")
+	if res.Branch != "feature" || res.Head != wantHead || res.Resumed != a {
+		t.Fatalf("restore = %+v", res)
+	}
+	gotStatus := sh(t, got, nil, "status", "--porcelain=v1", "--branch")
+	// The upstream differs (feature was never pushed); compare the rest.
+	trim := func(s string) string { _, rest, _ := strings.Cut(s, "\n"); return rest }
+	if trim(gotStatus) != trim(wantStatus) {
+		t.Fatalf("status after restore:\n%s\nwant:\n%s", gotStatus, wantStatus)
+	}
+	if s, _ := os.ReadFile(filepath.Join(got, "staged.v")); string(s) != "// staged, then edited\n" {
+		t.Fatalf("staged.v = %q", s)
+	}
+	if s := sh(t, got, nil, "show", ":staged.v"); s != "// staged" {
+		t.Fatalf("index staged.v = %q", s)
+	}
+	if _, err := os.Stat(filepath.Join(got, "build", "top.bin")); !os.IsNotExist(err) {
+		t.Fatal("an ignored file came back")
+	}
+	if l, err := os.Readlink(filepath.Join(got, "link.v")); err != nil || l != "top.v" {
+		t.Fatalf("symlink = %q, %v", l, err)
+	}
+	if sh(t, got, nil, "rev-parse", "v0") != wantHead {
+		t.Fatal("tag v0 lost")
+	}
+	if sh(t, got, nil, "rev-parse", "origin/main") != sh(t, bare, nil, "rev-parse", "main") {
+		t.Fatal("origin/main missing")
+	}
+	// The user's branches on the remote were not touched.
+	if out := sh(t, bare, nil, "for-each-ref", "--format=%(refname)", "refs/heads"); out != "refs/heads/ide/autosave\nrefs/heads/main" {
+		t.Fatalf("remote branches = %q", out)
+	}
+
+	// Saving the same state again gives the same snapshot commit.
+	var b2 bytes.Buffer
+	if _, err := Create(context.Background(), Options{Root: got}, nil, &b2); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "b2")
+	os.WriteFile(f, b2.Bytes(), 0o600)
+	again := strings.Fields(sh(t, bare, nil, "bundle", "list-heads", f, Ref))[0]
+	if again != sh(t, bare, nil, "rev-parse", "refs/save/snapshot") {
+		t.Fatal("an unchanged workspace gave a new snapshot commit")
+	}
+}
+
+func TestSnapshotPrerequisitesAndFreshCheckout(t *testing.T) {
+	bare := remote(t)
+	ws, res := restoreInto(t, bare, "", "")
+	if res.Branch != "main" || res.Resumed != "" {
+		t.Fatalf("fresh restore = %+v", res)
+	}
+	if st := sh(t, ws, nil, "status", "--porcelain"); st != "" {
+		t.Fatalf("fresh checkout is dirty: %q", st)
+	}
+	if up := sh(t, ws, nil, "rev-parse", "--abbrev-ref", "main@{upstream}"); up != "origin/main" {
+		t.Fatalf("upstream = %q", up)
+	}
+	write(t, filepath.Join(ws, "x.v"), "// x\n")
+	var b bytes.Buffer
+	main := sh(t, bare, nil, "rev-parse", "main")
+	if _, err := Create(context.Background(), Options{Root: ws}, []string{main, strings.Repeat("a", 40)}, &b); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "b")
+	os.WriteFile(f, b.Bytes(), 0o600)
+	// The receiver has main: the bundle needs it and does not carry it.
+	if out := sh(t, bare, nil, "bundle", "verify", "-q", f); strings.Contains(out, "error") {
+		t.Fatal(out)
+	}
+	if !bytes.Contains(b.Bytes()[:200], []byte("\n-"+main)) {
+		t.Fatalf("bundle does not list main as a prerequisite:\n%q", b.Bytes()[:200])
+	}
+
+	if _, _, err := func() (string, Result, error) {
+		r, err := Restore(context.Background(), Options{Root: ws}, RestoreOptions{}, bytes.NewReader(nil))
+		return "", r, err
+	}(); err == nil {
+		t.Fatal("restore into a workspace with a repository succeeded")
+	}
+	if _, err := Restore(context.Background(), Options{Root: t.TempDir()}, RestoreOptions{}, strings.NewReader("garbage")); err == nil {
+		t.Fatal("restore of garbage succeeded")
+	}
+}
+
+func TestSnapshotWithoutRepository(t *testing.T) {
+	ws := t.TempDir()
+	write(t, filepath.Join(ws, "a.v"), "// a\n")
+	var b bytes.Buffer
+	meta, err := Create(context.Background(), Options{Root: ws}, nil, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.Head != "" || meta.Branch != "" {
+		t.Fatalf("meta = %+v", meta)
+	}
+	bare := remote(t)
+	a := save(t, bare, b.Bytes())
+	got, _ := restoreInto(t, bare, a, "")
+	if s, _ := os.ReadFile(filepath.Join(got, "a.v")); string(s) != "// a\n" {
+		t.Fatalf("a.v = %q", s)
+	}
+}
+
+func FuzzParseMeta(f *testing.F) {
+	f.Add(Meta{Branch: "main", Head: strings.Repeat("a", 40), Refs: map[string]string{"refs/heads/x": strings.Repeat("b", 40)}}.message())
+	f.Fuzz(func(t *testing.T, msg string) {
+		m := ParseMeta(msg)
+		for ref, sha := range m.Refs {
+			if !refRE.MatchString(ref) || !shaRE.MatchString(sha) {
+				t.Fatalf("accepted %q %q", ref, sha)
+			}
+		}
+		_ = SnapshotOf(msg)
+	})
+}
