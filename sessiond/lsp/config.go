@@ -65,6 +65,17 @@ type configFile struct {
 	} `toml:"languages"`
 }
 
+// configFile is the workspace file to merge over the built-in languages,
+// or "" for none. A workspace that is not trusted gets none: its file names
+// the commands a language server runs, and those start as soon as a file is
+// opened, so an untrusted checkout could run anything without a click.
+func (s *Service) configFile() string {
+	if s.trusted != nil && !s.trusted() {
+		return ""
+	}
+	return s.cfg.ConfigFile
+}
+
 // loadLanguages merges the workspace's config file, when present, over base.
 func loadLanguages(ws *workspace.Workspace, file string, base map[string]Language) (map[string]Language, error) {
 	langs := make(map[string]Language, len(base))

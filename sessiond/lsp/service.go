@@ -58,6 +58,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Origins guards the WebSocket upgrade; the zero value is same-origin.
 	Origins wsorigin.Policy
+	// Trusted reports whether the workspace's ConfigFile may choose the
+	// programs to run; nil means trusted. See configFile.
+	Trusted func() bool
 	Config
 }
 
@@ -66,6 +69,7 @@ type Service struct {
 	ws      *workspace.Workspace
 	log     *slog.Logger
 	origins wsorigin.Policy
+	trusted func() bool
 	cfg     Config
 
 	mu       sync.Mutex
@@ -114,6 +118,7 @@ func New(opts Options) (*Service, error) {
 		ws:       opts.Workspace,
 		log:      opts.Logger.With("service", "lsp"),
 		origins:  opts.Origins,
+		trusted:  opts.Trusted,
 		cfg:      c,
 		sessions: make(map[*session]struct{}),
 	}, nil
@@ -157,7 +162,7 @@ func (s *Service) Close() error {
 }
 
 func (s *Service) languages() (map[string]Language, error) {
-	langs, err := loadLanguages(s.ws, s.cfg.ConfigFile, s.cfg.Languages)
+	langs, err := loadLanguages(s.ws, s.configFile(), s.cfg.Languages)
 	if err != nil {
 		return nil, apierr.New(http.StatusInternalServerError, "invalid_config", "language configuration: %v", err)
 	}

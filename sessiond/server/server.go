@@ -64,6 +64,17 @@ type Options struct {
 	// LSP configures the language-server proxy; the zero value means the
 	// built-in languages overridden by the workspace's .ide/languages.toml.
 	LSP lsp.Config
+	// TrustWorkspaceConfig reports whether the workspace's own files may
+	// choose programs to run: .ide/languages.toml (language servers) and
+	// .ide/tasks.toml (named tasks). While it reports false the workspace is
+	// in restricted mode: only the built-in languages and the default build
+	// task exist, and GET api/v1/workspace/trust says so. It is asked on
+	// every use, so a host can grant trust without a restart; sessiond
+	// itself offers no route to grant it (the desktop asks its user in a
+	// native dialog). nil means trusted, which is right for a cloud
+	// container: it holds only its own user's repo, inside that user's
+	// sandbox.
+	TrustWorkspaceConfig func() bool
 }
 
 // service is a part of sessiond with routes of its own.
@@ -88,6 +99,7 @@ type Server struct {
 	watchErr  error
 
 	services []service
+	tasks    *tasks.Service
 }
 
 // New builds a server for opts.
@@ -129,7 +141,7 @@ func New(opts Options) (*Server, error) {
 // buildServices constructs the tool services. Each one owns its routes and
 // its child processes.
 func (s *Server) buildServices() error {
-	tk, err := tasks.New(tasks.Options{Workspace: s.ws, Logger: s.log, Origins: s.origins})
+	tk, err := tasks.New(tasks.Options{Workspace: s.ws, Logger: s.log, Origins: s.origins, Trusted: s.opts.TrustWorkspaceConfig})
 	if err != nil {
 		return err
 	}
@@ -145,10 +157,11 @@ func (s *Server) buildServices() error {
 	if err != nil {
 		return err
 	}
-	ls, err := lsp.New(lsp.Options{Workspace: s.ws, Logger: s.log, Origins: s.origins, Config: s.opts.LSP})
+	ls, err := lsp.New(lsp.Options{Workspace: s.ws, Logger: s.log, Origins: s.origins, Trusted: s.opts.TrustWorkspaceConfig, Config: s.opts.LSP})
 	if err != nil {
 		return err
 	}
+	s.tasks = tk
 	s.services = append(s.services, tk, term, bits, fl, ls)
 	return nil
 }
@@ -187,6 +200,7 @@ func (s *Server) routes() *fiber.App {
 	api := app.Group("/api/v1", httpauth.Require(s.opts.Token))
 	s.mountFiles(api)
 	s.mountTelemetry(api)
+	s.mountTrust(api)
 	for _, svc := range s.services {
 		svc.Mount(api)
 	}
@@ -211,6 +225,10 @@ func (s *Server) routes() *fiber.App {
 
 // Workspace is the confined workspace this server serves.
 func (s *Server) Workspace() *workspace.Workspace { return s.ws }
+
+// Tasks is the task runner, for a host that asks what is still running
+// (the desktop, before it closes the window).
+func (s *Server) Tasks() *tasks.Service { return s.tasks }
 
 // Serve answers requests on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"slices"
 
 	"github.com/BurntSushi/toml"
@@ -37,6 +38,20 @@ type configFile struct {
 	Tasks map[string]Def `toml:"tasks"`
 }
 
+// errRestricted stands for the config file of a workspace not trusted.
+var errRestricted = errors.New("the workspace is not trusted")
+
+func (s *Service) trusted() bool { return s.opts.Trusted == nil || s.opts.Trusted() }
+
+// openConfig opens ConfigPath, or fails with errRestricted without
+// touching it when the workspace is not trusted.
+func (s *Service) openConfig() (*os.File, error) {
+	if !s.trusted() {
+		return nil, errRestricted
+	}
+	return s.opts.Workspace.Root().Open(ConfigPath)
+}
+
 // makefiles are the names GNU make looks for, in its order.
 var makefiles = []string{"GNUmakefile", "makefile", "Makefile"}
 
@@ -44,11 +59,15 @@ var makefiles = []string{"GNUmakefile", "makefile", "Makefile"}
 // no tasks; a broken one is a 400-class error naming the file and the line.
 // When no "build" task is defined and the workspace root has a Makefile,
 // "build" runs make.
+//
+// A workspace that is not trusted (Options.Trusted) has its ConfigPath left
+// unread: the file chooses the commands, and a checkout from a stranger
+// must not run one because the user clicked Build.
 func (s *Service) Defs() ([]Def, error) {
 	var cfg configFile
-	f, err := s.opts.Workspace.Root().Open(ConfigPath)
+	f, err := s.openConfig()
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, errRestricted), errors.Is(err, fs.ErrNotExist):
 	case err != nil:
 		return nil, fmt.Errorf("open %s: %w", ConfigPath, err)
 	default:
@@ -106,6 +125,13 @@ func (s *Service) StartNamed(name string) (*Task, error) {
 			return s.Start(Spec{Name: d.Name, Argv: d.Command, Dir: d.Dir, Env: env})
 		}
 		names = append(names, d.Name)
+	}
+	if !s.trusted() {
+		if _, err := s.opts.Workspace.Root().Stat(ConfigPath); err == nil {
+			return nil, apierr.New(403, "workspace_restricted",
+				"task %q may be defined in %s, which is not used until you trust this folder", name, ConfigPath).
+				WithDetails(map[string]any{"tasks": names, "config_file": ConfigPath})
+		}
 	}
 	hint := "define it in " + ConfigPath
 	if name == "build" {

@@ -48,6 +48,10 @@ type Options struct {
 	KillGrace time.Duration
 	// Env is added to the environment every task inherits from sessiond.
 	Env []string
+	// Trusted reports whether the workspace's ConfigPath may define tasks;
+	// nil means trusted. While it reports false only the default build task
+	// exists (see Defs). It is asked on every use, so the answer may change.
+	Trusted func() bool
 }
 
 // State is where a task is in its life.
