@@ -19,7 +19,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,8 +35,10 @@ import (
 
 	"gatewave.dev/desktop/reaper"
 	"gatewave.dev/desktop/recent"
+	"gatewave.dev/desktop/trust"
 	"gatewave.dev/frontend"
 	"gatewave.dev/sessiond/server"
+	"gatewave.dev/sessiond/tasks"
 )
 
 // Options configure the desktop app. The zero value asks for a folder with
@@ -46,6 +50,11 @@ type Options struct {
 	// Recent stores the recently opened folders; the zero value is the
 	// user's config dir (see recent.DefaultPath).
 	Recent recent.List
+	// Trust stores the folders the user trusts to choose programs to run
+	// (.ide/languages.toml, .ide/tasks.toml); the zero value is the user's
+	// config dir (see trust.DefaultPath). Every other folder opens in
+	// restricted mode.
+	Trust trust.Store
 	// Logger is the one logger; nil means slog.Default().
 	Logger *slog.Logger
 	// UI is the IDE build the window shows; nil means the embedded frontend
@@ -53,11 +62,14 @@ type Options struct {
 	// workspace when that build is empty.
 	UI fs.FS
 	// Probe, when set, turns on test mode: the app writes JSON lines about
-	// its connection (including the token) and what the page rendered, and
-	// obeys the commands read from Control. Never set it outside tests.
+	// its connection (including the token), what the page rendered and the
+	// questions it would ask in a native dialog, and obeys the commands
+	// read from Control (which also answer those questions). Never set it
+	// outside tests.
 	Probe io.Writer
-	// Control carries test commands, one a line: "quit", "open PATH". Used
-	// only with Probe; nil means none.
+	// Control carries test commands, one a line: "quit", "open PATH",
+	// "click TESTID", "type TEXT", "answer yes|no". Used only with Probe;
+	// nil means none.
 	Control io.Reader
 }
 
@@ -95,13 +107,20 @@ type Desktop struct {
 	pickMu sync.Mutex // one folder picker at a time
 
 	quitOnce sync.Once
+	forced   atomic.Bool   // a signal ends the app: close without asking
 	done     chan struct{} // closed when Run has shut everything down
 
-	mu     sync.Mutex
-	ctx    context.Context // Wails' context, set on startup
-	srv    *server.Server
-	served chan struct{} // closed when srv.Serve returns
-	conn   Connection
+	// confirm asks the user a yes/no question; nil means a native dialog.
+	confirm func(question) bool
+	answers chan bool // test mode: the answers to confirm's questions
+
+	mu      sync.Mutex
+	ctx     context.Context // Wails' context, set on startup
+	srv     *server.Server
+	served  chan struct{} // closed when srv.Serve returns
+	conn    Connection
+	trusted *atomic.Bool // whether srv may use the folder's .ide config
+	unsaved []string     // the page's tabs with unsaved changes
 }
 
 //go:embed all:fallback
@@ -126,6 +145,8 @@ func New(opts Options) (*Desktop, error) {
 	}
 	if opts.Probe != nil {
 		d.probe = &probe{w: opts.Probe, start: time.Now()}
+		d.answers = make(chan bool, 1)
+		d.confirm = d.probeConfirm
 	}
 	return d, nil
 }
@@ -156,7 +177,7 @@ func (d *Desktop) Run(bound any) error {
 	defer signal.Stop(sigs)
 	go func() {
 		for range sigs {
-			d.quit()
+			d.forceQuit()
 		}
 	}()
 	runErr := wails.Run(d.wailsOptions(bound))
@@ -166,13 +187,22 @@ func (d *Desktop) Run(bound any) error {
 // quitGrace is how long a quit may take before it is forced.
 const quitGrace = 5 * time.Second
 
-// quit closes the window, which shuts everything down. GTK cannot leave its
-// main loop while a modal dialog (the folder picker) runs its own, so if
-// the window has not closed after quitGrace, shut down and exit anyway.
+// quit closes the window as its close button does: beforeClose first asks
+// whether to discard unsaved files and running tasks.
 func (d *Desktop) quit() {
 	if ctx := d.wailsCtx(); ctx != nil {
 		wruntime.Quit(ctx)
 	}
+}
+
+// forceQuit closes the window without asking: a signal means the session
+// or the user's kill is ending the app, and nobody is there to answer.
+// GTK cannot leave its main loop while a modal dialog (the folder picker,
+// a question) runs its own, so if the window has not closed after
+// quitGrace, shut down and exit anyway.
+func (d *Desktop) forceQuit() {
+	d.forced.Store(true)
+	d.quit()
 	d.quitOnce.Do(func() {
 		go func() {
 			select {
@@ -231,6 +261,9 @@ func (d *Desktop) wailsOptions(bound any) *options.App {
 				wruntime.WindowExecJS(ctx, probeJS)
 			}
 		},
+		// Wails calls this for the window's close button, the Quit menu
+		// item and runtime.Quit alike.
+		OnBeforeClose: d.beforeClose,
 		OnShutdown: func(context.Context) {
 			if err := d.close(); err != nil {
 				d.log.Error("stop sessiond", "err", err)
@@ -289,7 +322,7 @@ func (a *API) Connection() (Connection, error) {
 
 // OpenFolder shows the folder picker and, unless cancelled, switches the
 // IDE to the chosen folder (the page reloads). It returns the folder, or ""
-// when cancelled.
+// when cancelled (in the picker, or when asked about unsaved work).
 func (a *API) OpenFolder() (string, error) {
 	return a.d.pickAndSwitch()
 }
@@ -307,10 +340,170 @@ func (a *API) OpenRecent(dir string) error {
 	}
 	for _, r := range list {
 		if r == dir {
-			return a.d.switchTo(dir)
+			_, err := a.d.switchTo(dir)
+			return err
 		}
 	}
 	return fmt.Errorf("%q is not a recent folder", dir)
+}
+
+// maxUnsaved bounds what SetUnsaved keeps; a dialog names a few anyway.
+const maxUnsaved = 1000
+
+// SetUnsaved tells the app which open tabs have unsaved changes (workspace
+// paths); the page calls it whenever that changes, so that closing the
+// window or switching folders can ask first without a round trip to a page
+// that may be busy.
+func (a *API) SetUnsaved(paths []string) {
+	paths = capped(paths, maxUnsaved)
+	a.d.mu.Lock()
+	a.d.unsaved = paths
+	a.d.mu.Unlock()
+	a.d.probe.emit(map[string]any{"event": "unsaved", "paths": paths})
+}
+
+// TrustFolder asks the user, in a native dialog, whether to trust the open
+// folder's configuration (.ide/languages.toml, .ide/tasks.toml) to choose
+// programs to run, and remembers a yes for this folder. It reports whether
+// the folder is trusted now. Only the user's answer grants trust: neither
+// the page nor sessiond's API can.
+func (a *API) TrustFolder() (bool, error) {
+	d := a.d
+	d.mu.Lock()
+	folder, flag := d.conn.Folder, d.trusted
+	d.mu.Unlock()
+	if folder == "" || flag == nil {
+		return false, errors.New("no folder is open")
+	}
+	if flag.Load() {
+		return true, nil
+	}
+	if !d.ask(question{
+		Title: "Trust this folder?",
+		Message: fmt.Sprintf("Trust the files in %s?\n\n"+
+			"A trusted folder's .ide/tasks.toml and .ide/languages.toml choose programs that Gatewave runs "+
+			"on this computer with your permissions, as build tasks and language servers. "+
+			"Trust only folders whose contents you know.", folder),
+	}) {
+		return false, nil
+	}
+	if err := d.opts.Trust.Trust(folder); err != nil {
+		return false, fmt.Errorf("remember the trusted folder: %w", err)
+	}
+	flag.Store(true)
+	d.log.Info("folder trusted", "folder", folder)
+	d.probe.emit(map[string]any{"event": "trusted", "folder": folder})
+	return true, nil
+}
+
+func capped(s []string, n int) []string {
+	if len(s) > n {
+		s = s[:n]
+	}
+	return append([]string(nil), s...)
+}
+
+// question is a yes/no question for the user; "no" is the safe answer.
+type question struct {
+	Title   string
+	Message string
+}
+
+// ask puts q to the user and reports a yes. With no window to ask in, the
+// answer is no.
+func (d *Desktop) ask(q question) bool {
+	if d.confirm != nil {
+		return d.confirm(q)
+	}
+	ctx := d.wailsCtx()
+	if ctx == nil {
+		return false
+	}
+	// GTK shows its own Yes and No buttons; Buttons and the defaults apply
+	// on macOS and Windows, where No is the default and Escape.
+	answer, err := wruntime.MessageDialog(ctx, wruntime.MessageDialogOptions{
+		Type:          wruntime.QuestionDialog,
+		Title:         q.Title,
+		Message:       q.Message,
+		Buttons:       []string{"Yes", "No"},
+		DefaultButton: "No",
+		CancelButton:  "No",
+	})
+	if err != nil {
+		d.log.Error("ask the user", "err", err)
+		return false
+	}
+	return answer == "Yes"
+}
+
+// pendingWork is what closing the folder would lose: the page's unsaved
+// tabs and sessiond's running tasks (asked of sessiond itself, which knows
+// about tasks the page never saw).
+func (d *Desktop) pendingWork() (unsaved []string, running []tasks.Info) {
+	d.mu.Lock()
+	unsaved, srv := capped(d.unsaved, maxUnsaved), d.srv
+	d.mu.Unlock()
+	if srv != nil {
+		for _, t := range srv.Tasks().List() {
+			if t.State == tasks.Running {
+				running = append(running, t)
+			}
+		}
+	}
+	return unsaved, running
+}
+
+// confirmDiscard asks before an action that discards the pending work and
+// reports whether to go ahead; with nothing pending it does not ask.
+func (d *Desktop) confirmDiscard(action string) bool {
+	unsaved, running := d.pendingWork()
+	if len(unsaved) == 0 && len(running) == 0 {
+		return true
+	}
+	var what []string
+	if n := len(unsaved); n > 0 {
+		what = append(what, fmt.Sprintf("discard %d unsaved %s", n, plural(n, "file")))
+	}
+	if n := len(running); n > 0 {
+		what = append(what, fmt.Sprintf("stop %d running %s", n, plural(n, "task")))
+	}
+	msg := action + " and " + strings.Join(what, " and ") + "?"
+	if len(unsaved) > 0 {
+		msg += "\n\nUnsaved: " + listSome(unsaved)
+	}
+	if len(running) > 0 {
+		names := make([]string, len(running))
+		for i, t := range running {
+			names[i] = strings.Join(t.Argv, " ")
+		}
+		msg += "\nRunning: " + listSome(names)
+	}
+	return d.ask(question{Title: action + "?", Message: msg})
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// listSome joins the first few items, saying how many more there are.
+func listSome(items []string) string {
+	const show = 5
+	if len(items) <= show {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:show], ", ") + fmt.Sprintf(" and %d more", len(items)-show)
+}
+
+// beforeClose is Wails' OnBeforeClose: it reports true to keep the window
+// open when the user would rather not discard pending work.
+func (d *Desktop) beforeClose(context.Context) (prevent bool) {
+	if d.forced.Load() {
+		return false
+	}
+	return !d.confirmDiscard("Quit")
 }
 
 func (d *Desktop) wailsCtx() context.Context {
@@ -345,24 +538,33 @@ func (d *Desktop) pickAndSwitch() (string, error) {
 	if err != nil || dir == "" {
 		return "", err
 	}
-	return dir, d.switchTo(dir)
+	switched, err := d.switchTo(dir)
+	if !switched {
+		return "", err
+	}
+	return dir, err
 }
 
 // switchTo serves dir instead of the current folder and reloads the page,
-// which then asks for the new connection.
-func (d *Desktop) switchTo(dir string) error {
+// which then asks for the new connection. It first asks whether to discard
+// the current folder's pending work, and reports false when the user said
+// no.
+func (d *Desktop) switchTo(dir string) (bool, error) {
+	if !d.confirmDiscard("Open " + filepath.Base(dir)) {
+		return false, nil
+	}
 	if err := d.open(dir); err != nil {
 		if ctx := d.wailsCtx(); ctx != nil {
 			_, _ = wruntime.MessageDialog(ctx, wruntime.MessageDialogOptions{
 				Type: wruntime.ErrorDialog, Title: "Cannot open folder", Message: err.Error(),
 			})
 		}
-		return err
+		return false, err
 	}
 	if ctx := d.wailsCtx(); ctx != nil {
 		wruntime.WindowReloadApp(ctx)
 	}
-	return nil
+	return true, nil
 }
 
 // open starts a sessiond on dir (stopping the previous one), on a random
@@ -386,11 +588,18 @@ func (d *Desktop) open(dir string) error {
 	if err != nil {
 		return err
 	}
+	trusted := new(atomic.Bool)
+	if ok, err := d.opts.Trust.Trusted(abs); err != nil {
+		d.log.Warn("the folder opens in restricted mode", "folder", abs, "err", err)
+	} else {
+		trusted.Store(ok)
+	}
 	srv, err := server.New(server.Options{
-		Root:           abs,
-		Token:          token,
-		AllowedOrigins: []string{WebviewOrigin()},
-		Logger:         d.log.With("component", "sessiond"),
+		Root:                 abs,
+		Token:                token,
+		AllowedOrigins:       []string{WebviewOrigin()},
+		Logger:               d.log.With("component", "sessiond"),
+		TrustWorkspaceConfig: trusted.Load,
 	})
 	if err != nil {
 		return fmt.Errorf("start sessiond on %q: %w", abs, err)
@@ -409,7 +618,8 @@ func (d *Desktop) open(dir string) error {
 	}()
 	conn := Connection{BaseURL: "http://" + ln.Addr().String() + "/", Token: token, Folder: abs}
 	d.mu.Lock()
-	d.srv, d.served, d.conn = srv, served, conn
+	// The page reloads for the new folder and reports its own tabs.
+	d.srv, d.served, d.conn, d.trusted, d.unsaved = srv, served, conn, trusted, nil
 	d.mu.Unlock()
 	d.log.Info("sessiond started", "folder", abs, "addr", ln.Addr().String())
 
@@ -418,7 +628,7 @@ func (d *Desktop) open(dir string) error {
 	}
 	d.setTitle()
 	d.refreshMenu()
-	d.probe.emit(map[string]any{"event": "connection", "base_url": conn.BaseURL, "token": conn.Token, "folder": abs, "pid": os.Getpid()})
+	d.probe.emit(map[string]any{"event": "connection", "base_url": conn.BaseURL, "token": conn.Token, "folder": abs, "pid": os.Getpid(), "trusted": trusted.Load()})
 	return nil
 }
 
@@ -432,7 +642,7 @@ func (d *Desktop) close() error {
 func (d *Desktop) closeLocked() error {
 	d.mu.Lock()
 	srv, served := d.srv, d.served
-	d.srv, d.served, d.conn = nil, nil, Connection{}
+	d.srv, d.served, d.conn, d.trusted = nil, nil, Connection{}, nil
 	d.mu.Unlock()
 	if srv == nil {
 		return nil
@@ -482,7 +692,7 @@ func (d *Desktop) menu(recentDirs []string) *menu.Menu {
 	for _, dir := range recentDirs {
 		rec.AddText(dir, nil, func(*menu.CallbackData) {
 			go func() {
-				if err := d.switchTo(dir); err != nil {
+				if _, err := d.switchTo(dir); err != nil {
 					d.log.Error("open recent folder", "err", err)
 				}
 			}()

@@ -46,9 +46,23 @@ func (p *probe) dom(data ...any) {
 	p.emit(map[string]any{"event": "dom", "report": json.RawMessage(s)})
 }
 
+// probeConfirm stands in for the native dialog in test mode: it reports
+// the question and waits for the test's "answer yes" or "answer no".
+func (d *Desktop) probeConfirm(q question) bool {
+	d.probe.emit(map[string]any{"event": "question", "title": q.Title, "message": q.Message})
+	select {
+	case a := <-d.answers:
+		return a
+	case <-d.done:
+		return false
+	}
+}
+
 // control obeys test commands: "quit" closes the window through the Wails
 // runtime as the window's close button does; "open PATH" clicks PATH in the
-// IDE's file tree.
+// IDE's file tree; "click TESTID" clicks the element with that data-testid;
+// "type TEXT" types into the focused editor; "answer yes|no" answers the
+// pending question.
 func (d *Desktop) control(ctx context.Context, r io.Reader) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -56,6 +70,24 @@ func (d *Desktop) control(ctx context.Context, r io.Reader) {
 		switch cmd {
 		case "quit":
 			d.quit()
+		case "answer":
+			select {
+			case d.answers <- arg == "yes":
+			default:
+				d.probe.emit(map[string]any{"event": "error", "message": "an answer is already waiting"})
+			}
+		case "click":
+			wruntime.WindowExecJS(ctx, `(() => {
+  const el = document.querySelector('[data-testid=' + JSON.stringify(`+strconv.Quote(arg)+`) + ']');
+  if (el) el.click();
+})();`)
+		case "type":
+			// execCommand goes through the editor's own input handling, as
+			// typing does.
+			wruntime.WindowExecJS(ctx, `(() => {
+  const el = document.querySelector('.cm-editor:not([hidden]) .cm-content, .cm-content');
+  if (el) { el.focus(); document.execCommand("insertText", false, `+strconv.Quote(arg)+`); }
+})();`)
 		case "open":
 			wruntime.WindowExecJS(ctx, `(() => {
   const row = document.querySelector('[role="treeitem"][data-path=' + JSON.stringify(`+strconv.Quote(arg)+`) + ']');

@@ -18,7 +18,8 @@ import (
 )
 
 // App is the struct the page sees as window.go.main.App; its methods are
-// app.API's (Connection, OpenFolder, RecentFolders, OpenRecent).
+// app.API's (Connection, OpenFolder, RecentFolders, OpenRecent, SetUnsaved,
+// TrustFolder).
 type App struct{ *app.API }
 
 func main() {
