@@ -5,6 +5,7 @@ import { type Connection, httpURL, wsURL } from "./api/conn";
 import { type LspLanguage, Sessiond, type WatchEvent } from "./api/sessiond";
 import { ReconnectingSocket } from "./api/socket";
 import { StatusHub } from "./api/status";
+import { desktopHost, UnsavedReporter } from "./desktop";
 import { EditorArea, isDirty, type Tab } from "./editor/area";
 import type { LanguageInfo } from "./editor/languages";
 import type { Diagnostic, LspServer } from "./lsp/lsp";
@@ -13,6 +14,7 @@ import { toast } from "./ui/dialog";
 import { clear, h } from "./ui/dom";
 import { TelemetryView } from "./ui/telemetry";
 import { TerminalPanel } from "./ui/terminal";
+import { TrustBanner } from "./ui/trust";
 import { FileTree } from "./ui/tree";
 
 type PanelId = "problems" | "output" | "terminal" | "telemetry";
@@ -38,10 +40,17 @@ export class App {
   private problemsCount = h("span.status-item.clickable", { title: "Problems" }, "⊗ 0 ⚠ 0");
   private lspLanguages: Promise<LspLanguage[]>;
   private lspServers = new Map<string, LspServer>();
+  private host = desktopHost();
+  private unsaved = new UnsavedReporter(this.host);
+  private trust!: TrustBanner;
 
   constructor(readonly conn: Connection, private root: HTMLElement) {
     this.api = new Sessiond(conn);
-    this.lspLanguages = this.api.lspLanguages().then((r) => r.languages.filter((l) => l.available), () => []);
+    this.lspLanguages = this.loadLspLanguages();
+  }
+
+  private loadLspLanguages(): Promise<LspLanguage[]> {
+    return this.api.lspLanguages().then((r) => r.languages.filter((l) => l.available), () => []);
   }
 
   async start(): Promise<void> {
@@ -59,6 +68,9 @@ export class App {
     this.hardware = new HardwarePanel(this.api, this.output, { showOutput: () => this.showPanel("output"), state: linkState });
     this.terminals = new TerminalPanel(this.conn, linkState);
     this.telemetry = new TelemetryView(this.conn, linkState);
+    // Once trusted, editors opened from now on get the workspace's languages.
+    this.trust = new TrustBanner(this.conn, this.host, () => (this.lspLanguages = this.loadLspLanguages()));
+    this.unsaved.report([]);
     this.render();
     this.watch();
     this.probeHealth();
@@ -80,7 +92,7 @@ export class App {
         this.hardware.build();
       }
     });
-    await Promise.all([this.tree.load(), this.hardware.init()]);
+    await Promise.all([this.tree.load(), this.hardware.init(), this.trust.refresh()]);
     // Deep link: #open=path/in/workspace opens that file.
     const open = new URLSearchParams(location.hash.replace(/^#/, "")).get("open");
     if (open) {
@@ -135,6 +147,7 @@ export class App {
         h("button.btn.plain", { onclick: () => this.showPanel("terminal"), title: "Terminal (Ctrl+`)", "data-testid": "open-terminal" }, "Terminal"),
         h("button.btn.plain", { onclick: () => this.showPanel("telemetry"), title: "Telemetry", "data-testid": "open-telemetry" }, "Telemetry"),
       ),
+      this.trust.el,
       h("div.body", {}, sidebar, sideResizer, main),
       h("footer.statusbar", {}, statusItem, this.pathEl, h("span.spacer", {}), this.problemsCount, this.cursorEl, this.langEl, this.telemetry.statusEl),
     );
@@ -191,6 +204,7 @@ export class App {
         if (!Array.isArray(events)) return;
         this.tree.applyEvents(events);
         this.editors.applyEvents(events);
+        if (events.some((e) => e.path === ".ide" || e.path.startsWith(".ide/"))) void this.trust.refresh();
         if (events.some((e) => /\.(bin|bit|bitstream|fs|svf|dfu|jed)$/i.test(e.path))) void this.hardware.refresh();
       },
       onState: (s) => this.status.set("file watch", s),
@@ -266,6 +280,7 @@ export class App {
   }
 
   private onTabChanged(tab: Tab | null) {
+    this.unsaved.report(this.editors.dirtyTabs.map((t) => t.path));
     if (!tab) {
       this.cursorEl.textContent = "";
       this.langEl.textContent = "";
