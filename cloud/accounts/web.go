@@ -52,10 +52,21 @@ func (a *Accounts) Mount(r fiber.Router) {
 	r.Post("/signout", a.postSignOut)
 }
 
+// ClientIP is the address of the client that sent c, read through
+// Options.Proxies; what the rate limits count against.
+func (a *Accounts) ClientIP(c *fiber.Ctx) string {
+	return a.opts.Proxies.ClientIP(c).String()
+}
+
+// secure reports whether cookies set on c must be Secure.
+func (a *Accounts) secure(c *fiber.Ctx) bool {
+	return a.opts.SecureCookies || a.opts.Proxies.HTTPS(c)
+}
+
 func (a *Accounts) setCookie(c *fiber.Ctx, name, value string, expires time.Time) {
 	c.Cookie(&fiber.Cookie{
 		Name: name, Value: value, Path: "/", Expires: expires,
-		HTTPOnly: true, Secure: a.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode,
+		HTTPOnly: true, Secure: a.secure(c), SameSite: fiber.CookieSameSiteLaxMode,
 	})
 }
 
@@ -85,7 +96,16 @@ func sessionCSRF(session string) string {
 	return base64.RawURLEncoding.EncodeToString(h[:])
 }
 
-var errCSRF = apierr.New(fiber.StatusForbidden, "csrf", "missing or invalid CSRF token; reload the page and try again")
+var (
+	errCSRF     = apierr.New(fiber.StatusForbidden, "csrf", "missing or invalid CSRF token; reload the page and try again")
+	errBusy     = apierr.New(fiber.StatusServiceUnavailable, "busy", "%s", ErrBusy.Error())
+	errTooLarge = apierr.New(fiber.StatusRequestEntityTooLarge, "too_large", "the sign-in form is too large")
+)
+
+// MaxFormBody is the largest sign-in or sign-out form accepted. The server
+// refuses larger bodies before reading them; this check holds wherever
+// Mount is used.
+const MaxFormBody = 8 << 10
 
 // CheckCSRF verifies a state-changing form request: the _csrf field (or the
 // X-CSRF-Token header) must match, and a cross-site Origin is refused.
@@ -140,6 +160,9 @@ func (a *Accounts) fail(c *fiber.Ctx, e *apierr.Error, name string) error {
 }
 
 func (a *Accounts) postSignIn(c *fiber.Ctx) error {
+	if len(c.Body()) > MaxFormBody {
+		return a.fail(c, errTooLarge, "")
+	}
 	name := strings.TrimSpace(c.FormValue("name"))
 	if err := a.CheckCSRF(c, ""); err != nil {
 		return a.fail(c, errCSRF, name)
@@ -148,9 +171,12 @@ func (a *Accounts) postSignIn(c *fiber.Ctx) error {
 	if name == "" || pw == "" {
 		return a.fail(c, apierr.BadRequest("user name and password are required"), name)
 	}
-	u, err := a.Authenticate(c.UserContext(), name, pw, c.IP())
+	u, err := a.Authenticate(c.UserContext(), name, pw, a.ClientIP(c))
 	var rl *RateLimitedError
 	switch {
+	case errors.Is(err, ErrBusy):
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return a.fail(c, errBusy, name)
 	case errors.As(err, &rl):
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(rl.RetryAfter.Seconds()+0.5)))
 		return a.fail(c, apierr.New(fiber.StatusTooManyRequests, "rate_limited", "%s", rl.Error()), name)
@@ -173,6 +199,9 @@ func (a *Accounts) postSignIn(c *fiber.Ctx) error {
 }
 
 func (a *Accounts) postSignOut(c *fiber.Ctx) error {
+	if len(c.Body()) > MaxFormBody {
+		return apierr.Write(c, errTooLarge)
+	}
 	tok := c.Cookies(SessionCookie)
 	if err := a.CheckCSRF(c, tok); err != nil {
 		return apierr.Write(c, errCSRF)
@@ -189,8 +218,7 @@ func (a *Accounts) postSignOut(c *fiber.Ctx) error {
 		}
 		a.log.Info("signed out", "user", u.Name)
 	}
-	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", Expires: time.Unix(1, 0), HTTPOnly: true,
-		Secure: a.opts.SecureCookies, SameSite: fiber.CookieSameSiteLaxMode})
+	a.setCookie(c, SessionCookie, "", time.Unix(1, 0))
 	if wantsHTML(c) {
 		return c.Redirect("signin", fiber.StatusSeeOther)
 	}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -50,7 +51,8 @@ commands:
 environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
              GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER, GATEWAVE_DATA_DIR,
              GATEWAVE_GIT_URL, GATEWAVE_IDLE_TIMEOUT, GATEWAVE_INTERNAL_LISTEN,
-             GATEWAVE_INTERNAL_URL, GATEWAVE_INTERNAL_TOKEN
+             GATEWAVE_INTERNAL_URL, GATEWAVE_INTERNAL_TOKEN, GATEWAVE_PUBLIC_URL,
+             GATEWAVE_TRUSTED_PROXIES
 `
 
 // Run runs the command with args (without the program name) and returns
@@ -187,12 +189,20 @@ func serve(ctx context.Context, args []string, env Env) error {
 		"address for replica-to-replica calls; used only with GATEWAVE_INTERNAL_TOKEN (env GATEWAVE_INTERNAL_LISTEN; default a free 127.0.0.1 port)")
 	internalURL := fs.String("internal-url", env.Getenv("GATEWAVE_INTERNAL_URL"),
 		"where other replicas reach the internal listener (env GATEWAVE_INTERNAL_URL; default http://INTERNAL-LISTEN)")
+	publicURL := fs.String("public-url", env.Getenv("GATEWAVE_PUBLIC_URL"),
+		"the URL users open; an https:// URL marks every cookie Secure (env GATEWAVE_PUBLIC_URL)")
+	proxies := fs.String("trusted-proxies", env.Getenv("GATEWAVE_TRUSTED_PROXIES"),
+		"comma-separated CIDRs or addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed; empty trusts none (env GATEWAVE_TRUSTED_PROXIES)")
 	verbose := fs.Bool("v", false, "debug logging")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	// The shared secret comes from the environment only, never argv.
 	internalToken := env.Getenv("GATEWAVE_INTERNAL_TOKEN")
+	acc, err := accountOptions(*publicURL, *proxies)
+	if err != nil {
+		return err
+	}
 	level := slog.LevelInfo
 	if *verbose {
 		level = slog.LevelDebug
@@ -244,6 +254,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 			opts.GitURL = "http://" + ln.Addr().String() + "/git"
 		}
 		opts.Sessions = sessions.Options{IdleTimeout: *idle}
+		opts.Accounts = acc
 	}
 	srv, err := server.New(opts)
 	if err != nil {
@@ -251,6 +262,25 @@ func serve(ctx context.Context, args []string, env Env) error {
 		return err
 	}
 	return srv.Serve(ctx, ln)
+}
+
+// accountOptions turns --public-url and --trusted-proxies into sign-in
+// options.
+func accountOptions(publicURL, proxies string) (accounts.Options, error) {
+	var o accounts.Options
+	if publicURL != "" {
+		u, err := url.Parse(publicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return o, fmt.Errorf("--public-url %q: want http(s)://HOST[:PORT][/PATH]", publicURL)
+		}
+		o.SecureCookies = u.Scheme == "https"
+	}
+	p, err := accounts.ParseProxies(proxies)
+	if err != nil {
+		return o, fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	o.Proxies = p
+	return o, nil
 }
 
 func node(ctx context.Context, args []string, env Env) error {
@@ -284,7 +314,7 @@ func node(ctx context.Context, args []string, env Env) error {
 	switch sub {
 	case "add":
 		if len(pos) != 1 {
-			return errors.New("usage: cloud node add NAME [--label k=v]...")
+			return errors.New("usage: cloud node add NAME [--label k=v] (repeatable)")
 		}
 		n, token, err := st.AddNode(ctx, pos[0], map[string]string(labels))
 		if err != nil {

@@ -56,6 +56,10 @@ type Options struct {
 	// Prefix is where Handler is mounted; "" means "/git". Repos are then
 	// at Prefix/OWNER.git.
 	Prefix string
+	// ClientIP tells the address of the client behind a request (through
+	// trusted proxies); Authorize finds it with ClientIP(ctx) to rate-limit
+	// password guesses per address. Nil means the socket peer.
+	ClientIP func(c *fiber.Ctx) string
 	// Logger is the one logger; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -65,6 +69,15 @@ type Host struct {
 	opts Options
 	log  *slog.Logger
 	cgi  http.Handler
+}
+
+type clientIPKey struct{}
+
+// ClientIP returns the client address Handler put in an Authorizer's ctx,
+// or "" outside one.
+func ClientIP(ctx context.Context) string {
+	ip, _ := ctx.Value(clientIPKey{}).(string)
+	return ip
 }
 
 // ownerRE is what an owner (a user name) may look like in a repo path.
@@ -94,6 +107,9 @@ func New(opts Options) (*Host, error) {
 	opts.Prefix = "/" + strings.Trim(opts.Prefix, "/")
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = func(c *fiber.Ctx) string { return c.Context().RemoteIP().String() }
 	}
 	abs, err := filepath.Abs(opts.Root)
 	if err != nil {
@@ -305,7 +321,8 @@ func (h *Host) Handler() fiber.Handler {
 			c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="Gatewave git", charset="UTF-8"`)
 			return apierr.Write(c, apierr.Unauthorized("git needs your Gatewave user name and password"))
 		}
-		if err := h.opts.Authorize(c.UserContext(), owner, user, pass, push); err != nil {
+		ctx := context.WithValue(c.UserContext(), clientIPKey{}, h.opts.ClientIP(c))
+		if err := h.opts.Authorize(ctx, owner, user, pass, push); err != nil {
 			if errors.Is(err, ErrUnauthorized) {
 				c.Set(fiber.HeaderWWWAuthenticate, `Basic realm="Gatewave git", charset="UTF-8"`)
 				return apierr.Write(c, apierr.Unauthorized("wrong credentials for this repository"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -179,5 +180,63 @@ func TestEnsureNixOnEmptyRepo(t *testing.T) {
 	}
 	if out := mustGit(t, repo, "ls-tree", "--name-only", "main"); out != "default.nix\nshell.nix" {
 		t.Fatalf("tree = %q", out)
+	}
+}
+
+// The Authorizer learns the client's address from ctx (what the cloud's
+// password rate limit counts against): the socket peer by default, or
+// what Options.ClientIP reads through trusted proxies.
+func TestAuthorizerSeesClientIP(t *testing.T) {
+	testenv.LookPath(t, "git")
+	tests := []struct {
+		name     string
+		clientIP func(*fiber.Ctx) string
+		want     string
+	}{
+		{"socket peer", nil, "127.0.0.1"},
+		{"through the cloud's proxy policy", func(c *fiber.Ctx) string { return c.Get("X-Test-Client") }, "198.51.100.4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := make(chan string, 1)
+			h, err := New(Options{Root: t.TempDir(), ClientIP: tt.clientIP, Authorize: func(ctx context.Context, _, _, _ string, _ bool) error {
+				select {
+				case got <- ClientIP(ctx):
+				default:
+				}
+				return ErrUnauthorized
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Create(t.Context(), "alice"); err != nil {
+				t.Fatal(err)
+			}
+			app := fiber.New(fiber.Config{ErrorHandler: apierr.FiberHandler(nil), DisableStartupMessage: true})
+			app.All("/git/*", h.Handler())
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go app.Listener(ln)
+			t.Cleanup(func() { app.Shutdown() })
+			req, _ := http.NewRequest(http.MethodGet, "http://"+ln.Addr().String()+"/git/alice.git/info/refs?service=git-upload-pack", nil)
+			req.SetBasicAuth("alice", "apw")
+			req.Header.Set("X-Test-Client", "198.51.100.4")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 401 {
+				t.Fatalf("status %d, want 401", resp.StatusCode)
+			}
+			if ip := <-got; ip != tt.want {
+				t.Fatalf("ClientIP(ctx) = %q, want %q", ip, tt.want)
+			}
+		})
+	}
+	if ip := ClientIP(context.Background()); ip != "" {
+		t.Fatalf("outside a request: %q", ip)
 	}
 }

@@ -6,18 +6,22 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 
 	"gatewave.dev/cloud/accounts"
 	"gatewave.dev/cloud/fleet"
@@ -86,7 +90,7 @@ func New(opts Options) (*Server, error) {
 	}
 	st := store.New(opts.Pool)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	fo := opts.Fleet
 	fo.Store, fo.Logger, fo.Registerer = st, opts.Logger, reg
 	var svc *sessions.Service
@@ -97,16 +101,13 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	bodyLimit := 1 << 20
-	if opts.GitRoot != "" {
-		bodyLimit = 256 << 20 // git pushes and files through the tunnel
-	}
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
 		ErrorHandler:          apierr.FiberHandler(opts.Logger),
-		BodyLimit:             bodyLimit,
+		BodyLimit:             LargeBodyLimit,
 		ReadTimeout:           30 * time.Second,
 	})
+	limitBodies(app, opts.GitRoot != "")
 	s := &Server{App: app, Hub: hub, Store: st, log: opts.Logger, internal: opts.Internal}
 	if opts.Internal != nil {
 		if fo.InternalToken == "" {
@@ -132,9 +133,9 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 		var authorize githost.Authorizer = func(ctx context.Context, owner, user, pass string, push bool) error {
-			return svc.GitAuthorizer(acc.GitAuthorizer(nil))(ctx, owner, user, pass, push)
+			return svc.GitAuthorizer(acc.GitAuthorizer())(ctx, owner, user, pass, push)
 		}
-		git, err := githost.New(githost.Options{Root: opts.GitRoot, Authorize: authorize, Logger: opts.Logger})
+		git, err := githost.New(githost.Options{Root: opts.GitRoot, Authorize: authorize, ClientIP: acc.ClientIP, Logger: opts.Logger})
 		if err != nil {
 			return nil, err
 		}
@@ -150,12 +151,78 @@ func New(opts Options) (*Server, error) {
 	}
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true, "replica": hub.Replica()}) })
-	app.Get("/api/v1/nodes/connect", hub.Handler())
-	admin := httpauth.Require(opts.AdminToken)
+	app.Get("/api/v1/nodes/connect", refuseQueryToken, hub.Handler())
+	admin := requireBearer(opts.AdminToken)
 	app.Get("/api/v1/nodes", admin, s.listNodes)
 	app.Get("/api/v1/nodes/:name", admin, s.getNode)
 	app.Get("/metrics", admin, adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return s, nil
+}
+
+// Request bodies are read whole before any handler runs, so the limit is
+// chosen from the request line alone, before the body is read: a sign-in
+// form or API call cannot make the server buffer a git push's worth of
+// bytes, or reach authentication at all, with a large body.
+const (
+	// SmallBodyLimit bounds every body except git's and the tunnel's:
+	// sign-in forms and JSON APIs.
+	SmallBodyLimit = 64 << 10
+	// LargeBodyLimit bounds git pushes (/git/) and the files the tunnel
+	// (/s/) carries to sessiond.
+	LargeBodyLimit = 256 << 20
+)
+
+// limitBodies sets the per-request body limit on app's server. Fiber routes
+// on the undecoded path, so the prefix is matched on that same path: a
+// path that only decodes to /git/ does not get the large limit.
+func limitBodies(app *fiber.App, large bool) {
+	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		var u fasthttp.URI
+		if err := u.Parse(nil, h.RequestURI()); err == nil && large {
+			p := u.PathOriginal()
+			if bytes.HasPrefix(p, []byte("/git/")) || bytes.HasPrefix(p, []byte("/s/")) {
+				return fasthttp.RequestConfig{MaxRequestBodySize: LargeBodyLimit}
+			}
+		}
+		return fasthttp.RequestConfig{MaxRequestBodySize: SmallBodyLimit}
+	}
+}
+
+// Admin, node and replica tokens are long-lived secrets: in a URL they end
+// up in proxy logs, browser history and Referer headers, so they are taken
+// from the Authorization header only (no client of these routes is a
+// browser, which could not set the header on a WebSocket).
+var errQueryToken = apierr.Unauthorized("tokens are accepted only in the Authorization: Bearer header, never in the URL")
+
+func hasQueryToken(c *fiber.Ctx) bool {
+	q := c.Context().QueryArgs()
+	return q.Has("access_token") || q.Has("token")
+}
+
+// refuseQueryToken refuses any request that carries a token in its query.
+func refuseQueryToken(c *fiber.Ctx) error {
+	if hasQueryToken(c) {
+		return apierr.Write(c, errQueryToken)
+	}
+	return c.Next()
+}
+
+// requireBearer lets through requests whose Authorization: Bearer header
+// holds want, and refuses any with a token in the query.
+func requireBearer(want string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if hasQueryToken(c) {
+			return apierr.Write(c, errQueryToken)
+		}
+		h := c.Get(fiber.HeaderAuthorization)
+		if len(h) <= 7 || !strings.EqualFold(h[:7], "bearer ") {
+			return apierr.Write(c, apierr.Unauthorized("missing token: send Authorization: Bearer <token>"))
+		}
+		if !httpauth.Equal(strings.TrimSpace(h[7:]), want) {
+			return apierr.Write(c, apierr.Unauthorized("invalid token"))
+		}
+		return c.Next()
+	}
 }
 
 func (s *Server) listNodes(c *fiber.Ctx) error {
