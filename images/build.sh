@@ -3,9 +3,9 @@
 #
 #   bash images/build.sh [scratch|debian|all]   (default: all)
 #
-# gatewave/sessiond-scratch   FROM scratch: the static sessiond plus tini-static
-#                             (Debian's tini package) as PID 1 to reap zombies.
-#                             Enough for tests that only need sessiond.
+# gatewave/sessiond-scratch   FROM scratch: the static sessiond, tini-static
+#                             (Debian's tini package) as PID 1 to reap zombies,
+#                             git and busybox. For tests only.
 # gatewave/workspace-debian   a bookworm root filesystem made by mmdebstrap from
 #                             Debian's archive with the FPGA toolchain, imported
 #                             with `docker import`, plus sessiond and tini.
@@ -17,8 +17,13 @@
 #                             here (no image registry is reachable).
 #
 # Every container runs `tini -- sessiond serve --root /workspace
-# --listen unix:/run/gatewave/sessiond.sock --token-file /run/gatewave/token`;
-# /run/gatewave is a per-container directory bind-mounted by nodegw.
+# --listen unix:/run/gatewave/sessiond.sock --control unix:/run/gatewave/control.sock
+# --token-file /run/gatewave/token --user 1000:1000`: /run/gatewave is a
+# per-container directory bind-mounted by nodegw that only root can enter;
+# sessiond binds its sockets there as root and then runs as uid 1000, the
+# user, like everything it starts. sessiond is /usr/local/bin/sessiond in
+# both images (nodegw runs `sessiond snapshot` from it to save a dead
+# container's workspace).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,13 +48,29 @@ build_sessiond() {
 }
 
 build_scratch() {
-	local ctx=$work/scratch
-	mkdir -p "$ctx/rootfs/tmp" "$ctx/rootfs/workspace" "$ctx/rootfs/run/gatewave" "$ctx/rootfs/etc"
-	chmod 1777 "$ctx/rootfs/tmp"
-	printf 'root:x:0:0:root:/workspace:/sessiond\n' >"$ctx/rootfs/etc/passwd"
-	printf 'root:x:0:\n' >"$ctx/rootfs/etc/group"
-	cp "$work/sessiond" "$ctx/rootfs/sessiond"
-	cp "$tini" "$ctx/rootfs/init"
+	local ctx=$work/scratch r=$work/scratch/rootfs
+	mkdir -p "$r/tmp" "$r/workspace" "$r/run/gatewave" "$r/etc" "$r/bin" "$r/usr/local/bin" "$r/home/dev"
+	chmod 1777 "$r/tmp"
+	# uid 1000 runs everything the user starts; root only binds sessiond's
+	# sockets and reads its token before sessiond drops to 1000.
+	printf 'root:x:0:0:root:/root:/bin/sh\ndev:x:1000:1000:dev:/home/dev:/bin/sh\n' >"$r/etc/passwd"
+	printf 'root:x:0:\ndev:x:1000:\n' >"$r/etc/group"
+	chown 1000:1000 "$r/workspace" "$r/home/dev"
+	cp "$work/sessiond" "$r/usr/local/bin/sessiond"
+	cp "$tini" "$r/init"
+	# git (workspace snapshots run it as the user) with the libraries it
+	# links, and busybox for a shell, so tests can act as a user would.
+	local bb=/bin/busybox git=/usr/bin/git lib
+	[ -x "$bb" ] || { log "$bb missing: apt-get install busybox-static"; exit 1; }
+	cp "$bb" "$r/bin/busybox"
+	for a in $("$bb" --list); do [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"; done
+	mkdir -p "$r/usr/bin" "$r/usr/lib/git-core"
+	cp "$git" "$r/usr/bin/git"
+	ln -f "$r/usr/bin/git" "$r/usr/lib/git-core/git"
+	for lib in $(ldd "$git" | grep -o '/[^ ]*'); do
+		mkdir -p "$r$(dirname "$lib")"
+		cp -L "$lib" "$r$lib"
+	done
 	cp "$here/scratch/Dockerfile" "$ctx/Dockerfile"
 	log "building gatewave/sessiond-scratch"
 	docker build -q -t gatewave/sessiond-scratch "$ctx" >/dev/null

@@ -12,7 +12,7 @@ DEBS=(
   libwebkit2gtk-4.0-dev libgtk-3-dev
   clangd
   yosys nextpnr-ice40 fpga-icestorm iverilog verilator ghdl openfpgaloader dfu-util
-  mmdebstrap tini
+  mmdebstrap tini busybox-static e2fsprogs util-linux
 )
 GOPLS_VERSION=v0.23.0 # the newest gopls that builds with Go 1.26
 

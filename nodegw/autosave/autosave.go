@@ -1,10 +1,13 @@
-// Package autosave commits a session's whole workspace and pushes it to the
-// user's repo on a branch (ide/autosave), fast-forward only, so ending a
-// session never loses work and never rewrites history.
+// Package autosave records a workspace snapshot on the user's ide/autosave
+// branch, fast-forward only, so ending a session never loses work and
+// never rewrites history; the user's own branches are never pushed.
 //
-// The commit is made with a git directory private to the node, never the
-// workspace's own .git: the user controls that one (hooks, fsmonitor, filter
-// drivers in .git/config would run on the host), and it may be broken.
+// The snapshot itself (a git bundle: working tree, index, HEAD and local
+// branches, see sessiond/snapshot) is made inside the container, as the
+// user. The node only ever handles it as data: it fetches the bundle into
+// a git directory private to the node, writes one commit on top of the
+// branch naming the snapshot, and pushes. It never runs git on the
+// workspace, whose .git (hooks, config, alternates) is the user's.
 package autosave
 
 import (
@@ -17,26 +20,28 @@ import (
 	"time"
 
 	"gatewave.dev/nodegw/gitcache"
+	"gatewave.dev/nodegw/pool"
+	"gatewave.dev/shared/savefmt"
 )
 
 // Branch is where autosaves go.
-const Branch = "ide/autosave"
+const Branch = savefmt.Branch
 
-// Options describe one autosave. Dir, GitDir and Remote are required.
+// Options describe one autosave. GitDir, Remote and Snapshot are required.
 type Options struct {
-	// Dir is the workspace on the host.
-	Dir string
 	// GitDir is the node's private bare repo for this workspace; it is
 	// created on first use and keeps fetched objects between autosaves.
 	GitDir string
 	// Remote is the user's repo.
 	Remote gitcache.Remote
-	// Base is the commit the workspace was checked out at; it becomes a
-	// parent of the first autosave so history links up. "" means none.
-	Base string
+	// Snapshot writes a snapshot bundle of the workspace to dst, leaving
+	// out what have (commits the node has) already holds.
+	Snapshot func(ctx context.Context, have []string, dst pool.Sink) error
+	// MaxBytes bounds a snapshot bundle; 0 means 8 GiB.
+	MaxBytes int64
 	// Branch is the branch to push; "" means ide/autosave.
 	Branch string
-	// Message is the commit message; "" means "Autosave <time>".
+	// Message is the commit's title; "" means "Autosave <time>".
 	Message string
 	// Git is the git binary; "" means "git".
 	Git string
@@ -44,21 +49,25 @@ type Options struct {
 
 // Result tells what an autosave did.
 type Result struct {
-	Commit string // the branch's commit after the save
-	Pushed bool   // false when the workspace matched the last save
+	Commit   string // the branch's commit after the save
+	Snapshot string // the snapshot it records
+	Pushed   bool   // false when the workspace matched the last save
 }
 
-// Save commits the workspace and pushes it to Options.Branch. A concurrent
-// push to the branch makes it fetch and retry once on top of it.
+// Save snapshots the workspace and pushes it to Options.Branch. A
+// concurrent push to the branch makes it fetch and retry once on top of it.
 func Save(ctx context.Context, o Options) (Result, error) {
-	if o.Dir == "" || o.GitDir == "" || o.Remote.URL == "" {
-		return Result{}, errors.New("autosave: Dir, GitDir and Remote are required")
+	if o.GitDir == "" || o.Remote.URL == "" || o.Snapshot == nil {
+		return Result{}, errors.New("autosave: GitDir, Remote and Snapshot are required")
 	}
 	if o.Branch == "" {
 		o.Branch = Branch
 	}
 	if o.Message == "" {
 		o.Message = "Autosave " + time.Now().UTC().Format(time.RFC3339)
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 8 << 30
 	}
 	if _, err := os.Stat(filepath.Join(o.GitDir, "HEAD")); err != nil {
 		if _, err := gitcache.Git(ctx, o.Git, "", nil, "init", "--quiet", "--bare", o.GitDir); err != nil {
@@ -78,59 +87,76 @@ func Save(ctx context.Context, o Options) (Result, error) {
 
 var errRejected = errors.New("push rejected")
 
+const (
+	remoteRefs = "refs/remotes/save/"
+	lastRef    = "refs/snap/last" // the snapshot of the latest save
+	newRef     = "refs/snap/new"
+)
+
 func attempt(ctx context.Context, o Options) (Result, error) {
-	git := func(env []string, args ...string) (string, error) {
-		return gitcache.Git(ctx, o.Git, o.Dir, append([]string{"GIT_DIR=" + o.GitDir}, env...), args...)
+	git := func(args ...string) (string, error) {
+		return gitcache.Git(ctx, o.Git, o.GitDir, []string{"GIT_DIR=" + o.GitDir}, args...)
 	}
-	remote := "refs/remotes/save/"
-	fetch := append(o.Remote.Args(), "fetch", "--quiet", o.Remote.URL, "+refs/heads/*:"+remote+"*")
-	if _, err := git(nil, fetch...); err != nil {
+	fetch := append(o.Remote.Args(), "fetch", "--quiet", "--prune", o.Remote.URL, "+refs/heads/*:"+remoteRefs+"*")
+	if _, err := git(fetch...); err != nil {
 		return Result{}, fmt.Errorf("autosave fetch: %w", err)
 	}
-	tip, _ := git(nil, "rev-parse", "--verify", "--quiet", remote+o.Branch+"^{commit}")
+	tip, _ := git("rev-parse", "--verify", "--quiet", remoteRefs+o.Branch+"^{commit}")
 
-	// Snapshot the whole workspace (what .gitignore leaves out, build
-	// output, is regenerated) through a private index.
-	env := []string{"GIT_INDEX_FILE=" + filepath.Join(o.GitDir, "autosave.index"), "GIT_WORK_TREE=" + o.Dir}
-	if _, err := git(env, "-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "core.autocrlf=false",
-		"add", "--all"); err != nil {
-		return Result{}, fmt.Errorf("autosave add: %w", err)
+	// What the node has: the container leaves it out of the bundle.
+	haveOut, err := git("for-each-ref", "--format=%(objectname)", remoteRefs, lastRef)
+	if err != nil {
+		return Result{}, err
 	}
-	tree, err := git(env, "write-tree")
+	have := strings.Fields(haveOut)
+	f, err := os.CreateTemp(o.GitDir, "snapshot-*.bundle")
+	if err != nil {
+		return Result{}, fmt.Errorf("autosave: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := o.Snapshot(ctx, have, &pool.FileSink{F: f, Max: o.MaxBytes}); err != nil {
+		return Result{}, fmt.Errorf("autosave snapshot: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return Result{}, fmt.Errorf("autosave: %w", err)
+	}
+	// The bundle is the container's data: fetch only its snapshot ref,
+	// checking every object as a server would.
+	if _, err := git("-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", f.Name(),
+		"+"+savefmt.SnapshotRef+":"+newRef); err != nil {
+		return Result{}, fmt.Errorf("autosave: the workspace's snapshot is unreadable: %w", err)
+	}
+	snap, err := git("rev-parse", "--verify", newRef+"^{commit}")
 	if err != nil {
 		return Result{}, err
 	}
 	if tip != "" {
-		if tipTree, _ := git(nil, "rev-parse", tip+"^{tree}"); tipTree == tree {
-			return Result{Commit: tip}, nil
+		if msg, err := git("log", "-1", "--format=%B", tip); err == nil && savefmt.SnapshotOf(msg) == snap {
+			_, _ = git("update-ref", lastRef, snap)
+			return Result{Commit: tip, Snapshot: snap}, nil
 		}
 	}
-	args := []string{"commit-tree", tree, "-m", o.Message}
+	args := []string{"commit-tree", snap + "^{tree}", "-m", savefmt.AutosaveMessage(o.Message, snap)}
 	if tip != "" {
 		args = append(args, "-p", tip)
 	}
-	if o.Base != "" && o.Base != tip {
-		// Link to the checked-out commit unless the branch already has it.
-		if _, err := git(nil, "cat-file", "-e", o.Base+"^{commit}"); err == nil {
-			if tip == "" {
-				args = append(args, "-p", o.Base)
-			} else if _, err := git(nil, "merge-base", "--is-ancestor", o.Base, tip); err != nil {
-				args = append(args, "-p", o.Base)
-			}
-		}
-	}
-	commit, err := git([]string{"GIT_AUTHOR_NAME=Gatewave autosave", "GIT_AUTHOR_EMAIL=autosave@gatewave.invalid",
+	args = append(args, "-p", snap)
+	commit, err := gitcache.Git(ctx, o.Git, o.GitDir, []string{"GIT_DIR=" + o.GitDir,
+		"GIT_AUTHOR_NAME=Gatewave autosave", "GIT_AUTHOR_EMAIL=autosave@gatewave.invalid",
 		"GIT_COMMITTER_NAME=Gatewave autosave", "GIT_COMMITTER_EMAIL=autosave@gatewave.invalid"}, args...)
 	if err != nil {
 		return Result{}, err
 	}
 	// No '+': the remote accepts it only as a fast-forward.
 	push := append(o.Remote.Args(), "push", "--quiet", o.Remote.URL, commit+":refs/heads/"+o.Branch)
-	if _, err := git(nil, push...); err != nil {
-		if strings.Contains(err.Error(), "rejected") || strings.Contains(err.Error(), "non-fast-forward") || strings.Contains(err.Error(), "fetch first") {
+	if _, err := git(push...); err != nil {
+		var ge *gitcache.Error
+		if errors.As(err, &ge) && ge.Rejected() {
 			return Result{}, fmt.Errorf("%w: %v", errRejected, err)
 		}
 		return Result{}, fmt.Errorf("autosave push: %w", err)
 	}
-	return Result{Commit: commit, Pushed: true}, nil
+	_, _ = git("update-ref", lastRef, snap)
+	return Result{Commit: commit, Snapshot: snap, Pushed: true}, nil
 }

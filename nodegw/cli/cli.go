@@ -116,7 +116,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		}
 		p, err := pool.New(pool.Options{
 			Image: *image, Classes: classes, Network: *network, Name: *poolName,
-			StateDir: filepath.Join(*stateDir, "run"), Logger: log,
+			StateDir: filepath.Join(*stateDir, "pool"), Logger: log,
 			Autosave: func(ctx context.Context, c pool.Container) error { return svc.Autosave(ctx, c) },
 			OnChange: func(cs []pool.Container) { svc.OnChange(cs) },
 		})

@@ -1,6 +1,7 @@
 // Package gitcache is a compute node's local cache of users' git repos: a
 // bare mirror per repo, fetched incrementally, from which workspaces are
-// cloned with --reference so a checkout copies almost nothing over the wire.
+// bundled into claimed containers (which restore them as the user), so a
+// claim copies almost nothing over the wire.
 package gitcache
 
 import (
@@ -11,12 +12,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"gatewave.dev/shared/savefmt"
 )
 
 // Remote is a repository URL and the credentials to read or push it. The
@@ -49,8 +53,16 @@ func (r Remote) Args() []string {
 }
 
 // Git runs git with a scrubbed environment (no system or global config, no
-// prompts) and returns its trimmed stdout.
+// prompts) and returns its trimmed stdout; a failure is an *Error.
 func Git(ctx context.Context, git, dir string, env []string, args ...string) (string, error) {
+	var out bytes.Buffer
+	if err := run(ctx, git, dir, env, &out, args...); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(out.String()), nil
+}
+
+func run(ctx context.Context, git, dir string, env []string, stdout io.Writer, args ...string) error {
 	if git == "" {
 		git = "git"
 	}
@@ -58,12 +70,29 @@ func Git(ctx context.Context, git, dir string, env []string, args ...string) (st
 	cmd.Dir = dir
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"}, env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = stdout, &errb
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s: %w: %s", redact(args), err, strings.TrimSpace(errb.String()))
+		return &Error{Args: redact(args), Err: err, Stderr: strings.TrimSpace(errb.String())}
 	}
-	return strings.TrimSpace(out.String()), nil
+	return nil
+}
+
+// Error is a failed git command.
+type Error struct {
+	Args   string // the arguments, credentials redacted
+	Err    error  // how it ended
+	Stderr string // what git said
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("git %s: %v: %s", e.Args, e.Err, e.Stderr) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Rejected reports whether a push was refused as not a fast-forward
+// (someone else pushed first).
+func (e *Error) Rejected() bool {
+	return strings.Contains(e.Stderr, "[rejected]") || strings.Contains(e.Stderr, "non-fast-forward") ||
+		strings.Contains(e.Stderr, "fetch first")
 }
 
 func redact(args []string) string {
@@ -136,35 +165,36 @@ func (c *Cache) Mirror(ctx context.Context, r Remote) (string, error) {
 	return dir, nil
 }
 
-// Checkout clones the remote into dest (an empty or missing directory) on
-// branch ("" means the remote's default), borrowing objects from the mirror
-// and then dissociating, so dest stands alone (a container that sees only
-// dest still has a working repo). origin is the remote's URL without
-// credentials. It returns the checked-out commit.
-func (c *Cache) Checkout(ctx context.Context, r Remote, dest, branch string) (string, error) {
-	mirror, err := c.Mirror(ctx, r)
+// Heads returns the default branch of the mirror at dir and the tip of
+// its ide/autosave branch ("" when there is none).
+func (c *Cache) Heads(ctx context.Context, dir string) (defaultBranch, autosave string) {
+	defaultBranch, _ = Git(ctx, c.Git, dir, nil, "symbolic-ref", "-q", "--short", "HEAD")
+	autosave, _ = Git(ctx, c.Git, dir, nil, "rev-parse", "--verify", "-q", "refs/heads/"+savefmt.Branch+"^{commit}")
+	return defaultBranch, autosave
+}
+
+// Bundle writes a bundle of every branch of the mirror at dir to w (an
+// empty bundle when it has none).
+func (c *Cache) Bundle(ctx context.Context, dir string, w io.Writer) error {
+	heads, err := Git(ctx, c.Git, dir, nil, "for-each-ref", "--count=1", "--format=%(refname)", "refs/heads")
 	if err != nil {
-		return "", err
+		return err
 	}
-	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return "", fmt.Errorf("checkout dest %q: %w", dest, err)
+	if heads == "" {
+		_, err := io.WriteString(w, "# v2 git bundle\n\n")
+		return err
 	}
-	// Clone from the fresh mirror: no second round trip to the remote.
-	args := []string{"clone", "--quiet", "--reference", mirror, "--dissociate", "--no-hardlinks"}
-	if branch != "" {
-		args = append(args, "--branch", branch)
+	if err := run(ctx, c.Git, dir, nil, w, "bundle", "create", "--quiet", "-", "--branches"); err != nil {
+		return fmt.Errorf("bundle the repo: %w", err)
 	}
-	args = append(args, mirror, dest)
-	if _, err := Git(ctx, c.Git, filepath.Dir(dest), nil, args...); err != nil {
-		return "", fmt.Errorf("checkout: %w", err)
-	}
-	clean := r.URL
-	if p, err := url.Parse(r.URL); err == nil {
+	return nil
+}
+
+// CleanURL is the remote's URL without credentials.
+func CleanURL(raw string) string {
+	if p, err := url.Parse(raw); err == nil {
 		p.User = nil
-		clean = p.String()
+		return p.String()
 	}
-	if _, err := Git(ctx, c.Git, dest, nil, "remote", "set-url", "origin", clean); err != nil {
-		return "", err
-	}
-	return Git(ctx, c.Git, dest, nil, "rev-parse", "HEAD")
+	return raw
 }

@@ -1,20 +1,31 @@
 // Package pool keeps a compute node's warm pool of session containers on
-// dockerd: each runs sessiond (under tini) on a unix socket in a per-container
-// bind-mounted directory, with CPU, memory and pids limits, no network by
-// default and a workspace volume. Dead or unhealthy containers are replaced;
-// released ones are autosaved, destroyed in the background and refilled.
+// dockerd. Each container runs sessiond (under tini) with its sockets in a
+// per-container directory of the node's that only the container's root can
+// enter; sessiond then drops to the unprivileged user (uid 1000), which
+// runs everything the user starts. Containers are hardened (no
+// capabilities but the two sessiond needs to drop root, no new privileges,
+// a read-only root filesystem, pids and open-file limits, no network by
+// default) and their workspace is a disk of its own with a fixed size.
+//
+// The pool's files, one job each:
+//   - pool.go: states, options, claims and releases (the state machine)
+//   - docker.go: how a container is created and removed
+//   - disk.go: the workspace's sized disk (a loop-mounted ext4 image)
+//   - dial.go: reaching sessiond without trusting the container's files
+//   - control.go: the control socket (restore, live snapshot)
+//   - saver.go: snapshots of a stopped container's disk in a one-off container
+//   - health.go: probes and Docker events
+//   - retire.go: ending a container that held a user's work (save first)
+//   - records.go: what the node remembers of each container, and adoption
 package pool
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,11 +33,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 )
 
@@ -38,71 +44,102 @@ const (
 	Starting   State = "starting"   // created, sessiond not answering yet
 	Idle       State = "idle"       // warm, waiting for a claim
 	Claimed    State = "claimed"    // serving a session
-	Destroying State = "destroying" // released: autosaving, then removed
-	Failed     State = "failed"     // dead or unhealthy; being replaced
+	Destroying State = "destroying" // released: stopped, saved, then removed
+	Failed     State = "failed"     // dead or unhealthy with no user work; being replaced
+	Recovering State = "recovering" // claimed and died or failed health: saved from its disk, then removed
 )
 
-// Labels put on every container and volume the pool owns.
+// Labels put on every container the pool owns.
 const (
 	LabelPool  = "dev.gatewave.pool"
 	LabelClass = "dev.gatewave.class"
+	// LabelSaver marks the pool's one-off snapshot containers.
+	LabelSaver = "dev.gatewave.saver"
 )
 
 // Container is the pool's view of one session container.
 type Container struct {
-	ID      string    `json:"id"`
-	Name    string    `json:"name"`
-	Class   string    `json:"class"`
-	State   State     `json:"state"`
-	Owner   string    `json:"owner,omitempty"`   // who claimed it (a session id)
-	Socket  string    `json:"socket"`            // sessiond's unix socket on the host
-	Token   string    `json:"-"`                 // sessiond's token; never reported
-	Volume  string    `json:"volume"`            // workspace volume name
-	Workdir string    `json:"workdir,omitempty"` // the volume's directory on the host
-	Since   time.Time `json:"since"`             // when State last changed
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Class string `json:"class"`
+	State State  `json:"state"`
+	Owner string `json:"owner,omitempty"` // who claimed it (a session id)
+	Token string `json:"-"`               // sessiond's token; never reported
+	// Disk is the workspace's mount point on the node ("" with a Docker
+	// volume). The node never reads or writes inside it: restore and
+	// snapshot run in containers, as the user.
+	Disk string `json:"-"`
+	// Volume is the workspace's Docker volume when there is no disk.
+	Volume string `json:"volume,omitempty"`
+	// SaveError is why the latest save before removal failed ("" when
+	// none failed); the pool retries with backoff meanwhile.
+	SaveError string    `json:"save_error,omitempty"`
+	Since     time.Time `json:"since"` // when State last changed
 }
 
 // ErrNoIdle is returned by Claim when no container is idle.
 var ErrNoIdle = errors.New("no idle container")
+
+// ErrNotIdle is returned by ClaimID for a container that is not idle (and
+// not already claimed by the same owner).
+var ErrNotIdle = errors.New("container is not idle")
 
 // Options configure a Pool. Classes and StateDir are required.
 type Options struct {
 	// Docker is the daemon client; nil means one from the environment
 	// with API version negotiation (Debian's dockerd 20.10 speaks 1.41).
 	Docker *client.Client
-	// Image runs sessiond as its entrypoint on
-	// unix:/run/gatewave/sessiond.sock with /run/gatewave/token;
-	// "" means gatewave/workspace-debian (see images/build.sh).
+	// Image runs sessiond as its entrypoint with its sockets and token in
+	// /run/gatewave and /usr/local/bin/sessiond (see images/build.sh);
+	// "" means gatewave/workspace-debian.
 	Image string
 	// Classes are the container kinds and counts, usually from Plan.
 	Classes []Class
 	// Network is the Docker network; "" means "none" (no egress).
 	Network string
-	// StateDir holds one directory per container, bind-mounted at
-	// /run/gatewave (socket, token, claim record).
+	// StateDir is the node's own directory for the pool (mode 0700):
+	// per-container socket directories, disks and records.
 	StateDir string
 	// Name tells this pool's containers apart from other pools on the same
 	// dockerd (tests run several); "" means "gatewave".
 	Name string
 	// HealthInterval is how often containers are checked; 0 means 2 s.
 	HealthInterval time.Duration
+	// ProbeTimeout bounds one health probe; 0 means 3 s.
+	ProbeTimeout time.Duration
+	// UnhealthyAfter is how long a running container may fail every probe
+	// before it is given up: a build pegging the CPU slows sessiond down
+	// but must not end the session. 0 means 30 s.
+	UnhealthyAfter time.Duration
 	// ReadyTimeout bounds how long sessiond may take to answer after
 	// start; 0 means 30 s.
 	ReadyTimeout time.Duration
-	// Autosave, when set, runs before a released container is destroyed
-	// (commit and push of its workspace); its error is logged and the
-	// container is kept for another try rather than destroyed.
+	// Autosave saves a container's workspace (see Snapshot). It runs, with
+	// the container stopped, before any container that held a user's work
+	// is removed: released, dead, OOM-killed, unhealthy, or at Shutdown.
+	// While it fails the container and its disk stay, the error is
+	// reported in SaveError and it is retried with backoff. nil means
+	// nothing is saved.
 	Autosave func(ctx context.Context, c Container) error
+	// RetryMin and RetryMax bound the backoff between failed saves; 0
+	// means 1 s and 5 minutes.
+	RetryMin, RetryMax time.Duration
 	// OnChange, when set, is called (serially, never holding the pool's
 	// lock) with a snapshot after every state change: the fleet report.
 	OnChange func([]Container)
+	// Unhardened creates containers as before the tenancy work (default
+	// capabilities, writable root filesystem, a plain Docker volume): only
+	// for the benchmark that measures what hardening costs.
+	Unhardened bool
 	// Logger is the one logger; nil means slog.Default().
 	Logger *slog.Logger
 }
 
 type entry struct {
 	Container
-	failures int
+	failures  int
+	failSince time.Time // first failed probe of the current run of failures
+	retiring  bool
 }
 
 // Pool is a running warm pool. Call Run to keep it filled.
@@ -110,6 +147,12 @@ type Pool struct {
 	opts   Options
 	log    *slog.Logger
 	docker *client.Client
+	ids    idmap // container root and user as node uids
+
+	// ctx bounds the pool's background work (saves, removals); Run's
+	// end cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu         sync.Mutex
 	containers map[string]*entry // by container ID
@@ -140,8 +183,20 @@ func New(opts Options) (*Pool, error) {
 	if opts.HealthInterval <= 0 {
 		opts.HealthInterval = 2 * time.Second
 	}
+	if opts.ProbeTimeout <= 0 {
+		opts.ProbeTimeout = 3 * time.Second
+	}
+	if opts.UnhealthyAfter <= 0 {
+		opts.UnhealthyAfter = 30 * time.Second
+	}
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 30 * time.Second
+	}
+	if opts.RetryMin <= 0 {
+		opts.RetryMin = time.Second
+	}
+	if opts.RetryMax <= 0 {
+		opts.RetryMax = 5 * time.Minute
 	}
 	log := opts.Logger
 	if log == nil {
@@ -160,23 +215,32 @@ func New(opts Options) (*Pool, error) {
 		return nil, fmt.Errorf("state dir %q: %w", opts.StateDir, err)
 	}
 	opts.StateDir = abs
-	if n := len(abs) + len("/01234567/sessiond.sock"); n > maxSocketPath {
-		return nil, fmt.Errorf("pool: state dir %q is too long for unix sockets (%d > %d bytes)", abs, n, maxSocketPath)
+	for _, d := range []string{abs, filepath.Join(abs, "run"), filepath.Join(abs, "disks"), filepath.Join(abs, "records")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("state dir %q: %w", d, err)
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return nil, fmt.Errorf("state dir %q: %w", d, err)
+		}
 	}
-	if err := os.MkdirAll(abs, 0o700); err != nil {
-		return nil, fmt.Errorf("state dir %q: %w", abs, err)
+	ids, err := detectIDs(context.Background(), dc)
+	if err != nil {
+		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Pool{
-		opts: opts, log: log.With("pool", opts.Name), docker: dc,
+		opts: opts, log: log.With("pool", opts.Name), docker: dc, ids: ids, ctx: ctx, cancel: cancel,
 		containers: map[string]*entry{}, starting: map[string]int{},
 		kick: make(chan struct{}, 1), changes: make(chan struct{}, 1),
 	}, nil
 }
 
-// Run adopts the containers a previous nodegw left running (so sessions
-// survive a nodegw restart), then keeps the pool filled and healthy until ctx
-// ends. It does not remove containers on return: use Shutdown for that.
+// Run adopts the containers a previous nodegw left (so sessions survive a
+// nodegw restart, and the work of dead ones is saved), then keeps the pool
+// filled and healthy until ctx ends. It does not remove containers on
+// return: use Shutdown for that.
 func (p *Pool) Run(ctx context.Context) error {
+	defer p.cancel()
 	if err := p.adopt(ctx); err != nil {
 		return err
 	}
@@ -188,6 +252,7 @@ func (p *Pool) Run(ctx context.Context) error {
 		p.fill(ctx)
 		select {
 		case <-ctx.Done():
+			p.cancel()
 			p.bg.Wait()
 			return nil
 		case <-tick.C:
@@ -240,23 +305,14 @@ func (p *Pool) Claim(ctx context.Context, class, owner string) (Container, error
 		p.mu.Unlock()
 		return Container{}, ErrNoIdle
 	}
-	p.setState(pick, Claimed)
-	pick.Owner = owner
-	c := pick.Container
+	id := pick.ID
 	p.mu.Unlock()
-	if err := writeClaim(p.runDir(c.Name), owner); err != nil {
-		p.log.Warn("record claim", "container", c.Name, "err", err)
-	}
-	p.changed()
-	return c, nil
+	return p.ClaimID(id, owner)
 }
-
-// ErrNotIdle is returned by ClaimID for a container that is not idle (and
-// not already claimed by the same owner).
-var ErrNotIdle = errors.New("container is not idle")
 
 // ClaimID hands the idle container id to owner (the cloud chose it). Claiming
 // a container owner already holds succeeds again, so the cloud may retry.
+// The claim is on disk (the node's own records) before it returns.
 func (p *Pool) ClaimID(id, owner string) (Container, error) {
 	p.mu.Lock()
 	e, ok := p.containers[id]
@@ -276,8 +332,11 @@ func (p *Pool) ClaimID(id, owner string) (Container, error) {
 	e.Owner = owner
 	c := e.Container
 	p.mu.Unlock()
-	if err := writeClaim(p.runDir(c.Name), owner); err != nil {
-		p.log.Warn("record claim", "container", c.Name, "err", err)
+	if err := p.writeRecord(c); err != nil {
+		// Without the record a restarted nodegw would not know whose work
+		// this is: refuse the claim and give the container up.
+		p.discard(c, fmt.Errorf("record claim: %w", err))
+		return Container{}, fmt.Errorf("claim %s: %w", id, err)
 	}
 	p.changed()
 	return c, nil
@@ -294,8 +353,9 @@ func (p *Pool) Get(id string) (Container, bool) {
 	return e.Container, true
 }
 
-// Release ends a claim: the container is autosaved and destroyed in the
-// background, then the pool refills. It returns at once.
+// Release ends a claim: in the background the container is stopped, its
+// workspace saved (Autosave) and then removed, and the pool refills. It
+// returns at once.
 func (p *Pool) Release(id string) error {
 	p.mu.Lock()
 	e, ok := p.containers[id]
@@ -307,81 +367,77 @@ func (p *Pool) Release(id string) error {
 	c := e.Container
 	p.mu.Unlock()
 	p.changed()
-	p.bg.Add(1)
-	go func() {
-		defer p.bg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		defer cancel()
-		if p.opts.Autosave != nil {
-			if err := p.opts.Autosave(ctx, c); err != nil {
-				// Keep the container (and the user's work) for another try.
-				p.log.Error("autosave before destroy failed; keeping container", "container", c.Name, "err", err)
-				p.mu.Lock()
-				if e, ok := p.containers[id]; ok {
-					p.setState(e, Claimed)
-				}
-				p.mu.Unlock()
-				p.changed()
-				return
-			}
-		}
-		p.destroy(ctx, c)
-		p.kickFill()
-	}()
+	p.retire(c, "released")
 	return nil
 }
 
-// Dial connects to the container's sessiond socket.
-func (p *Pool) Dial(ctx context.Context, id string) (net.Conn, error) {
+// Discard removes a claimed container without saving it: for a claim
+// whose restore failed, when nothing in it is the user's yet (a save would
+// record a half-restored workspace as their latest work).
+func (p *Pool) Discard(id string) error {
 	c, ok := p.Get(id)
 	if !ok {
-		return nil, fmt.Errorf("dial %s: no such container", id)
+		return fmt.Errorf("discard %s: no such container", id)
 	}
-	var d net.Dialer
-	return d.DialContext(ctx, "unix", c.Socket)
+	p.discard(c, errors.New("discarded"))
+	return nil
 }
 
-// Shutdown removes every container of this pool (workspaces included)
-// without autosave; for tests and decommissioning a node.
-func (p *Pool) Shutdown(ctx context.Context) error {
-	p.bg.Wait()
-	list, err := p.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelPool+"="+p.opts.Name))})
-	if err != nil {
-		return fmt.Errorf("list pool containers: %w", err)
+func (p *Pool) discard(c Container, why error) {
+	p.mu.Lock()
+	if e, ok := p.containers[c.ID]; ok {
+		p.setState(e, Failed)
+		e.Owner = ""
+		c = e.Container
 	}
+	p.mu.Unlock()
+	p.log.Warn("container discarded", "container", c.Name, "err", why)
+	p.changed()
+	p.bg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		p.destroy(ctx, c)
+		p.kickFill()
+	})
+}
+
+// Shutdown removes every container of this pool, saving first the
+// workspace of each that holds a user's work; one whose save fails is kept
+// (with its disk) for the next nodegw to save. For decommissioning a node,
+// stopping `make run`, and tests.
+func (p *Pool) Shutdown(ctx context.Context) error {
+	p.cancel()
+	p.bg.Wait()
+	p.cleanSavers(ctx)
 	var errs []error
-	for _, s := range list {
-		name := trimSlash(s.Names)
-		if err := p.remove(ctx, s.ID, name); err != nil {
+	for _, c := range p.Snapshot() {
+		if c.Owner != "" && p.opts.Autosave != nil {
+			p.stop(ctx, c)
+			if err := p.opts.Autosave(ctx, c); err != nil {
+				errs = append(errs, fmt.Errorf("save %s before shutdown (kept): %w", c.Name, err))
+				continue
+			}
+		}
+		if err := p.remove(ctx, c); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	// Containers this process never adopted (another nodegw's leftovers
+	// of the same pool name) have no record: nothing to save.
+	errs = append(errs, p.removeUnknown(ctx))
 	p.mu.Lock()
 	p.containers = map[string]*entry{}
 	p.mu.Unlock()
 	return errors.Join(errs...)
 }
 
-func trimSlash(names []string) string {
-	if len(names) == 0 {
-		return ""
-	}
-	n := names[0]
-	if len(n) > 0 && n[0] == '/' {
-		n = n[1:]
-	}
-	return n
-}
+// suffix is the random part of a container's name: it names the
+// container's socket directory, disk and record.
+func suffix(name string) string { return name[strings.LastIndexByte(name, '-')+1:] }
 
-// runDir is the container's directory on the host, named by the random
-// suffix of its name: unix socket paths must stay under 108 bytes.
 func (p *Pool) runDir(name string) string {
-	return filepath.Join(p.opts.StateDir, name[strings.LastIndexByte(name, '-')+1:])
+	return filepath.Join(p.opts.StateDir, "run", suffix(name))
 }
-
-// maxSocketPath is the longest unix socket path Linux accepts (sun_path
-// holds 108 bytes including the terminating NUL).
-const maxSocketPath = 107
 
 // setState must be called with p.mu held.
 func (p *Pool) setState(e *entry, s State) {
@@ -435,9 +491,7 @@ func (p *Pool) fill(ctx context.Context) {
 	p.mu.Unlock()
 	for _, cl := range p.opts.Classes {
 		for range need[cl.Name] {
-			p.bg.Add(1)
-			go func() {
-				defer p.bg.Done()
+			p.bg.Go(func() {
 				err := p.start(ctx, cl)
 				p.mu.Lock()
 				p.starting[cl.Name]--
@@ -452,7 +506,7 @@ func (p *Pool) fill(ctx context.Context) {
 						p.kickFill()
 					}
 				}
-			}()
+			})
 		}
 	}
 }
@@ -468,69 +522,52 @@ func randomHex(n int) string {
 // start creates, starts and waits for one container of class cl.
 func (p *Pool) start(ctx context.Context, cl Class) error {
 	name := fmt.Sprintf("%s-%s-%s", p.opts.Name, cl.Name, randomHex(4))
-	dir := p.runDir(name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("run dir %q: %w", dir, err)
-	}
 	token := randomHex(24)
-	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(token+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write token: %w", err)
-	}
-	labels := map[string]string{LabelPool: p.opts.Name, LabelClass: cl.Name}
 	// Not cancelled with ctx: dockerd finishes a create whose client went
 	// away, and a container created behind Shutdown's back would leak.
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer ccancel()
-	vol, err := p.docker.VolumeCreate(cctx, volume.CreateOptions{Name: name + "-ws", Labels: labels})
-	if err != nil {
-		os.RemoveAll(dir)
-		return fmt.Errorf("create volume: %w", err)
+	c := Container{Name: name, Class: cl.Name, Token: token}
+	if err := p.prepareRunDir(c); err != nil {
+		return err
 	}
-	pids := cl.pids()
-	resp, err := p.docker.ContainerCreate(cctx,
-		&container.Config{Image: p.opts.Image, Labels: labels, Hostname: "workspace"},
-		&container.HostConfig{
-			NetworkMode: container.NetworkMode(p.opts.Network),
-			Binds:       []string{dir + ":/run/gatewave"},
-			Mounts:      []mount.Mount{{Type: mount.TypeVolume, Source: vol.Name, Target: "/workspace"}},
-			Resources: container.Resources{
-				NanoCPUs:   int64(cl.CPUs * 1e9),
-				Memory:     cl.MemoryBytes,
-				MemorySwap: cl.MemoryBytes, // no swap beyond the limit
-				PidsLimit:  &pids,
-			},
-			SecurityOpt: []string{"no-new-privileges"},
-		}, nil, nil, name)
+	var err error
+	if c.Disk, c.Volume, err = p.makeWorkspace(cctx, name, cl); err != nil {
+		os.RemoveAll(p.runDir(name))
+		return err
+	}
+	id, err := p.create(cctx, c, cl)
 	if err != nil {
-		p.docker.VolumeRemove(context.WithoutCancel(ctx), vol.Name, true)
-		os.RemoveAll(dir)
+		_ = p.remove(cctx, c)
 		return fmt.Errorf("create container %s: %w", name, err)
 	}
+	c.ID = id
+	if err := p.writeRecord(c); err != nil {
+		_ = p.remove(cctx, c)
+		return err
+	}
 	if ctx.Err() != nil {
-		_ = p.remove(cctx, resp.ID, name)
+		_ = p.remove(cctx, c)
 		return ctx.Err()
 	}
-	e := &entry{Container: Container{
-		ID: resp.ID, Name: name, Class: cl.Name, Socket: filepath.Join(dir, "sessiond.sock"),
-		Token: token, Volume: vol.Name, Workdir: vol.Mountpoint,
-	}}
+	e := &entry{Container: c}
 	p.mu.Lock()
 	p.setState(e, Starting)
-	p.containers[resp.ID] = e
+	p.containers[id] = e
 	p.mu.Unlock()
 	p.changed()
-	if err := p.docker.ContainerStart(ctx, resp.ID, container.StartOptions{}); err != nil {
+	if err := p.docker.ContainerStart(ctx, id, startOptions); err != nil {
 		p.fail(e.Container, fmt.Errorf("start: %w", err))
 		return fmt.Errorf("start container %s: %w", name, err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, p.opts.ReadyTimeout)
 	defer cancel()
-	if err := waitHealthy(rctx, e.Socket); err != nil {
+	if err := p.waitHealthy(rctx, e.Container); err != nil {
 		p.fail(e.Container, err)
 		return fmt.Errorf("container %s not ready: %w", name, err)
 	}
 	p.mu.Lock()
-	if cur, ok := p.containers[resp.ID]; ok && cur.State == Starting {
+	if cur, ok := p.containers[id]; ok && cur.State == Starting {
 		p.setState(cur, Idle)
 	}
 	p.mu.Unlock()
@@ -539,233 +576,45 @@ func (p *Pool) start(ctx context.Context, cl Class) error {
 	return nil
 }
 
-// fail marks c failed and removes it in the background; fill replaces it.
+// fail handles a container that died or stopped answering: one that held
+// a user's work is recovered (stopped, saved from its disk, removed);
+// any other is removed. fill replaces either.
 func (p *Pool) fail(c Container, why error) {
 	p.mu.Lock()
-	if e, ok := p.containers[c.ID]; ok {
-		if e.State == Failed {
-			p.mu.Unlock()
-			return
-		}
+	e, ok := p.containers[c.ID]
+	if !ok || e.State == Failed || e.State == Recovering || e.State == Destroying {
+		p.mu.Unlock()
+		return
+	}
+	recovering := e.Owner != ""
+	if recovering {
+		p.setState(e, Recovering)
+	} else {
 		p.setState(e, Failed)
 	}
+	c = e.Container
 	p.mu.Unlock()
-	p.log.Warn("container failed; replacing", "container", c.Name, "owner", c.Owner, "err", why)
 	p.changed()
-	p.bg.Add(1)
-	go func() {
-		defer p.bg.Done()
+	if recovering {
+		p.log.Warn("claimed container failed; saving its workspace before replacing it", "container", c.Name, "owner", c.Owner, "err", why)
+		p.retire(c, why.Error())
+		return
+	}
+	p.log.Warn("container failed; replacing", "container", c.Name, "err", why)
+	p.bg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		p.destroy(ctx, c)
 		p.kickFill()
-	}()
+	})
 }
 
 func (p *Pool) destroy(ctx context.Context, c Container) {
-	if err := p.remove(ctx, c.ID, c.Name); err != nil {
+	if err := p.remove(ctx, c); err != nil {
 		p.log.Error("remove container", "container", c.Name, "err", err)
 	}
 	p.mu.Lock()
 	delete(p.containers, c.ID)
 	p.mu.Unlock()
 	p.changed()
-}
-
-// remove deletes the container, its workspace volume and its run dir.
-func (p *Pool) remove(ctx context.Context, id, name string) error {
-	var errs []error
-	if err := p.docker.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil && !isNotFound(err) {
-		errs = append(errs, fmt.Errorf("remove container %s: %w", name, err))
-	}
-	if name != "" {
-		if err := p.docker.VolumeRemove(ctx, name+"-ws", true); err != nil && !isNotFound(err) {
-			errs = append(errs, fmt.Errorf("remove volume %s-ws: %w", name, err))
-		}
-		if err := os.RemoveAll(p.runDir(name)); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func isNotFound(err error) bool {
-	return err != nil && client.IsErrNotFound(err)
-}
-
-// healthClient talks HTTP over a container's unix socket.
-func healthClient(socket string) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", socket)
-		},
-		DisableKeepAlives: true,
-	}}
-}
-
-func probe(ctx context.Context, socket string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://sessiond/healthz", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := healthClient(socket).Do(req)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthz: %s", resp.Status)
-	}
-	return nil
-}
-
-func waitHealthy(ctx context.Context, socket string) error {
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := probe(pctx, socket)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("sessiond on %s: %w (last: %v)", socket, ctx.Err(), err)
-		case <-tick.C:
-		}
-	}
-}
-
-// checkHealth probes idle and claimed containers; two failures in a row, or
-// a container that is not running, mark it failed.
-func (p *Pool) checkHealth(ctx context.Context) {
-	var check []Container
-	p.mu.Lock()
-	for _, e := range p.containers {
-		if e.State == Idle || e.State == Claimed {
-			check = append(check, e.Container)
-		}
-	}
-	p.mu.Unlock()
-	for _, c := range check {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		err := probe(pctx, c.Socket)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		if err == nil {
-			p.mu.Lock()
-			if e, ok := p.containers[c.ID]; ok {
-				e.failures = 0
-			}
-			p.mu.Unlock()
-			continue
-		}
-		running := true
-		if ins, ierr := p.docker.ContainerInspect(ctx, c.ID); ierr != nil || ins.State == nil || !ins.State.Running {
-			running = false
-		}
-		p.mu.Lock()
-		n := 0
-		if e, ok := p.containers[c.ID]; ok {
-			e.failures++
-			n = e.failures
-		}
-		p.mu.Unlock()
-		if !running || n >= 2 {
-			p.fail(c, fmt.Errorf("unhealthy (running=%v): %w", running, err))
-		}
-	}
-}
-
-// watchEvents reacts to a pool container dying at once rather than at the
-// next health tick.
-func (p *Pool) watchEvents(ctx context.Context) {
-	for ctx.Err() == nil {
-		msgs, errs := p.docker.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
-			filters.Arg("type", "container"), filters.Arg("event", "die"),
-			filters.Arg("label", LabelPool+"="+p.opts.Name))})
-	loop:
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m := <-msgs:
-				if c, ok := p.Get(m.Actor.ID); ok && c.State != Destroying && c.State != Failed {
-					p.fail(c, errors.New("container died"))
-				}
-			case err := <-errs:
-				if ctx.Err() == nil {
-					p.log.Warn("docker events", "err", err)
-				}
-				break loop
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-type claimRecord struct {
-	Owner string `json:"owner"`
-}
-
-func writeClaim(dir, owner string) error {
-	b, _ := json.Marshal(claimRecord{Owner: owner})
-	return os.WriteFile(filepath.Join(dir, "claim.json"), b, 0o600)
-}
-
-// adopt takes over running containers of this pool from an earlier nodegw,
-// restoring claims from their run dirs, and removes the broken ones.
-func (p *Pool) adopt(ctx context.Context) error {
-	list, err := p.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelPool+"="+p.opts.Name))})
-	if err != nil {
-		return fmt.Errorf("list pool containers: %w", err)
-	}
-	for _, s := range list {
-		name := trimSlash(s.Names)
-		dir := p.runDir(name)
-		tok, terr := os.ReadFile(filepath.Join(dir, "token"))
-		c := Container{ID: s.ID, Name: name, Class: s.Labels[LabelClass], Socket: filepath.Join(dir, "sessiond.sock"), Volume: name + "-ws"}
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		perr := probe(pctx, c.Socket)
-		cancel()
-		if s.State != "running" || terr != nil || perr != nil {
-			p.log.Info("removing stale container", "container", name, "state", s.State)
-			if err := p.remove(ctx, s.ID, name); err != nil {
-				p.log.Warn("remove stale container", "container", name, "err", err)
-			}
-			continue
-		}
-		c.Token = string(trimNL(tok))
-		if v, err := p.docker.VolumeInspect(ctx, c.Volume); err == nil {
-			c.Workdir = v.Mountpoint
-		}
-		e := &entry{Container: c}
-		p.setState(e, Idle)
-		if b, err := os.ReadFile(filepath.Join(dir, "claim.json")); err == nil {
-			var rec claimRecord
-			if json.Unmarshal(b, &rec) == nil && rec.Owner != "" {
-				e.State, e.Owner = Claimed, rec.Owner
-			}
-		}
-		p.mu.Lock()
-		p.containers[s.ID] = e
-		p.mu.Unlock()
-		p.log.Info("adopted container", "container", name, "state", e.State, "owner", e.Owner)
-	}
-	p.changed()
-	return nil
-}
-
-func trimNL(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
 }

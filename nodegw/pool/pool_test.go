@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -132,8 +133,18 @@ func TestPoolFillsClaimsAndReleases(t *testing.T) {
 		if hc.NetworkMode != "none" {
 			t.Errorf("%s network = %q, want none", c.Name, hc.NetworkMode)
 		}
-		if c.Workdir == "" || len(ins.Mounts) < 2 {
-			t.Errorf("%s: workspace volume missing (workdir %q, mounts %v)", c.Name, c.Workdir, ins.Mounts)
+		if c.Disk == "" || !slices.Contains(hc.Binds, c.Disk+":/workspace") {
+			t.Errorf("%s: workspace disk missing (disk %q, binds %v)", c.Name, c.Disk, hc.Binds)
+		}
+		// The hardening, flag by flag.
+		if !slices.Equal(hc.CapDrop, []string{"ALL"}) || len(hc.CapAdd) != 2 {
+			t.Errorf("%s capabilities: drop %v add %v", c.Name, hc.CapDrop, hc.CapAdd)
+		}
+		if !hc.ReadonlyRootfs || !slices.Contains(hc.SecurityOpt, "no-new-privileges") {
+			t.Errorf("%s: read-only %v, security %v", c.Name, hc.ReadonlyRootfs, hc.SecurityOpt)
+		}
+		if _, ok := hc.Tmpfs["/tmp"]; !ok || len(hc.Ulimits) == 0 {
+			t.Errorf("%s: tmpfs %v ulimits %v", c.Name, hc.Tmpfs, hc.Ulimits)
 		}
 	}
 
@@ -167,8 +178,8 @@ func TestPoolFillsClaimsAndReleases(t *testing.T) {
 	if _, err := dc.ContainerInspect(t.Context(), c.ID); !client.IsErrNotFound(err) {
 		t.Fatalf("released container still exists: %v", err)
 	}
-	if _, err := dc.VolumeInspect(t.Context(), c.Volume); !client.IsErrNotFound(err) {
-		t.Fatalf("released workspace volume still exists: %v", err)
+	if _, err := os.Stat(c.Disk); !os.IsNotExist(err) {
+		t.Fatalf("released workspace disk still exists: %v", err)
 	}
 	mu.Lock()
 	defer mu.Unlock()
@@ -194,7 +205,9 @@ func TestPoolReplacesKilledContainer(t *testing.T) {
 }
 
 func TestPoolReplacesUnhealthyContainer(t *testing.T) {
-	p, _ := newTestPool(t, "unhealthy", []Class{{Name: "standard", Size: tiny, Count: 1}}, nil)
+	p, _ := newTestPool(t, "unhealthy", []Class{{Name: "standard", Size: tiny, Count: 1}}, func(o *Options) {
+		o.ProbeTimeout, o.UnhealthyAfter = 200*time.Millisecond, time.Second
+	})
 	waitFor(t, "1 idle", func() bool { return p.Counts()[Idle] == 1 })
 	victim := p.Snapshot()[0]
 	// Pause it: the process lives but sessiond stops answering.
@@ -235,12 +248,14 @@ func TestPoolKeepsClaimsAcrossRestart(t *testing.T) {
 }
 
 func TestPoolAutosaveFailureKeepsContainer(t *testing.T) {
-	var fail = true
 	var mu sync.Mutex
+	fail, tries := true, 0
 	p, _ := newTestPool(t, "savefail", []Class{{Name: "standard", Size: tiny, Count: 1}}, func(o *Options) {
+		o.RetryMin, o.RetryMax = 50*time.Millisecond, 200*time.Millisecond
 		o.Autosave = func(context.Context, Container) error {
 			mu.Lock()
 			defer mu.Unlock()
+			tries++
 			if fail {
 				return errors.New("remote unreachable")
 			}
@@ -248,19 +263,149 @@ func TestPoolAutosaveFailureKeepsContainer(t *testing.T) {
 		}
 	})
 	waitFor(t, "1 idle", func() bool { return p.Counts()[Idle] == 1 })
-	c, err := p.Claim(t.Context(), "", "s")
+	c, err := p.Claim(t.Context(), "", "session-f")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Release(c.ID); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "container back to claimed", func() bool { got, ok := p.Get(c.ID); return ok && got.State == Claimed })
+	// The save is retried; the container and its disk stay, and the user
+	// is told why.
+	waitFor(t, "retries with the error reported", func() bool {
+		got, ok := p.Get(c.ID)
+		mu.Lock()
+		n := tries
+		mu.Unlock()
+		return ok && got.State == Destroying && strings.Contains(got.SaveError, "remote unreachable") && n >= 3
+	})
+	if _, err := os.Stat(c.Disk); err != nil {
+		t.Fatalf("disk gone while the save fails: %v", err)
+	}
 	mu.Lock()
 	fail = false
 	mu.Unlock()
-	if err := p.Release(c.ID); err != nil {
+	waitFor(t, "removed after a good save", func() bool { _, ok := p.Get(c.ID); return !ok })
+}
+
+// A claimed container that dies is saved from its disk (stopped, with the
+// save hook) before it is removed; an idle one is just replaced.
+func TestPoolSavesDeadClaimedContainer(t *testing.T) {
+	var mu sync.Mutex
+	var saved []Container
+	p, _ := newTestPool(t, "dead", []Class{{Name: "standard", Size: tiny, Count: 2}}, func(o *Options) {
+		o.Autosave = func(ctx context.Context, c Container) error {
+			mu.Lock()
+			saved = append(saved, c)
+			mu.Unlock()
+			return nil
+		}
+	})
+	waitFor(t, "2 idle", func() bool { return p.Counts()[Idle] == 2 })
+	c, err := p.Claim(t.Context(), "", "session-d")
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "destroyed after a good autosave", func() bool { _, ok := p.Get(c.ID); return !ok })
+	var states []State
+	var smu sync.Mutex
+	go func() {
+		for range 400 {
+			if got, ok := p.Get(c.ID); ok {
+				smu.Lock()
+				if len(states) == 0 || states[len(states)-1] != got.State {
+					states = append(states, got.State)
+				}
+				smu.Unlock()
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	if out, err := exec.Command("docker", "kill", c.ID).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill: %v %s", err, out)
+	}
+	waitFor(t, "dead claimed container saved and removed", func() bool {
+		_, still := p.Get(c.ID)
+		mu.Lock()
+		defer mu.Unlock()
+		return !still && len(saved) == 1
+	})
+	if saved[0].Owner != "session-d" || saved[0].State != Recovering {
+		t.Fatalf("saved %+v", saved[0])
+	}
+	smu.Lock()
+	if !slices.Contains(states, Recovering) {
+		t.Errorf("states seen %v, want recovering among them", states)
+	}
+	smu.Unlock()
+	waitFor(t, "refilled", func() bool { return p.Counts()[Idle] == 2 })
+}
+
+// A build that pegs the CPU, or a pause shorter than UnhealthyAfter, does
+// not end a session.
+func TestPoolToleratesSlowSessiond(t *testing.T) {
+	p, _ := newTestPool(t, "slow", []Class{{Name: "standard", Size: Size{CPUs: 0.1, MemoryBytes: 128 * mib, Pids: 64}, Count: 1}}, func(o *Options) {
+		o.ProbeTimeout, o.UnhealthyAfter = 200*time.Millisecond, 4*time.Second
+	})
+	waitFor(t, "1 idle", func() bool { return p.Counts()[Idle] == 1 })
+	c, err := p.Claim(t.Context(), "", "session-s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Four busy loops in a container allowed a tenth of a core.
+	if out, err := exec.Command("docker", "exec", "-d", "-u", "1000", c.ID, "sh", "-c",
+		"for i in 1 2 3 4; do (while :; do :; done) & done; wait").CombinedOutput(); err != nil {
+		t.Fatalf("hog: %v %s", err, out)
+	}
+	if out, err := exec.Command("docker", "pause", c.ID).CombinedOutput(); err != nil {
+		t.Fatalf("pause: %v %s", err, out)
+	}
+	time.Sleep(2 * time.Second) // several failed probes, less than UnhealthyAfter
+	if out, err := exec.Command("docker", "unpause", c.ID).CombinedOutput(); err != nil {
+		t.Fatalf("unpause: %v %s", err, out)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		if got, ok := p.Get(c.ID); !ok || got.State != Claimed {
+			t.Fatalf("a slow but live session was given up: %+v", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, _ := sessiondGet(t, p, c, "api/v1/files?path=."); code != 200 {
+		t.Fatalf("sessiond under load: %d", code)
+	}
+}
+
+// nodegw restarts while a claimed container is dead: the new pool finds it
+// by its record, saves it and removes it.
+func TestPoolAdoptionRecoversDeadClaim(t *testing.T) {
+	classes := []Class{{Name: "standard", Size: tiny, Count: 1}}
+	dir := shortTempDir(t)
+	name := fmt.Sprintf("gwtest-adopt-%d", time.Now().UnixNano()%1e6)
+	p1, stop := newTestPool(t, "adopt", classes, func(o *Options) { o.StateDir, o.Name = dir, name })
+	waitFor(t, "1 idle", func() bool { return p1.Counts()[Idle] == 1 })
+	c, err := p1.Claim(t.Context(), "", "session-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if out, err := exec.Command("docker", "kill", c.ID).CombinedOutput(); err != nil {
+		t.Fatalf("docker kill: %v %s", err, out)
+	}
+	var mu sync.Mutex
+	var saved []string
+	p2, _ := newTestPool(t, "adopt", classes, func(o *Options) {
+		o.StateDir, o.Name = dir, name
+		o.Autosave = func(ctx context.Context, c Container) error {
+			mu.Lock()
+			saved = append(saved, c.Owner)
+			mu.Unlock()
+			return nil
+		}
+	})
+	waitFor(t, "dead claim saved and removed", func() bool {
+		_, ok := p2.Get(c.ID)
+		mu.Lock()
+		defer mu.Unlock()
+		return !ok && slices.Equal(saved, []string{"session-a"})
+	})
 }

@@ -10,6 +10,18 @@ type Size struct {
 	MemoryBytes int64
 	// Pids caps the number of processes and threads; 0 means 4096.
 	Pids int64
+	// DiskBytes is the workspace's size: a disk of its own (a sparse ext4
+	// image, loop-mounted), so a full workspace never fills the node's
+	// disk. 0 means 16 GiB; negative means no quota (a plain Docker
+	// volume, for machines without loop devices).
+	DiskBytes int64
+}
+
+func (s Size) disk() int64 {
+	if s.DiskBytes == 0 {
+		return 16 * gib
+	}
+	return s.DiskBytes
 }
 
 func (s Size) pids() int64 {

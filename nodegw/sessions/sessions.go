@@ -1,9 +1,9 @@
 // Package sessions is a compute node's side of IDE sessions: it reports the
-// warm pool to the cloud, claims the container the cloud chose and checks
-// the user's repo out into it from the node-local git cache, serves the
-// cloud's sessiond streams by dialling the container's unix socket, and
-// autosaves workspaces to ide/autosave periodically and before a container
-// is destroyed.
+// warm pool to the cloud, claims the container the cloud chose and restores
+// the user's workspace into it (the latest autosave, else a fresh checkout)
+// from the node-local git cache, serves the cloud's sessiond streams over
+// the container's socket, and autosaves workspaces to ide/autosave
+// periodically and before a container is removed.
 package sessions
 
 import (
@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -70,9 +71,12 @@ func (s *Service) LastReport() *fleetproto.Pool {
 
 // record is what the node remembers about a claim.
 type record struct {
-	Session string          `json:"session"`
-	Repo    fleetproto.Repo `json:"repo"`
-	Base    string          `json:"base"`
+	Session  string          `json:"session"`
+	Repo     fleetproto.Repo `json:"repo"`
+	Base     string          `json:"base"`               // HEAD's commit after the restore
+	Branch   string          `json:"branch,omitempty"`   // the branch restored
+	Resumed  string          `json:"resumed,omitempty"`  // the autosave resumed
+	Restored bool            `json:"restored,omitempty"` // the restore finished: the workspace is the user's
 }
 
 // New checks opts and creates Dir.
@@ -141,7 +145,7 @@ func (s *Service) report() {
 	s.mu.Lock()
 	rep := &fleetproto.Pool{Containers: make([]fleetproto.PoolContainer, 0, len(s.cs))}
 	for _, c := range s.cs {
-		pc := fleetproto.PoolContainer{ID: c.ID, Name: c.Name, Class: c.Class, State: string(c.State), Session: c.Owner}
+		pc := fleetproto.PoolContainer{ID: c.ID, Name: c.Name, Class: c.Class, State: string(c.State), Session: c.Owner, SaveError: c.SaveError}
 		if c.Owner != "" {
 			pc.Autosave = s.saved[c.ID]
 		}
@@ -200,6 +204,17 @@ func (s *Service) lock(id string) func() {
 	return l.Unlock
 }
 
+func (s *Service) writeRecord(id string, r record) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.recordPath(id), b, 0o600); err != nil {
+		return fmt.Errorf("claim record: %w", err)
+	}
+	return nil
+}
+
 func (s *Service) readRecord(id string) (record, bool) {
 	var r record
 	b, err := os.ReadFile(s.recordPath(id))
@@ -225,51 +240,86 @@ func (s *Service) claim(ctx context.Context, cmd *fleetproto.Command) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	if r, ok := s.readRecord(c.ID); ok && r.Session == a.Session {
-		return json.Marshal(fleetproto.ClaimResult{Token: c.Token, Commit: r.Base}) // a retried claim
-	}
-	if c.Workdir == "" {
-		_ = s.opts.Pool.Release(c.ID)
-		return nil, fmt.Errorf("claim %s: workspace volume has no host directory", c.Name)
+	if r, ok := s.readRecord(c.ID); ok && r.Session == a.Session && r.Restored {
+		return json.Marshal(fleetproto.ClaimResult{Token: c.Token, Commit: r.Base, Branch: r.Branch, Resumed: r.Resumed}) // a retried claim
 	}
 	start := time.Now()
-	commit, err := s.opts.Cache.Checkout(ctx, remote(a.Repo), c.Workdir, a.Repo.Branch)
+	// The record first: from here on a save of this container has a
+	// credential (the restore is checked before any save takes it).
+	rec := record{Session: a.Session, Repo: a.Repo}
+	if err := s.writeRecord(c.ID, rec); err != nil {
+		_ = s.opts.Pool.Discard(c.ID)
+		return nil, err
+	}
+	res, err := s.restore(ctx, c, a.Repo)
 	if err != nil {
-		// Nothing of the user's is in there yet: destroy without autosave.
-		_ = s.opts.Pool.Release(c.ID)
-		return nil, fmt.Errorf("check out the repo into %s: %w", c.Name, err)
+		// Nothing of the user's is in there yet: remove it without a save
+		// (a save would record a half-restored workspace as their work).
+		s.forget(c.ID)
+		_ = s.opts.Pool.Discard(c.ID)
+		return nil, fmt.Errorf("restore the workspace into %s: %w", c.Name, err)
 	}
-	b, _ := json.Marshal(record{Session: a.Session, Repo: a.Repo, Base: commit})
-	if err := os.WriteFile(s.recordPath(c.ID), b, 0o600); err != nil {
-		_ = s.opts.Pool.Release(c.ID)
-		return nil, fmt.Errorf("claim record: %w", err)
+	rec.Base, rec.Branch, rec.Resumed, rec.Restored = res.Head, res.Branch, res.Resumed, true
+	if err := s.writeRecord(c.ID, rec); err != nil {
+		s.forget(c.ID)
+		_ = s.opts.Pool.Discard(c.ID)
+		return nil, err
 	}
-	s.log.Info("session claimed", "container", c.Name, "session", a.Session, "commit", commit, "checkout", time.Since(start))
-	return json.Marshal(fleetproto.ClaimResult{Token: c.Token, Commit: commit})
+	s.log.Info("session claimed", "container", c.Name, "session", a.Session, "branch", res.Branch, "commit", res.Head,
+		"resumed", res.Resumed, "restore", time.Since(start))
+	return json.Marshal(fleetproto.ClaimResult{Token: c.Token, Commit: res.Head, Branch: res.Branch, Resumed: res.Resumed})
+}
+
+// restore brings the node's mirror of the user's repo up to date and
+// streams it, as a bundle, into the container, which checks out the latest
+// autosave (so the session resumes where the last one ended) or else the
+// requested branch.
+func (s *Service) restore(ctx context.Context, c pool.Container, repo fleetproto.Repo) (pool.RestoreResult, error) {
+	mirror, err := s.opts.Cache.Mirror(ctx, remote(repo))
+	if err != nil {
+		return pool.RestoreResult{}, err
+	}
+	branch, save := s.opts.Cache.Heads(ctx, mirror)
+	if repo.Branch != "" {
+		branch = repo.Branch
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		pw.CloseWithError(s.opts.Cache.Bundle(ctx, mirror, pw))
+	}()
+	res, err := s.opts.Pool.Restore(ctx, c.ID, pool.RestoreArgs{Origin: gitcache.CleanURL(repo.URL), Branch: branch, Save: save}, pr)
+	pr.CloseWithError(io.ErrClosedPipe)
+	<-done
+	return res, err
 }
 
 // Save autosaves container id's workspace now. It does nothing (and
-// succeeds) for a container with no claim record.
+// succeeds) for a container with no claim record, or one whose restore
+// never finished (nothing of the user's is in it).
 func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) {
-	c, ok := s.opts.Pool.Get(id)
-	if !ok {
+	if _, ok := s.opts.Pool.Get(id); !ok {
 		return autosave.Result{}, fmt.Errorf("autosave %s: no such container", id)
 	}
 	l := s.lock(id)
 	defer l()
 	r, ok := s.readRecord(id)
-	if !ok {
+	if !ok || !r.Restored {
 		return autosave.Result{}, nil
 	}
-	res, err := autosave.Save(ctx, autosave.Options{Dir: c.Workdir, GitDir: s.gitDir(id), Remote: remote(r.Repo), Base: r.Base})
+	res, err := autosave.Save(ctx, autosave.Options{GitDir: s.gitDir(id), Remote: remote(r.Repo),
+		Snapshot: func(ctx context.Context, have []string, dst pool.Sink) error {
+			return s.opts.Pool.SnapshotWorkspace(ctx, id, have, dst)
+		}})
 	if err == nil {
 		s.noteSaved(id, res)
 	}
 	return res, err
 }
 
-// Autosave is the pool's Autosave hook (before a released container is
-// destroyed).
+// Autosave is the pool's Autosave hook (before a container that held a
+// user's work is removed).
 func (s *Service) Autosave(ctx context.Context, c pool.Container) error {
 	_, err := s.Save(ctx, c.ID)
 	return err
@@ -349,11 +399,7 @@ func (s *Service) renewCredential(id, session string, repo fleetproto.Repo) erro
 		return fmt.Errorf("container %s: the new credential is for another repo", id)
 	}
 	r.Repo = repo
-	b, _ := json.Marshal(r)
-	if err := os.WriteFile(s.recordPath(id), b, 0o600); err != nil {
-		return fmt.Errorf("claim record: %w", err)
-	}
-	return nil
+	return s.writeRecord(id, r)
 }
 
 // serveSessiond joins a cloud stream to the claimed container's sessiond.

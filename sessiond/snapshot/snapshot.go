@@ -24,7 +24,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,10 +32,12 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"gatewave.dev/shared/savefmt"
 )
 
 // Ref is the ref a snapshot bundle carries its snapshot commit under.
-const Ref = "refs/gatewave/snapshot"
+const Ref = savefmt.SnapshotRef
 
 // Trailer keys in snapshot and autosave commit messages.
 const (
@@ -44,7 +45,7 @@ const (
 	trailerHead     = "Gatewave-Head"     // HEAD's commit ("" unborn)
 	trailerIndex    = "Gatewave-Index"    // a commit whose tree is the index ("" unreadable, e.g. mid-merge)
 	trailerRef      = "Gatewave-Ref"      // "<ref> <commit>", one per local branch or tag
-	TrailerSnapshot = "Gatewave-Snapshot" // in an autosave commit: the snapshot it records
+	TrailerSnapshot = savefmt.TrailerSnapshot // in an autosave commit: the snapshot it records
 )
 
 // Options say where the workspace is and how to run git.
@@ -73,9 +74,6 @@ var (
 	// git's own check-ref-format sees it.
 	refRE = regexp.MustCompile(`^refs/(heads|tags)/[^\x00-\x20\x7f~^:?*\[\\]+$`)
 )
-
-// ErrNoRepo is wrapped by Restore when the bundle holds nothing to check out.
-var ErrNoRepo = errors.New("nothing to restore")
 
 // fixedDate makes a snapshot's commits depend only on the workspace's
 // state: saving an unchanged workspace again gives the same commit, which
@@ -329,16 +327,8 @@ func ParseMeta(msg string) Meta {
 	return m
 }
 
-// SnapshotOf returns the snapshot an autosave commit's message names, or
-// "" for an autosave made before snapshots (a bare tree of the workspace).
-func SnapshotOf(msg string) string {
-	for _, line := range strings.Split(msg, "\n") {
-		if v, ok := strings.CutPrefix(line, TrailerSnapshot+": "); ok && shaRE.MatchString(strings.TrimSpace(v)) {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
+// SnapshotOf returns the snapshot an autosave commit's message names.
+func SnapshotOf(msg string) string { return savefmt.SnapshotOf(msg) }
 
 // RestoreOptions say what to restore.
 type RestoreOptions struct {
@@ -430,10 +420,7 @@ func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Re
 			b = defaultBranch(heads)
 		}
 		if b == "" {
-			if worktree == "" {
-				return res, fmt.Errorf("restore: %w", ErrNoRepo)
-			}
-			b = "main"
+			b = "main" // an empty repo: an unborn main
 		}
 		meta.Branch = b
 		if sha := heads["refs/heads/"+b]; sha != "" {
