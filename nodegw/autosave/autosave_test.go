@@ -2,12 +2,16 @@ package autosave
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"gatewave.dev/nodegw/gitcache"
+	"gatewave.dev/nodegw/pool"
+	"gatewave.dev/shared/savefmt"
 	"gatewave.dev/shared/testenv"
 )
 
@@ -39,111 +43,148 @@ func origin(t *testing.T) string {
 	return bare
 }
 
-func TestCheckoutEditAutosave(t *testing.T) {
+// container stands in for the session container's side: a workspace
+// repo whose snapshot bundles it emits as `sessiond snapshot` would (the
+// sessions tests run the real one in real containers; here the bundle is
+// only data the node must handle safely).
+type container struct {
+	t   *testing.T
+	dir string
+	n   int
+}
+
+func newContainer(t *testing.T) *container {
+	d := t.TempDir()
+	run(t, d, "init", "-q")
+	return &container{t: t, dir: d}
+}
+
+// snapshot makes a snapshot commit of files and extra refs, and returns
+// a Snapshot func emitting its bundle.
+func (c *container) snapshot(files map[string]string, extra ...string) func(context.Context, []string, pool.Sink) error {
+	c.n++
+	for name, body := range files {
+		p := filepath.Join(c.dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, []byte(body), 0o644)
+	}
+	run(c.t, c.dir, "add", "-A")
+	tree := run(c.t, c.dir, "write-tree")
+	commit := run(c.t, c.dir, "commit-tree", tree, "-m", fmt.Sprintf("Gatewave snapshot %d", c.n))
+	run(c.t, c.dir, "update-ref", savefmt.SnapshotRef, commit)
+	refs := append([]string{savefmt.SnapshotRef}, extra...)
+	for _, r := range extra {
+		run(c.t, c.dir, "update-ref", r, commit)
+	}
+	b, err := exec.Command("git", append([]string{"-C", c.dir, "bundle", "create", "-q", "-"}, refs...)...).Output()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return func(_ context.Context, _ []string, dst pool.Sink) error {
+		_, err := dst.Write(b)
+		return err
+	}
+}
+
+func TestAutosaveRecordsSnapshots(t *testing.T) {
 	bare := origin(t)
-	remote := gitcache.Remote{URL: bare}
-	cache := &gitcache.Cache{Dir: t.TempDir()}
+	main := run(t, bare, "rev-parse", "main")
+	ctr := newContainer(t)
 	ctx := t.Context()
+	o := Options{GitDir: filepath.Join(t.TempDir(), "private.git"), Remote: gitcache.Remote{URL: bare}}
 
-	ws := filepath.Join(t.TempDir(), "ws")
-	base, err := cache.Checkout(ctx, remote, ws, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(ws, ".git", "objects", "info", "alternates")); !os.IsNotExist(err) {
-		t.Fatalf("workspace borrows objects from the node's cache (alternates: %v)", err)
-	}
-	if b, _ := os.ReadFile(filepath.Join(ws, "blinky.v")); !strings.Contains(string(b), "blinky") {
-		t.Fatal("checkout lacks blinky.v")
-	}
-	// The user edits, and plants a hostile .git/config: none of it may run
-	// on the host.
-	pwned := filepath.Join(t.TempDir(), "pwned")
-	os.WriteFile(filepath.Join(ws, "blinky.v"), []byte("module blinky(input clk); endmodule\n"), 0o644)
-	os.MkdirAll(filepath.Join(ws, "rtl"), 0o755)
-	os.WriteFile(filepath.Join(ws, "rtl", "new.v"), []byte("// new\n"), 0o644)
-	os.WriteFile(filepath.Join(ws, ".git", "config"), []byte("[core]\n\tfsmonitor = touch "+pwned+"\n\thooksPath = /tmp\n"), 0o644)
-	os.WriteFile(filepath.Join(ws, ".gitattributes"), []byte("*.v filter=evil\n"), 0o644)
-
-	o := Options{Dir: ws, GitDir: filepath.Join(t.TempDir(), "private.git"), Remote: remote, Base: base}
+	// The bundle also carries a refs/heads/main of its own: the node
+	// pushes only the autosave, never the user's branches.
+	o.Snapshot = ctr.snapshot(map[string]string{"rtl/new.v": "// new\n"}, "refs/heads/main")
 	r1, err := Save(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !r1.Pushed {
-		t.Fatal("first save pushed nothing")
-	}
-	if _, err := os.Stat(pwned); err == nil {
-		t.Fatal("the workspace's .git/config ran a command on the host")
+	if err != nil || !r1.Pushed {
+		t.Fatalf("first save: %+v %v", r1, err)
 	}
 	if got := run(t, bare, "show", Branch+":rtl/new.v"); got != "// new" {
 		t.Fatalf("rtl/new.v on %s = %q", Branch, got)
 	}
-	if got := run(t, bare, "show", Branch+":blinky.v"); !strings.Contains(got, "input clk") {
-		t.Fatalf("blinky.v on %s = %q", Branch, got)
+	if msg := run(t, bare, "log", "-1", "--format=%B", Branch); savefmt.SnapshotOf(msg) != r1.Snapshot {
+		t.Fatalf("autosave message %q does not name snapshot %s", msg, r1.Snapshot)
 	}
-	if parents := run(t, bare, "log", "-1", "--format=%P", Branch); parents != base {
-		t.Fatalf("first autosave parents %q, want the checkout %s", parents, base)
-	}
-	if got := run(t, bare, "rev-parse", "main"); got != base {
+	if got := run(t, bare, "rev-parse", "main"); got != main {
 		t.Fatal("autosave moved main")
 	}
 
-	// Unchanged workspace: nothing new.
+	// The same snapshot again: nothing new.
 	if r, err := Save(ctx, o); err != nil || r.Pushed || r.Commit != r1.Commit {
 		t.Fatalf("idle save = %+v, %v", r, err)
 	}
-	// Another change fast-forwards the branch.
-	os.Remove(filepath.Join(ws, "rtl", "new.v"))
-	r2, err := Save(ctx, o)
+	// Another snapshot fast-forwards the branch, also from a fresh
+	// private repo (a later session on another node).
+	o2 := o
+	o2.GitDir = filepath.Join(t.TempDir(), "p2.git")
+	o2.Snapshot = ctr.snapshot(map[string]string{"later.txt": "later\n"})
+	r2, err := Save(ctx, o2)
 	if err != nil || !r2.Pushed {
 		t.Fatalf("second save: %+v %v", r2, err)
 	}
 	run(t, bare, "merge-base", "--is-ancestor", r1.Commit, r2.Commit)
 
-	// A later session starts from main again in a fresh workspace, with a
-	// fresh private repo: its save still fast-forwards the branch.
-	ws2 := filepath.Join(t.TempDir(), "ws2")
-	base2, err := cache.Checkout(ctx, remote, ws2, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(ws2, "later.txt"), []byte("later\n"), 0o644)
-	r3, err := Save(context.Background(), Options{Dir: ws2, GitDir: filepath.Join(t.TempDir(), "p2.git"), Remote: remote, Base: base2})
+	// Someone else moved the branch meanwhile: fetch and retry on top.
+	other := filepath.Join(t.TempDir(), "other")
+	run(t, filepath.Dir(other), "clone", "-q", "-b", Branch, bare, other)
+	os.WriteFile(filepath.Join(other, "x"), []byte("x"), 0o644)
+	run(t, other, "add", "x")
+	run(t, other, "commit", "-qm", "elsewhere")
+	run(t, other, "push", "-q", "origin", "HEAD:"+Branch)
+	o.Snapshot = ctr.snapshot(map[string]string{"third.v": "// 3\n"})
+	r3, err := Save(ctx, o)
 	if err != nil || !r3.Pushed {
-		t.Fatalf("save from a new session: %+v %v", r3, err)
+		t.Fatalf("save after a concurrent push: %+v %v", r3, err)
 	}
-	run(t, bare, "merge-base", "--is-ancestor", r2.Commit, r3.Commit)
-	if got := run(t, bare, "show", Branch+":later.txt"); got != "later" {
-		t.Fatalf("later.txt = %q", got)
-	}
+	run(t, bare, "merge-base", "--is-ancestor", run(t, other, "rev-parse", "HEAD"), r3.Commit)
 }
 
-func TestMirrorIsIncremental(t *testing.T) {
+// Whatever the container sends is data: garbage, a bundle without the
+// snapshot ref, or too much of it, fails the save with a clear error and
+// pushes nothing.
+func TestAutosaveRefusesBadSnapshots(t *testing.T) {
 	bare := origin(t)
-	cache := &gitcache.Cache{Dir: t.TempDir()}
-	remote := gitcache.Remote{URL: bare}
-	m1, err := cache.Mirror(t.Context(), remote)
-	if err != nil {
-		t.Fatal(err)
+	ctx := t.Context()
+	base := Options{GitDir: filepath.Join(t.TempDir(), "private.git"), Remote: gitcache.Remote{URL: bare}}
+	ctr := newContainer(t)
+	ctr.snapshot(map[string]string{"a": "a"})
+	bad := map[string]func(context.Context, []string, pool.Sink) error{
+		"garbage": func(_ context.Context, _ []string, dst pool.Sink) error {
+			_, err := dst.Write([]byte("# v2 git bundle\nnot a bundle at all"))
+			return err
+		},
+		"no snapshot ref": func(ctx context.Context, have []string, dst pool.Sink) error {
+			run(t, ctr.dir, "update-ref", "-d", savefmt.SnapshotRef)
+			b, _ := exec.Command("git", "-C", ctr.dir, "bundle", "create", "-q", "-", "HEAD").Output()
+			if len(b) == 0 {
+				run(t, ctr.dir, "commit", "-qm", "x", "--allow-empty")
+				b, _ = exec.Command("git", "-C", ctr.dir, "bundle", "create", "-q", "-", "--all").Output()
+			}
+			_, err := dst.Write(b)
+			return err
+		},
+		"too big": func(_ context.Context, _ []string, dst pool.Sink) error {
+			chunk := make([]byte, 1<<20)
+			for {
+				if _, err := dst.Write(chunk); err != nil {
+					return err
+				}
+			}
+		},
 	}
-	// A new commit upstream reaches the same mirror on the next checkout.
-	seed := filepath.Join(filepath.Dir(bare), "seed")
-	os.WriteFile(filepath.Join(seed, "more.v"), []byte("// more\n"), 0o644)
-	run(t, seed, "add", ".")
-	run(t, seed, "commit", "-qm", "more")
-	run(t, seed, "push", "-q", "origin", "HEAD:main")
-	ws := filepath.Join(t.TempDir(), "ws")
-	if _, err := cache.Checkout(t.Context(), remote, ws, ""); err != nil {
-		t.Fatal(err)
+	for name, f := range bad {
+		o := base
+		o.Snapshot, o.MaxBytes = f, 4<<20
+		_, err := Save(ctx, o)
+		if err == nil {
+			t.Errorf("%s: saved", name)
+		}
+		if name == "too big" && !errors.Is(err, pool.ErrTooBig) {
+			t.Errorf("too big: %v", err)
+		}
 	}
-	if m2, _ := cache.Mirror(t.Context(), remote); m2 != m1 {
-		t.Fatalf("mirror moved: %s then %s", m1, m2)
-	}
-	if _, err := os.Stat(filepath.Join(ws, "more.v")); err != nil {
-		t.Fatal("checkout missed the new upstream commit")
-	}
-	if got := run(t, ws, "remote", "get-url", "origin"); got != bare {
-		t.Fatalf("origin = %q, want the repo, not the cache", got)
+	if out, _ := exec.Command("git", "-C", bare, "rev-parse", "-q", "--verify", "refs/heads/"+Branch).Output(); len(out) != 0 {
+		t.Fatal("a bad snapshot was pushed")
 	}
 }
