@@ -133,7 +133,16 @@ func TestNameUnderAttackStillLetsCleanAddressesIn(t *testing.T) {
 	if err := try("alice", "wrong-y", "192.0.2.3"); !errors.As(err, &rl) {
 		t.Fatalf("failing address on a name under attack: %v, want rate-limited", err)
 	}
-	// ...but not on a name that is not under attack.
+	// ...but not on a name that is not under attack. It stays refused on
+	// alice until its last failure leaves the window.
+	clk.Add(20 * time.Second)
+	if err := try("bob", "wrong-z", "192.0.2.3"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("failing address on bob: %v", err)
+	}
+	clk.Add(10 * time.Second)
+	if err := try("alice", "wrong-w", "192.0.2.3"); !errors.As(err, &rl) || rl.RetryAfter != 50*time.Second {
+		t.Fatalf("failing address on alice: %v, want rate-limited for 50s (until its last failure leaves the window)", err)
+	}
 	if err := try("bob", "bob-password", "192.0.2.3"); err != nil {
 		t.Fatalf("bob from the failing address: %v", err)
 	}

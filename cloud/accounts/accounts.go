@@ -314,20 +314,21 @@ func (a *Accounts) reserveAttempt(ctx context.Context, name, ip string) ([]int64
 		return nil, fmt.Errorf("sign-in lock: %w", err)
 	}
 	var nIP, nName, nPair int
-	var oldIP, oldPair *time.Time
+	var oldIP, newIP, oldPair *time.Time
 	err = tx.QueryRow(ctx, `SELECT
-			count(*) FILTER (WHERE key = $1), min(at) FILTER (WHERE key = $1),
+			count(*) FILTER (WHERE key = $1), min(at) FILTER (WHERE key = $1), max(at) FILTER (WHERE key = $1),
 			count(*) FILTER (WHERE key = $2),
 			count(*) FILTER (WHERE key = $3), min(at) FILTER (WHERE key = $3)
 		FROM signin_failures WHERE key IN ($1, $2, $3) AND at > $4`, byIP, byName, byPair, since).
-		Scan(&nIP, &oldIP, &nName, &nPair, &oldPair)
+		Scan(&nIP, &oldIP, &newIP, &nName, &nPair, &oldPair)
 	if err != nil {
 		return nil, fmt.Errorf("read sign-in failures: %w", err)
 	}
-	limited := func(oldest *time.Time) error {
+	// limited waits until the failure at t leaves the window.
+	limited := func(t *time.Time) error {
 		retry := rl.Window
-		if oldest != nil {
-			retry = oldest.Add(rl.Window).Sub(now)
+		if t != nil {
+			retry = t.Add(rl.Window).Sub(now)
 		}
 		return &RateLimitedError{RetryAfter: max(retry, time.Second)}
 	}
@@ -338,8 +339,8 @@ func (a *Accounts) reserveAttempt(ctx context.Context, name, ip string) ([]int64
 		return nil, limited(oldPair)
 	case nName >= rl.PerName && nIP > 0:
 		// Under attack: only addresses with a clean record may try; this
-		// one is clean again once its own failures leave the window.
-		return nil, limited(oldIP)
+		// one is clean again once its last failure leaves the window.
+		return nil, limited(newIP)
 	}
 	rows, err := tx.Query(ctx, `INSERT INTO signin_failures (key, at) VALUES ($1, $4), ($2, $4), ($3, $4) RETURNING id`, byIP, byName, byPair, now)
 	if err != nil {
