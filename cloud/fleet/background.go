@@ -100,11 +100,44 @@ func (h *Hub) runSweeper(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if err := h.replicaHeartbeat(ctx); err != nil && ctx.Err() == nil {
+				h.log.Error("replica heartbeat", "err", err)
+			}
 			if _, err := h.Sweep(ctx); err != nil && ctx.Err() == nil {
 				h.log.Error("offline sweep", "err", err)
 			}
+			if ids, err := h.store.SweepReplicas(ctx, h.opts.Replica, h.opts.OfflineAfter); err != nil && ctx.Err() == nil {
+				h.log.Error("dead replica sweep", "err", err)
+			} else if len(ids) > 0 {
+				h.log.Warn("let go of nodes held by dead replicas", "ids", ids)
+			}
 		}
 	}
+}
+
+// replicaHeartbeat records this replica's liveness. If another replica
+// took it for dead meanwhile (its row is gone, and with it the nodes it
+// held), it registers again and claims back the links it still holds.
+func (h *Hub) replicaHeartbeat(ctx context.Context) error {
+	alive, err := h.store.ReplicaHeartbeat(ctx, h.opts.Replica)
+	if err != nil || alive {
+		return err
+	}
+	h.log.Warn("this replica was taken for dead; registering again")
+	if err := h.store.RegisterReplica(ctx, h.opts.Replica, h.opts.InternalURL, h.now()); err != nil {
+		return err
+	}
+	// Under the read lock: a link that ends meanwhile is removed (and its
+	// row cleared) only after the claim, never before it.
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	links := make([]store.Link, 0, len(h.byID))
+	for _, nc := range h.byID {
+		links = append(links, store.Link{NodeID: nc.id, ConnectedAt: nc.connectedAt})
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return h.store.Reclaim(rctx, h.opts.Replica, links)
 }
 
 // Sweep marks nodes offline whose last heartbeat is older than

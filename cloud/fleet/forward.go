@@ -20,14 +20,13 @@ import (
 	"gatewave.dev/cloud/store"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/fleetproto"
-	"gatewave.dev/shared/httpauth"
 	"gatewave.dev/shared/pipe"
 )
 
 // Replica-to-replica forwarding. A node's link lives on one replica (the
 // nodes table says which); any other replica that needs a stream to the
 // node or a command run on it calls that replica's internal listener,
-// authenticated by the shared internal token:
+// each call signed with the shared internal token (sign.go):
 //
 //	GET  /internal/v1/nodes/{node}/stream    Upgrade: gatewave-stream,
 //	     X-Gatewave-Stream: base64url(JSON StreamHeader). After
@@ -142,10 +141,15 @@ func (h *Hub) forwardDial(ctx context.Context, base, node string, hdr fleetproto
 	}
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
 	defer stop()
+	uri := u.EscapedPath() + "/internal/v1/nodes/" + url.PathEscape(node) + "/stream"
+	shdr := base64.RawURLEncoding.EncodeToString(hj)
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "GET %s/internal/v1/nodes/%s/stream HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: %s\r\n",
-		u.EscapedPath(), url.PathEscape(node), u.Host, streamUpgrade)
-	fmt.Fprintf(&b, "Authorization: Bearer %s\r\n%s: %s\r\n\r\n", h.opts.InternalToken, headerStream, base64.RawURLEncoding.EncodeToString(hj))
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: Upgrade\r\nUpgrade: %s\r\n%s: %s\r\n",
+		uri, u.Host, streamUpgrade, headerStream, shdr)
+	for k, vs := range SignInternal(h.opts.InternalToken, http.MethodGet, uri, shdr, nil, time.Now()) {
+		fmt.Fprintf(&b, "%s: %s\r\n", k, vs[0])
+	}
+	b.WriteString("\r\n")
 	if _, err := conn.Write(b.Bytes()); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("forward stream to %q via %s: %w", node, u.Host, err)
@@ -204,7 +208,9 @@ func (h *Hub) forwardCommand(ctx context.Context, base, node, name string, args 
 	if err != nil {
 		return nil, fmt.Errorf("command %s to %q: %w", name, node, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+h.opts.InternalToken)
+	for k, vs := range SignInternal(h.opts.InternalToken, http.MethodPost, req.URL.RequestURI(), "", body, time.Now()) {
+		req.Header[k] = vs
+	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := h.internalClient.Do(req)
 	if err != nil {
@@ -222,13 +228,14 @@ func (h *Hub) forwardCommand(ctx context.Context, base, node, name string, args 
 }
 
 // MountInternal adds the replica-to-replica endpoints to app, the internal
-// listener's app. Every call needs the internal token; without one
-// configured nothing is mounted.
+// listener's app. Every call must be signed with the internal token and
+// is taken once (verifyInternal); without a token configured nothing is
+// mounted.
 func (h *Hub) MountInternal(app fiber.Router) {
 	if !h.forwarding() {
 		return
 	}
-	g := app.Group("/internal/v1", httpauth.Require(h.opts.InternalToken))
+	g := app.Group("/internal/v1", h.verifyInternal)
 	g.Get("/nodes/:node/stream", h.internalStream)
 	g.Post("/nodes/:node/commands", h.internalCommand)
 }

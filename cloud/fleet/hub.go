@@ -102,6 +102,7 @@ type Hub struct {
 
 	hold           holders // node → replica holding its link, briefly cached
 	internalClient *http.Client
+	nonces         nonces // of accepted replica-to-replica calls
 
 	m metrics
 }
@@ -236,7 +237,9 @@ func (h *Hub) Prepare(ctx context.Context) error {
 		if n, err = h.store.ReleaseReplica(ctx, h.opts.Replica, h.now()); err == nil && n > 0 {
 			h.log.Info("released connections left by a previous run", "nodes", n)
 		}
-		if err == nil && h.forwarding() {
+		if err == nil {
+			// Every replica records its liveness, forwarding or not: one
+			// that dies is found by the others (SweepReplicas).
 			err = h.store.RegisterReplica(ctx, h.opts.Replica, h.opts.InternalURL, h.now())
 		}
 	})

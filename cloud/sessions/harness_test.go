@@ -98,7 +98,9 @@ type envOpts struct {
 
 func newEnv(t testing.TB, o envOpts) *env {
 	t.Helper()
-	scratchImage(t)
+	if o.containers > 0 {
+		scratchImage(t) // scripted nodes (scripted_test.go) need no image
+	}
 	_, db := dbtest.New(t)
 	e := &env{t: t, db: db, st: store.New(db), o: o, gitRoot: filepath.Join(t.TempDir(), "git")}
 	r := e.startReplica("replica-a")
@@ -213,6 +215,7 @@ func (n *node) cloudURL() string {
 func (e *env) startNode(name string, containers int) *node {
 	t := e.t
 	t.Helper()
+	scratchImage(t)
 	_, tok, err := e.st.AddNode(context.Background(), name, nil)
 	if err != nil {
 		t.Fatal(err)

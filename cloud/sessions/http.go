@@ -2,8 +2,10 @@ package sessions
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"html/template"
+	"regexp"
 	"strings"
 	"time"
 
@@ -78,16 +80,35 @@ func (s *Service) remove(c *fiber.Ctx) error {
 	return c.JSON(se)
 }
 
-// create is POST /api/v1/sessions: it returns the user's open session, or
-// queues a new one and serves the queue in order; it answers once the
-// session is ready (201), or with its queue position (202).
+var classRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// create is POST /api/v1/sessions[?class=NAME]: it returns the user's open
+// session, or queues a new one (for a container of class NAME, when
+// given; a form field or JSON {"class"} works too) and serves the queue in
+// order; it answers once the session is ready (201), or with its queue
+// position (202).
 func (s *Service) create(c *fiber.Ctx) error {
 	if err := s.opts.Accounts.CheckCSRF(c, c.Cookies(accounts.SessionCookie)); err != nil {
 		return err
 	}
+	class := c.Query("class")
+	if class == "" && strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) && len(c.Body()) > 0 {
+		var body struct {
+			Class string `json:"class"`
+		}
+		if err := json.Unmarshal(c.Body(), &body); err != nil {
+			return apierr.BadRequest("want {\"class\": NAME} or nothing")
+		}
+		class = body.Class
+	} else if class == "" {
+		class = c.FormValue("class")
+	}
+	if class != "" && !classRE.MatchString(class) {
+		return apierr.BadRequest("container class %q is not valid", class)
+	}
 	u, _ := accounts.UserFrom(c)
 	ctx := c.UserContext()
-	se, _, err := s.enqueue(ctx, u.ID)
+	se, _, err := s.enqueue(ctx, u.ID, class)
 	if err != nil {
 		return err
 	}
@@ -121,7 +142,7 @@ func (s *Service) create(c *fiber.Ctx) error {
 	switch se.State {
 	case Ready:
 		c.Status(fiber.StatusCreated)
-	case Queued, Starting:
+	case Queued, Starting, Restarting:
 		c.Status(fiber.StatusAccepted)
 	}
 	return c.JSON(se)

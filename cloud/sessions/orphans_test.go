@@ -8,6 +8,7 @@ import (
 
 	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/nodegw/pool"
+	"gatewave.dev/shared/fleetproto"
 	"gatewave.dev/shared/testenv"
 )
 
@@ -91,6 +92,77 @@ func TestPeriodicAutosaveRecorded(t *testing.T) {
 		// What the user sees matches.
 		if got := alice.session(t, se.ID).Autosave; got != saved {
 			t.Fatalf("session shows last_autosave %q, row has %q", got, saved)
+		}
+	}
+}
+
+// A node that reports a fake claimed container gets no token: neither one
+// copying another node's container and session, nor one pairing a session
+// the cloud never placed with a container of its own, nor one claiming a
+// session of another node under a container id of its own. The honest
+// node holding an orphan gets its release (the control: sweeps ran).
+func TestFakeClaimedContainerGetsNoToken(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	for _, u := range []string{"alice", "bob", "carol", "dave"} {
+		e.addUser(t, u)
+	}
+	honest := e.startScripted("node-h", "", nil)
+	liar := e.startScripted("node-l", "", nil)
+	const (
+		c1 = "c1c1c1c1c1c1"
+		c3 = "c3c3c3c3c3c3"
+		c4 = "c4c4c4c4c4c4"
+		l2 = "ee22ee22ee22"
+		l3 = "ee33ee33ee33"
+	)
+	honest.set(container(c1, "standard", fleetproto.PoolClaimed, ""), container(c3, "standard", fleetproto.PoolIdle, ""))
+	e.waitContainers(t, "node-h", map[string]string{c1: "claimed", c3: "idle"})
+	e.insertSession(t, "sess-alice-1", "alice", "ended", "node-h", c1) // alice's ended on node-h/c1
+	e.insertSession(t, "sess-bob-22", "bob", "ended", "", "")          // never placed anywhere
+	e.insertSession(t, "sess-carol-3", "carol", "ended", "node-h", c3) // carol's ended on node-h/c3
+
+	// The liar reports all three as its own claimed containers.
+	liar.set(container(c1, "standard", fleetproto.PoolClaimed, "sess-alice-1"),
+		container(l2, "standard", fleetproto.PoolClaimed, "sess-bob-22"),
+		container(l3, "standard", fleetproto.PoolClaimed, "sess-carol-3"))
+	e.waitContainers(t, "node-l", map[string]string{c1: "claimed", l2: "claimed", l3: "claimed"})
+
+	// Only now the honest node reports its orphan: the sweep that releases
+	// it sees the liar's containers too.
+	honest.set(container(c1, "standard", fleetproto.PoolClaimed, "sess-alice-1"), container(c3, "standard", fleetproto.PoolIdle, ""))
+	eventually(t, testenv.WaitLong, "the honest node's orphan released with a credential", func() bool {
+		for _, r := range honest.gotReleases() {
+			if r.Session == "sess-alice-1" && r.Container == c1 && r.Repo != nil && r.Repo.Password != "" {
+				return true
+			}
+		}
+		return false
+	})
+	// A second orphan on the honest node, reported after the first was
+	// released: its release proves at least one more whole sweep ran.
+	e.insertSession(t, "sess-dave-44", "dave", "ended", "node-h", c4)
+	honest.set(container(c1, "standard", fleetproto.PoolClaimed, "sess-alice-1"), container(c3, "standard", fleetproto.PoolIdle, ""),
+		container(c4, "standard", fleetproto.PoolClaimed, "sess-dave-44"))
+	eventually(t, testenv.WaitLong, "the second orphan released", func() bool {
+		for _, r := range honest.gotReleases() {
+			if r.Session == "sess-dave-44" && r.Repo != nil {
+				return true
+			}
+		}
+		return false
+	})
+	for _, r := range liar.gotReleases() {
+		if r.Repo != nil {
+			t.Fatalf("the lying node got a release with a credential: session %s container %s", r.Session, r.Container)
+		}
+	}
+	for _, id := range []string{"sess-bob-22", "sess-carol-3"} {
+		var issued bool
+		if err := e.db.QueryRow(t.Context(), `SELECT git_token_hash IS NOT NULL FROM sessions WHERE id = $1`, id).Scan(&issued); err != nil {
+			t.Fatal(err)
+		}
+		if issued {
+			t.Fatalf("a git credential was written for %s on the lying node's word", id)
 		}
 	}
 }

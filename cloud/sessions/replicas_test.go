@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"gatewave.dev/cloud/fleet"
 	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/shared/testenv"
 )
@@ -94,40 +95,51 @@ func TestSecondReplicaForwards(t *testing.T) {
 	}
 }
 
-// The internal listener refuses calls without the shared token.
+// The internal listener takes only calls signed with the shared token: no
+// token, a forged one, and even the right token sent as a bearer (a
+// captured header must not be a credential) are refused.
 func TestInternalTokenRequired(t *testing.T) {
-	e := newEnv(t, envOpts{containers: 1, internalToken: internalToken})
+	e := newEnv(t, envOpts{internalToken: internalToken})
 	b := e.startReplica("replica-b")
-	e.waitIdleInDB(t, 1)
+	e.startScripted("node-1", "", nil)
 	var aInternal string
 	if err := e.db.QueryRow(t.Context(), `SELECT internal_url FROM replicas WHERE name = 'replica-a'`).Scan(&aInternal); err != nil {
 		t.Fatal(err)
 	}
+	const streamHdr = "eyJraW5kIjoic2Vzc2lvbmQiLCJ0YXJnZXQiOiIwMTIzNDU2Nzg5YWIifQ" // {"kind":"sessiond","target":"0123456789ab"}
+	const streamURI = "/internal/v1/nodes/node-1/stream"
+	const cmdURI = "/internal/v1/nodes/node-1/commands"
+	cmdBody := `{"name":"session.save","args":{"container":"0123456789ab","session":"nosuchsession"},"timeout_ms":5000}`
 	tests := []struct {
-		name, auth string
-		want       int
+		name string
+		hdr  func(uri, stream, body string) http.Header
+		want int
 	}{
-		{"missing", "", http.StatusUnauthorized},
-		{"forged", "Bearer forged-token-0123456789", http.StatusUnauthorized},
-		{"other scheme", "Basic " + internalToken, http.StatusUnauthorized},
-		{"right", "Bearer " + internalToken, http.StatusSwitchingProtocols},
+		{"missing", func(string, string, string) http.Header { return http.Header{} }, http.StatusUnauthorized},
+		{"forged", func(uri, stream, body string) http.Header {
+			return fleet.SignInternal("forged-token-0123456789", http.MethodGet, uri, stream, []byte(body), time.Now())
+		}, http.StatusUnauthorized},
+		{"bearer", func(string, string, string) http.Header {
+			return http.Header{"Authorization": {"Bearer " + internalToken}}
+		}, http.StatusUnauthorized},
+		{"signed", func(uri, stream, body string) http.Header {
+			return fleet.SignInternal(internalToken, http.MethodGet, uri, stream, []byte(body), time.Now())
+		}, http.StatusSwitchingProtocols},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// A raw stream request to the node's sessiond kind: with the
-			// right token the stream is refused by the node (no such
-			// session) only after the upgrade; with a wrong one nothing
-			// reaches the node.
+			// A raw stream request to the node's sessiond kind: signed, it
+			// is refused by the node (no such session) only after the
+			// upgrade; otherwise nothing reaches the node.
 			conn, err := net.Dial("tcp", strings.TrimPrefix(aInternal, "http://"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer conn.Close()
 			_ = conn.SetDeadline(time.Now().Add(testenv.WaitShort))
-			hdr := "eyJraW5kIjoic2Vzc2lvbmQiLCJ0YXJnZXQiOiIwMTIzNDU2Nzg5YWIifQ" // {"kind":"sessiond","target":"0123456789ab"}
-			req := fmt.Sprintf("GET /internal/v1/nodes/node-1/stream HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: gatewave-stream\r\nX-Gatewave-Stream: %s\r\n", hdr)
-			if tt.auth != "" {
-				req += "Authorization: " + tt.auth + "\r\n"
+			req := fmt.Sprintf("GET %s HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: gatewave-stream\r\nX-Gatewave-Stream: %s\r\n", streamURI, streamHdr)
+			for k, vs := range tt.hdr(streamURI, streamHdr, "") {
+				req += k + ": " + vs[0] + "\r\n"
 			}
 			if _, err := conn.Write([]byte(req + "\r\n")); err != nil {
 				t.Fatal(err)
@@ -138,14 +150,18 @@ func TestInternalTokenRequired(t *testing.T) {
 			}
 			resp.Body.Close()
 			if resp.StatusCode != tt.want {
-				t.Fatalf("%s token: %s, want %d", tt.name, resp.Status, tt.want)
+				t.Fatalf("%s: %s, want %d", tt.name, resp.Status, tt.want)
 			}
 		})
 		t.Run(tt.name+" command", func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, aInternal+"/internal/v1/nodes/node-1/commands",
-				strings.NewReader(`{"name":"session.save","args":{"container":"0123456789ab","session":"nosuchsession"},"timeout_ms":5000}`))
-			if tt.auth != "" {
-				req.Header.Set("Authorization", tt.auth)
+			req, _ := http.NewRequest(http.MethodPost, aInternal+cmdURI, strings.NewReader(cmdBody))
+			for k, vs := range tt.hdr(cmdURI, "", cmdBody) {
+				req.Header[k] = vs
+			}
+			if tt.name == "signed" { // signed for POST
+				for k, vs := range fleet.SignInternal(internalToken, http.MethodPost, cmdURI, "", []byte(cmdBody), time.Now()) {
+					req.Header[k] = vs
+				}
 			}
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -157,7 +173,7 @@ func TestInternalTokenRequired(t *testing.T) {
 				want = http.StatusOK // the node answers (with a failed ack)
 			}
 			if resp.StatusCode != want {
-				t.Fatalf("%s token, command: %s, want %d", tt.name, resp.Status, want)
+				t.Fatalf("%s, command: %s, want %d", tt.name, resp.Status, want)
 			}
 		})
 	}

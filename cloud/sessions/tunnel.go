@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -20,106 +22,6 @@ import (
 	"gatewave.dev/shared/pipe"
 	"gatewave.dev/shared/wsorigin"
 )
-
-// route is how the tunnel reaches one session's sessiond: streams to its
-// container over the node's link, pooled by an http.Transport.
-type route struct {
-	session, node, container, token string
-	userID                          int64
-	dial                            func(ctx context.Context) (net.Conn, error)
-	transport                       *http.Transport
-}
-
-func (s *Service) newRoute(session string, userID int64, node, container, token string) *route {
-	r := &route{session: session, userID: userID, node: node, container: container, token: token}
-	r.dial = func(ctx context.Context) (net.Conn, error) {
-		return s.hub.Dial(ctx, node, fleetproto.StreamHeader{Kind: fleetproto.KindSessiond, Target: container,
-			Meta: map[string]string{"session": session}})
-	}
-	r.transport = &http.Transport{
-		DialContext:         func(ctx context.Context, _, _ string) (net.Conn, error) { return r.dial(ctx) },
-		MaxIdleConnsPerHost: 32,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
-	s.rmu.Lock()
-	if old := s.routes[session]; old != nil {
-		old.transport.CloseIdleConnections()
-	}
-	s.routes[session] = r
-	s.rmu.Unlock()
-	return r
-}
-
-// probe waits until sessiond answers an authenticated request.
-func (r *route) probe(ctx context.Context) error {
-	var last error
-	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://sessiond/api/v1/files?path=.", nil)
-		req.Header.Set("Authorization", "Bearer "+r.token)
-		resp, err := r.transport.RoundTrip(req)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			err = fmt.Errorf("sessiond answered %s", resp.Status)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %v)", ctx.Err(), last)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-func (s *Service) dropRoute(session string) {
-	s.rmu.Lock()
-	r := s.routes[session]
-	delete(s.routes, session)
-	s.rmu.Unlock()
-	if r != nil {
-		r.transport.CloseIdleConnections()
-	}
-}
-
-func (s *Service) closeRoutes() {
-	s.rmu.Lock()
-	rs := s.routes
-	s.routes = map[string]*route{}
-	s.rmu.Unlock()
-	for _, r := range rs {
-		r.transport.CloseIdleConnections()
-	}
-}
-
-// lookup returns the route of a ready session (from the database on a miss,
-// so any replica can serve any session: the hub forwards streams to the
-// replica holding the node's link).
-func (s *Service) lookup(ctx context.Context, id string) (*route, Session, error) {
-	s.rmu.Lock()
-	r := s.routes[id]
-	s.rmu.Unlock()
-	if r != nil {
-		if s.hub.Reachable(ctx, r.node) {
-			return r, Session{ID: id, State: Ready, userID: r.userID}, nil
-		}
-		s.dropRoute(id) // its pooled streams died with the node's link
-	}
-	se, err := s.get(ctx, id)
-	if err != nil {
-		return nil, se, err
-	}
-	if se.State != Ready || se.token == "" || se.container == "" || !s.hub.Reachable(ctx, se.Node) {
-		if se.State == Ready {
-			se.State = Reconnecting
-		}
-		return nil, se, nil
-	}
-	return s.newRoute(id, se.userID, se.Node, se.container, se.token), se, nil
-}
 
 // userOf authenticates the session cookie, caching the answer briefly so
 // tunnelled requests do not each cost a database write.
@@ -150,15 +52,68 @@ func (s *Service) userOf(c *fiber.Ctx) (accounts.User, error) {
 
 func (s *Service) touch(id string) {
 	s.amu.Lock()
-	s.active[id] = time.Now()
+	s.active[id] = true
 	s.amu.Unlock()
 }
 
-// hop-by-hop headers and the browser's credentials never cross the tunnel.
+// sessiondRoutes is everything the tunnel forwards: the routes sessiond
+// serves (sessiond/server: /healthz, /metrics, /api/v1/..., and the IDE's
+// static files, index.html and assets/). Nothing else reaches the
+// container's socket: whatever answers there (a sessiond the user
+// replaced, or anything the socket was made to lead to) is never asked
+// anything sessiond would not be.
+var sessiondRoutes = struct {
+	exact    map[string]bool
+	prefixes []string
+}{
+	exact:    map[string]bool{"/": true, "/index.html": true, "/healthz": true, "/metrics": true},
+	prefixes: []string{"/api/v1/", "/assets/"},
+}
+
+// sessiondRoute reports whether rest (the raw path after /s/{id}) is one
+// of sessiondRoutes, spelled plainly: no dot segments, empty segments,
+// backslashes or escaped separators, so what is checked is what any
+// server behind the socket routes on.
+func sessiondRoute(rest string) bool {
+	low := strings.ToLower(rest)
+	for _, esc := range []string{"%2f", "%5c", "%2e", "%00"} {
+		if strings.Contains(low, esc) {
+			return false
+		}
+	}
+	p, err := url.PathUnescape(rest)
+	if err != nil || strings.ContainsAny(p, "\\\x00") {
+		return false
+	}
+	if p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/") {
+		return false // "..", "." or an empty segment
+	}
+	if sessiondRoutes.exact[p] {
+		return true
+	}
+	for _, pre := range sessiondRoutes.prefixes {
+		if strings.HasPrefix(p, pre) && len(p) > len(pre) {
+			return true
+		}
+	}
+	return false
+}
+
+// Hop-by-hop headers and the browser's credentials for the cloud (its
+// cookies, Authorization, the CSRF token) never cross the tunnel: the
+// container must never see what would let it act as the user on the
+// cloud.
 var dropRequest = map[string]bool{
 	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
 	"Transfer-Encoding": true, "Upgrade": true, "Cookie": true, "Authorization": true, "Host": true,
-	"Proxy-Authorization": true, "Content-Length": true,
+	"Proxy-Authorization": true, "Content-Length": true, "X-Csrf-Token": true, "X-Forwarded-Prefix": true,
+}
+
+// dropWS is what the WebSocket replay leaves out; the upgrade headers
+// themselves (Connection, Upgrade, Sec-WebSocket-*) go through.
+var dropWS = map[string]bool{
+	"Cookie": true, "Authorization": true, "Host": true, "Content-Length": true, "Proxy-Authorization": true,
+	"X-Csrf-Token": true, "X-Forwarded-Prefix": true,
 }
 
 var dropResponse = map[string]bool{
@@ -190,6 +145,9 @@ func (s *Service) tunnel(c *fiber.Ctx) error {
 	}
 	if rest == "" {
 		return c.Redirect(prefix+"/", fiber.StatusMovedPermanently)
+	}
+	if !sessiondRoute(rest) {
+		return apierr.NotFound("no such route in a session")
 	}
 	r, se, err := s.lookup(c.UserContext(), id)
 	if errors.Is(err, errNoSession) {
@@ -229,7 +187,7 @@ func (s *Service) proxyHTTP(c *fiber.Ctx, r *route, target, prefix string) error
 		return apierr.BadRequest("bad request target")
 	}
 	c.Request().Header.VisitAll(func(k, v []byte) {
-		if !dropRequest[string(k)] {
+		if !dropRequest[http.CanonicalHeaderKey(string(k))] {
 			req.Header.Add(string(k), string(v))
 		}
 	})
@@ -286,8 +244,8 @@ func (s *Service) proxyWS(c *fiber.Ctx, r *route, target, prefix string) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\n", target, c.Hostname())
 	c.Request().Header.VisitAll(func(k, v []byte) {
-		key := string(k)
-		if key == "Cookie" || key == "Authorization" || key == "Host" || key == "Content-Length" {
+		key := http.CanonicalHeaderKey(string(k))
+		if dropWS[key] {
 			return
 		}
 		if strings.ContainsAny(string(v), "\r\n") {
@@ -311,7 +269,7 @@ func (s *Service) proxyWS(c *fiber.Ctx, r *route, target, prefix string) error {
 			if s.wsOpen[id]--; s.wsOpen[id] <= 0 {
 				delete(s.wsOpen, id)
 			}
-			s.active[id] = time.Now()
+			s.active[id] = true
 			s.amu.Unlock()
 		}()
 		_ = conn.SetDeadline(time.Time{})

@@ -366,15 +366,86 @@ func (s *Store) SweepOffline(ctx context.Context, cutoff time.Time, replica stri
 	return ids, err
 }
 
-// RegisterReplica records where replica takes replica-to-replica calls.
+// RegisterReplica records replica as alive and where it takes
+// replica-to-replica calls ("" when it takes none).
 func (s *Store) RegisterReplica(ctx context.Context, replica, internalURL string, now time.Time) error {
-	_, err := s.Pool.Exec(ctx, `INSERT INTO replicas (name, internal_url, started_at) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET internal_url = EXCLUDED.internal_url, started_at = EXCLUDED.started_at`,
+	_, err := s.Pool.Exec(ctx, `INSERT INTO replicas (name, internal_url, started_at, heartbeat_at) VALUES ($1, $2, $3, now())
+		ON CONFLICT (name) DO UPDATE SET internal_url = EXCLUDED.internal_url, started_at = EXCLUDED.started_at, heartbeat_at = now()`,
 		replica, internalURL, now)
 	if err != nil {
 		return fmt.Errorf("register replica %q: %w", replica, err)
 	}
 	return nil
+}
+
+// ReplicaHeartbeat records that replica is alive, on the database's clock
+// (replicas' clocks may disagree). It reports false when the row was gone:
+// another replica took this one for dead and let its nodes go, so the
+// caller registers again and claims back the links it still holds.
+func (s *Store) ReplicaHeartbeat(ctx context.Context, replica string) (bool, error) {
+	tag, err := s.Pool.Exec(ctx, `UPDATE replicas SET heartbeat_at = now() WHERE name = $1`, replica)
+	if err != nil {
+		return false, fmt.Errorf("replica %q heartbeat: %w", replica, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Link is one node connection a replica holds.
+type Link struct {
+	NodeID      int64
+	ConnectedAt time.Time
+}
+
+// Reclaim records links that replica still holds after it was taken for
+// dead: only where no other replica took the node over since (the row
+// still has this connection's connected_at and no replica).
+func (s *Store) Reclaim(ctx context.Context, replica string, links []Link) error {
+	if len(links) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(links))
+	ats := make([]time.Time, len(links))
+	for i, l := range links {
+		ids[i], ats[i] = l.NodeID, l.ConnectedAt
+	}
+	_, err := s.Pool.Exec(ctx, `UPDATE nodes n SET replica = $1 FROM unnest($2::bigint[], $3::timestamptz[]) AS l(id, at)
+		WHERE n.id = l.id AND n.connected_at = l.at AND n.replica IS NULL AND n.status <> 'revoked'`, replica, ids, ats)
+	if err != nil {
+		return fmt.Errorf("replica %q reclaim links: %w", replica, err)
+	}
+	return nil
+}
+
+// SweepReplicas forgets replicas whose last heartbeat is older than
+// deadAfter on the database's clock, and lets go of the nodes that a
+// forgotten (or never registered) replica holds, with a disconnected
+// event each: their links died with it, so the nodes' sessions move on
+// (the node reconnects to a live replica; if it does not, it goes offline
+// and its sessions end as lost) instead of waiting on a dead holder.
+// self is never forgotten. It returns the nodes let go.
+func (s *Store) SweepReplicas(ctx context.Context, self string, deadAfter time.Duration) ([]int64, error) {
+	var ids []int64
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		secs := deadAfter.Seconds()
+		if _, err := tx.Exec(ctx, `DELETE FROM replicas WHERE name <> $1 AND heartbeat_at < now() - make_interval(secs => $2)`, self, secs); err != nil {
+			return fmt.Errorf("forget dead replicas: %w", err)
+		}
+		rows, err := tx.Query(ctx, `WITH old AS (
+				SELECT n.id, n.replica FROM nodes n
+				WHERE n.replica IS NOT NULL AND n.replica <> $1
+					AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.name = n.replica)
+				FOR UPDATE),
+			freed AS (UPDATE nodes n SET replica = NULL FROM old WHERE n.id = old.id RETURNING n.id, old.replica)
+			INSERT INTO node_events (node_id, kind, replica, detail, at)
+			SELECT id, 'disconnected', replica, 'replica stopped answering', now() FROM freed
+			RETURNING node_id`, self)
+		if err != nil {
+			return fmt.Errorf("free nodes of dead replicas: %w", err)
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
+	return ids, err
 }
 
 // Holder returns the replica holding node's connection and its internal
