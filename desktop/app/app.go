@@ -385,6 +385,7 @@ func (a *API) TrustFolder() (bool, error) {
 			"on this computer with your permissions, as build tasks and language servers. "+
 			"Trust only folders whose contents you know.", folder),
 	}) {
+		d.probe.emit(map[string]any{"event": "trust declined", "folder": folder})
 		return false, nil
 	}
 	if err := d.opts.Trust.Trust(folder); err != nil {

@@ -31,6 +31,9 @@
       tree: [...document.querySelectorAll('[data-testid="file-tree"] [role="treeitem"]')].map((e) => e.getAttribute("data-path") || text(e)),
       errors: [...document.querySelectorAll('[role="alert"], [data-testid="error-banner"], .error-banner')].map(text).filter(Boolean),
       editor: !!document.querySelector('.cm-editor .cm-content[contenteditable="true"]'),
+      trust_banner: !!document.querySelector('[data-testid="trust-banner"]:not([hidden])'),
+      trust_answered: Number((document.querySelector('[data-testid="trust-banner"]') || { dataset: {} }).dataset.answered || 0),
+      trust_button: !!document.querySelector('[data-testid="trust-banner"]:not([hidden]) [data-testid="trust-folder"]:not([disabled])'),
       webusb: "usb" in navigator,
     });
     const s = JSON.stringify(r);

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -153,9 +155,24 @@ func TestDesktop(t *testing.T) {
 		}
 	})
 
-	t.Run("quit through the Wails runtime leaves no process", func(t *testing.T) {
+	t.Run("quitting with unsaved edits and running tasks asks first", func(t *testing.T) {
+		in.command("open main.v")
+		in.waitFor(ctx, "an editor", func(ev event) bool { return ev.Event == "dom" && ev.Report.Editor })
+		in.command("type // edited\n")
+		in.waitFor(ctx, "the page to report main.v unsaved", func(ev event) bool {
+			return ev.Event == "unsaved" && len(ev.Paths) == 1 && ev.Paths[0] == "main.v"
+		})
 		procs := startChildren(ctx, t, conn)
 		in.command("quit")
+		q := in.nthQuestion(ctx, 1)
+		if !strings.HasPrefix(q.Message, "Quit and discard 1 unsaved file and stop ") || !strings.Contains(q.Message, "sleep 300") {
+			t.Errorf("question %q; want it to name the unsaved file and the running task", q.Message)
+		}
+		in.command("answer no")
+		// Still running: a second quit asks again.
+		in.command("quit")
+		in.nthQuestion(ctx, 2)
+		in.command("answer yes")
 		checkExit(ctx, t, in, procs)
 	})
 
@@ -397,4 +414,95 @@ func TestQuitWhileFolderPickerOpen(t *testing.T) {
 			t.Errorf("process %d (%s) outlived the app", p.PID, p.Comm)
 		}
 	}
+}
+
+// nthQuestion waits for the app's n-th question (1-based) since launch.
+func (in *instance) nthQuestion(ctx context.Context, n int) event {
+	in.t.Helper()
+	seen := 0
+	return in.waitFor(ctx, fmt.Sprintf("question %d", n), func(ev event) bool {
+		if ev.Event == "question" {
+			seen++
+		}
+		return ev.Event == "question" && seen == n
+	})
+}
+
+// TestRestrictedMode opens a folder whose .ide/tasks.toml would run a
+// program: nothing of it runs until the user trusts the folder through the
+// banner's button and the app's question, and a no changes nothing.
+func TestRestrictedMode(t *testing.T) {
+	bin := binary(t)
+	display := xvfb(t)
+	ctx := testenv.Context(t, testenv.WaitLong)
+	ws := sampleWorkspace(t)
+	if err := os.MkdirAll(filepath.Join(ws, ".ide"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := "[tasks.mark]\ncommand = [\"sh\", \"-c\", \"echo ran > marker\"]\n"
+	if err := os.WriteFile(filepath.Join(ws, ".ide", "tasks.toml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(ws, "marker")
+	in := launch(t, bin, display, ws)
+	conn := in.connection(ctx)
+	if conn.Trusted {
+		t.Fatal("a new folder opened trusted")
+	}
+	ev := in.waitFor(ctx, "the restricted-mode banner", func(ev event) bool { return ev.Event == "dom" && ev.Report.TrustButton })
+	if len(ev.Report.Errors) > 0 {
+		t.Errorf("error banner(s) shown: %q", ev.Report.Errors)
+	}
+	start := func() int {
+		code, body := postJSON(ctx, t, conn, "api/v1/tasks", `{"task":"mark"}`)
+		if code != 201 && code != 403 {
+			t.Fatalf("POST task mark: %d %s", code, body)
+		}
+		return code
+	}
+	if code := start(); code != 403 {
+		t.Errorf("untrusted: POST task mark: %d, want 403", code)
+	}
+
+	clickable := func(ev event) bool { return ev.Event == "dom" && ev.Report.TrustButton }
+	in.command("click trust-folder")
+	if q := in.nthQuestion(ctx, 1); !strings.Contains(q.Message, ws) {
+		t.Errorf("question %q does not name the folder", q.Message)
+	}
+	in.command("answer no")
+	in.waitFor(ctx, "the no to be through", func(ev event) bool { return ev.Event == "trust declined" })
+	if code := start(); code != 403 {
+		t.Errorf("after a no: POST task mark: %d, want 403", code)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the untrusted folder's task ran (%v)", err)
+	}
+	// The button is back once the page has the answer; a second click asks again.
+	in.waitFor(ctx, "the button to be clickable after the no", func(ev event) bool { return clickable(ev) && ev.Report.TrustAnswered == 1 })
+	in.command("click trust-folder")
+	in.nthQuestion(ctx, 2)
+	in.command("answer yes")
+	in.waitFor(ctx, "the trusted report", func(ev event) bool { return ev.Event == "trusted" && ev.Folder == ws })
+	in.waitFor(ctx, "the banner to go", func(ev event) bool { return ev.Event == "dom" && !ev.Report.TrustBanner })
+	if code := start(); code != 201 {
+		t.Fatalf("trusted: POST task mark: %d, want 201", code)
+	}
+	for {
+		if _, err := os.Stat(marker); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("the trusted task did not run")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(in.home, ".config", "gatewave", "trusted-folders.json"))
+	if err != nil || !bytes.Contains(b, []byte(ws)) {
+		t.Errorf("trust not remembered: %s, %v", b, err)
+	}
+	if err := in.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = in.wait(ctx)
 }

@@ -122,6 +122,12 @@ type domReport struct {
 	Editor    bool     `json:"editor"`
 	WebUSB    bool     `json:"webusb"`
 	Title     string   `json:"title"`
+	// TrustBanner is whether the restricted-mode banner shows.
+	TrustBanner bool `json:"trust_banner"`
+	// TrustButton is whether its "Trust this folder" button can be clicked.
+	TrustButton bool `json:"trust_button"`
+	// TrustAnswered counts the trust questions the page has had answered.
+	TrustAnswered int `json:"trust_answered"`
 }
 
 type event struct {
@@ -134,6 +140,9 @@ type event struct {
 	Report    domReport `json:"report"`
 	Killed    int       `json:"killed"`
 	Message   string    `json:"message"`
+	Title     string    `json:"title"`   // of a question
+	Paths     []string  `json:"paths"`   // of an unsaved report
+	Trusted   bool      `json:"trusted"` // of a connection
 	at        time.Time
 }
 

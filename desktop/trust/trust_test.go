@@ -70,12 +70,9 @@ func TestReplacedFolderIsNotTrusted(t *testing.T) {
 	if err := s.Trust(dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	// Keep the old inode busy so the new directory cannot reuse it.
-	keep := filepath.Join(parent, "keep")
-	if err := os.Mkdir(keep, 0o755); err != nil {
+	// The old checkout moves aside (so its inode stays taken and cannot be
+	// reused) and a new one is made at the same path.
+	if err := os.Rename(dir, dir+".old"); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(dir, 0o755); err != nil {

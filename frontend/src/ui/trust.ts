@@ -69,6 +69,8 @@ export class TrustBanner {
       toast(`Trust this folder: ${(err as Error).message}`, "error");
     } finally {
       this.button.disabled = false;
+      // How many questions have been answered: a state tests can wait for.
+      this.el.dataset.answered = String(Number(this.el.dataset.answered ?? 0) + 1);
     }
   }
 }
