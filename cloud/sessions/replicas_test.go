@@ -187,3 +187,58 @@ func TestInternalTokenRequired(t *testing.T) {
 		t.Fatalf("replica B without a token: %s, want 401", resp.Status)
 	}
 }
+
+// A replica that dies without a word (its process gone, its row's
+// heartbeat stale) lets go of its nodes within the offline window: the
+// node is no longer held by it, and its session ends as lost instead of
+// showing "reconnecting" forever. The live replica keeps its own node and
+// its heartbeat advances.
+func TestDeadReplicaLetsGo(t *testing.T) {
+	e := newEnv(t, envOpts{sessions: func(o *sessions.Options) { o.NodeLostAfter = time.Second }})
+	alice := e.addUser(t, "alice")
+	alice.signIn(t)
+	e.startScripted("node-live", "", nil)
+	_, _, err := e.st.AddNode(t.Context(), "node-x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	// What a crashed replica leaves: its registration, stale, and a node
+	// it held, with a ready session on it.
+	if _, err := e.db.Exec(ctx, `INSERT INTO replicas (name, internal_url, heartbeat_at) VALUES ('replica-dead', 'http://127.0.0.1:9', now() - interval '1 hour')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(ctx, `UPDATE nodes SET status = 'online', replica = 'replica-dead', connected_at = now(), last_heartbeat_at = now() WHERE name = 'node-x'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.db.Exec(ctx, `INSERT INTO pool_containers (node_id, container_id, class, state, reported_session)
+		SELECT id, 'dededededede', 'standard', 'claimed', 'sess-alice-1' FROM nodes WHERE name = 'node-x'`); err != nil {
+		t.Fatal(err)
+	}
+	e.insertSession(t, "sess-alice-1", "alice", "ready", "node-x", "dededededede")
+
+	eventually(t, testenv.WaitLong, "node-x let go", func() bool {
+		n, err := e.st.Get(ctx, "node-x")
+		return err == nil && n.Replica == nil
+	})
+	var why string
+	if err := e.db.QueryRow(ctx, `SELECT detail FROM node_events e JOIN nodes n ON n.id = e.node_id
+		WHERE n.name = 'node-x' AND e.kind = 'disconnected'`).Scan(&why); err != nil || why != "replica stopped answering" {
+		t.Fatalf("node-x event: %q %v", why, err)
+	}
+	eventually(t, testenv.WaitLong, "the session ended as lost", func() bool {
+		se := alice.session(t, "sess-alice-1")
+		return se.State == sessions.Ended && strings.Contains(se.Detail, "node lost")
+	})
+	if n, err := e.st.Get(ctx, "node-live"); err != nil || n.Replica == nil || *n.Replica != "replica-a" {
+		t.Fatalf("the live replica's node: %+v %v", n, err)
+	}
+	var fresh bool
+	if err := e.db.QueryRow(ctx, `SELECT heartbeat_at > now() - interval '5 seconds' FROM replicas WHERE name = 'replica-a'`).Scan(&fresh); err != nil || !fresh {
+		t.Fatalf("replica-a's heartbeat is not fresh: %v", err)
+	}
+	var left int
+	if err := e.db.QueryRow(ctx, `SELECT count(*) FROM replicas WHERE name = 'replica-dead'`).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("the dead replica is still registered: %d %v", left, err)
+	}
+}

@@ -126,4 +126,3 @@ func (s *Service) lookup(ctx context.Context, id string) (*route, Session, error
 	}
 	return s.newRoute(id, se.userID, se.Node, se.container, se.token), se, nil
 }
-

@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-
 )
 
 // Session states as stored; Reconnecting is only ever shown, and so is
@@ -35,14 +34,14 @@ type Session struct {
 	ID    string `json:"id"`
 	State string `json:"state"`
 	// Position is the place in the queue (1 = next), when queued.
-	Position   int        `json:"position,omitempty"`
-	URL        string     `json:"url,omitempty"`
-	Node       string     `json:"node,omitempty"`
-	QueuedAt   time.Time  `json:"queued_at"`
-	StartedAt  *time.Time `json:"started_at,omitempty"`
-	EndedAt    *time.Time `json:"ended_at,omitempty"`
-	Autosave   string     `json:"last_autosave,omitempty"`
-	Detail     string     `json:"detail,omitempty"`
+	Position  int        `json:"position,omitempty"`
+	URL       string     `json:"url,omitempty"`
+	Node      string     `json:"node,omitempty"`
+	QueuedAt  time.Time  `json:"queued_at"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Autosave  string     `json:"last_autosave,omitempty"`
+	Detail    string     `json:"detail,omitempty"`
 	// Class is the container class asked for ("" takes any).
 	Class      string `json:"class,omitempty"`
 	stored     string // State as stored
@@ -146,4 +145,3 @@ func (s *Service) enqueue(ctx context.Context, userID int64, class string) (Sess
 	se, err := s.get(ctx, id)
 	return se, true, err
 }
-
