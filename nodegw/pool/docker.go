@@ -144,8 +144,14 @@ func (p *Pool) create(ctx context.Context, c Container, cl Class) (string, error
 		}
 		hc.Ulimits = []*units.Ulimit{{Name: "nofile", Soft: 8192, Hard: 8192}}
 	}
-	resp, err := p.docker.ContainerCreate(ctx,
-		&container.Config{Image: p.opts.Image, Labels: labels, Hostname: "workspace"}, hc, nil, nil, c.Name)
+	cfg := &container.Config{Image: p.opts.Image, Labels: labels, Hostname: "workspace"}
+	if !p.opts.Unhardened {
+		// The user's processes stop a little under the pids limit, so a
+		// fork bomb leaves sessiond room for its threads (see
+		// sessiond/childenv.SetProcLimit).
+		cfg.Env = []string{fmt.Sprintf("SESSIOND_USER_PROCS=%d", max(pids-32, 16))}
+	}
+	resp, err := p.docker.ContainerCreate(ctx, cfg, hc, nil, nil, c.Name)
 	if err != nil {
 		return "", err
 	}

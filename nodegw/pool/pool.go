@@ -412,6 +412,11 @@ func (p *Pool) Shutdown(ctx context.Context) error {
 	var errs []error
 	for _, c := range p.Snapshot() {
 		if c.Owner != "" && p.opts.Autosave != nil {
+			p.mu.Lock()
+			if e, ok := p.containers[c.ID]; ok && e.State == Claimed {
+				p.setState(e, Destroying) // stopped: saved from its disk
+			}
+			p.mu.Unlock()
 			p.stop(ctx, c)
 			if err := p.opts.Autosave(ctx, c); err != nil {
 				errs = append(errs, fmt.Errorf("save %s before shutdown (kept): %w", c.Name, err))

@@ -76,6 +76,7 @@ type session struct {
 // process group of its own so that everything it spawns can be killed.
 func (s *Service) start(lang Language, bin string, conn *websocket.Conn) (*session, error) {
 	cmd := exec.Command(bin, lang.Args...)
+	childenv.Limit(cmd)
 	cmd.Dir = s.ws.Dir()
 	cmd.Env = childenv.Base()
 	keys := make([]string, 0, len(lang.Env))

@@ -261,11 +261,20 @@ func Create(ctx context.Context, o Options, have []string, w io.Writer) (Meta, e
 	}
 	var prereq []string
 	for _, h := range have {
-		if shaRE.MatchString(h) {
-			if _, err := s.git(ctx, nil, nil, nil, "cat-file", "-e", h+"^{commit}"); err == nil {
-				prereq = append(prereq, h)
-			}
+		if !shaRE.MatchString(h) || h == snap {
+			continue
 		}
+		if _, err := s.git(ctx, nil, nil, nil, "cat-file", "-e", h+"^{commit}"); err != nil {
+			continue
+		}
+		// A commit that already contains the snapshot (an unchanged
+		// workspace gives the same snapshot commit, and the last autosave
+		// has it as a parent) would leave the bundle empty, which git
+		// refuses to write: such a commit is left out of the prerequisites.
+		if _, err := s.git(ctx, nil, nil, nil, "merge-base", "--is-ancestor", snap, h); err == nil {
+			continue
+		}
+		prereq = append(prereq, h)
 	}
 	if len(prereq) > 0 {
 		bundle = append(append(bundle, "--not"), prereq...)

@@ -162,6 +162,11 @@ func TestSnapshotRestoresBranchIndexAndWorkingTree(t *testing.T) {
 	if again != sh(t, bare, nil, "rev-parse", "refs/save/snapshot") {
 		t.Fatal("an unchanged workspace gave a new snapshot commit")
 	}
+	// And the receiver holding that very commit still gets a bundle.
+	var b3 bytes.Buffer
+	if _, err := Create(context.Background(), Options{Root: got}, []string{again, wantHead, a}, &b3); err != nil {
+		t.Fatalf("snapshot the receiver already has: %v", err)
+	}
 }
 
 func TestSnapshotPrerequisitesAndFreshCheckout(t *testing.T) {

@@ -217,6 +217,7 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 	if cmd.Err != nil {
 		return nil, apierr.New(400, "command_not_found", "%s: not found in PATH on this machine", spec.Argv[0])
 	}
+	childenv.Limit(cmd)
 	cmd.Dir = s.opts.Workspace.Abs(dir)
 	cmd.Env = append(append(childenv.Base(), s.opts.Env...), spec.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -139,6 +139,7 @@ func (s *Service) Open(cols, rows int) (*Session, error) {
 		return nil, apierr.New(429, "too_many_terminals", "%d terminals are open; close one first", len(s.sessions))
 	}
 	cmd := exec.Command(s.opts.Shell)
+	childenv.Limit(cmd)
 	cmd.Dir = s.opts.Dir
 	cmd.Env = append(append(childenv.Base("TERM", "COLORTERM"), "TERM=xterm-256color", "COLORTERM=truecolor"), s.opts.Env...)
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -41,6 +42,11 @@ bound and its token read: it and everything it starts then run as that user.
 `
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == childenv.ShimArg {
+		err := childenv.Shim(os.Args[2:])
+		fmt.Fprintln(os.Stderr, "sessiond:", err)
+		os.Exit(126)
+	}
 	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "sessiond:", err)
 		os.Exit(1)
@@ -63,6 +69,7 @@ func run(args []string) error {
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	controlAddr := fs.String("control", "", "unix:/path for the node's control plane (snapshot, restore); none when empty")
 	user := fs.String("user", "", "UID[:GID] to run as once the sockets are bound (inside a container)")
+	userProcs := fs.Int("user-procs", envInt("SESSIOND_USER_PROCS"), "cap on the user's processes and threads together (RLIMIT_NPROC); 0 means none")
 	var origins cliflag.Strings
 	fs.Var(&origins, "allow-origin", "extra browser origin allowed for WebSockets and CORS (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -107,6 +114,7 @@ func run(args []string) error {
 			return fmt.Errorf("socket: %w", err)
 		}
 	}
+	childenv.SetProcLimit(*userProcs)
 	if *user != "" {
 		uid, gid, err := privdrop.Parse(*user)
 		if err != nil {
@@ -205,4 +213,9 @@ func runSnapshot(args []string) error {
 	defer stop()
 	_, err := snapshot.Create(ctx, snapshot.Options{Root: *root, Env: childenv.Base()}, have, os.Stdout)
 	return err
+}
+
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
 }
