@@ -88,14 +88,18 @@ log "pool image: $image"
 pids=()
 cleanup() {
 	trap - INT TERM EXIT
-	log "stopping"
+	log "stopping: saving open workspaces first"
+	# nodegw first, while the cloud still takes the saves (--shutdown-pool:
+	# every open workspace is saved, then the pool is removed; a container
+	# whose save fails is kept, and the next run saves it).
+	if [ ${#pids[@]} -gt 1 ]; then
+		kill "${pids[1]}" 2>/dev/null || true
+		wait "${pids[1]}" 2>/dev/null || true
+	fi
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	ids=$(docker ps -aq --filter "label=dev.gatewave.pool=$poolname")
-	[ -z "$ids" ] || docker rm -f $ids >/dev/null
-	vols=$(docker volume ls -q --filter "label=dev.gatewave.pool=$poolname")
-	[ -z "$vols" ] || docker volume rm -f $vols >/dev/null
-	rm -rf "$nodestate/run"
+	left=$(docker ps -aq --filter "label=dev.gatewave.pool=$poolname")
+	[ -z "$left" ] || log "kept containers whose save failed (the next run saves them): $left"
 }
 trap cleanup INT TERM EXIT
 
@@ -110,7 +114,7 @@ curl -fsS "$url/healthz" >/dev/null || { log "the cloud did not start; see $stat
 NODEGW_TOKEN_FILE=$state/node-token "$bin/nodegw" --cloud "$url" --name local \
 	--image "$image" --pool-name "$poolname" --state-dir "$nodestate" \
 	--standard-count "$poolsize" --standard-cpus 0.5 --standard-memory-mib 512 --oversubscribe -1 \
-	--autosave-interval 2m 2>"$state/nodegw.log" &
+	--autosave-interval 2m --shutdown-pool 2>"$state/nodegw.log" &
 pids+=($!)
 
 cat <<MSG

@@ -63,6 +63,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 	burstMem := fs.Int64("burst-memory-mib", 0, "over-subscribed container memory in MiB (default 512)")
 	over := fs.Float64("oversubscribe", 0, "over-subscribed containers per spare core (default 2; negative: none)")
 	autosaveEvery := fs.Duration("autosave-interval", 5*time.Minute, "periodic autosave of open sessions")
+	stdDisk := fs.Int64("standard-disk-mib", 0, "standard container workspace size in MiB (default 16384; negative: no quota, a plain volume)")
+	burstDisk := fs.Int64("burst-disk-mib", 0, "over-subscribed container workspace size in MiB (default 16384; negative: no quota)")
+	shutdownPool := fs.Bool("shutdown-pool", false, "on exit, save every open workspace and remove the pool's containers (those whose save fails are kept)")
 	lb := cliflag.KeyValues{}
 	fs.Var(lb, "label", "label key=value reported at registration (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -96,8 +99,19 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	var gp atomic.Pointer[gateway.Gateway]
 	var svc *sessions.Service
+	var p *pool.Pool
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		if p != nil && *shutdownPool {
+			sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer scancel()
+			log.Info("saving open workspaces and removing the pool")
+			if err := p.Shutdown(sctx); err != nil {
+				log.Error("pool shutdown", "err", err)
+			}
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if *withPool {
@@ -106,15 +120,15 @@ func Run(ctx context.Context, args []string, env Env) int {
 			log.Warn("resource probe incomplete", "err", err)
 		}
 		classes, err := pool.Plan(res.CPUCores, int64(res.MemoryBytes), pool.Sizing{
-			Standard:      pool.Size{CPUs: *stdCPUs, MemoryBytes: *stdMem << 20},
-			Burst:         pool.Size{CPUs: *burstCPUs, MemoryBytes: *burstMem << 20},
+			Standard:      pool.Size{CPUs: *stdCPUs, MemoryBytes: *stdMem << 20, DiskBytes: *stdDisk << 20},
+			Burst:         pool.Size{CPUs: *burstCPUs, MemoryBytes: *burstMem << 20, DiskBytes: *burstDisk << 20},
 			Oversubscribe: *over, StandardCount: *stdCount, BurstCount: *burstCount,
 		})
 		if err != nil {
 			log.Error("pool sizing", "err", err)
 			return 2
 		}
-		p, err := pool.New(pool.Options{
+		p, err = pool.New(pool.Options{
 			Image: *image, Classes: classes, Network: *network, Name: *poolName,
 			StateDir: filepath.Join(*stateDir, "pool"), Logger: log,
 			Autosave: func(ctx context.Context, c pool.Container) error { return svc.Autosave(ctx, c) },

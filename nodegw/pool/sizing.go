@@ -71,11 +71,13 @@ type Sizing struct {
 
 // Plan turns a node's resources into the classes its pool keeps warm.
 func Plan(cores int, memoryBytes int64, s Sizing) ([]Class, error) {
-	if s.Standard == (Size{}) {
-		s.Standard = Size{CPUs: 4, MemoryBytes: 8 * gib}
+	// An envelope with neither CPUs nor memory set takes the default (its
+	// disk and pids settings are kept).
+	if s.Standard.CPUs == 0 && s.Standard.MemoryBytes == 0 {
+		s.Standard.CPUs, s.Standard.MemoryBytes = 4, 8*gib
 	}
-	if s.Burst == (Size{}) {
-		s.Burst = Size{CPUs: 1, MemoryBytes: 512 * mib}
+	if s.Burst.CPUs == 0 && s.Burst.MemoryBytes == 0 {
+		s.Burst.CPUs, s.Burst.MemoryBytes = 1, 512*mib
 	}
 	if s.Oversubscribe == 0 {
 		s.Oversubscribe = 2
