@@ -92,11 +92,12 @@ func (s *Service) releaseOrphan(ctx context.Context, o orphan) error {
 	}
 	var res fleetproto.SaveResult
 	_ = json.Unmarshal(ack.Result, &res)
-	// The save is in: the credential has done its job.
-	if _, err := s.db.Exec(ctx, `UPDATE sessions SET git_token_hash = NULL, git_token_expires_at = NULL,
-			last_autosave = CASE WHEN $3 = '' THEN last_autosave ELSE $3 END
-		WHERE id = $1 AND git_token_hash = $2`, o.session, hash(tok), res.Commit); err != nil {
-		return err
+	// The credential stays until it expires (orphanCredentialTTL): the
+	// node may save again before it destroys the container.
+	if res.Commit != "" {
+		if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_autosave = $2 WHERE id = $1`, o.session, res.Commit); err != nil {
+			return err
+		}
 	}
 	s.log.Info("released an orphaned container", "session", o.session, "node", o.node, "container", o.container, "autosave", res.Commit)
 	return nil
