@@ -49,13 +49,14 @@ build_sessiond() {
 
 build_scratch() {
 	local ctx=$work/scratch r=$work/scratch/rootfs
-	mkdir -p "$r/tmp" "$r/workspace" "$r/run/gatewave" "$r/etc" "$r/bin" "$r/usr/local/bin" "$r/home/dev"
+	mkdir -p "$r/tmp" "$r/run/gatewave" "$r/etc" "$r/bin" "$r/usr/local/bin" "$ctx/user/workspace" "$ctx/user/home/dev"
 	chmod 1777 "$r/tmp"
 	# uid 1000 runs everything the user starts; root only binds sessiond's
 	# sockets and reads its token before sessiond drops to 1000.
 	printf 'root:x:0:0:root:/root:/bin/sh\ndev:x:1000:1000:dev:/home/dev:/bin/sh\n' >"$r/etc/passwd"
 	printf 'root:x:0:\ndev:x:1000:\n' >"$r/etc/group"
-	chown 1000:1000 "$r/workspace" "$r/home/dev"
+	# (owned by uid 1000 through COPY --chown in the Dockerfile: COPY
+	# itself gives everything to root)
 	cp "$work/sessiond" "$r/usr/local/bin/sessiond"
 	cp "$tini" "$r/init"
 	# git (workspace snapshots run it as the user) with the libraries it

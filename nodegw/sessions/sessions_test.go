@@ -31,16 +31,39 @@ import (
 // node is one compute node's session service on a real dockerd, with the
 // FROM-scratch image of this tree (sessiond, git, busybox).
 type node struct {
-	t    *testing.T
+	t    testing.TB
 	pool *pool.Pool
 	svc  *Service
 	dir  string
 	own  map[string]string // sessiond's own answers to the attack's requests
+
+	smu     sync.Mutex
+	seen    map[string]time.Time // container → when it was first reported starting
+	starts  []time.Duration      // container cold starts (first report to idle)
+}
+
+// track records cold starts from the pool's reports.
+func (n *node) track(cs []pool.Container) {
+	n.smu.Lock()
+	defer n.smu.Unlock()
+	for _, c := range cs {
+		switch c.State {
+		case pool.Starting:
+			if _, ok := n.seen[c.ID]; !ok {
+				n.seen[c.ID] = time.Now()
+			}
+		case pool.Idle:
+			if t0, ok := n.seen[c.ID]; ok && !t0.IsZero() {
+				n.starts = append(n.starts, time.Since(t0))
+				n.seen[c.ID] = time.Time{}
+			}
+		}
+	}
 }
 
 const mib = int64(1) << 20
 
-func shortTempDir(t *testing.T) string {
+func shortTempDir(t testing.TB) string {
 	d, err := os.MkdirTemp("", "gwsess")
 	if err != nil {
 		t.Fatal(err)
@@ -49,11 +72,11 @@ func shortTempDir(t *testing.T) string {
 	return d
 }
 
-func newNode(t *testing.T, count int, mod func(*pool.Options)) *node {
+func newNode(t testing.TB, count int, mod func(*pool.Options)) *node {
 	t.Helper()
 	testenv.BuildSessiondImage(t)
 	dir := shortTempDir(t)
-	n := &node{t: t, dir: dir}
+	n := &node{t: t, dir: dir, seen: map[string]time.Time{}}
 	opts := pool.Options{
 		Image: testenv.SessiondImage, StateDir: filepath.Join(dir, "pool"),
 		Classes:        []pool.Class{{Name: "standard", Size: pool.Size{CPUs: 0.5, MemoryBytes: 256 * mib, Pids: 96, DiskBytes: 64 * mib}, Count: count}},
@@ -61,7 +84,7 @@ func newNode(t *testing.T, count int, mod func(*pool.Options)) *node {
 		HealthInterval: 200 * time.Millisecond, ProbeTimeout: time.Second, UnhealthyAfter: 2 * time.Second,
 		RetryMin: 100 * time.Millisecond, RetryMax: time.Second,
 		Autosave: func(ctx context.Context, c pool.Container) error { return n.svc.Autosave(ctx, c) },
-		OnChange: func(cs []pool.Container) { n.svc.OnChange(cs) },
+		OnChange: func(cs []pool.Container) { n.track(cs); n.svc.OnChange(cs) },
 	}
 	if mod != nil {
 		mod(&opts)
@@ -103,7 +126,7 @@ func (n *node) waitFor(what string, cond func() bool) {
 	}
 }
 
-func git(t *testing.T, dir string, args ...string) string {
+func git(t testing.TB, dir string, args ...string) string {
 	t.Helper()
 	out, err := gitcache.Git(context.Background(), "", dir, []string{"GIT_AUTHOR_NAME=U", "GIT_AUTHOR_EMAIL=u@localhost",
 		"GIT_COMMITTER_NAME=U", "GIT_COMMITTER_EMAIL=u@localhost"}, args...)
@@ -115,7 +138,7 @@ func git(t *testing.T, dir string, args ...string) string {
 
 // origin is the user's repo (a local path stands in for the cloud's git
 // host): main with a Verilog file.
-func origin(t *testing.T) string {
+func origin(t testing.TB) string {
 	root := t.TempDir()
 	bare := filepath.Join(root, "alice.git")
 	git(t, root, "init", "-q", "--bare", "--initial-branch=main", bare)
@@ -240,7 +263,7 @@ echo notes > notes.txt && mkdir -p build && echo junk > build/out.bin && git sta
 	}
 }
 
-func splitStatus(t *testing.T, out string) (status, head string) {
+func splitStatus(t testing.TB, out string) (status, head string) {
 	t.Helper()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var st []string
@@ -452,7 +475,7 @@ func TestTerminalIsUnprivilegedAndBounded(t *testing.T) {
 	resp.Body.Close()
 }
 
-func cgroupFile(t *testing.T, id, name string) string {
+func cgroupFile(t testing.TB, id, name string) string {
 	for _, p := range []string{"/sys/fs/cgroup/system.slice/docker-" + id + ".scope/" + name, "/sys/fs/cgroup/docker/" + id + "/" + name,
 		"/sys/fs/cgroup/pids/docker/" + id + "/" + name} {
 		if _, err := os.Stat(p); err == nil {
