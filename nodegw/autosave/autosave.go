@@ -149,7 +149,9 @@ func attempt(ctx context.Context, o Options) (Result, error) {
 		return Result{}, err
 	}
 	// No '+': the remote accepts it only as a fast-forward.
-	push := append(o.Remote.Args(), "push", "--quiet", o.Remote.URL, commit+":refs/heads/"+o.Branch)
+	// Big files (bitstreams, waveforms, data) are sent without a delta
+	// search, which costs seconds on them and finds nothing.
+	push := append(o.Remote.Args(), "-c", "core.bigFileThreshold=1m", "push", "--quiet", o.Remote.URL, commit+":refs/heads/"+o.Branch)
 	if _, err := git(push...); err != nil {
 		var ge *gitcache.Error
 		if errors.As(err, &ge) && ge.Rejected() {

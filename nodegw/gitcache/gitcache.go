@@ -18,7 +18,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sort"
 	"sync"
+	"time"
 
 	"gatewave.dev/shared/savefmt"
 )
@@ -62,7 +64,15 @@ func Git(ctx context.Context, git, dir string, env []string, args ...string) (st
 	return strings.TrimSpace(out.String()), nil
 }
 
+func runIn(ctx context.Context, git, dir string, stdin io.Reader, stdout io.Writer, args ...string) error {
+	return runWith(ctx, git, dir, nil, stdin, stdout, args...)
+}
+
 func run(ctx context.Context, git, dir string, env []string, stdout io.Writer, args ...string) error {
+	return runWith(ctx, git, dir, env, nil, stdout, args...)
+}
+
+func runWith(ctx context.Context, git, dir string, env []string, stdin io.Reader, stdout io.Writer, args ...string) error {
 	if git == "" {
 		git = "git"
 	}
@@ -71,7 +81,7 @@ func run(ctx context.Context, git, dir string, env []string, stdout io.Writer, a
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=/nonexistent", "GIT_CONFIG_NOSYSTEM=1",
 		"GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0", "LC_ALL=C"}, env...)
 	var errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = stdout, &errb
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, &errb
 	if err := cmd.Run(); err != nil {
 		return &Error{Args: redact(args), Err: err, Stderr: strings.TrimSpace(errb.String())}
 	}
@@ -165,29 +175,135 @@ func (c *Cache) Mirror(ctx context.Context, r Remote) (string, error) {
 	return dir, nil
 }
 
-// Heads returns the default branch of the mirror at dir and the tip of
-// its ide/autosave branch ("" when there is none).
-func (c *Cache) Heads(ctx context.Context, dir string) (defaultBranch, autosave string) {
-	defaultBranch, _ = Git(ctx, c.Git, dir, nil, "symbolic-ref", "-q", "--short", "HEAD")
-	autosave, _ = Git(ctx, c.Git, dir, nil, "rev-parse", "--verify", "-q", "refs/heads/"+savefmt.Branch+"^{commit}")
-	return defaultBranch, autosave
+// Resume is what a claim restores from a mirror: the user's branches
+// (ide/autosave is not one of them) and the snapshot its tip names, as a
+// pack and its index, built once per state of the mirror and kept.
+type Resume struct {
+	DefaultBranch string            // the mirror's HEAD
+	Save          string            // the tip of ide/autosave ("" none)
+	Snapshot      string            // the snapshot Save names ("" none, or an autosave from before snapshots)
+	Refs          map[string]string // the branches sent
+	Pack, Index   string            // the files ("" when there are no objects)
 }
 
-// Bundle writes a bundle of every branch of the mirror at dir to w (an
-// empty bundle when it has none).
-func (c *Cache) Bundle(ctx context.Context, dir string, w io.Writer) error {
-	heads, err := Git(ctx, c.Git, dir, nil, "for-each-ref", "--count=1", "--format=%(refname)", "refs/heads")
+// Write writes the resume stream (see savefmt) to w.
+func (r Resume) Write(w io.Writer) error {
+	if r.Pack == "" {
+		return savefmt.WriteResume(w, r.Refs, nil, 0, nil, 0)
+	}
+	pack, err := os.Open(r.Pack)
 	if err != nil {
 		return err
 	}
-	if heads == "" {
-		_, err := io.WriteString(w, "# v2 git bundle\n\n")
+	defer pack.Close()
+	idx, err := os.Open(r.Index)
+	if err != nil {
 		return err
 	}
-	if err := run(ctx, c.Git, dir, nil, w, "bundle", "create", "--quiet", "-", "--branches"); err != nil {
-		return fmt.Errorf("bundle the repo: %w", err)
+	defer idx.Close()
+	ps, err := pack.Stat()
+	if err != nil {
+		return err
 	}
-	return nil
+	is, err := idx.Stat()
+	if err != nil {
+		return err
+	}
+	return savefmt.WriteResume(w, r.Refs, pack, ps.Size(), idx, is.Size())
+}
+
+// keepResumes is how many resume packs a mirror keeps (the newest).
+const keepResumes = 2
+
+// Resume returns what to restore from the mirror at dir, building the
+// pack unless this state of the mirror already has one. The pack leaves
+// out the chain of earlier autosaves: only what the workspace needs.
+func (c *Cache) Resume(ctx context.Context, dir string) (Resume, error) {
+	var r Resume
+	r.DefaultBranch, _ = Git(ctx, c.Git, dir, nil, "symbolic-ref", "-q", "--short", "HEAD")
+	out, err := Git(ctx, c.Git, dir, nil, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads")
+	if err != nil {
+		return r, err
+	}
+	r.Refs = map[string]string{}
+	var tips []string
+	for _, line := range strings.Split(out, "\n") {
+		sha, ref, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if ref == "refs/heads/"+savefmt.Branch {
+			r.Save = sha
+			continue
+		}
+		r.Refs[ref] = sha
+		tips = append(tips, sha)
+	}
+	if r.Save != "" {
+		msg, err := Git(ctx, c.Git, dir, nil, "log", "-1", "--format=%B", r.Save)
+		if err != nil {
+			return r, err
+		}
+		if r.Snapshot = savefmt.SnapshotOf(msg); r.Snapshot != "" {
+			tips = append(tips, r.Snapshot)
+		} else {
+			tips = append(tips, r.Save)
+		}
+	}
+	if len(tips) == 0 {
+		return r, nil
+	}
+	sort.Strings(tips)
+	h := sha256.Sum256([]byte(strings.Join(tips, "\n")))
+	packs := filepath.Join(c.Dir, "resume")
+	base := filepath.Join(packs, filepath.Base(strings.TrimSuffix(dir, ".git"))+"-"+hex.EncodeToString(h[:12]))
+	r.Pack, r.Index = base+".pack", base+".idx"
+	if _, err := os.Stat(r.Index); err == nil {
+		now := time.Now()
+		os.Chtimes(r.Index, now, now) // newest stays
+		return r, nil
+	}
+	if err := os.MkdirAll(packs, 0o700); err != nil {
+		return r, err
+	}
+	tmp, err := os.MkdirTemp(packs, "build-")
+	if err != nil {
+		return r, err
+	}
+	defer os.RemoveAll(tmp)
+	// No delta search (what the mirror has is reused as is): the pack is
+	// built on the claim's critical path when it is not prebuilt.
+	cmd := []string{"-c", "pack.window=0", "pack-objects", "--revs", "--delta-base-offset", "-q", filepath.Join(tmp, "p")}
+	var name bytes.Buffer
+	if err := runIn(ctx, c.Git, dir, strings.NewReader(strings.Join(tips, "\n")+"\n"), &name, cmd...); err != nil {
+		return r, fmt.Errorf("resume pack: %w", err)
+	}
+	id := strings.TrimSpace(name.String())
+	if err := os.Rename(filepath.Join(tmp, "p-"+id+".pack"), r.Pack); err != nil {
+		return r, fmt.Errorf("resume pack: %w", err)
+	}
+	if err := os.Rename(filepath.Join(tmp, "p-"+id+".idx"), r.Index); err != nil {
+		return r, fmt.Errorf("resume pack: %w", err)
+	}
+	c.pruneResumes(filepath.Base(strings.TrimSuffix(dir, ".git")))
+	return r, nil
+}
+
+// pruneResumes keeps the newest resume packs of a mirror.
+func (c *Cache) pruneResumes(key string) {
+	idx, _ := filepath.Glob(filepath.Join(c.Dir, "resume", key+"-*.idx"))
+	if len(idx) <= keepResumes {
+		return
+	}
+	sort.Slice(idx, func(i, j int) bool {
+		a, _ := os.Stat(idx[i])
+		b, _ := os.Stat(idx[j])
+		return a != nil && b != nil && a.ModTime().After(b.ModTime())
+	})
+	for _, f := range idx[keepResumes:] {
+		os.Remove(f)
+		os.Remove(strings.TrimSuffix(f, ".idx") + ".pack")
+	}
 }
 
 // CleanURL is the remote's URL without credentials.

@@ -60,7 +60,8 @@ func readControlError(resp *http.Response) error {
 type RestoreArgs struct {
 	Origin string // the origin remote's URL, without credentials
 	Branch string // the branch to check out when there is no save
-	Save   string // the autosave commit to resume ("" none)
+	Save     string // the autosave resumed ("" none)
+	Snapshot string // the snapshot it names ("" none, or an older autosave)
 }
 
 // RestoreResult is what sessiond checked out.
@@ -70,27 +71,28 @@ type RestoreResult struct {
 	Resumed string `json:"resumed"`
 }
 
-// Restore streams bundle (every branch of the user's repo) into the
-// claimed container's empty workspace through sessiond's control socket;
-// sessiond unpacks and checks it out as the user.
-func (p *Pool) Restore(ctx context.Context, id string, a RestoreArgs, bundle io.Reader) (RestoreResult, error) {
+// Restore streams a resume stream (savefmt: the user's branches and the
+// snapshot to resume) into the claimed container's empty workspace
+// through sessiond's control socket; sessiond unpacks and checks it out
+// as the user.
+func (p *Pool) Restore(ctx context.Context, id string, a RestoreArgs, stream io.Reader) (RestoreResult, error) {
 	var res RestoreResult
 	c, ok := p.Get(id)
 	if !ok || c.State != Claimed {
 		return res, fmt.Errorf("restore %s: not a claimed container", id)
 	}
 	q := url.Values{}
-	for k, v := range map[string]string{"origin": a.Origin, "branch": a.Branch, "save": a.Save} {
+	for k, v := range map[string]string{"origin": a.Origin, "branch": a.Branch, "save": a.Save, "snapshot": a.Snapshot} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://sessiond/v1/restore?"+q.Encode(), bundle)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://sessiond/v1/restore?"+q.Encode(), stream)
 	if err != nil {
 		return res, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", "application/x-git-bundle")
+	req.Header.Set("Content-Type", "application/octet-stream")
 	resp, err := p.controlClient(c, "control.sock").Do(req)
 	if err != nil {
 		return res, fmt.Errorf("restore %s: %w", c.Name, err)

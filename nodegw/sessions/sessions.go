@@ -271,15 +271,25 @@ func (s *Service) claim(ctx context.Context, cmd *fleetproto.Command) ([]byte, e
 }
 
 // restore brings the node's mirror of the user's repo up to date and
-// streams it, as a bundle, into the container, which checks out the latest
-// autosave (so the session resumes where the last one ended) or else the
-// requested branch.
+// streams the user's branches and latest snapshot into the container,
+// which checks out that snapshot (so the session resumes where the last
+// one ended) or else the requested branch.
 func (s *Service) restore(ctx context.Context, c pool.Container, repo fleetproto.Repo) (pool.RestoreResult, error) {
+	t0 := time.Now()
 	mirror, err := s.opts.Cache.Mirror(ctx, remote(repo))
 	if err != nil {
 		return pool.RestoreResult{}, err
 	}
-	branch, save := s.opts.Cache.Heads(ctx, mirror)
+	t1 := time.Now()
+	rs, err := s.opts.Cache.Resume(ctx, mirror)
+	if err != nil {
+		return pool.RestoreResult{}, err
+	}
+	t2 := time.Now()
+	defer func() {
+		s.log.Debug("restore timing", "container", c.Name, "mirror", t1.Sub(t0), "resume_pack", t2.Sub(t1), "restore", time.Since(t2))
+	}()
+	branch := rs.DefaultBranch
 	if repo.Branch != "" {
 		branch = repo.Branch
 	}
@@ -287,12 +297,30 @@ func (s *Service) restore(ctx context.Context, c pool.Container, repo fleetproto
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		pw.CloseWithError(s.opts.Cache.Bundle(ctx, mirror, pw))
+		pw.CloseWithError(rs.Write(pw))
 	}()
-	res, err := s.opts.Pool.Restore(ctx, c.ID, pool.RestoreArgs{Origin: gitcache.CleanURL(repo.URL), Branch: branch, Save: save}, pr)
+	res, err := s.opts.Pool.Restore(ctx, c.ID, pool.RestoreArgs{Origin: gitcache.CleanURL(repo.URL), Branch: branch,
+		Save: rs.Save, Snapshot: rs.Snapshot}, pr)
 	pr.CloseWithError(io.ErrClosedPipe)
 	<-done
 	return res, err
+}
+
+// prepareResume builds the resume pack of the save just pushed, in the
+// background, so the user's next session on this node does not wait for
+// it.
+func (s *Service) prepareResume(r fleetproto.Repo) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		mirror, err := s.opts.Cache.Mirror(ctx, remote(r))
+		if err == nil {
+			_, err = s.opts.Cache.Resume(ctx, mirror)
+		}
+		if err != nil {
+			s.log.Warn("prepare the next resume", "err", err)
+		}
+	}()
 }
 
 // Save autosaves container id's workspace now. It does nothing (and
@@ -321,8 +349,14 @@ func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) 
 // Autosave is the pool's Autosave hook (before a container that held a
 // user's work is removed).
 func (s *Service) Autosave(ctx context.Context, c pool.Container) error {
-	_, err := s.Save(ctx, c.ID)
-	return err
+	if _, err := s.Save(ctx, c.ID); err != nil {
+		return err
+	}
+	// The session ends here: its next one will want this save.
+	if r, ok := s.readRecord(c.ID); ok && r.Restored {
+		s.prepareResume(r.Repo)
+	}
+	return nil
 }
 
 func (s *Service) checkOwner(args []byte) (fleetproto.ReleaseArgs, error) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -94,7 +95,11 @@ func newNode(t testing.TB, count int, mod func(*pool.Options)) *node {
 		t.Fatal(err)
 	}
 	n.pool = p
-	n.svc, err = New(Options{Pool: p, Cache: &gitcache.Cache{Dir: filepath.Join(dir, "git")}, Dir: filepath.Join(dir, "sessions"), AutosaveInterval: -1})
+	var log *slog.Logger
+	if os.Getenv("NODEGW_TEST_DEBUG") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	n.svc, err = New(Options{Pool: p, Cache: &gitcache.Cache{Dir: filepath.Join(dir, "git")}, Dir: filepath.Join(dir, "sessions"), AutosaveInterval: -1, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

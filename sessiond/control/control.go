@@ -33,7 +33,7 @@ type Options struct {
 // Paths of the control routes.
 const (
 	PathSnapshot = "/v1/snapshot" // POST ?have=SHA&have=SHA → a snapshot bundle
-	PathRestore  = "/v1/restore"  // POST bundle ?origin=&branch=&save= → snapshot.Result
+	PathRestore  = "/v1/restore"  // POST resume stream ?origin=&branch=&save=&snapshot= → snapshot.Result
 	PathHealth   = "/healthz"
 )
 
@@ -113,7 +113,7 @@ func (h *handler) restore(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
 	defer cancel()
 	q := r.URL.Query()
-	ro := snapshot.RestoreOptions{Origin: q.Get("origin"), Branch: q.Get("branch"), Save: q.Get("save")}
+	ro := snapshot.RestoreOptions{Origin: q.Get("origin"), Branch: q.Get("branch"), Save: q.Get("save"), Snapshot: q.Get("snapshot")}
 	start := time.Now()
 	res, err := snapshot.Restore(ctx, h.o.Snapshot, ro, r.Body)
 	if err != nil {

@@ -21,7 +21,6 @@
 package snapshot
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -347,9 +346,13 @@ type RestoreOptions struct {
 	// Branch is the branch to check out when there is no save to resume;
 	// "" means the bundle's default (main, else master, else the first).
 	Branch string
-	// Save is the autosave commit to resume (the tip of ide/autosave);
-	// "" checks Branch out fresh.
+	// Save is the autosave commit resumed (the tip of ide/autosave), for
+	// the record; "" checks Branch out fresh.
 	Save string
+	// Snapshot is the snapshot that Save names (the node reads it from
+	// Save's message); "" with a Save means an autosave from before
+	// snapshots, whose tree is the working tree on top of Branch.
+	Snapshot string
 }
 
 // Result tells what Restore checked out.
@@ -359,9 +362,10 @@ type Result struct {
 	Resumed string `json:"resumed,omitempty"` // the autosave resumed, if any
 }
 
-// Restore reads a bundle of the user's repository (every branch, with
-// ide/autosave when there is a save) from r into the workspace, which
-// must hold no repository yet, and checks out the save or the branch.
+// Restore reads a resume stream (savefmt: the user's branches and the
+// snapshot to resume, as a pack with its index) from r into the
+// workspace, which must hold no repository yet, and checks out the
+// snapshot or the branch.
 func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Result, error) {
 	var res Result
 	root, err := filepath.Abs(o.Root)
@@ -375,40 +379,36 @@ func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Re
 	if _, err := g.git(ctx, nil, nil, nil, "init", "--quiet", root); err != nil {
 		return res, err
 	}
-	heads, err := unbundle(ctx, g, r)
+	heads, err := unpack(root, r)
 	if err != nil {
 		return res, err
 	}
+	// Every ref in one update-ref, HEAD and the config written directly:
+	// each git process costs milliseconds under the container's CPU quota.
 	var upd strings.Builder
 	for ref, sha := range heads {
 		if name, ok := strings.CutPrefix(ref, "refs/heads/"); ok && refRE.MatchString(ref) {
 			fmt.Fprintf(&upd, "update refs/remotes/origin/%s %s\n", name, sha)
 		}
 	}
-	if _, err := g.git(ctx, strings.NewReader(upd.String()), nil, nil, "update-ref", "--stdin"); err != nil {
-		return res, fmt.Errorf("restore refs: %w", err)
-	}
+	var config strings.Builder
 	if ro.Origin != "" {
-		if _, err := g.git(ctx, nil, nil, nil, "remote", "add", "origin", ro.Origin); err != nil {
-			return res, err
-		}
+		fmt.Fprintf(&config, "[remote \"origin\"]\n\turl = \"%s\"\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n", configValue(ro.Origin))
 	}
 
 	// What to put where: HEAD, the local refs, the working tree, the index.
 	meta := Meta{Refs: map[string]string{}}
 	var worktree, index string
-	if ro.Save != "" {
-		if !shaRE.MatchString(ro.Save) {
-			return res, fmt.Errorf("restore: save %q is not a commit id", ro.Save)
+	if ro.Save != "" || ro.Snapshot != "" {
+		for _, c := range []string{ro.Save, ro.Snapshot} {
+			if c != "" && !shaRE.MatchString(c) {
+				return res, fmt.Errorf("restore: %q is not a commit id", c)
+			}
 		}
-		msg, err := g.git(ctx, nil, nil, nil, "log", "-1", "--format=%B", ro.Save)
-		if err != nil {
-			return res, fmt.Errorf("restore: the save %s is not in the bundle: %w", ro.Save, err)
-		}
-		if snap := SnapshotOf(msg); snap != "" {
+		if snap := ro.Snapshot; snap != "" {
 			smsg, err := g.git(ctx, nil, nil, nil, "log", "-1", "--format=%B", snap)
 			if err != nil {
-				return res, fmt.Errorf("restore: snapshot %s: %w", snap, err)
+				return res, fmt.Errorf("restore: snapshot %s is not in the stream: %w", snap, err)
 			}
 			meta = ParseMeta(smsg)
 			worktree = snap + "^{tree}"
@@ -445,58 +445,113 @@ func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Re
 			worktree = meta.Head
 		}
 	}
-	upd.Reset()
+	if meta.Branch != "" && meta.Head != "" {
+		meta.Refs["refs/heads/"+meta.Branch] = meta.Head
+	}
 	for ref, sha := range meta.Refs {
-		if _, err := g.git(ctx, nil, nil, nil, "check-ref-format", ref); err == nil {
+		// refRE already holds them to what check-ref-format allows but
+		// for its rarer rules, which update-ref itself enforces.
+		if refRE.MatchString(ref) && !strings.Contains(ref, "..") && !strings.Contains(ref, "@{") && !strings.HasSuffix(ref, ".lock") {
 			fmt.Fprintf(&upd, "update %s %s\n", ref, sha)
 		}
 	}
 	if _, err := g.git(ctx, strings.NewReader(upd.String()), nil, nil, "update-ref", "--stdin"); err != nil {
-		return res, fmt.Errorf("restore local refs: %w", err)
+		return res, fmt.Errorf("restore refs: %w", err)
 	}
+	head := meta.Head + "\n"
 	if meta.Branch != "" {
-		if _, err := g.git(ctx, nil, nil, nil, "symbolic-ref", "HEAD", "refs/heads/"+meta.Branch); err != nil {
-			return res, err
-		}
-		if meta.Head != "" {
-			if _, err := g.git(ctx, nil, nil, nil, "update-ref", "refs/heads/"+meta.Branch, meta.Head); err != nil {
-				return res, err
-			}
-		}
-	} else if meta.Head != "" {
-		if _, err := g.git(ctx, nil, nil, nil, "update-ref", "--no-deref", "HEAD", meta.Head); err != nil {
-			return res, err
+		head = "ref: refs/heads/" + meta.Branch + "\n"
+	}
+	if meta.Branch != "" || meta.Head != "" {
+		if err := os.WriteFile(filepath.Join(root, ".git", "HEAD"), []byte(head), 0o644); err != nil {
+			return res, fmt.Errorf("restore HEAD: %w", err)
 		}
 	}
 	if worktree != "" {
 		if _, err := g.git(ctx, nil, nil, nil, "read-tree", worktree); err != nil {
 			return res, err
 		}
-		if _, err := g.git(ctx, nil, nil, nil, "checkout-index", "--all", "--force", "--quiet"); err != nil {
+		// -u records each file's stat data as it is written, so git
+		// status need not rehash what was just checked out.
+		if _, err := g.git(ctx, nil, nil, nil, "checkout-index", "--all", "--force", "--quiet", "-u"); err != nil {
 			return res, fmt.Errorf("restore the working tree: %w", err)
 		}
 	}
-	if index != "" {
+	switch {
+	case index != "" && worktree != "":
+		// Only the entries that differ between the working tree and the
+		// index (what was staged, or not) change: every other entry keeps
+		// the stat data just recorded, so nothing is rehashed (a one-tree
+		// read-tree -m would hash every file just written, all of them
+		// "racily clean").
+		if err := setIndex(ctx, g, worktree, index+"^{tree}"); err != nil {
+			return res, err
+		}
+	case index != "":
 		if _, err := g.git(ctx, nil, nil, nil, "read-tree", index); err != nil {
 			return res, err
 		}
-	} else {
+	case worktree != "":
 		if _, err := g.git(ctx, nil, nil, nil, "read-tree", "--empty"); err != nil {
 			return res, err
 		}
 	}
-	// Prime the stat cache, so the first `git status` does not rehash.
-	_, _ = g.git(ctx, nil, nil, nil, "update-index", "-q", "--refresh")
 	if ro.Origin != "" {
 		for ref := range meta.Refs {
 			if name, ok := strings.CutPrefix(ref, "refs/heads/"); ok && heads[ref] != "" {
-				_, _ = g.git(ctx, nil, nil, nil, "config", "branch."+name+".remote", "origin")
-				_, _ = g.git(ctx, nil, nil, nil, "config", "branch."+name+".merge", ref)
+				fmt.Fprintf(&config, "[branch \"%s\"]\n\tremote = origin\n\tmerge = \"%s\"\n", configValue(name), configValue(ref))
 			}
+		}
+	}
+	if config.Len() > 0 {
+		f, err := os.OpenFile(filepath.Join(root, ".git", "config"), os.O_APPEND|os.O_WRONLY, 0)
+		if err == nil {
+			_, err = f.WriteString(config.String())
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			return res, fmt.Errorf("restore config: %w", err)
 		}
 	}
 	res.Branch, res.Head = meta.Branch, meta.Head
 	return res, nil
+}
+
+// setIndex turns an index that holds tree from into one that holds tree
+// to, touching only the entries that differ.
+func setIndex(ctx context.Context, g *runner, from, to string) error {
+	out, err := g.git(ctx, nil, nil, nil, "diff-tree", "-r", "-z", "--no-renames", from, to)
+	if err != nil {
+		return fmt.Errorf("restore the index: %w", err)
+	}
+	// Records: ":oldmode newmode oldsha newsha status" NUL path NUL.
+	f := strings.Split(out, "\x00")
+	var info strings.Builder
+	for i := 0; i+1 < len(f); i += 2 {
+		meta := strings.Fields(strings.TrimPrefix(f[i], ":"))
+		if len(meta) != 5 {
+			return fmt.Errorf("restore the index: unexpected diff-tree record %q", f[i])
+		}
+		mode, sha := meta[1], meta[3]
+		if meta[4] == "D" {
+			mode, sha = "0", strings.Repeat("0", len(meta[2]))
+		}
+		fmt.Fprintf(&info, "%s %s\t%s\x00", mode, sha, f[i+1])
+	}
+	if info.Len() == 0 {
+		return nil
+	}
+	if _, err := g.git(ctx, strings.NewReader(info.String()), nil, nil, "update-index", "-z", "--index-info"); err != nil {
+		return fmt.Errorf("restore the index: %w", err)
+	}
+	return nil
+}
+
+// configValue escapes s for a git config file (inside or outside quotes).
+func configValue(s string) string {
+	return strings.NewReplacer("\\", "\\\\", "\"", "\\\"", "\n", "", "\x00", "").Replace(s)
 }
 
 func defaultBranch(heads map[string]string) string {
@@ -518,44 +573,39 @@ func defaultBranch(heads map[string]string) string {
 	return ""
 }
 
-// maxBundleHeader bounds a bundle's header (its ref list).
-const maxBundleHeader = 8 << 20
-
-// unbundle streams a v2 bundle without prerequisites into g's repository:
-// the header's refs are returned and the pack goes to index-pack as it
-// arrives, so a large workspace never sits whole in memory or in /tmp.
-func unbundle(ctx context.Context, g *runner, r io.Reader) (map[string]string, error) {
-	br := bufio.NewReaderSize(io.LimitReader(r, 1<<62), 64<<10)
-	sig, err := br.ReadString('\n')
-	if err != nil || sig != "# v2 git bundle\n" {
-		return nil, fmt.Errorf("restore: not a v2 git bundle")
+// unpack writes a resume stream's pack and index into the new
+// repository's objects and returns its refs.
+func unpack(root string, r io.Reader) (map[string]string, error) {
+	rs, err := savefmt.ReadResume(r)
+	if err != nil {
+		return nil, fmt.Errorf("restore: %w", err)
+	}
+	dir := filepath.Join(root, ".git", "objects", "pack")
+	for _, name := range []string{"pack-resume.pack", "pack-resume.idx"} {
+		sec, n, err := rs.Section(1 << 40)
+		if err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+		if n == 0 {
+			continue
+		}
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
+		if err != nil {
+			return nil, fmt.Errorf("restore: %w", err)
+		}
+		_, err = io.Copy(f, sec)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("restore: write %s: %w", name, err)
+		}
 	}
 	heads := map[string]string{}
-	n := 0
-	for {
-		line, err := br.ReadString('\n')
-		n += len(line)
-		if err != nil || n > maxBundleHeader {
-			return nil, fmt.Errorf("restore: bundle header is truncated or too long")
+	for ref, sha := range rs.Refs {
+		if strings.HasPrefix(ref, "refs/heads/") {
+			heads[ref] = sha
 		}
-		line = strings.TrimSuffix(line, "\n")
-		if line == "" {
-			break
-		}
-		if strings.HasPrefix(line, "-") {
-			return nil, fmt.Errorf("restore: the bundle needs commits the workspace does not have")
-		}
-		sha, ref, ok := strings.Cut(line, " ")
-		if !ok || !shaRE.MatchString(sha) {
-			return nil, fmt.Errorf("restore: bad bundle ref line %q", line)
-		}
-		heads[ref] = sha
-	}
-	if len(heads) == 0 {
-		return heads, nil
-	}
-	if _, err := g.git(ctx, br, nil, nil, "index-pack", "--stdin", "--fix-thin"); err != nil {
-		return nil, fmt.Errorf("restore: unpack: %w", err)
 	}
 	return heads, nil
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gatewave.dev/shared/savefmt"
 )
 
 func sh(t *testing.T, dir string, stdin []byte, args ...string) string {
@@ -66,16 +68,52 @@ func save(t *testing.T, bare string, bundle []byte) string {
 	return a
 }
 
-func restoreInto(t *testing.T, bare, saveCommit, branch string) (string, Result) {
+// resumeStream builds what the node sends a fresh container: the user's
+// branches but ide/autosave, and the snapshot the autosave names, as a
+// pack with its index.
+func resumeStream(t *testing.T, bare string) (stream []byte, save, snap string) {
 	t.Helper()
+	refs := map[string]string{}
+	var tips []string
+	for _, line := range strings.Split(sh(t, bare, nil, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads"), "\n") {
+		sha, ref, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		if ref == "refs/heads/"+savefmt.Branch {
+			save = sha
+			continue
+		}
+		refs[ref] = sha
+		tips = append(tips, sha)
+	}
+	if save != "" {
+		if snap = SnapshotOf(sh(t, bare, nil, "log", "-1", "--format=%B", save)); snap != "" {
+			tips = append(tips, snap)
+		} else {
+			tips = append(tips, save)
+		}
+	}
 	var b bytes.Buffer
-	cmd := exec.Command("git", "-C", bare, "bundle", "create", "-q", "-", "--branches")
-	cmd.Stdout = &b
-	if err := cmd.Run(); err != nil {
+	if len(tips) == 0 {
+		savefmt.WriteResume(&b, refs, nil, 0, nil, 0)
+		return b.Bytes(), save, snap
+	}
+	dir := t.TempDir()
+	name := sh(t, bare, []byte(strings.Join(tips, "\n")+"\n"), "pack-objects", "--revs", "--window=0", "-q", filepath.Join(dir, "p"))
+	pack, _ := os.ReadFile(filepath.Join(dir, "p-"+name+".pack"))
+	idx, _ := os.ReadFile(filepath.Join(dir, "p-"+name+".idx"))
+	if err := savefmt.WriteResume(&b, refs, bytes.NewReader(pack), int64(len(pack)), bytes.NewReader(idx), int64(len(idx))); err != nil {
 		t.Fatal(err)
 	}
+	return b.Bytes(), save, snap
+}
+
+func restoreInto(t *testing.T, bare, _ string, branch string) (string, Result) {
+	t.Helper()
+	stream, save, snap := resumeStream(t, bare)
 	ws := t.TempDir()
-	res, err := Restore(context.Background(), Options{Root: ws}, RestoreOptions{Origin: "http://cloud/git/u.git", Save: saveCommit, Branch: branch}, &b)
+	res, err := Restore(context.Background(), Options{Root: ws}, RestoreOptions{Origin: "http://cloud/git/u.git", Save: save, Snapshot: snap, Branch: branch}, bytes.NewReader(stream))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +210,7 @@ func TestSnapshotRestoresBranchIndexAndWorkingTree(t *testing.T) {
 func TestSnapshotPrerequisitesAndFreshCheckout(t *testing.T) {
 	bare := remote(t)
 	ws, res := restoreInto(t, bare, "", "")
-	if res.Branch != "main" || res.Resumed != "" {
+	if res.Branch != "main" || res.Resumed != "" || res.Head != sh(t, bare, nil, "rev-parse", "main") {
 		t.Fatalf("fresh restore = %+v", res)
 	}
 	if st := sh(t, ws, nil, "status", "--porcelain"); st != "" {
