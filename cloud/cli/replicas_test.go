@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"gatewave.dev/cloud/cli"
+	"gatewave.dev/cloud/fleet"
 	"gatewave.dev/cloud/internal/dbtest"
 	"gatewave.dev/shared/testenv"
 )
@@ -85,10 +86,16 @@ func TestServeInternalListener(t *testing.T) {
 	if !strings.HasPrefix(internalURL, "http://127.0.0.1:") {
 		t.Fatalf("internal URL %q, want a 127.0.0.1 port", internalURL)
 	}
+	// Calls are signed with the shared token (fleet.SignInternal); the
+	// token itself is never accepted as a bearer.
 	post := func(auth string) int {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, internalURL+"/internal/v1/nodes/lab-1/commands", strings.NewReader(`{"name":"session.save"}`))
+		body := []byte(`{"name":"session.save"}`)
+		const uri = "/internal/v1/nodes/lab-1/commands"
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, internalURL+uri, bytes.NewReader(body))
 		if auth != "" {
-			req.Header.Set("Authorization", "Bearer "+auth)
+			for k, v := range fleet.SignInternal(auth, http.MethodPost, uri, "", body, time.Now()) {
+				req.Header[k] = v
+			}
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -105,6 +112,13 @@ func TestServeInternalListener(t *testing.T) {
 	}
 	if code := post(tok); code != http.StatusBadGateway {
 		t.Fatalf("right token, node not connected: %d, want 502", code)
+	}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, internalURL+"/internal/v1/nodes/lab-1/commands", strings.NewReader(`{"name":"session.save"}`))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the token as a bearer: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	cancel()
 	if code := <-done; code != 0 {

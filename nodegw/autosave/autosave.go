@@ -56,6 +56,8 @@ type Result struct {
 
 // Save snapshots the workspace and pushes it to Options.Branch. A
 // concurrent push to the branch makes it fetch and retry once on top of it.
+// Saves of one GitDir must not run concurrently (the caller serialises
+// them).
 func Save(ctx context.Context, o Options) (Result, error) {
 	if o.GitDir == "" || o.Remote.URL == "" || o.Snapshot == nil {
 		return Result{}, errors.New("autosave: GitDir, Remote and Snapshot are required")
@@ -74,6 +76,7 @@ func Save(ctx context.Context, o Options) (Result, error) {
 			return Result{}, err
 		}
 	}
+	clearStaleLocks(o.GitDir)
 	var err error
 	for range 2 {
 		var res Result
@@ -86,6 +89,22 @@ func Save(ctx context.Context, o Options) (Result, error) {
 }
 
 var errRejected = errors.New("push rejected")
+
+// clearStaleLocks removes the lock files a git killed mid-way (a save
+// cancelled at shutdown) leaves in the private repo. Only one save of a
+// workspace runs at a time (the caller's lock), so any lock there is stale,
+// and would make every later fetch fail.
+func clearStaleLocks(gitDir string) {
+	for _, f := range []string{"packed-refs.lock", "shallow.lock", "HEAD.lock", "config.lock"} {
+		os.Remove(filepath.Join(gitDir, f))
+	}
+	filepath.WalkDir(filepath.Join(gitDir, "refs"), func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".lock") {
+			os.Remove(path)
+		}
+		return nil
+	})
+}
 
 const (
 	remoteRefs = "refs/remotes/save/"
