@@ -13,7 +13,7 @@ RUN_DIR := $(CURDIR)/.run
 
 FRONTEND_SRC := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -path frontend/test-results -prune -o -type f -print 2>/dev/null)
 
-.PHONY: help bootstrap services frontend build test test-go test-frontend bench run run-local images desktop clean
+.PHONY: help bootstrap services frontend build lint test test-go test-frontend bench run run-local images desktop clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,7 +38,16 @@ build: frontend ## Build every binary into bin/
 	  if [ -d $$m/cmd/$$m ]; then (cd $$m && go build -o $(BIN)/$$m ./cmd/$$m) || exit 1; fi; \
 	done
 
-test: services build test-go test-frontend ## Run every module's tests and the frontend's tests
+test: services build lint test-go test-frontend ## Run the linters, every module's tests and the frontend's tests
+
+lint: ## gofmt, go vet and staticcheck on every module, tsc --noEmit on the frontend
+	@bad=$$(gofmt -l $(MODULES) 2>/dev/null | grep -v /node_modules/); \
+	if [ -n "$$bad" ]; then echo "gofmt: not formatted:"; echo "$$bad"; exit 1; fi
+	@failed=""; for m in $(MODULES); do \
+	  (cd $$m && go vet ./... && $(GOBIN)/staticcheck ./...) || failed="$$failed $${m#$(CURDIR)/}"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "lint failed in:$$failed"; exit 1; fi
+	@if [ -f frontend/package.json ]; then cd frontend && npx tsc --noEmit; fi
 
 test-go:
 	@failed=""; for m in $(MODULES); do \

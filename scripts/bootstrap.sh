@@ -34,6 +34,12 @@ if ! [ -x "$gobin/gopls" ] || ! "$gobin/gopls" version 2>/dev/null | grep -q "$G
   GOFLAGS= go install "golang.org/x/tools/gopls@$GOPLS_VERSION"
 fi
 
+STATICCHECK_VERSION=v0.8.2
+if ! [ -x "$gobin/staticcheck" ] || ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "${STATICCHECK_VERSION#v}"; then
+  echo "bootstrap: installing staticcheck $STATICCHECK_VERSION"
+  GOFLAGS= go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+fi
+
 if [ -f frontend/package-lock.json ]; then
   stamp=frontend/node_modules/.gatewave-lock
   if ! [ -f "$stamp" ] || ! cmp -s frontend/package-lock.json "$stamp"; then

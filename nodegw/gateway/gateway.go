@@ -290,10 +290,9 @@ func (g *Gateway) session(ctx context.Context) (retryAfter time.Duration, err er
 
 // control is the gateway's end of the control stream.
 type control struct {
-	g    *Gateway
-	s    net.Conn
-	conn *wsconn.Conn
-	wmu  sync.Mutex
+	g   *Gateway
+	s   net.Conn
+	wmu sync.Mutex
 
 	smu  sync.Mutex
 	sent map[uint64]time.Time // heartbeat seq → send time

@@ -58,8 +58,8 @@ func readControlError(resp *http.Response) error {
 
 // RestoreArgs say what a claimed container's workspace is restored to.
 type RestoreArgs struct {
-	Origin string // the origin remote's URL, without credentials
-	Branch string // the branch to check out when there is no save
+	Origin   string // the origin remote's URL, without credentials
+	Branch   string // the branch to check out when there is no save
 	Save     string // the autosave resumed ("" none)
 	Snapshot string // the snapshot it names ("" none, or an older autosave)
 }

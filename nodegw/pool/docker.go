@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
@@ -239,5 +240,5 @@ func trimSlash(names []string) string {
 }
 
 func isNotFound(err error) bool {
-	return err != nil && client.IsErrNotFound(err)
+	return err != nil && cerrdefs.IsNotFound(err)
 }

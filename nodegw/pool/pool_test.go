@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/client"
 
 	"gatewave.dev/shared/testenv"
@@ -175,7 +176,7 @@ func TestPoolFillsClaimsAndReleases(t *testing.T) {
 		_, still := p.Get(c.ID)
 		return !still && p.Counts()[Idle] == 3
 	})
-	if _, err := dc.ContainerInspect(t.Context(), c.ID); !client.IsErrNotFound(err) {
+	if _, err := dc.ContainerInspect(t.Context(), c.ID); !cerrdefs.IsNotFound(err) {
 		t.Fatalf("released container still exists: %v", err)
 	}
 	if _, err := os.Stat(c.Disk); !os.IsNotExist(err) {

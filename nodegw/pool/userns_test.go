@@ -2,9 +2,9 @@ package pool
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
-	"errors"
 	"strings"
 	"sync"
 	"testing"

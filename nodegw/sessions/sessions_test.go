@@ -38,9 +38,9 @@ type node struct {
 	dir  string
 	own  map[string]string // sessiond's own answers to the attack's requests
 
-	smu     sync.Mutex
-	seen    map[string]time.Time // container → when it was first reported starting
-	starts  []time.Duration      // container cold starts (first report to idle)
+	smu    sync.Mutex
+	seen   map[string]time.Time // container → when it was first reported starting
+	starts []time.Duration      // container cold starts (first report to idle)
 }
 
 // track records cold starts from the pool's reports.
@@ -285,7 +285,10 @@ func splitStatus(t testing.TB, out string) (status, head string) {
 	return "", ""
 }
 
-func firstLine(s string) string { l, _, _ := strings.Cut(s, "\n"); return strings.Fields(l + " x")[0] + " " + strings.Fields(l+" x x")[1] }
+func firstLine(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return strings.Fields(l + " x")[0] + " " + strings.Fields(l + " x x")[1]
+}
 func trimFirst(s string) string { _, rest, _ := strings.Cut(s, "\n"); return rest }
 
 // `docker kill` a claimed container a second after a save: the next

@@ -70,16 +70,6 @@ func startServer(t testing.TB, files map[string]string, cfg lsp.Config) *testSer
 	return &testServer{t: t, URL: strings.TrimSuffix(env.Base, "/"), Root: env.Dir, srv: env.Server}
 }
 
-func writeFile(t testing.TB, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 type apiErr struct {
 	Error struct {
 		Code    string         `json:"code"`

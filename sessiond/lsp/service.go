@@ -343,7 +343,11 @@ func (ss *session) fromClient(msg []byte) ([]byte, bool) {
 // initialize sets processId to sessiond's pid and maps rootPath; rootUri
 // and workspaceFolders are URIs and get mapped with everything else.
 func (ss *session) initialize(msg []byte, v jsonrpc2.MessageView) ([]byte, error) {
-	var p protocol.InitializeParams
+	// Only the deprecated rootPath needs decoding here (clients still send
+	// it, and servers still read it).
+	var p struct {
+		RootPath *string `json:"rootPath"`
+	}
 	if err := protocol.Unmarshal(v.Params, &p); err != nil {
 		return nil, fmt.Errorf("decode initialize params: %w", err)
 	}
@@ -353,7 +357,8 @@ func (ss *session) initialize(msg []byte, v jsonrpc2.MessageView) ([]byte, error
 	if err != nil {
 		return nil, err
 	}
-	if rp, ok := p.RootPath.Get(); ok {
+	if p.RootPath != nil {
+		rp := *p.RootPath
 		if mapped, ok := ss.paths.serverPath(rp); ok {
 			q, err := jsontext.AppendQuote(nil, mapped)
 			if err != nil {

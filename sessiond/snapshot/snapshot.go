@@ -40,10 +40,10 @@ const Ref = savefmt.SnapshotRef
 
 // Trailer keys in snapshot and autosave commit messages.
 const (
-	trailerBranch   = "Gatewave-Branch"   // the branch HEAD was on ("" detached)
-	trailerHead     = "Gatewave-Head"     // HEAD's commit ("" unborn)
-	trailerIndex    = "Gatewave-Index"    // a commit whose tree is the index ("" unreadable, e.g. mid-merge)
-	trailerRef      = "Gatewave-Ref"      // "<ref> <commit>", one per local branch or tag
+	trailerBranch   = "Gatewave-Branch"       // the branch HEAD was on ("" detached)
+	trailerHead     = "Gatewave-Head"         // HEAD's commit ("" unborn)
+	trailerIndex    = "Gatewave-Index"        // a commit whose tree is the index ("" unreadable, e.g. mid-merge)
+	trailerRef      = "Gatewave-Ref"          // "<ref> <commit>", one per local branch or tag
 	TrailerSnapshot = savefmt.TrailerSnapshot // in an autosave commit: the snapshot it records
 )
 

@@ -173,7 +173,8 @@ func (c *Collector) sample(now time.Time) *Snapshot {
 	if ns, ok := c.cg.cpuUsage(); ok && (c.inCtr || cgLimit > 0) {
 		busy, useCg = float64(ns)/1e9, true
 	} else if t, err := cpu.Times(false); err == nil && len(t) > 0 {
-		busy = t[0].Total() - t[0].Idle - t[0].Iowait
+		ts := t[0] // every state but idle and iowait (Total is deprecated)
+		busy = ts.User + ts.System + ts.Nice + ts.Irq + ts.Softirq + ts.Steal + ts.Guest + ts.GuestNice
 	}
 	if c.last != nil && elapsed > 0 {
 		used := max(0, (busy-c.prevCPU)/elapsed)
