@@ -71,6 +71,9 @@ type Container struct {
 	Disk string `json:"-"`
 	// Volume is the workspace's Docker volume when there is no disk.
 	Volume string `json:"volume,omitempty"`
+	// DiskBytes is the workspace's size (0 without a quota): a snapshot
+	// of it can be no bigger, whatever the container sends.
+	DiskBytes int64 `json:"-"`
 	// SaveError is why the latest save before removal failed ("" when
 	// none failed); the pool retries with backoff meanwhile.
 	SaveError string    `json:"save_error,omitempty"`
@@ -532,7 +535,7 @@ func (p *Pool) start(ctx context.Context, cl Class) error {
 	// away, and a container created behind Shutdown's back would leak.
 	cctx, ccancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer ccancel()
-	c := Container{Name: name, Class: cl.Name, Token: token}
+	c := Container{Name: name, Class: cl.Name, Token: token, DiskBytes: max(cl.disk(), 0)}
 	if err := p.prepareRunDir(c); err != nil {
 		return err
 	}

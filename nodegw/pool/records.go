@@ -23,6 +23,8 @@ type record struct {
 	Owner  string `json:"owner,omitempty"`
 	Disk   string `json:"disk,omitempty"`
 	Volume string `json:"volume,omitempty"`
+	// DiskBytes is the workspace's size (0: no quota).
+	DiskBytes int64 `json:"disk_bytes,omitempty"`
 }
 
 func (p *Pool) recordPath(name string) string {
@@ -30,7 +32,7 @@ func (p *Pool) recordPath(name string) string {
 }
 
 func (p *Pool) writeRecord(c Container) error {
-	b, err := json.Marshal(record{ID: c.ID, Name: c.Name, Class: c.Class, Token: c.Token, Owner: c.Owner, Disk: c.Disk, Volume: c.Volume})
+	b, err := json.Marshal(record{ID: c.ID, Name: c.Name, Class: c.Class, Token: c.Token, Owner: c.Owner, Disk: c.Disk, Volume: c.Volume, DiskBytes: c.DiskBytes})
 	if err != nil {
 		return err
 	}
@@ -112,7 +114,7 @@ func (p *Pool) adopt(ctx context.Context) error {
 }
 
 func (p *Pool) adoptOne(ctx context.Context, rec record, running bool) {
-	c := Container{ID: rec.ID, Name: rec.Name, Class: rec.Class, Token: rec.Token, Owner: rec.Owner, Disk: rec.Disk, Volume: rec.Volume}
+	c := Container{ID: rec.ID, Name: rec.Name, Class: rec.Class, Token: rec.Token, Owner: rec.Owner, Disk: rec.Disk, Volume: rec.Volume, DiskBytes: rec.DiskBytes}
 	if c.Disk != "" {
 		if _, err := p.ensureDisk(ctx, c.Name); err != nil {
 			p.log.Error("workspace disk of an adopted container", "container", c.Name, "err", err)

@@ -327,7 +327,8 @@ func (s *Service) prepareResume(r fleetproto.Repo) {
 // succeeds) for a container with no claim record, or one whose restore
 // never finished (nothing of the user's is in it).
 func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) {
-	if _, ok := s.opts.Pool.Get(id); !ok {
+	c, ok := s.opts.Pool.Get(id)
+	if !ok {
 		return autosave.Result{}, fmt.Errorf("autosave %s: no such container", id)
 	}
 	l := s.lock(id)
@@ -336,7 +337,11 @@ func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) 
 	if !ok || !r.Restored {
 		return autosave.Result{}, nil
 	}
-	res, err := autosave.Save(ctx, autosave.Options{GitDir: s.gitDir(id), Remote: remote(r.Repo),
+	var limit int64 // a snapshot bigger than the workspace's disk is not a snapshot
+	if c.DiskBytes > 0 {
+		limit = c.DiskBytes + 64<<20
+	}
+	res, err := autosave.Save(ctx, autosave.Options{GitDir: s.gitDir(id), Remote: remote(r.Repo), MaxBytes: limit,
 		Snapshot: func(ctx context.Context, have []string, dst pool.Sink) error {
 			return s.opts.Pool.SnapshotWorkspace(ctx, id, have, dst)
 		}})
