@@ -31,6 +31,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"gatewave.dev/shared/savefmt"
 )
@@ -71,7 +72,7 @@ var (
 	shaRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 	// refRE bounds what a ref name from a snapshot may look like before
 	// git's own check-ref-format sees it.
-	refRE = regexp.MustCompile(`^refs/(heads|tags)/[^\x00-\x20\x7f~^:?*\[\\]+$`)
+	refRE = regexp.MustCompile(`^(refs/(heads|tags)/[^\x00-\x20\x7f~^:?*\[\\]+|refs/stash)$`)
 )
 
 // fixedDate makes a snapshot's commits depend only on the workspace's
@@ -171,18 +172,25 @@ func Create(ctx context.Context, o Options, have []string, w io.Writer) (Meta, e
 		if h, err := user.git(ctx, nil, nil, nil, "rev-parse", "-q", "--verify", "HEAD^{commit}"); err == nil {
 			meta.Head = h
 		}
-		out, err := user.git(ctx, nil, nil, nil, "for-each-ref", "--format=%(objectname) %(*objectname) %(refname)", "refs/heads", "refs/tags")
+		out, err := user.git(ctx, nil, nil, nil, "for-each-ref", "--format=%(objectname) %(*objectname) %(refname)", "refs/heads", "refs/tags", "refs/stash")
 		if err != nil {
 			return meta, err
 		}
 		for _, line := range strings.Split(out, "\n") {
+			// "<object> <peeled commit, for an annotated tag> <ref>": refs
+			// are recorded by the commit they point at (an annotated tag
+			// comes back as a plain tag on the same commit; its object
+			// would not travel with the snapshot).
 			f := strings.Fields(line)
 			if len(f) < 2 {
 				continue
 			}
-			ref := f[len(f)-1]
-			if refRE.MatchString(ref) && shaRE.MatchString(f[0]) {
-				meta.Refs[ref] = f[0]
+			ref, sha := f[len(f)-1], f[0]
+			if len(f) == 3 {
+				sha = f[1]
+			}
+			if refRE.MatchString(ref) && shaRE.MatchString(sha) {
+				meta.Refs[ref] = sha
 			}
 		}
 	}
@@ -191,9 +199,17 @@ func Create(ctx context.Context, o Options, have []string, w io.Writer) (Meta, e
 	// cache saves rehashing) into the scratch repository.
 	wIndex, iIndex := filepath.Join(tmp, "w.index"), filepath.Join(tmp, "i.index")
 	if gitDir != "" {
-		if b, err := os.ReadFile(filepath.Join(gitDir, "index")); err == nil {
-			_ = os.WriteFile(wIndex, b, 0o600)
-			_ = os.WriteFile(iIndex, b, 0o600)
+		real := filepath.Join(gitDir, "index")
+		if fi, err := os.Stat(real); err == nil {
+			if b, err := os.ReadFile(real); err == nil {
+				for _, f := range []string{wIndex, iIndex} {
+					_ = os.WriteFile(f, b, 0o600)
+					// The copies keep the index's mtime: git's check for
+					// "racily clean" entries (a file changed within the
+					// index's second) compares against it.
+					_ = os.Chtimes(f, fi.ModTime(), fi.ModTime())
+				}
+			}
 		}
 	}
 	wenv := []string{"GIT_INDEX_FILE=" + wIndex, "GIT_WORK_TREE=" + root}
@@ -448,7 +464,21 @@ func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Re
 	if meta.Branch != "" && meta.Head != "" {
 		meta.Refs["refs/heads/"+meta.Branch] = meta.Head
 	}
+	// A ref whose object did not travel (a save from an older snapshot
+	// format, say) is left out rather than failing the whole restore.
+	have, err := existing(ctx, g, meta.Refs)
+	if err != nil {
+		return res, err
+	}
+	stash := ""
 	for ref, sha := range meta.Refs {
+		if !have[sha] {
+			continue
+		}
+		if ref == "refs/stash" {
+			stash = sha
+			continue
+		}
 		// refRE already holds them to what check-ref-format allows but
 		// for its rarer rules, which update-ref itself enforces.
 		if refRE.MatchString(ref) && !strings.Contains(ref, "..") && !strings.Contains(ref, "@{") && !strings.HasSuffix(ref, ".lock") {
@@ -457,6 +487,14 @@ func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Re
 	}
 	if _, err := g.git(ctx, strings.NewReader(upd.String()), nil, nil, "update-ref", "--stdin"); err != nil {
 		return res, fmt.Errorf("restore refs: %w", err)
+	}
+	if stash != "" {
+		// git stash list reads the reflog: the newest stash comes back.
+		// (with a real date: git stash list ignores a reflog entry of 0)
+		now := []string{"GIT_COMMITTER_DATE=" + time.Now().UTC().Format(time.RFC3339)}
+		if _, err := g.git(ctx, nil, nil, now, "update-ref", "--create-reflog", "-m", "restored", "refs/stash", stash); err != nil {
+			return res, fmt.Errorf("restore the stash: %w", err)
+		}
 	}
 	head := meta.Head + "\n"
 	if meta.Branch != "" {
@@ -547,6 +585,25 @@ func setIndex(ctx context.Context, g *runner, from, to string) error {
 		return fmt.Errorf("restore the index: %w", err)
 	}
 	return nil
+}
+
+// existing reports which of the refs' objects the repository has.
+func existing(ctx context.Context, g *runner, refs map[string]string) (map[string]bool, error) {
+	var in strings.Builder
+	for _, sha := range refs {
+		in.WriteString(sha + "\n")
+	}
+	out, err := g.git(ctx, strings.NewReader(in.String()), nil, nil, "cat-file", "--batch-check=%(objectname)")
+	if err != nil {
+		return nil, fmt.Errorf("restore refs: %w", err)
+	}
+	have := map[string]bool{}
+	for _, l := range strings.Split(out, "\n") {
+		if shaRE.MatchString(l) {
+			have[l] = true
+		}
+	}
+	return have, nil
 }
 
 // configValue escapes s for a git config file (inside or outside quotes).

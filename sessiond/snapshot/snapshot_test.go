@@ -131,6 +131,14 @@ func TestSnapshotRestoresBranchIndexAndWorkingTree(t *testing.T) {
 	sh(t, ws, nil, "add", ".")
 	sh(t, ws, nil, "commit", "-qm", "alu")
 	sh(t, ws, nil, "tag", "v0")
+	sh(t, ws, nil, "tag", "-a", "v0-annotated", "-m", "release")
+	// A stash, and a same-size edit of a staged file within the index's
+	// second (git's "racily clean" case).
+	write(t, filepath.Join(ws, "stashed.v"), "// stashed\n")
+	sh(t, ws, nil, "stash", "push", "-q", "--include-untracked")
+	write(t, filepath.Join(ws, "racy.v"), "AAAA\n")
+	sh(t, ws, nil, "add", "racy.v")
+	write(t, filepath.Join(ws, "racy.v"), "BBBB\n")
 	write(t, filepath.Join(ws, "staged.v"), "// staged\n")
 	sh(t, ws, nil, "add", "staged.v")
 	write(t, filepath.Join(ws, "staged.v"), "// staged, then edited\n")
@@ -178,8 +186,17 @@ func TestSnapshotRestoresBranchIndexAndWorkingTree(t *testing.T) {
 	if l, err := os.Readlink(filepath.Join(got, "link.v")); err != nil || l != "top.v" {
 		t.Fatalf("symlink = %q, %v", l, err)
 	}
-	if sh(t, got, nil, "rev-parse", "v0") != wantHead {
-		t.Fatal("tag v0 lost")
+	if sh(t, got, nil, "rev-parse", "v0") != wantHead || sh(t, got, nil, "rev-parse", "v0-annotated^{commit}") != wantHead {
+		t.Fatal("tags lost")
+	}
+	if b, _ := os.ReadFile(filepath.Join(got, "racy.v")); string(b) != "BBBB\n" {
+		t.Fatalf("racy.v = %q, want the edit made after staging", b)
+	}
+	if st := sh(t, got, nil, "stash", "list"); !strings.Contains(st, "stash@{0}") {
+		t.Fatalf("stash lost: %q", st)
+	}
+	if b := sh(t, got, nil, "show", "stash@{0}^3:stashed.v"); b != "// stashed" {
+		t.Fatalf("the stash's untracked stashed.v = %q", b)
 	}
 	if sh(t, got, nil, "rev-parse", "origin/main") != sh(t, bare, nil, "rev-parse", "main") {
 		t.Fatal("origin/main missing")
