@@ -15,7 +15,10 @@ import (
 // Orphans are containers a node still reports claimed by a session that
 // ended (the node came back after the session ended with it lost). The
 // cloud releases each one with a fresh, short-lived git credential so its
-// work is autosaved before it is destroyed.
+// work is autosaved before it is destroyed. A container of an ended
+// session that the node is still saving (recovering, or destroying after
+// a failed save) gets a fresh credential too whenever the last one is
+// about to expire: without it, its save could never succeed.
 //
 // What a node reports is the node's word, and a node may lie: it may
 // report a container the cloud never gave it, or another node's session,
@@ -45,7 +48,8 @@ type orphan struct {
 func (s *Service) releaseOrphans(ctx, dctx context.Context) {
 	rows, err := s.db.Query(dctx, `SELECT c.node_id, c.container_id, s.id, n.name, u.name FROM pool_containers c
 		JOIN nodes n ON n.id = c.node_id JOIN sessions s ON s.id = c.reported_session JOIN users u ON u.id = s.user_id
-		WHERE c.state = 'claimed' AND s.state = 'ended' AND n.replica = $1 AND `+hostedBy, s.hub.Replica())
+		WHERE (c.state = 'claimed' OR (c.state IN ('recovering', 'destroying')
+			AND (s.git_token_expires_at IS NULL OR s.git_token_expires_at < now() + interval '2 minutes'))) AND s.state = 'ended' AND n.replica = $1 AND `+hostedBy, s.hub.Replica())
 	if err != nil {
 		s.log.Warn("find orphaned containers", "err", err)
 		return
@@ -73,7 +77,8 @@ func (s *Service) releaseOrphan(ctx context.Context, o orphan) error {
 	tag, err := s.db.Exec(ctx, `UPDATE sessions s SET git_token_hash = $5, git_token_expires_at = now() + make_interval(secs => $6)
 		FROM pool_containers c JOIN nodes n ON n.id = c.node_id
 		WHERE s.id = $1 AND s.state = 'ended' AND c.node_id = $2 AND c.container_id = $3 AND n.replica = $4
-			AND c.state = 'claimed' AND c.reported_session = s.id AND `+hostedBy,
+			AND (c.state = 'claimed' OR (c.state IN ('recovering', 'destroying')
+			AND (s.git_token_expires_at IS NULL OR s.git_token_expires_at < now() + interval '2 minutes'))) AND c.reported_session = s.id AND `+hostedBy,
 		o.session, o.nodeID, o.container, s.hub.Replica(), hash(tok), orphanCredentialTTL.Seconds())
 	if err != nil {
 		return fmt.Errorf("release orphan %s: %w", o.container, err)

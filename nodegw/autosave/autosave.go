@@ -116,8 +116,10 @@ func attempt(ctx context.Context, o Options) (Result, error) {
 	git := func(args ...string) (string, error) {
 		return gitcache.Git(ctx, o.Git, o.GitDir, []string{"GIT_DIR=" + o.GitDir}, args...)
 	}
-	fetch := append(o.Remote.Args(), "fetch", "--quiet", "--prune", o.Remote.URL, "+refs/heads/*:"+remoteRefs+"*")
-	if _, err := git(fetch...); err != nil {
+	remoteGit := func(args ...string) (string, error) {
+		return gitcache.Git(ctx, o.Git, o.GitDir, append([]string{"GIT_DIR=" + o.GitDir}, o.Remote.Env()...), args...)
+	}
+	if _, err := remoteGit("fetch", "--quiet", "--prune", o.Remote.URL, "+refs/heads/*:"+remoteRefs+"*"); err != nil {
 		return Result{}, fmt.Errorf("autosave fetch: %w", err)
 	}
 	tip, _ := git("rev-parse", "--verify", "--quiet", remoteRefs+o.Branch+"^{commit}")
@@ -170,8 +172,7 @@ func attempt(ctx context.Context, o Options) (Result, error) {
 	// No '+': the remote accepts it only as a fast-forward.
 	// Big files (bitstreams, waveforms, data) are sent without a delta
 	// search, which costs seconds on them and finds nothing.
-	push := append(o.Remote.Args(), "-c", "core.bigFileThreshold=1m", "push", "--quiet", o.Remote.URL, commit+":refs/heads/"+o.Branch)
-	if _, err := git(push...); err != nil {
+	if _, err := remoteGit("-c", "core.bigFileThreshold=1m", "push", "--quiet", o.Remote.URL, commit+":refs/heads/"+o.Branch); err != nil {
 		var ge *gitcache.Error
 		if errors.As(err, &ge) && ge.Rejected() {
 			return Result{}, fmt.Errorf("%w: %v", errRejected, err)

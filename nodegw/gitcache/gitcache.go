@@ -45,13 +45,16 @@ func (r Remote) Key() string {
 	return hex.EncodeToString(h[:12])
 }
 
-// Args returns the git -c options carrying r's credentials.
-func (r Remote) Args() []string {
+// Env returns the environment carrying r's credentials to git, as config
+// set through GIT_CONFIG_COUNT: an argument would show in every process
+// listing on the node (/proc/PID/cmdline is world-readable; environ is
+// not).
+func (r Remote) Env() []string {
 	if r.Username == "" && r.Password == "" {
 		return nil
 	}
 	auth := base64.StdEncoding.EncodeToString([]byte(r.Username + ":" + r.Password))
-	return []string{"-c", "http.extraHeader=Authorization: Basic " + auth}
+	return []string{"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=http.extraHeader", "GIT_CONFIG_VALUE_0=Authorization: Basic " + auth}
 }
 
 // Git runs git with a scrubbed environment (no system or global config, no
@@ -153,8 +156,7 @@ func (c *Cache) Mirror(ctx context.Context, r Remote) (string, error) {
 	defer c.lock(key)()
 	dir := filepath.Join(c.Dir, key+".git")
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err == nil {
-		args := append(r.Args(), "fetch", "--quiet", "--prune", r.URL, "+refs/heads/*:refs/heads/*")
-		if _, err := Git(ctx, c.Git, dir, nil, args...); err != nil {
+		if _, err := Git(ctx, c.Git, dir, r.Env(), "fetch", "--quiet", "--prune", r.URL, "+refs/heads/*:refs/heads/*"); err != nil {
 			return "", fmt.Errorf("update mirror: %w", err)
 		}
 		return dir, nil
@@ -164,8 +166,7 @@ func (c *Cache) Mirror(ctx context.Context, r Remote) (string, error) {
 	}
 	tmp := dir + ".tmp"
 	os.RemoveAll(tmp)
-	args := append(r.Args(), "clone", "--quiet", "--bare", r.URL, tmp)
-	if _, err := Git(ctx, c.Git, c.Dir, nil, args...); err != nil {
+	if _, err := Git(ctx, c.Git, c.Dir, r.Env(), "clone", "--quiet", "--bare", r.URL, tmp); err != nil {
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("create mirror: %w", err)
 	}

@@ -39,30 +39,61 @@ func (p *Pool) makeWorkspace(ctx context.Context, name string, cl Class) (disk, 
 		v, err := p.createVolume(ctx, name, cl.Name)
 		return "", v, err
 	}
-	img, mnt := p.diskImage(name), p.diskMount(name)
+	mnt := p.diskMount(name)
+	if err := p.newFS(ctx, p.diskImage(name), mnt, size); err != nil {
+		return "", "", fmt.Errorf("workspace disk: %w", err)
+	}
+	return mnt, "", nil
+}
+
+// newFS makes a file system of size bytes in the sparse image img, owned
+// by the user, and mounts it at mnt.
+func (p *Pool) newFS(ctx context.Context, img, mnt string, size int64) error {
 	f, err := os.OpenFile(img, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
-		return "", "", fmt.Errorf("workspace disk: %w", err)
+		return err
 	}
 	err = f.Truncate(size)
 	f.Close()
 	if err != nil {
 		os.Remove(img)
-		return "", "", fmt.Errorf("workspace disk: %w", err)
+		return err
 	}
 	// The root directory belongs to the user; nothing is reserved for root.
 	if out, err := exec.CommandContext(ctx, "mkfs.ext4", "-q", "-F", "-m", "0",
 		"-E", fmt.Sprintf("root_owner=%d:%d,lazy_itable_init=1,lazy_journal_init=1", p.ids.userUID(), p.ids.userGID()), img).CombinedOutput(); err != nil {
 		os.Remove(img)
-		return "", "", fmt.Errorf("workspace disk: mkfs.ext4: %w: %s", err, bytes.TrimSpace(out))
+		return fmt.Errorf("mkfs.ext4: %w: %s", err, bytes.TrimSpace(out))
 	}
 	if err := p.mountDisk(ctx, img, mnt); err != nil {
 		os.Remove(img)
-		return "", "", err
+		return err
 	}
 	// lost+found is root's: the user could never remove it.
 	os.Remove(filepath.Join(mnt, "lost+found"))
-	return mnt, "", nil
+	return nil
+}
+
+// dropFS unmounts and removes a file system made by newFS.
+func dropFS(img, mnt string) error {
+	if mounted(mnt) {
+		if err := unix.Unmount(mnt, 0); err != nil {
+			// Busy (a saver still running): detach it now, the kernel
+			// frees it when the last user goes.
+			if err2 := unix.Unmount(mnt, unix.MNT_DETACH); err2 != nil {
+				return fmt.Errorf("unmount %s: %w", mnt, err)
+			}
+		}
+	}
+	var errs []error
+	// Only the empty mount point is left (rmdir never removes contents).
+	if err := unix.Rmdir(mnt); err != nil && !errors.Is(err, unix.ENOENT) {
+		errs = append(errs, fmt.Errorf("remove %s: %w", mnt, err))
+	}
+	if err := os.Remove(img); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func (p *Pool) mountDisk(ctx context.Context, img, mnt string) error {
@@ -107,21 +138,7 @@ func (p *Pool) dropWorkspace(ctx context.Context, c Container) error {
 			errs = append(errs, fmt.Errorf("remove volume %s: %w", c.Volume, err))
 		}
 	}
-	mnt, img := p.diskMount(c.Name), p.diskImage(c.Name)
-	if mounted(mnt) {
-		if err := unix.Unmount(mnt, 0); err != nil {
-			// Busy (a saver still running): detach it now, the kernel
-			// frees it when the last user goes.
-			if err2 := unix.Unmount(mnt, unix.MNT_DETACH); err2 != nil {
-				return errors.Join(append(errs, fmt.Errorf("unmount %s: %w", mnt, err))...)
-			}
-		}
-	}
-	// Only the empty mount point is left (rmdir never removes contents).
-	if err := unix.Rmdir(mnt); err != nil && !errors.Is(err, unix.ENOENT) {
-		errs = append(errs, fmt.Errorf("remove %s: %w", mnt, err))
-	}
-	if err := os.Remove(img); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := dropFS(p.diskImage(c.Name), p.diskMount(c.Name)); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

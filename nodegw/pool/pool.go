@@ -163,6 +163,7 @@ type Pool struct {
 
 	kick    chan struct{}
 	changes chan struct{}
+	savers  chan struct{} // one-off snapshot containers running
 	bg      sync.WaitGroup
 }
 
@@ -218,7 +219,7 @@ func New(opts Options) (*Pool, error) {
 		return nil, fmt.Errorf("state dir %q: %w", opts.StateDir, err)
 	}
 	opts.StateDir = abs
-	for _, d := range []string{abs, filepath.Join(abs, "run"), filepath.Join(abs, "disks"), filepath.Join(abs, "records")} {
+	for _, d := range []string{abs, filepath.Join(abs, "run"), filepath.Join(abs, "disks"), filepath.Join(abs, "records"), filepath.Join(abs, "scratch")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("state dir %q: %w", d, err)
 		}
@@ -234,7 +235,7 @@ func New(opts Options) (*Pool, error) {
 	return &Pool{
 		opts: opts, log: log.With("pool", opts.Name), docker: dc, ids: ids, ctx: ctx, cancel: cancel,
 		containers: map[string]*entry{}, starting: map[string]int{},
-		kick: make(chan struct{}, 1), changes: make(chan struct{}, 1),
+		kick: make(chan struct{}, 1), changes: make(chan struct{}, 1), savers: make(chan struct{}, 2),
 	}, nil
 }
 
@@ -407,7 +408,7 @@ func (p *Pool) discard(c Container, why error) {
 // Shutdown removes every container of this pool, saving first the
 // workspace of each that holds a user's work; one whose save fails is kept
 // (with its disk) for the next nodegw to save. For decommissioning a node,
-// stopping `make run`, and tests.
+// stopping `make run`, and tests. Call it after Run has returned.
 func (p *Pool) Shutdown(ctx context.Context) error {
 	p.cancel()
 	p.bg.Wait()

@@ -36,11 +36,20 @@ func (p *Pool) writeRecord(c Container) error {
 	if err != nil {
 		return err
 	}
-	path := p.recordPath(c.Name)
+	if err := WriteFileAtomic(p.recordPath(c.Name), b); err != nil {
+		return fmt.Errorf("record %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// WriteFileAtomic replaces path with b durably: a temp file, fsynced,
+// renamed over path, and the directory fsynced, so that after a crash or
+// power loss the file is either the old or the new one, never torn.
+func WriteFileAtomic(path string, b []byte) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("record %s: %w", c.Name, err)
+		return err
 	}
 	_, err = f.Write(b)
 	if err == nil {
@@ -54,9 +63,14 @@ func (p *Pool) writeRecord(c Container) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("record %s: %w", c.Name, err)
+		return err
 	}
-	return nil
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 func (p *Pool) readRecord(name string) (record, bool) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
@@ -22,6 +23,32 @@ const sessiondPath = "/usr/local/bin/sessiond"
 // workspace's own config ever runs on the node, and the dead container's
 // processes (or its full pids table) cannot get in the way.
 func (p *Pool) offlineSnapshot(ctx context.Context, c Container, have []string, dst io.Writer) error {
+	// A few at a time: after a node reboot every dead claim is saved at
+	// once, and each saver may use gigabytes.
+	select {
+	case p.savers <- struct{}{}:
+		defer func() { <-p.savers }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// git's scratch objects (every new or changed file, compressed) go to
+	// a file system of the workspace's size on the node's disk, not to
+	// memory: a workspace can hold more new data than a tmpfs could, and
+	// nothing the saver runs (a workspace's own git filters, say) can
+	// write more than that.
+	size := c.DiskBytes
+	if size <= 0 {
+		size = 16 * gib
+	}
+	scratch := filepath.Join(p.opts.StateDir, "scratch", "saver-"+randomHex(6))
+	if err := p.newFS(ctx, scratch+".img", scratch, size); err != nil {
+		return fmt.Errorf("snapshot %s: scratch space: %w", c.Name, err)
+	}
+	defer func() {
+		if err := dropFS(scratch+".img", scratch); err != nil {
+			p.log.Warn("remove a saver's scratch space", "err", err)
+		}
+	}()
 	cmd := []string{sessiondPath, "snapshot", "--root", "/workspace"}
 	for _, h := range have {
 		cmd = append(cmd, "--have", h)
@@ -32,7 +59,7 @@ func (p *Pool) offlineSnapshot(ctx context.Context, c Container, have []string, 
 		ReadonlyRootfs: true,
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
-		Tmpfs:          map[string]string{"/tmp": "rw,nosuid,nodev,size=4g,mode=1777"},
+		Binds:          []string{scratch + ":/tmp"},
 		Resources:      container.Resources{NanoCPUs: 1e9, Memory: 6 * gib, MemorySwap: 6 * gib, PidsLimit: &pids},
 		LogConfig:      container.LogConfig{Type: "none"},
 	}
@@ -40,7 +67,7 @@ func (p *Pool) offlineSnapshot(ctx context.Context, c Container, have []string, 
 		if _, err := p.ensureDisk(ctx, c.Name); err != nil {
 			return fmt.Errorf("snapshot %s: %w", c.Name, err)
 		}
-		hc.Binds = []string{c.Disk + ":/workspace:ro"}
+		hc.Binds = append(hc.Binds, c.Disk+":/workspace:ro")
 	} else {
 		hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: c.Volume, Target: "/workspace", ReadOnly: true}}
 	}
@@ -79,7 +106,8 @@ func (p *Pool) offlineSnapshot(ctx context.Context, c Container, have []string, 
 	return nil
 }
 
-// cleanSavers removes one-off snapshot containers a crash left behind.
+// cleanSavers removes one-off snapshot containers, and their scratch
+// space, that a crash left behind. Only while no save runs.
 func (p *Pool) cleanSavers(ctx context.Context) {
 	list, err := p.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelSaver+"="+p.opts.Name))})
 	if err != nil {
@@ -87,6 +115,12 @@ func (p *Pool) cleanSavers(ctx context.Context) {
 	}
 	for _, s := range list {
 		_ = p.docker.ContainerRemove(ctx, s.ID, container.RemoveOptions{Force: true})
+	}
+	imgs, _ := filepath.Glob(filepath.Join(p.opts.StateDir, "scratch", "saver-*.img"))
+	for _, img := range imgs {
+		if err := dropFS(img, strings.TrimSuffix(img, ".img")); err != nil {
+			p.log.Warn("remove a saver's scratch space", "err", err)
+		}
 	}
 }
 

@@ -192,6 +192,8 @@ func (s *Service) forget(id string) {
 	os.RemoveAll(s.gitDir(id))
 }
 
+func (s *Service) claimLock(id string) func() { return s.lock("claim/" + id) }
+
 func (s *Service) lock(id string) func() {
 	s.mu.Lock()
 	l := s.locks[id]
@@ -204,24 +206,47 @@ func (s *Service) lock(id string) func() {
 	return l.Unlock
 }
 
+// writeRecord replaces a claim record atomically and durably (temp file,
+// fsync, rename, fsync of the directory): a torn record would read as "no
+// claim", and the container would then go without a save.
 func (s *Service) writeRecord(id string, r record) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(s.recordPath(id), b, 0o600); err != nil {
+	if err := pool.WriteFileAtomic(s.recordPath(id), b); err != nil {
 		return fmt.Errorf("claim record: %w", err)
 	}
 	return nil
 }
 
 func (s *Service) readRecord(id string) (record, bool) {
+	r, err := s.loadRecord(id)
+	return r, err == nil
+}
+
+// errNoRecord: the container has no claim record (never claimed here).
+var errNoRecord = errors.New("no claim record")
+
+// loadRecord reads a claim record; a record that exists but cannot be read
+// is an error, never "no claim".
+func (s *Service) loadRecord(id string) (record, error) {
 	var r record
 	b, err := os.ReadFile(s.recordPath(id))
-	if err != nil || json.Unmarshal(b, &r) != nil {
-		return r, false
+	if errors.Is(err, os.ErrNotExist) {
+		return r, errNoRecord
 	}
-	return r, true
+	if err != nil {
+		return r, fmt.Errorf("claim record of %s: %w", id, err)
+	}
+	if err := json.Unmarshal(b, &r); err != nil {
+		return r, fmt.Errorf("claim record of %s is unreadable: %w", id, err)
+	}
+	// Records written before restores were tracked have a base commit.
+	if !r.Restored && r.Base != "" {
+		r.Restored = true
+	}
+	return r, nil
 }
 
 func remote(r fleetproto.Repo) gitcache.Remote {
@@ -240,6 +265,10 @@ func (s *Service) claim(ctx context.Context, cmd *fleetproto.Command) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
+	// One claim of a container at a time: a retry while the first one
+	// restores waits for it and then answers from its record.
+	unlock := s.claimLock(c.ID)
+	defer unlock()
 	if r, ok := s.readRecord(c.ID); ok && r.Session == a.Session && r.Restored {
 		return json.Marshal(fleetproto.ClaimResult{Token: c.Token, Commit: r.Base, Branch: r.Branch, Resumed: r.Resumed}) // a retried claim
 	}
@@ -333,9 +362,12 @@ func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) 
 	}
 	l := s.lock(id)
 	defer l()
-	r, ok := s.readRecord(id)
-	if !ok || !r.Restored {
+	r, err := s.loadRecord(id)
+	if errors.Is(err, errNoRecord) || (err == nil && !r.Restored) {
 		return autosave.Result{}, nil
+	}
+	if err != nil {
+		return autosave.Result{}, err
 	}
 	var limit int64 // a snapshot bigger than the workspace's disk is not a snapshot
 	if c.DiskBytes > 0 {
@@ -400,8 +432,16 @@ func (s *Service) release(ctx context.Context, cmd *fleetproto.Command) ([]byte,
 			if !ok {
 				return json.Marshal(fleetproto.SaveResult{}) // already gone: nothing to do
 			}
-			if c.State == pool.Destroying && c.Owner == ra.Session {
-				return json.Marshal(fleetproto.SaveResult{}) // a retried release: under way
+			if (c.State == pool.Destroying || c.State == pool.Recovering) && c.Owner == ra.Session {
+				// Under way: the pool is saving it (and retrying). A fresh
+				// credential (the session ended meanwhile, and its old one
+				// with it) is what lets a failing save succeed.
+				if ra.Repo != nil {
+					if err := s.renewCredential(c.ID, ra.Session, *ra.Repo); err != nil {
+						return nil, err
+					}
+				}
+				return json.Marshal(fleetproto.SaveResult{})
 			}
 		}
 		return nil, err
