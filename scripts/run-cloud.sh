@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole Gatewave flow on one machine: PostgreSQL, the cloud (migrated,
 # serving on 127.0.0.1), and one nodegw that joins this machine as a compute
-# node with a small warm pool of FROM-scratch sessiond containers. Prints the
-# URL and a demo sign-in; Ctrl-C stops everything and removes the pool.
+# node with a small warm pool of session containers. Prints the URL and a
+# demo sign-in; Ctrl-C saves every open workspace, then stops everything and
+# removes the pool.
 #
 #   bash scripts/run-cloud.sh          (after `make build`: bin/cloud, bin/nodegw, bin/sessiond)
 #
@@ -19,7 +20,7 @@ port=${GATEWAVE_RUN_PORT:-8480}
 poolsize=${GATEWAVE_RUN_POOL:-2}
 # The Debian image carries the FPGA toolchain (Build works in the IDE); it
 # takes minutes to make, so it is used once `make images` has made it, and
-# the small FROM-scratch image (files, editor, terminal-less) otherwise.
+# the small FROM-scratch test image (files, editor, a busybox shell) otherwise.
 if [ -n "${GATEWAVE_RUN_IMAGE:-}" ]; then
 	image=$GATEWAVE_RUN_IMAGE
 elif docker image inspect gatewave/workspace-debian >/dev/null 2>&1; then

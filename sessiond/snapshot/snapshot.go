@@ -171,6 +171,11 @@ func Create(ctx context.Context, o Options, have []string, w io.Writer) (Meta, e
 		}
 		if h, err := user.git(ctx, nil, nil, nil, "rev-parse", "-q", "--verify", "HEAD^{commit}"); err == nil {
 			meta.Head = h
+			// The snapshot's commits take HEAD's date: still a function of
+			// the workspace's state only, and a sane date in a history.
+			if ct, err := user.git(ctx, nil, nil, nil, "log", "-1", "--format=%ct", h); err == nil && ct != "" {
+				s.env = append(s.env, "GIT_AUTHOR_DATE=@"+ct+" +0000", "GIT_COMMITTER_DATE=@"+ct+" +0000")
+			}
 		}
 		out, err := user.git(ctx, nil, nil, nil, "for-each-ref", "--format=%(objectname) %(*objectname) %(refname)", "refs/heads", "refs/tags", "refs/stash")
 		if err != nil {
