@@ -61,7 +61,8 @@ test-go:
 
 test-frontend:
 	@if [ -f frontend/package.json ]; then \
-	  cd frontend && npm test && SESSIOND_BIN=$(BIN)/sessiond npm run e2e; \
+	  cd frontend && npm test && SESSIOND_BIN=$(BIN)/sessiond CLOUD_BIN=$(BIN)/cloud NODEGW_BIN=$(BIN)/nodegw \
+	    GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh)" npm run e2e; \
 	fi
 
 bench: services build ## Run the benchmarks (ratios against baselines measured in the same run)

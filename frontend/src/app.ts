@@ -1,7 +1,7 @@
 // App: the IDE shell wiring the file tree, editors, panels and status bar to
 // one sessiond connection.
 import type { Extension } from "@codemirror/state";
-import { type Connection, httpURL, wsURL } from "./api/conn";
+import { type Connection, httpURL, onTrouble, wsURL } from "./api/conn";
 import { type LspLanguage, Sessiond, type WatchEvent } from "./api/sessiond";
 import { ReconnectingSocket } from "./api/socket";
 import { StatusHub } from "./api/status";
@@ -12,6 +12,7 @@ import type { Diagnostic, LspServer } from "./lsp/lsp";
 import { HardwarePanel, OutputPanel } from "./ui/build";
 import { toast } from "./ui/dialog";
 import { clear, h } from "./ui/dom";
+import { RestartWatch, sessionIDOf } from "./ui/restarting";
 import { TelemetryView } from "./ui/telemetry";
 import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
@@ -71,6 +72,7 @@ export class App {
     // Once trusted, editors opened from now on get the workspace's languages.
     this.trust = new TrustBanner(this.conn, this.host, () => (this.lspLanguages = this.loadLspLanguages()));
     this.unsaved.report([]);
+    this.watchRestarts();
     this.render();
     this.watch();
     this.probeHealth();
@@ -209,6 +211,35 @@ export class App {
       },
       onState: (s) => this.status.set("file watch", s),
     });
+  }
+
+  /**
+   * watchRestarts shows the restarting overlay, in the cloud only, while
+   * the session moves to a fresh container. Once sessiond answers again the
+   * page reloads (every stream, language server and terminal starts over
+   * against the new container) with the active file reopened; with unsaved
+   * tabs it does not reload, which would lose them: the streams reconnect
+   * by themselves and the tree is reread.
+   */
+  private watchRestarts() {
+    const session = sessionIDOf(this.conn.base);
+    if (!session) return;
+    const w = new RestartWatch(session, {
+      base: this.conn.base,
+      recovered: () => {
+        if (this.editors.dirtyTabs.length) {
+          ReconnectingSocket.reconnectAll();
+          void this.tree.refreshAll();
+          toast("The session continues in a fresh container. Your unsaved tabs are kept: save them.", "info", 10_000);
+          return;
+        }
+        const open = this.editors.active?.path;
+        w.stop();
+        history.replaceState(history.state, "", location.pathname + location.search + (open ? "#open=" + encodeURIComponent(open) : ""));
+        location.reload();
+      },
+    });
+    onTrouble((err) => w.notice(err));
   }
 
   /** probeHealth tells "reconnecting" (streams down) from "offline" (sessiond unreachable). */

@@ -24,6 +24,24 @@ export class ApiError extends Error {
 
 const tokenKey = "gatewave.token";
 
+type TroubleListener = (err?: ApiError) => void;
+const troubleListeners = new Set<TroubleListener>();
+
+/**
+ * onTrouble hears every failed request and every dropped stream (err is
+ * undefined for a stream): the cloud's restarting overlay tells from them
+ * that the session's container went away. Returns the unsubscribe.
+ */
+export function onTrouble(f: TroubleListener): () => void {
+  troubleListeners.add(f);
+  return () => troubleListeners.delete(f);
+}
+
+/** reportTrouble tells the onTrouble listeners. */
+export function reportTrouble(err?: ApiError): void {
+  for (const f of troubleListeners) f(err);
+}
+
 interface WailsApp {
   Connection(): Promise<{ base_url: string; token: string }>;
 }
@@ -104,9 +122,15 @@ export async function request(c: Connection, method: string, path: string, opts:
     res = await fetch(httpURL(c, path, opts.params), { method, headers, body, signal: opts.signal, cache: "no-store" });
   } catch (err) {
     if ((err as Error).name === "AbortError") throw err;
-    throw new ApiError(0, "network", `${method} ${path}: sessiond unreachable (${(err as Error).message})`);
+    const e = new ApiError(0, "network", `${method} ${path}: sessiond unreachable (${(err as Error).message})`);
+    reportTrouble(e);
+    throw e;
   }
-  if (!res.ok) throw await toApiError(res, `${method} ${path}`);
+  if (!res.ok) {
+    const e = await toApiError(res, `${method} ${path}`);
+    reportTrouble(e);
+    throw e;
+  }
   return res;
 }
 

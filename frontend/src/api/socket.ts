@@ -1,5 +1,6 @@
 // A WebSocket that reconnects by itself with capped exponential backoff and
 // reports its state, so every stream in the IDE heals without user action.
+import { ApiError, reportTrouble } from "./conn";
 
 export type LinkState = "connecting" | "open" | "reconnecting" | "closed";
 
@@ -30,7 +31,16 @@ export interface SocketHandlers {
   /** Called on every close; return false to stop reconnecting. */
   onClose?(ev: CloseEvent): boolean | void;
   onState?(s: LinkState): void;
+  /**
+   * For a stream that sends at least this often (ms): silence this long
+   * counts as a drop and the socket reconnects. A tunnel whose container
+   * died may keep the browser's end open without a word.
+   */
+  staleMs?: number;
 }
+
+/** Every socket not closed for good, for reconnectAll. */
+const live = new Set<ReconnectingSocket>();
 
 /** ReconnectingSocket keeps one WebSocket open to url() until close() is called. */
 export class ReconnectingSocket {
@@ -39,7 +49,13 @@ export class ReconnectingSocket {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stopped = false;
   private opened = false;
+  private staleTimer: ReturnType<typeof setTimeout> | null = null;
   state: LinkState = "connecting";
+
+  /** reconnectAll drops every socket's connection and opens a fresh one (the session moved to another container). */
+  static reconnectAll(): void {
+    for (const s of live) s.drop("reconnect");
+  }
 
   constructor(
     /** Computed on each attempt, so reattach parameters can change. */
@@ -47,6 +63,7 @@ export class ReconnectingSocket {
     private readonly h: SocketHandlers,
     private readonly backoff: BackoffOptions = {},
   ) {
+    live.add(this);
     this.connect();
   }
 
@@ -64,6 +81,8 @@ export class ReconnectingSocket {
   /** close stops the socket for good. */
   close(code = 1000): void {
     this.stopped = true;
+    live.delete(this);
+    this.unwatch();
     if (this.timer) clearTimeout(this.timer);
     this.ws?.close(code);
     this.setState("closed");
@@ -99,20 +118,58 @@ export class ReconnectingSocket {
       const again = this.opened;
       this.opened = true;
       this.setState("open");
+      this.rewatch(ws);
       this.h.onOpen?.(ws, again);
     };
-    ws.onmessage = (ev) => this.h.onMessage?.(ev.data, ws);
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      const again = this.h.onClose?.(ev);
-      if (this.stopped || again === false) {
-        this.stopped = true;
-        this.setState("closed");
-        return;
-      }
-      this.schedule();
+    ws.onmessage = (ev) => {
+      this.rewatch(ws);
+      this.h.onMessage?.(ev.data, ws);
     };
+    ws.onclose = (ev) => this.closed(ws, ev);
+  }
+
+  private closed(ws: WebSocket, ev: CloseEvent, trouble?: ApiError) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    this.unwatch();
+    const again = this.h.onClose?.(ev);
+    if (this.stopped || again === false) {
+      this.stopped = true;
+      live.delete(this);
+      this.setState("closed");
+      return;
+    }
+    // A stream that drops may mean the session's container went away.
+    reportTrouble(trouble);
+    this.schedule();
+  }
+
+  /** drop gives up the current connection at once (without waiting for a closing handshake a dead peer never answers) and reconnects. */
+  private drop(reason: "stale" | "reconnect") {
+    const ws = this.ws;
+    if (!ws) {
+      this.reconnectNow();
+      return;
+    }
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    const ev = typeof CloseEvent === "function" ? new CloseEvent("close", { code: 4000, reason, wasClean: false }) : ({ code: 4000, reason, wasClean: false } as CloseEvent);
+    this.closed(ws, ev, reason === "stale" ? new ApiError(0, "stale", "a stream went silent") : undefined);
+    try {
+      ws.close(4000, reason);
+    } catch {
+      // already closing
+    }
+  }
+
+  private rewatch(ws: WebSocket) {
+    this.unwatch();
+    const ms = this.h.staleMs;
+    if (ms && ms > 0) this.staleTimer = setTimeout(() => this.ws === ws && this.drop("stale"), ms);
+  }
+
+  private unwatch() {
+    if (this.staleTimer) clearTimeout(this.staleTimer);
+    this.staleTimer = null;
   }
 
   private schedule() {

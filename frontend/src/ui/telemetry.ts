@@ -28,6 +28,8 @@ export class TelemetryView {
     this.procs = h("div.procs", {});
     this.el = h("div.telemetry-panel", { "data-testid": "telemetry" }, this.info, h("div.telemetry-row", {}, this.chartsHost, this.procs));
     this.socket = new ReconnectingSocket(() => wsURL(conn, "api/v1/telemetry/stream", { interval_ms: 1000 }), {
+      // A sample a second: five seconds of silence is a dead stream.
+      staleMs: 5000,
       onMessage: (data) => {
         if (typeof data !== "string") return;
         try {

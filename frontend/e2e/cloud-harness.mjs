@@ -1,0 +1,244 @@
+// Cloud e2e plumbing: the whole product on loopback, as scripts/run-cloud.sh
+// runs it, but everything of the test's own: a fresh PostgreSQL database,
+// free ports, a temporary GATEWAVE_DATA_DIR and node state directory, its
+// own pool name and a pool image carrying the sessiond (and so the IDE)
+// just built. stop() ends every process and container it started and
+// drops the database. Under CI=true a missing dependency fails (see
+// cloudDepsProblem); the browser side is harness.mjs's.
+import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { chromiumPath, frontendDir, sessiondBin } from "./harness.mjs";
+
+const run = promisify(execFile);
+export const cloudBin = resolve(frontendDir, process.env.CLOUD_BIN || "../bin/cloud");
+export const nodegwBin = resolve(frontendDir, process.env.NODEGW_BIN || "../bin/nodegw");
+/** The FROM-scratch test image (images/build.sh scratch); the test's image adds the fresh sessiond on top. */
+export const baseImage = process.env.GATEWAVE_E2E_BASE_IMAGE || "gatewave/sessiond-scratch";
+/** The cluster's admin URL, as the Makefile passes it to every test (scripts/postgres.sh prints it). */
+const adminURL = process.env.GATEWAVE_TEST_DATABASE_URL || "";
+
+async function ok(cmd, args) {
+  try {
+    await run(cmd, args, { timeout: 20_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** cloudDepsProblem names the first missing dependency of the cloud e2e, or returns null. */
+export async function cloudDepsProblem() {
+  for (const [what, bin] of [["sessiond", sessiondBin], ["cloud", cloudBin], ["nodegw", nodegwBin]]) {
+    if (!existsSync(bin)) return `${what} binary ${bin} is missing (make build, or set ${what.toUpperCase()}_BIN)`;
+  }
+  const dist = join(frontendDir, "dist", "index.html");
+  if (existsSync(dist) && statSync(dist).mtimeMs > statSync(sessiondBin).mtimeMs) {
+    return `${sessiondBin} is older than frontend/dist: the pool would serve a stale IDE (make build)`;
+  }
+  if (!existsSync(chromiumPath)) return `Chromium at ${chromiumPath} is missing`;
+  if (!adminURL) return "GATEWAVE_TEST_DATABASE_URL is not set (make test sets it from scripts/postgres.sh)";
+  if (!(await ok("psql", [adminURL, "-XtAc", "SELECT 1"]))) return "PostgreSQL at GATEWAVE_TEST_DATABASE_URL does not answer (or psql is missing)";
+  if (!(await ok("docker", ["version", "--format", "{{.Server.Version}}"]))) return "dockerd does not answer (scripts/dockerd.sh)";
+  if (!(await ok("docker", ["image", "inspect", baseImage]))) {
+    // Only its tini, git and busybox are used (the test's image adds the
+    // sessiond under test), so any build of it serves: make one.
+    try {
+      await run("bash", [join(frontendDir, "..", "images", "build.sh"), "scratch"], { timeout: 600_000 });
+    } catch (err) {
+      return `image ${baseImage} is missing and images/build.sh scratch failed: ${err.message}`;
+    }
+  }
+  return null;
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on("error", rej);
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** waitUntil polls f until it returns a truthy value; what names the wait in the error. */
+export async function waitUntil(what, f, { timeout = 60_000, every = 250 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ": " + last.message : ""}`);
+    await sleep(every);
+  }
+}
+
+/** A child process whose output is kept for failure messages. */
+function child(name, bin, args, env) {
+  const proc = spawn(bin, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  const keep = (d) => {
+    log += d;
+    if (log.length > 400_000) log = log.slice(-200_000);
+  };
+  proc.stdout.on("data", keep);
+  proc.stderr.on("data", keep);
+  const exited = new Promise((r) => proc.once("exit", (code, sig) => r({ code, sig })));
+  return {
+    name,
+    proc,
+    exited,
+    log: () => log,
+    /** stop sends SIGTERM and waits up to graceMs before SIGKILL. */
+    async stop(graceMs) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill("SIGTERM");
+      let timer;
+      const r = await Promise.race([exited, new Promise((res) => (timer = setTimeout(() => res(null), graceMs)))]);
+      clearTimeout(timer); // a pending timer would keep the test process alive
+      if (r === null) {
+        proc.kill("SIGKILL");
+        await exited;
+        throw new Error(`${name} did not exit within ${graceMs} ms of SIGTERM`);
+      }
+    },
+  };
+}
+
+/**
+ * startCloud brings up a cloud and one node gateway with a warm pool of
+ * `pool` containers, and a user `user` with a random password. It resolves
+ * once the pool reports that many idle containers.
+ */
+export async function startCloud({ user = "e2e", pool = 2 } = {}) {
+  const tag = randomBytes(4).toString("hex");
+  const h = {
+    tag,
+    user,
+    password: randomBytes(12).toString("hex"),
+    poolName: `gw-e2e-${tag}`,
+    image: `gatewave/sessiond-e2e:${tag}`,
+    db: `gatewave_e2e_${tag}`,
+    // Unix socket paths must stay short: the node's state lives under /tmp.
+    dir: mkdtempSync(join(tmpdir(), "gwe2e-")),
+    procs: [],
+  };
+  h.stateDir = join(h.dir, "node");
+  h.dataDir = join(h.dir, "data");
+  mkdirSync(h.stateDir, { mode: 0o700 });
+  mkdirSync(h.dataDir, { mode: 0o700 });
+  const u = new URL(adminURL);
+  u.pathname = "/" + h.db;
+  h.databaseURL = u.href;
+  h.sql = async (query) => {
+    const { stdout } = await run("psql", [h.databaseURL, "-XtAq", "-v", "ON_ERROR_STOP=1", "-c", query], { timeout: 20_000 });
+    return stdout.trim();
+  };
+  h.stop = () => stopCloud(h);
+  h.waitIdle = (n) => waitUntil(`${n} idle containers in pool ${h.poolName}`, async () => {
+    if (h.nodegw.proc.exitCode !== null) throw new Error(`nodegw exited:\n${h.nodegw.log()}`);
+    return Number(await h.sql("SELECT count(*) FROM pool_containers WHERE state = 'idle'")) >= n;
+  }, { timeout: 90_000, every: 500 });
+  try {
+    await run("psql", [adminURL, "-XqAc", `CREATE DATABASE ${h.db}`]);
+    h.dbCreated = true;
+
+    // The pool image: the test image with the sessiond just built, whose
+    // embedded IDE is the one under test.
+    const ctx = join(h.dir, "image");
+    mkdirSync(ctx);
+    copyFileSync(sessiondBin, join(ctx, "sessiond"));
+    writeFileSync(join(ctx, "Dockerfile"), `FROM ${baseImage}\nCOPY sessiond /usr/local/bin/sessiond\n`);
+    await run("docker", ["build", "-q", "-t", h.image, ctx], { timeout: 120_000 });
+    h.imageBuilt = true;
+
+    const port = await freePort();
+    h.url = `http://127.0.0.1:${port}`;
+    h.env = {
+      ...process.env,
+      DATABASE_URL: h.databaseURL,
+      GATEWAVE_ADMIN_TOKEN: randomBytes(24).toString("hex"),
+      GATEWAVE_DATA_DIR: h.dataDir,
+      GATEWAVE_LISTEN: `127.0.0.1:${port}`,
+    };
+    await run(cloudBin, ["migrate"], { env: h.env, timeout: 60_000 });
+    await new Promise((res, rej) => {
+      const p = execFile(cloudBin, ["user", "add", user], { env: h.env, timeout: 60_000 }, (err, _o, stderr) => (err ? rej(new Error(`cloud user add: ${err.message}\n${stderr}`)) : res()));
+      p.stdin.end(h.password + "\n");
+    });
+    const node = `node-${tag}`;
+    const { stdout: nodeToken } = await run(cloudBin, ["node", "add", node], { env: h.env, timeout: 60_000 });
+
+    h.cloud = child("cloud", cloudBin, ["serve", "--idle-timeout", "1h"], h.env);
+    h.procs.push(h.cloud);
+    await waitUntil("the cloud to serve", async () => {
+      if (h.cloud.proc.exitCode !== null) throw new Error(`cloud exited:\n${h.cloud.log()}`);
+      return (await fetch(h.url + "/healthz")).ok;
+    }, { timeout: 30_000, every: 100 });
+
+    h.nodegw = child("nodegw", nodegwBin, [
+      "--cloud", h.url, "--name", node, "--image", h.image, "--pool-name", h.poolName, "--state-dir", h.stateDir,
+      "--standard-count", String(pool), "--standard-cpus", "0.5", "--standard-memory-mib", "512", "--standard-disk-mib", "512",
+      "--oversubscribe", "-1", "--shutdown-pool",
+    ], { ...h.env, NODEGW_TOKEN: nodeToken.trim(), GATEWAVE_ADMIN_TOKEN: "", DATABASE_URL: "" });
+    h.procs.push(h.nodegw);
+    await h.waitIdle(pool);
+  } catch (err) {
+    const logs = h.procs.map((p) => `--- ${p.name}\n${p.log().slice(-4000)}`).join("\n");
+    await stopCloud(h).catch((e) => console.error("cleanup:", e));
+    throw new Error(`${err.message}\n${logs}`);
+  }
+  return h;
+}
+
+/** sessionRow reads a session's row: its state and the container it runs in. */
+export async function sessionRow(h, id) {
+  if (!/^[A-Za-z0-9_-]{8,64}$/.test(id)) throw new Error(`not a session id: ${JSON.stringify(id)}`);
+  const out = await h.sql(`SELECT state || '|' || coalesce(container_id, '') || '|' || coalesce(detail, '') FROM sessions WHERE id = '${id}'`);
+  const [state, container, detail] = out.split("|");
+  return { state, container, detail };
+}
+
+/**
+ * stopCloud stops nodegw first and waits for it (--shutdown-pool saves
+ * every open workspace while the cloud still takes the saves, then removes
+ * the pool), then the cloud; then it removes whatever of the pool is left,
+ * the image, the database and the temporary directory. It throws, after
+ * cleaning up, when a process would not stop or containers were left.
+ */
+async function stopCloud(h) {
+  const problems = [];
+  const t0 = Date.now();
+  if (h.nodegw) await h.nodegw.stop(90_000).catch((e) => problems.push(e.message));
+  const t1 = Date.now();
+  if (h.cloud) await h.cloud.stop(15_000).catch((e) => problems.push(e.message));
+  if (process.env.GATEWAVE_E2E_VERBOSE) console.error(`stop: nodegw ${t1 - t0} ms, cloud ${Date.now() - t1} ms\n--- nodegw\n${h.nodegw?.log().slice(-6000)}`);
+  if (h.poolName) {
+    const { stdout } = await run("docker", ["ps", "-aq", "--filter", `label=dev.gatewave.pool=${h.poolName}`]).catch(() => ({ stdout: "" }));
+    const left = stdout.split("\n").filter(Boolean);
+    if (left.length) {
+      problems.push(`nodegw --shutdown-pool left containers ${left.join(" ")}`);
+      await run("docker", ["rm", "-f", "-v", ...left]).catch((e) => problems.push(`docker rm: ${e.message}`));
+    }
+  }
+  if (h.imageBuilt) await run("docker", ["rmi", "-f", h.image]).catch((e) => problems.push(`docker rmi: ${e.message}`));
+  if (h.dbCreated) await run("psql", [adminURL, "-XqAc", `DROP DATABASE IF EXISTS ${h.db} WITH (FORCE)`]).catch((e) => problems.push(`drop database: ${e.message}`));
+  // The node's disks are loop-mounted under its state dir: nodegw unmounts
+  // them when it removes the pool; never delete through a live mount.
+  const { stdout: mounts } = await run("sh", ["-c", "cat /proc/self/mounts"]).catch(() => ({ stdout: "" }));
+  if (h.dir && !mounts.includes(h.dir + "/")) rmSync(h.dir, { recursive: true, force: true });
+  else if (h.dir) problems.push(`mounts left under ${h.dir}`);
+  if (problems.length) throw new Error("cloud e2e cleanup: " + problems.join("; "));
+}
