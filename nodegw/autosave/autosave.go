@@ -39,6 +39,15 @@ type Options struct {
 	Snapshot func(ctx context.Context, have []string, dst pool.Sink) error
 	// MaxBytes bounds a snapshot bundle; 0 means 8 GiB.
 	MaxBytes int64
+	// Base is the autosave the workspace was restored from ("" when it
+	// started without one). A save is pushed to Branch only while Branch
+	// is still where this workspace left it (Base, then its own last
+	// save); if another workspace saved since (a container that outlived
+	// its session on a node that came back, say), the save goes to
+	// ide/recovered/ID instead, so neither hides the other.
+	Base string
+	// ID names this workspace's recovered branch (a container id).
+	ID string
 	// Branch is the branch to push; "" means ide/autosave.
 	Branch string
 	// Message is the commit's title; "" means "Autosave <time>".
@@ -52,6 +61,7 @@ type Result struct {
 	Commit   string // the branch's commit after the save
 	Snapshot string // the snapshot it records
 	Pushed   bool   // false when the workspace matched the last save
+	Branch   string // where it went: ide/autosave, or ide/recovered/ID
 }
 
 // Save snapshots the workspace and pushes it to Options.Branch. A
@@ -110,7 +120,12 @@ const (
 	remoteRefs = "refs/remotes/save/"
 	lastRef    = "refs/snap/last" // the snapshot of the latest save
 	newRef     = "refs/snap/new"
+	pushedRef  = "refs/snap/pushed" // this workspace's latest commit on the branch
 )
+
+// RecoveredPrefix is where a save goes whose workspace another one
+// overtook on ide/autosave.
+const RecoveredPrefix = "ide/recovered/"
 
 func attempt(ctx context.Context, o Options) (Result, error) {
 	git := func(args ...string) (string, error) {
@@ -123,6 +138,16 @@ func attempt(ctx context.Context, o Options) (Result, error) {
 		return Result{}, fmt.Errorf("autosave fetch: %w", err)
 	}
 	tip, _ := git("rev-parse", "--verify", "--quiet", remoteRefs+o.Branch+"^{commit}")
+	branch := o.Branch
+	expect, _ := git("rev-parse", "--verify", "--quiet", pushedRef)
+	if expect == "" {
+		expect = o.Base
+	}
+	if tip != expect && o.ID != "" {
+		// Someone else saved since this workspace last synced: keep both.
+		branch = RecoveredPrefix + o.ID
+		tip, _ = git("rev-parse", "--verify", "--quiet", remoteRefs+branch+"^{commit}")
+	}
 
 	// What the node has: the container leaves it out of the bundle.
 	haveOut, err := git("for-each-ref", "--format=%(objectname)", remoteRefs, lastRef)
@@ -155,7 +180,7 @@ func attempt(ctx context.Context, o Options) (Result, error) {
 	if tip != "" {
 		if msg, err := git("log", "-1", "--format=%B", tip); err == nil && savefmt.SnapshotOf(msg) == snap {
 			_, _ = git("update-ref", lastRef, snap)
-			return Result{Commit: tip, Snapshot: snap}, nil
+			return Result{Commit: tip, Snapshot: snap, Branch: branch}, nil
 		}
 	}
 	args := []string{"commit-tree", snap + "^{tree}", "-m", savefmt.AutosaveMessage(o.Message, snap)}
@@ -172,7 +197,7 @@ func attempt(ctx context.Context, o Options) (Result, error) {
 	// No '+': the remote accepts it only as a fast-forward.
 	// Big files (bitstreams, waveforms, data) are sent without a delta
 	// search, which costs seconds on them and finds nothing.
-	if _, err := remoteGit("-c", "core.bigFileThreshold=1m", "push", "--quiet", o.Remote.URL, commit+":refs/heads/"+o.Branch); err != nil {
+	if _, err := remoteGit("-c", "core.bigFileThreshold=1m", "push", "--quiet", o.Remote.URL, commit+":refs/heads/"+branch); err != nil {
 		var ge *gitcache.Error
 		if errors.As(err, &ge) && ge.Rejected() {
 			return Result{}, fmt.Errorf("%w: %v", errRejected, err)
@@ -180,5 +205,8 @@ func attempt(ctx context.Context, o Options) (Result, error) {
 		return Result{}, fmt.Errorf("autosave push: %w", err)
 	}
 	_, _ = git("update-ref", lastRef, snap)
-	return Result{Commit: commit, Snapshot: snap, Pushed: true}, nil
+	if branch == o.Branch {
+		_, _ = git("update-ref", pushedRef, commit)
+	}
+	return Result{Commit: commit, Snapshot: snap, Pushed: true, Branch: branch}, nil
 }

@@ -188,3 +188,42 @@ func TestAutosaveRefusesBadSnapshots(t *testing.T) {
 		t.Fatal("a bad snapshot was pushed")
 	}
 }
+
+// A workspace that another one overtook on ide/autosave (a container that
+// outlived its session on a node that came back, while the user went on
+// elsewhere) saves to a branch of its own: neither hides the other.
+func TestAutosaveOvertakenWorkspaceKeepsItsOwnBranch(t *testing.T) {
+	bare := origin(t)
+	ctx := t.Context()
+	old, cur := newContainer(t), newContainer(t)
+	a := Options{GitDir: filepath.Join(t.TempDir(), "a.git"), Remote: gitcache.Remote{URL: bare}, ID: "aaaaaaaaaaaa"}
+	a.Snapshot = old.snapshot(map[string]string{"old.v": "// old\n"})
+	r1, err := Save(ctx, a)
+	if err != nil || r1.Branch != Branch {
+		t.Fatalf("first save: %+v %v", r1, err)
+	}
+	// The user's next session resumed r1 and saved on.
+	b := Options{GitDir: filepath.Join(t.TempDir(), "b.git"), Remote: gitcache.Remote{URL: bare}, ID: "bbbbbbbbbbbb", Base: r1.Commit}
+	b.Snapshot = cur.snapshot(map[string]string{"new.v": "// new\n"})
+	r2, err := Save(ctx, b)
+	if err != nil || r2.Branch != Branch || !r2.Pushed {
+		t.Fatalf("the current session's save: %+v %v", r2, err)
+	}
+	// The old container comes back and saves again.
+	a.Snapshot = old.snapshot(map[string]string{"old.v": "// old, later\n"})
+	r3, err := Save(ctx, a)
+	if err != nil || !r3.Pushed || r3.Branch != RecoveredPrefix+"aaaaaaaaaaaa" {
+		t.Fatalf("the overtaken save: %+v %v", r3, err)
+	}
+	if got := run(t, bare, "rev-parse", "refs/heads/"+Branch); got != r2.Commit {
+		t.Fatalf("ide/autosave moved to %s, want the current session's %s", got, r2.Commit)
+	}
+	if got := run(t, bare, "show", RecoveredPrefix+"aaaaaaaaaaaa:old.v"); got != "// old, later" {
+		t.Fatalf("recovered old.v = %q", got)
+	}
+	// The current session keeps saving to ide/autosave.
+	b.Snapshot = cur.snapshot(map[string]string{"new.v": "// newer\n"})
+	if r4, err := Save(ctx, b); err != nil || r4.Branch != Branch || !r4.Pushed {
+		t.Fatalf("the current session after: %+v %v", r4, err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -374,14 +375,20 @@ func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) 
 		limit = c.DiskBytes + 64<<20
 	}
 	res, err := autosave.Save(ctx, autosave.Options{GitDir: s.gitDir(id), Remote: remote(r.Repo), MaxBytes: limit,
+		Base: r.Resumed, ID: shortID(id),
 		Snapshot: func(ctx context.Context, have []string, dst pool.Sink) error {
 			return s.opts.Pool.SnapshotWorkspace(ctx, id, have, dst)
 		}})
 	if err == nil {
+		if res.Pushed && strings.HasPrefix(res.Branch, autosave.RecoveredPrefix) {
+			s.log.Warn("another workspace saved since this one last did: saved to its own branch", "container", c.Name, "branch", res.Branch)
+		}
 		s.noteSaved(id, res)
 	}
 	return res, err
 }
+
+func shortID(id string) string { return id[:min(12, len(id))] }
 
 // Autosave is the pool's Autosave hook (before a container that held a
 // user's work is removed).
