@@ -133,6 +133,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 			StateDir: filepath.Join(*stateDir, "pool"), Logger: log,
 			Autosave: func(ctx context.Context, c pool.Container) error { return svc.Autosave(ctx, c) },
 			OnChange: func(cs []pool.Container) { svc.OnChange(cs) },
+			Claimed:  func(id string) (string, bool) { return svc.Claimed(id) },
 		})
 		if err != nil {
 			log.Error("pool", "err", err)

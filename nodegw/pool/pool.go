@@ -130,6 +130,11 @@ type Options struct {
 	// OnChange, when set, is called (serially, never holding the pool's
 	// lock) with a snapshot after every state change: the fleet report.
 	OnChange func([]Container)
+	// Claimed, when set, tells adoption whether a container the pool has
+	// no record of was claimed all the same (the session service keeps
+	// its own records): such a container, left by a nodegw from before
+	// the pool kept records, is saved from its volume, not just removed.
+	Claimed func(id string) (owner string, ok bool)
 	// Unhardened creates containers as before the tenancy work (default
 	// capabilities, writable root filesystem, a plain Docker volume): only
 	// for the benchmark that measures what hardening costs.

@@ -98,6 +98,13 @@ func (p *Pool) adopt(ctx context.Context) error {
 		name := trimSlash(s.Names)
 		seen[name] = true
 		rec, ok := p.readRecord(name)
+		if !ok && p.opts.Claimed != nil {
+			if owner, claimed := p.opts.Claimed(s.ID); claimed {
+				p.log.Warn("a claimed container from an older nodegw: saving it from its volume", "container", name)
+				p.adoptOne(ctx, record{ID: s.ID, Name: name, Class: s.Labels[LabelClass], Owner: owner, Volume: name + "-ws"}, false)
+				continue
+			}
+		}
 		if !ok || rec.ID != s.ID {
 			p.log.Info("removing a container the node has no record of", "container", name)
 			if err := p.remove(ctx, Container{ID: s.ID, Name: name, Volume: name + "-ws"}); err != nil {

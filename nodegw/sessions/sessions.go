@@ -390,6 +390,13 @@ func (s *Service) Save(ctx context.Context, id string) (autosave.Result, error) 
 
 func shortID(id string) string { return id[:min(12, len(id))] }
 
+// Claimed is the pool's Claimed hook: whether this service holds a claim
+// record for the container, and for which session.
+func (s *Service) Claimed(id string) (string, bool) {
+	r, ok := s.readRecord(id)
+	return r.Session, ok && r.Restored
+}
+
 // Autosave is the pool's Autosave hook (before a container that held a
 // user's work is removed).
 func (s *Service) Autosave(ctx context.Context, c pool.Container) error {

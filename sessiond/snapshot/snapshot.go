@@ -115,7 +115,10 @@ func (r *runner) git(ctx context.Context, stdin io.Reader, stdout io.Writer, env
 // repository: no system or global config, no prompts, no hooks that could
 // hang a save, and no walking up past the workspace.
 func baseEnv(root string) []string {
+	// safe.directory=*: inside the user's own sandbox every repository is
+	// theirs (a workspace from before uid 1000 is still root's).
 	return []string{"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TERMINAL_PROMPT=0", "LC_ALL=C",
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*",
 		"GIT_CEILING_DIRECTORIES=" + filepath.Dir(root), "GIT_OPTIONAL_LOCKS=0",
 		"GIT_AUTHOR_NAME=Gatewave", "GIT_AUTHOR_EMAIL=autosave@gatewave.invalid", "GIT_AUTHOR_DATE=" + fixedDate,
 		"GIT_COMMITTER_NAME=Gatewave", "GIT_COMMITTER_EMAIL=autosave@gatewave.invalid", "GIT_COMMITTER_DATE=" + fixedDate}
