@@ -273,7 +273,7 @@ func (s *Service) proxyWS(c *fiber.Ctx, r *route, target, prefix string) error {
 			s.amu.Unlock()
 		}()
 		_ = conn.SetDeadline(time.Time{})
-		pipe.Join(conn, up)
+		pipe.JoinServer(conn, up)
 	})
 	return nil
 }

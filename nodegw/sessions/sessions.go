@@ -511,7 +511,7 @@ func (s *Service) serveSessiond(ctx context.Context, hdr fleetproto.StreamHeader
 		conn.Close()
 		return
 	}
-	pipe.Join(conn, up)
+	pipe.JoinServer(conn, up)
 }
 
 // Run autosaves every claimed workspace each AutosaveInterval until ctx ends.
