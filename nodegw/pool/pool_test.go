@@ -352,25 +352,31 @@ func TestPoolToleratesSlowSessiond(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Four busy loops in a container allowed a tenth of a core.
-	if out, err := exec.Command("docker", "exec", "-d", "-u", "1000", c.ID, "sh", "-c",
-		"for i in 1 2 3 4; do (while :; do :; done) & done; wait").CombinedOutput(); err != nil {
-		t.Fatalf("hog: %v %s", err, out)
+	stillClaimed := func(d time.Duration) {
+		t.Helper()
+		for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			if got, ok := p.Get(c.ID); !ok || got.State != Claimed {
+				t.Fatalf("a slow but live session was given up: %+v", got)
+			}
+		}
 	}
+	// Unresponsive for less than UnhealthyAfter (a pause: every probe
+	// times out meanwhile).
 	if out, err := exec.Command("docker", "pause", c.ID).CombinedOutput(); err != nil {
 		t.Fatalf("pause: %v %s", err, out)
 	}
-	time.Sleep(2 * time.Second) // several failed probes, less than UnhealthyAfter
+	stillClaimed(2 * time.Second)
 	if out, err := exec.Command("docker", "unpause", c.ID).CombinedOutput(); err != nil {
 		t.Fatalf("unpause: %v %s", err, out)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		if got, ok := p.Get(c.ID); !ok || got.State != Claimed {
-			t.Fatalf("a slow but live session was given up: %+v", got)
-		}
-		time.Sleep(100 * time.Millisecond)
+	stillClaimed(time.Second)
+	// Four busy loops for 3 s in a container allowed a tenth of a core
+	// (not paused meanwhile: freezing a throttled cgroup may fail).
+	if out, err := exec.Command("docker", "exec", "-d", "-u", "1000", c.ID, "sh", "-c",
+		"for i in 1 2 3 4; do timeout 3 sh -c 'while :; do :; done' & done; wait").CombinedOutput(); err != nil {
+		t.Fatalf("hog: %v %s", err, out)
 	}
+	stillClaimed(5 * time.Second)
 	if code, _ := sessiondGet(t, p, c, "api/v1/files?path=."); code != 200 {
 		t.Fatalf("sessiond under load: %d", code)
 	}
