@@ -230,6 +230,9 @@ func Create(ctx context.Context, o Options, have []string, w io.Writer) (Meta, e
 	if _, err := s.git(ctx, nil, nil, wenv, add...); err != nil {
 		return meta, fmt.Errorf("snapshot the working tree: %w", err)
 	}
+	if err := inlineNested(ctx, s, wenv, root, tmp); err != nil {
+		return meta, err
+	}
 	wtree, err := s.git(ctx, nil, nil, wenv, "write-tree")
 	if err != nil {
 		return meta, err
@@ -306,6 +309,56 @@ func Create(ctx context.Context, o Options, have []string, w io.Writer) (Meta, e
 		return meta, fmt.Errorf("snapshot bundle: %w", err)
 	}
 	return meta, nil
+}
+
+// maxNestedDepth bounds how deep repositories inside repositories are
+// followed.
+const maxNestedDepth = 4
+
+// inlineNested replaces each gitlink that git add left in the working-tree
+// index (a directory with a .git of its own: a clone inside the workspace,
+// a submodule) with the files in that directory, so uncommitted and
+// untracked work in there is saved too. (The nested repository's own
+// history is not: it comes back as plain files.)
+func inlineNested(ctx context.Context, s *runner, wenv []string, root, tmp string) error {
+	for depth := 0; depth < maxNestedDepth; depth++ {
+		out, err := s.git(ctx, nil, nil, wenv, "ls-files", "--stage", "-z")
+		if err != nil {
+			return fmt.Errorf("snapshot nested repositories: %w", err)
+		}
+		var links []string
+		for _, e := range strings.Split(out, "\x00") {
+			meta, path, ok := strings.Cut(e, "\t")
+			if ok && strings.HasPrefix(meta, "160000 ") {
+				links = append(links, path)
+			}
+		}
+		if len(links) == 0 {
+			return nil
+		}
+		for i, path := range links {
+			dir := filepath.Join(root, filepath.FromSlash(path))
+			if fi, err := os.Lstat(dir); err != nil || !fi.IsDir() {
+				continue // a submodule not checked out: the gitlink stays
+			}
+			idx := filepath.Join(tmp, fmt.Sprintf("nested-%d-%d.index", depth, i))
+			env := []string{"GIT_INDEX_FILE=" + idx, "GIT_WORK_TREE=" + dir}
+			if _, err := s.git(ctx, nil, nil, env, append(append([]string(nil), safeConfig...), "add", "--all")...); err != nil {
+				return fmt.Errorf("snapshot %s: %w", path, err)
+			}
+			tree, err := s.git(ctx, nil, nil, env, "write-tree")
+			if err != nil {
+				return fmt.Errorf("snapshot %s: %w", path, err)
+			}
+			if _, err := s.git(ctx, nil, nil, wenv, "update-index", "--force-remove", "--", path); err != nil {
+				return fmt.Errorf("snapshot %s: %w", path, err)
+			}
+			if _, err := s.git(ctx, nil, nil, wenv, "read-tree", "--prefix="+path+"/", tree); err != nil {
+				return fmt.Errorf("snapshot %s: %w", path, err)
+			}
+		}
+	}
+	return nil
 }
 
 func (m Meta) message() string {

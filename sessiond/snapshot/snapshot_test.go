@@ -263,6 +263,29 @@ func TestSnapshotPrerequisitesAndFreshCheckout(t *testing.T) {
 	}
 }
 
+// A clone inside the workspace (its own .git) keeps its uncommitted and
+// untracked work through a save.
+func TestSnapshotKeepsNestedRepositories(t *testing.T) {
+	bare := remote(t)
+	ws := filepath.Join(t.TempDir(), "ws")
+	sh(t, filepath.Dir(ws), nil, "clone", "-q", bare, ws)
+	lib := filepath.Join(ws, "vendor", "lib")
+	sh(t, ws, nil, "clone", "-q", bare, lib)
+	write(t, filepath.Join(lib, "top.v"), "// edited inside the nested clone\n")
+	write(t, filepath.Join(lib, "inner", "new.v"), "// untracked inside it\n")
+	var b bytes.Buffer
+	if _, err := Create(context.Background(), Options{Root: ws}, nil, &b); err != nil {
+		t.Fatal(err)
+	}
+	save(t, bare, b.Bytes())
+	got, _ := restoreInto(t, bare, "", "")
+	for path, want := range map[string]string{"vendor/lib/top.v": "// edited inside the nested clone\n", "vendor/lib/inner/new.v": "// untracked inside it\n"} {
+		if b, err := os.ReadFile(filepath.Join(got, path)); err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", path, b, err, want)
+		}
+	}
+}
+
 func TestSnapshotWithoutRepository(t *testing.T) {
 	ws := t.TempDir()
 	write(t, filepath.Join(ws, "a.v"), "// a\n")
