@@ -8,11 +8,10 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { chromiumPath, frontendDir, sessiondBin } from "./harness.mjs";
+import { chromiumPath, freePort, frontendDir, sessiondBin } from "./harness.mjs";
 
 const run = promisify(execFile);
 export const cloudBin = resolve(frontendDir, process.env.CLOUD_BIN || "../bin/cloud");
@@ -54,17 +53,6 @@ export async function cloudDepsProblem() {
     }
   }
   return null;
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on("error", rej);
-  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -31,7 +31,8 @@ export function depsProblem() {
   return null;
 }
 
-function freePort() {
+/** freePort returns a port on 127.0.0.1 that nothing listens on now. */
+export function freePort() {
   return new Promise((res, rej) => {
     const s = createServer();
     s.listen(0, "127.0.0.1", () => {
