@@ -117,6 +117,26 @@ func (s *Service) serveQueue(ctx context.Context) {
 // node claims the container and checks the repo out, and sessiond must
 // answer through the tunnel before the session is ready. A failed start is
 // retried on another container, twice.
+// discardStart asks the node to drop a claim this start gave up: the
+// session was never ready on that container, so no one reached it, and
+// left alone it would stay claimed on the node for good. Best effort, in
+// the background: a node that refuses (the container went on to recover,
+// say) keeps it.
+func (s *Service) discardStart(ctx context.Context, a assignment) {
+	s.bg.Go(func() {
+		ctx, cancel := context.WithTimeout(ctx, s.opts.CommandTimeout)
+		defer cancel()
+		args, _ := json.Marshal(fleetproto.ReleaseArgs{Container: a.container, Session: a.session})
+		ack, err := s.hub.Command(ctx, a.node, fleetproto.CommandDiscard, args)
+		if err == nil && !ack.OK {
+			err = errors.New(ack.Error)
+		}
+		if err != nil {
+			s.log.Info("abandoned claim not discarded", "session", a.session, "node", a.node, "container", a.container, "err", err)
+		}
+	})
+}
+
 func (s *Service) start(ctx context.Context, a assignment, attempt int) {
 	defer s.wake(a.session)
 	ctx, cancel := context.WithTimeout(ctx, s.opts.StartTimeout)
@@ -131,11 +151,13 @@ func (s *Service) start(ctx context.Context, a assignment, attempt int) {
 		// any, is this start's only.
 		s.log.Info("session start superseded", "session", a.session, "node", a.node, "container", a.container)
 		s.dropRouteOf(a.session, a.container)
+		s.discardStart(context.WithoutCancel(ctx), a)
 		return
 	}
 	s.log.Warn("session start failed", "session", a.session, "node", a.node, "container", a.container, "err", err)
 	s.dropRouteOf(a.session, a.container)
 	bctx := context.WithoutCancel(ctx)
+	s.discardStart(bctx, a)
 	if attempt >= 2 {
 		if err := pgx.BeginFunc(bctx, s.db, func(tx pgx.Tx) error {
 			tag, err := tx.Exec(bctx, `UPDATE sessions SET state = 'ended', ended_at = now(), detail = $4,

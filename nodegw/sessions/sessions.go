@@ -110,6 +110,7 @@ func (s *Service) Commands() map[string]gateway.CommandHandler {
 		fleetproto.CommandClaim:   s.claim,
 		fleetproto.CommandRelease: s.release,
 		fleetproto.CommandSave:    s.save,
+		fleetproto.CommandDiscard: s.discard,
 	}
 }
 
@@ -432,6 +433,33 @@ func (s *Service) save(ctx context.Context, cmd *fleetproto.Command) ([]byte, er
 		return nil, err
 	}
 	return json.Marshal(fleetproto.SaveResult{Commit: res.Commit, Pushed: res.Pushed})
+}
+
+// discard removes a claim the cloud gave up before it was ever ready (see
+// fleetproto.CommandDiscard). It waits for a claim still restoring.
+func (s *Service) discard(ctx context.Context, cmd *fleetproto.Command) ([]byte, error) {
+	var a fleetproto.ReleaseArgs
+	if err := json.Unmarshal(cmd.Args, &a); err != nil {
+		return nil, fmt.Errorf("discard args: %w", err)
+	}
+	if !fleetproto.ValidContainerID(a.Container) {
+		return nil, errors.New("discard: container is required")
+	}
+	unlock := s.claimLock(a.Container)
+	defer unlock()
+	c, ok := s.opts.Pool.Get(a.Container)
+	if !ok {
+		return json.Marshal(fleetproto.SaveResult{}) // already gone
+	}
+	if c.State != pool.Claimed || c.Owner != a.Session {
+		return nil, fmt.Errorf("discard: container %s is not claimed by session %s (%s)", a.Container, a.Session, c.State)
+	}
+	s.forget(c.ID)
+	if err := s.opts.Pool.Discard(c.ID); err != nil {
+		return nil, err
+	}
+	s.log.Info("abandoned claim discarded", "container", c.Name, "session", a.Session)
+	return json.Marshal(fleetproto.SaveResult{})
 }
 
 // release autosaves (so the cloud learns the result), then hands the

@@ -492,3 +492,24 @@ func cgroupFile(t testing.TB, id, name string) string {
 	}
 	return "/nonexistent"
 }
+
+// A claim the cloud gave up before it was ever ready is discarded without
+// a save, and only by the session that holds it.
+func TestDiscardAbandonedClaim(t *testing.T) {
+	repo := origin(t)
+	n := newNode(t, 1, nil)
+	c, _ := n.claim("session-disc", repo)
+	args, _ := json.Marshal(fleetproto.ReleaseArgs{Container: c.ID, Session: "session-othr"})
+	if _, err := n.svc.discard(t.Context(), &fleetproto.Command{Args: args}); err == nil {
+		t.Fatal("another session discarded the claim")
+	}
+	args, _ = json.Marshal(fleetproto.ReleaseArgs{Container: c.ID, Session: "session-disc"})
+	if _, err := n.svc.discard(t.Context(), &fleetproto.Command{Args: args}); err != nil {
+		t.Fatal(err)
+	}
+	n.waitFor("the discarded container to go", func() bool { _, ok := n.pool.Get(c.ID); return !ok })
+	if _, err := gitcache.Git(t.Context(), "", repo, nil, "rev-parse", "--verify", "-q", "refs/heads/"+savefmt.Branch); err == nil {
+		t.Fatal("a discarded claim was saved")
+	}
+	n.waitFor("a fresh container", func() bool { return n.pool.Counts()[pool.Idle] == 1 })
+}

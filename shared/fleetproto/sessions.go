@@ -24,6 +24,11 @@ const (
 	CommandRelease = "session.release"
 	// CommandSave autosaves a claimed container now (ReleaseArgs → SaveResult).
 	CommandSave = "session.save"
+	// CommandDiscard removes a claimed container without a save
+	// (ReleaseArgs → SaveResult): the cloud sends it only for a claim whose
+	// start it gave up before the session was ever ready on it, so the
+	// browser never reached it and nothing in it is the user's new work.
+	CommandDiscard = "session.discard"
 )
 
 // MaxPoolContainers bounds one Pool report.
