@@ -4,13 +4,12 @@
 package recent
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"gatewave.dev/desktop/jsonfile"
 )
 
 // List is a recent-folders file. The zero value uses DefaultPath and keeps
@@ -57,16 +56,9 @@ func (l List) Load() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read recent folders: %w", err)
-	}
 	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("parse recent folders %q: %w", p, err)
+	if err := jsonfile.Read(p, &f); err != nil {
+		return nil, fmt.Errorf("recent folders: %w", err)
 	}
 	out := make([]string, 0, len(f.Folders))
 	for _, d := range f.Folders {
@@ -97,26 +89,8 @@ func (l List) Add(dir string) ([]string, error) {
 	if len(folders) > l.max() {
 		folders = folders[:l.max()]
 	}
-	b, err := json.MarshalIndent(file{Folders: folders}, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return nil, fmt.Errorf("save recent folders: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".recent-*.json")
-	if err != nil {
-		return nil, fmt.Errorf("save recent folders: %w", err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	cerr := tmp.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("save recent folders %q: %w", p, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("save recent folders %q: %w", p, err)
+	if err := jsonfile.Write(p, file{Folders: folders}); err != nil {
+		return nil, fmt.Errorf("recent folders: %w", err)
 	}
 	return folders, nil
 }

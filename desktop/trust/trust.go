@@ -10,13 +10,12 @@
 package trust
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"gatewave.dev/desktop/jsonfile"
 )
 
 // Store is a trusted-folders file. The zero value uses DefaultPath.
@@ -81,16 +80,9 @@ func (s Store) load() ([]Folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read trusted folders: %w", err)
-	}
 	var f file
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("parse trusted folders %q: %w", p, err)
+	if err := jsonfile.Read(p, &f); err != nil {
+		return nil, fmt.Errorf("trusted folders: %w", err)
 	}
 	return f.Folders, nil
 }
@@ -149,27 +141,8 @@ func (s Store) save(list []Folder) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(file{Folders: list}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		return fmt.Errorf("save trusted folders: %w", err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".trusted-*.json")
-	if err != nil {
-		return fmt.Errorf("save trusted folders: %w", err)
-	}
-	_, werr := tmp.Write(append(b, '\n'))
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save trusted folders %q: %w", p, err)
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("save trusted folders %q: %w", p, err)
+	if err := jsonfile.Write(p, file{Folders: list}); err != nil {
+		return fmt.Errorf("trusted folders: %w", err)
 	}
 	return nil
 }

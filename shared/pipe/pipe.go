@@ -28,7 +28,21 @@ func closeWrite(c net.Conn) {
 // Join copies a→b and b→a until both directions end (or one ends and the
 // other does not follow within Linger), then closes a and b. It returns the
 // bytes copied in each direction.
-func Join(a, b net.Conn) (aToB, bToA int64) {
+func Join(a, b net.Conn) (aToB, bToA int64) { return join(a, b, false) }
+
+// JoinServer is Join for a client and the server it reaches (a tunnel's
+// stream and sessiond's socket, a browser and the node's stream): once the
+// server's side ends, the server is done with the connection (it closed
+// it, or died), so both are closed at once instead of lingering for the
+// client, and a WebSocket through the tunnel sees its close as soon as its
+// container goes. A client's half-close is passed on as in Join: the
+// server may still be answering.
+func JoinServer(client, server net.Conn) (toServer, toClient int64) {
+	return join(client, server, true)
+}
+
+// join is Join; with bIsServer, b's end closes both at once.
+func join(a, b net.Conn, bIsServer bool) (aToB, bToA int64) {
 	type result struct {
 		n   int64
 		dir int
@@ -48,70 +62,24 @@ func Join(a, b net.Conn) (aToB, bToA int64) {
 			bToA = r.n
 		}
 	}
-	record(<-done)
-	t := time.NewTimer(Linger)
-	select {
-	case r := <-done:
-		t.Stop()
-		record(r)
-		_ = a.Close()
-		_ = b.Close()
-	case <-t.C:
-		_ = a.Close()
-		_ = b.Close()
-		record(<-done)
-	}
-	return aToB, bToA
-}
-
-// JoinServer is Join for a client and the server it reaches (a tunnel's
-// stream and sessiond's socket, a browser and the node's stream): once the
-// server's side ends, the server is done with the connection (it closed
-// it, or died), so both are closed at once instead of lingering for the
-// client, and a WebSocket through the tunnel sees its close as soon as its
-// container goes. A client's half-close is passed on as in Join: the
-// server may still be answering.
-func JoinServer(client, server net.Conn) (toServer, toClient int64) {
-	type result struct {
-		n   int64
-		dir int
-	}
-	done := make(chan result, 2)
-	go func() {
-		n, _ := copyConn(server, client)
-		closeWrite(server)
-		done <- result{n, 0}
-	}()
-	go func() {
-		n, _ := copyConn(client, server)
-		done <- result{n, 1}
-	}()
-	record := func(r result) {
-		if r.dir == 0 {
-			toServer = r.n
-		} else {
-			toClient = r.n
-		}
-	}
 	first := <-done
 	record(first)
-	if first.dir == 0 {
-		// The client is done sending: wait (a while) for the answer.
+	if !bIsServer || first.dir == 0 {
 		t := time.NewTimer(Linger)
 		select {
 		case r := <-done:
 			t.Stop()
 			record(r)
-			_ = client.Close()
-			_ = server.Close()
-			return toServer, toClient
+			_ = a.Close()
+			_ = b.Close()
+			return aToB, bToA
 		case <-t.C:
 		}
 	}
-	_ = client.Close()
-	_ = server.Close()
+	_ = a.Close()
+	_ = b.Close()
 	record(<-done)
-	return toServer, toClient
+	return aToB, bToA
 }
 
 // bufPool holds copy buffers larger than io.Copy's 32 KiB: between a yamux
