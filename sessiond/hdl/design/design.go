@@ -384,10 +384,10 @@ type Conn struct {
 type AssignKind uint8
 
 const (
-	AssignContinuous AssignKind = iota + 1 // assign a = b;  VHDL concurrent a <= b;
-	AssignBlocking                         // a = b;  VHDL variable a := b;
-	AssignNonblocking                      // a <= b; VHDL sequential signal a <= b;
-	AssignInit                             // wire a = b; declaration initialiser
+	AssignContinuous  AssignKind = iota + 1 // assign a = b;  VHDL concurrent a <= b;
+	AssignBlocking                          // a = b;  VHDL variable a := b;
+	AssignNonblocking                       // a <= b; VHDL sequential signal a <= b;
+	AssignInit                              // wire a = b; declaration initialiser
 )
 
 // Assign is one assignment whose widths the analysis may compare.
