@@ -7,6 +7,7 @@ import { highlightSelectionMatches, search, searchKeymap } from "@codemirror/sea
 import type { Extension } from "@codemirror/state";
 import { crosshairCursor, drawSelection, dropCursor, EditorView, highlightActiveLine, highlightActiveLineGutter, highlightSpecialChars, keymap, lineNumbers, rectangularSelection } from "@codemirror/view";
 import { oneDark } from "@codemirror/theme-one-dark";
+import { foldingChangedBy } from "../lsp/folding";
 
 export function baseExtensions(): Extension[] {
   return [
@@ -14,7 +15,7 @@ export function baseExtensions(): Extension[] {
     highlightActiveLineGutter(),
     highlightSpecialChars(),
     history(),
-    foldGutter(),
+    foldGutter({ foldingChanged: foldingChangedBy }),
     lintGutter(),
     drawSelection(),
     dropCursor(),

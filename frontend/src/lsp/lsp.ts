@@ -1,23 +1,29 @@
 // LSP glue: connects @codemirror/lsp-client to sessiond's LSP WebSocket (one
 // JSON-RPC message per text frame), reconnects with backoff and reopens the
-// open documents, and collects diagnostics for the problems list.
-import { LSPClient, LSPPlugin, Workspace, type Transport, type WorkspaceFile, languageServerExtensions } from "@codemirror/lsp-client";
-import type { Extension, Text } from "@codemirror/state";
-import type { EditorView } from "@codemirror/view";
+// open documents, collects diagnostics for the problems list, and adds what
+// lsp-client lacks (inlay hints, semantic tokens, code actions, highlights,
+// folding, symbols, rename across files, didSave, server requests).
+import {
+  formatKeymap, hoverTooltips, jumpToDefinitionKeymap, jumpToTypeDefinition, LSPClient, LSPPlugin, serverCompletion,
+  serverDiagnostics, signatureHelp, Workspace, type LSPClientExtension, type Transport, type WorkspaceFile,
+} from "@codemirror/lsp-client";
+import { Prec, type Extension, type Text } from "@codemirror/state";
+import { keymap, type EditorView } from "@codemirror/view";
+import type * as lsp from "vscode-languageserver-protocol";
 import { ReconnectingSocket, type BackoffOptions, type LinkState } from "../api/socket";
+import { codeActionKeymap, openCodeActions } from "./actions";
+import { serverEvent, setClientContext } from "./context";
+import { setQuickFixOpener, showDiagnostics } from "./diagnostics";
+import { applyWorkspaceEdit } from "./edits";
+import { serverFolding } from "./folding";
+import { documentHighlights } from "./highlights";
+import { inlayHints } from "./inlay";
+import { pathFromURI, uriFor, workspaceRoot } from "./paths";
+import { renameKeymap } from "./rename";
+import { knownTokenModifiers, knownTokenTypes, semanticTokens } from "./semantic";
+import { symbolKeymap } from "./symbols";
 
-/** Documents are always addressed as file:///workspace/<rel path> on the wire. */
-export const workspaceRoot = "file:///workspace";
-
-export function uriFor(path: string): string {
-  return workspaceRoot + "/" + path.split("/").map(encodeURIComponent).join("/");
-}
-
-/** pathFromURI maps a workspace URI back to its relative path, or null if it lies outside. */
-export function pathFromURI(uri: string): string | null {
-  if (!uri.startsWith(workspaceRoot + "/")) return null;
-  return uri.slice(workspaceRoot.length + 1).split("/").map(decodeURIComponent).join("/");
-}
+export { pathFromURI, uriFor, workspaceRoot };
 
 export interface Diagnostic {
   path: string;
@@ -36,6 +42,21 @@ export interface LspHooks {
   /** A message the user should see (window/showMessage, server died, ...). */
   notify(message: string, kind: "info" | "error"): void;
   state(name: string, s: LinkState): void;
+  /** Reads a file that may not be open (references list). */
+  read?(path: string): Promise<string>;
+  /** The server's health changed (status bar). */
+  health?(h: LspHealth): void;
+}
+
+/** LspHealth is what the status bar says about one server. */
+export interface LspHealth {
+  state: LinkState;
+  /** Initialized since the last (re)connect. */
+  ready: boolean;
+  /** Connections lost (or refused) in a row without a successful initialize. */
+  failures: number;
+  /** The last close: code 4001 means the server process ended. */
+  lastClose?: { code: number; reason: string };
 }
 
 export interface LspServerOptions {
@@ -61,6 +82,57 @@ function clampRange(doc: Text, r: { start: { line: number; character: number }; 
 }
 
 const severities = ["error", "error", "warning", "info", "hint"] as const;
+
+/** The capabilities our own feature modules handle, beyond lsp-client's. */
+const extraCapabilities: LSPClientExtension = {
+  clientCapabilities: {
+    general: { positionEncodings: ["utf-16"] },
+    workspace: {
+      applyEdit: true,
+      workspaceEdit: { documentChanges: true, failureHandling: "abort" },
+      symbol: { symbolKind: { valueSet: Array.from({ length: 26 }, (_, i) => i + 1) } },
+      executeCommand: {},
+      semanticTokens: { refreshSupport: true },
+      inlayHint: { refreshSupport: true },
+      foldingRange: { refreshSupport: true },
+    },
+    textDocument: {
+      synchronization: { didSave: true, willSave: false, willSaveWaitUntil: false },
+      rename: { prepareSupport: true },
+      rangeFormatting: {},
+      documentSymbol: { hierarchicalDocumentSymbolSupport: true, symbolKind: { valueSet: Array.from({ length: 26 }, (_, i) => i + 1) } },
+      documentHighlight: {},
+      foldingRange: { lineFoldingOnly: false },
+      inlayHint: {},
+      semanticTokens: {
+        requests: { full: true },
+        tokenTypes: knownTokenTypes,
+        tokenModifiers: knownTokenModifiers,
+        formats: ["relative"],
+        multilineTokenSupport: false,
+        overlappingTokenSupport: false,
+      },
+      codeAction: {
+        codeActionLiteralSupport: { codeActionKind: { valueSet: ["", "quickfix", "refactor", "refactor.extract", "refactor.inline", "refactor.rewrite", "source", "source.organizeImports"] } },
+        isPreferredSupport: true,
+        disabledSupport: true,
+        dataSupport: true,
+        resolveSupport: { properties: ["edit"] },
+      },
+      publishDiagnostics: { relatedInformation: false, tagSupport: { valueSet: [1, 2] }, codeDescriptionSupport: true, dataSupport: true },
+    },
+  },
+  editorExtension: [
+    semanticTokens,
+    inlayHints,
+    documentHighlights,
+    serverFolding(),
+    // Ours before lsp-client's (F2, Shift-Alt-f) and the editor's defaults.
+    Prec.high(keymap.of([...renameKeymap, ...codeActionKeymap, ...symbolKeymap, { key: "Mod-F12", run: jumpToTypeDefinition, preventDefault: true }])),
+  ],
+};
+
+setQuickFixOpener((view, from, to, d) => openCodeActions(view, from, to, d));
 
 class FileEntry implements WorkspaceFile {
   constructor(public uri: string, public languageId: string, public version: number, public doc: Text, public view: EditorView) {}
@@ -143,14 +215,28 @@ export class LspServer {
   private socket: ReconnectingSocket;
   private handlers = new Set<(m: string) => void>();
   private diagPaths = new Set<string>();
+  private listeners = new Map<string, Set<(params: unknown) => void>>();
+  private readyListeners = new Set<() => void>();
+  private healthState: LspHealth;
+  private hooks: LspHooks;
 
   constructor(o: LspServerOptions) {
-    const hooks = o.hooks;
+    const hooks = (this.hooks = o.hooks);
     this.client = new LSPClient({
       rootUri: workspaceRoot,
       timeout: o.timeout ?? 10_000,
       workspace: (c) => new EditorWorkspace(c, hooks),
-      extensions: languageServerExtensions(),
+      extensions: [
+        serverCompletion(),
+        hoverTooltips(),
+        keymap.of([...formatKeymap, ...jumpToDefinitionKeymap]),
+        signatureHelp(),
+        serverDiagnostics(),
+        extraCapabilities,
+      ],
+      unhandledNotification: (_c, method, params) => {
+        for (const f of this.listeners.get(method) ?? []) f(params);
+      },
       notificationHandlers: {
         // Collect for the problems list; return false so the built-in
         // handler still draws them in the editor.
@@ -173,7 +259,9 @@ export class LspServer {
             else this.diagPaths.delete(path);
             hooks.diagnostics(path, items);
           }
-          return false;
+          // Drawn here (with source and quick fixes) rather than by lsp-client.
+          showDiagnostics(this.client, params);
+          return true;
         },
         "window/showMessage": (_c, params) => {
           hooks.notify(`${o.language}: ${params.message}`, params.type === 1 ? "error" : "info");
@@ -192,10 +280,17 @@ export class LspServer {
     this.socket = new ReconnectingSocket(o.url, {
       onOpen: () => {
         this.client.connect(transport);
-        this.client.initializing.catch((err) => hooks.notify(`${o.language}: initialize failed: ${err?.message ?? err}`, "error"));
+        const init = this.client.initializing;
+        init.then(() => {
+          if (init !== this.client.initializing) return;
+          this.setHealth({ ready: true, failures: 0 });
+          for (const f of this.client.workspace.files) f.getView()?.dispatch({ effects: serverEvent.of("ready") });
+          for (const f of this.readyListeners) f();
+        }, (err) => hooks.notify(`${o.language}: initialize failed: ${err?.message ?? err}`, "error"));
       },
       onMessage: (data) => {
         const text = typeof data === "string" ? data : new TextDecoder().decode(data);
+        if (this.serverRequest(text)) return;
         for (const f of this.handlers) f(text);
       },
       onClose: (ev) => {
@@ -203,11 +298,117 @@ export class LspServer {
         // Stale diagnostics would mislead once the server is gone.
         for (const p of this.diagPaths) hooks.diagnostics(p, []);
         this.diagPaths.clear();
+        this.setHealth({ ready: false, failures: this.healthState.failures + 1, lastClose: { code: ev.code, reason: ev.reason } });
         if (ev.code === 4001) hooks.notify(`${o.language} language server stopped: ${ev.reason || "no reason given"}; reconnecting`, "error");
       },
-      onState: (s) => hooks.state(name, s),
+      onState: (s) => {
+        hooks.state(name, s);
+        this.setHealth({ state: s });
+      },
     }, o.backoff);
+    this.healthState = { state: this.socket.state, ready: false, failures: 0 };
+    setClientContext(this.client, {
+      read: (p) => (hooks.read ? hooks.read(p) : Promise.reject(new Error("cannot read files"))),
+      notify: hooks.notify,
+    });
     hooks.state(name, this.socket.state);
+    hooks.health?.(this.healthState);
+  }
+
+  get health(): LspHealth {
+    return this.healthState;
+  }
+
+  private setHealth(p: Partial<LspHealth>) {
+    this.healthState = { ...this.healthState, ...p };
+    this.hooks.health?.(this.healthState);
+  }
+
+  /** onNotification subscribes to a server notification lsp-client does not handle (gatewave/hierarchyChanged). */
+  onNotification(method: string, f: (params: unknown) => void): () => void {
+    let set = this.listeners.get(method);
+    if (!set) this.listeners.set(method, (set = new Set()));
+    set.add(f);
+    return () => set.delete(f);
+  }
+
+  /** onReady is called after every successful initialize (the first connect and each reconnect). */
+  onReady(f: () => void): () => void {
+    this.readyListeners.add(f);
+    return () => this.readyListeners.delete(f);
+  }
+
+  get ready(): boolean {
+    return this.healthState.ready;
+  }
+
+  /** request sends a request once the server is initialized (custom ones like gatewave/hierarchy). */
+  request<R>(method: string, params: unknown): Promise<R> {
+    return this.client.request<unknown, R>(method, params);
+  }
+
+  /**
+   * serverRequest answers the server-to-client requests lsp-client would
+   * refuse: workspace/applyEdit and the refresh requests. It returns false
+   * for anything else, which goes on to lsp-client.
+   */
+  private serverRequest(text: string): boolean {
+    if (!text.includes('"method"') || !text.includes('"id"')) return false;
+    let msg: { id?: number | string; method?: string; params?: unknown; result?: unknown };
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return false;
+    }
+    if (msg.id === undefined || typeof msg.method !== "string") return false;
+    const reply = (result: unknown) => this.socket.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result }));
+    const refresh = (what: "semanticTokens" | "inlayHint" | "foldingRange") => {
+      for (const f of this.client.workspace.files) f.getView()?.dispatch({ effects: serverEvent.of(what) });
+      reply(null);
+    };
+    switch (msg.method) {
+      case "workspace/applyEdit": {
+        const p = msg.params as lsp.ApplyWorkspaceEditParams;
+        applyWorkspaceEdit(this.client, p.edit, { userEvent: "input.lsp" }).then(
+          (r) => reply({ applied: r.applied, failureReason: r.failureReason }),
+          (err) => reply({ applied: false, failureReason: String(err?.message ?? err) }),
+        );
+        return true;
+      }
+      case "workspace/semanticTokens/refresh":
+        refresh("semanticTokens");
+        return true;
+      case "workspace/inlayHint/refresh":
+        refresh("inlayHint");
+        return true;
+      case "workspace/foldingRange/refresh":
+        refresh("foldingRange");
+        return true;
+      case "window/workDoneProgress/create":
+      case "client/registerCapability":
+      case "client/unregisterCapability":
+        reply(null);
+        return true;
+    }
+    return false;
+  }
+
+  /**
+   * didSave tells the server path was saved (the HDL server then runs the
+   * real tools on it). Pending edits are sent first so the server's text
+   * matches the disk. Nothing is sent for a file the server does not have open.
+   */
+  didSave(path: string): void {
+    const uri = uriFor(path);
+    const file = this.client.workspace.getFile(uri);
+    if (!file || !this.client.connected) return;
+    this.client.sync();
+    const sync = this.client.serverCapabilities?.textDocumentSync;
+    const save = typeof sync === "object" ? sync.save : undefined;
+    if (typeof sync === "object" && !save) return; // the server asked not to hear about saves
+    const params: lsp.DidSaveTextDocumentParams = { textDocument: { uri } };
+    if (typeof save === "object" && save.includeText) params.text = file.doc.toString();
+    this.client.notification("textDocument/didSave", params);
   }
 
   /** extension connects an editor on path to this server. */

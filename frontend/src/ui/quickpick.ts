@@ -1,0 +1,157 @@
+// QuickPick: a small filter list in an overlay (document outline, workspace
+// symbols, references). Type to filter, arrows to move, Enter to pick,
+// Escape to close.
+import { clear, h } from "./dom";
+
+export interface PickRow {
+  label: string;
+  /** Muted text after the label (container, path). */
+  detail?: string;
+  /** A short kind badge ("module", "port"). */
+  kind?: string;
+}
+
+export interface QuickPickOptions<T> {
+  title: string;
+  placeholder: string;
+  testid: string;
+  /** The items for a query; filter locally with filterItems or ask a server. */
+  source(query: string): Promise<T[]> | T[];
+  /** Delay before source is asked again after typing (for server queries). */
+  debounceMs?: number;
+  row(item: T): PickRow;
+  pick(item: T): void;
+  /** Shown when source returns nothing. */
+  empty?: string;
+  /** Called when the list closes without a pick. */
+  cancelled?(): void;
+}
+
+/**
+ * matchScore scores query against text: every query character must appear
+ * in order (case-insensitive); a contiguous prefix scores best, then a
+ * contiguous substring, then a scattered match. null means no match.
+ */
+export function matchScore(query: string, text: string): number | null {
+  if (!query) return 0;
+  const q = query.toLowerCase(), t = text.toLowerCase();
+  if (t.startsWith(q)) return 3000 - t.length;
+  const i = t.indexOf(q);
+  if (i >= 0) return 2000 - i - t.length / 100;
+  let j = 0, gaps = 0, last = -1;
+  for (let k = 0; k < t.length && j < q.length; k++) {
+    if (t[k] === q[j]) {
+      if (last >= 0 && k !== last + 1) gaps++;
+      last = k;
+      j++;
+    }
+  }
+  return j === q.length ? 1000 - gaps * 10 - t.length / 100 : null;
+}
+
+/** filterItems keeps the items whose key matches query, best first (stable among equals). */
+export function filterItems<T>(items: readonly T[], query: string, key: (t: T) => string): T[] {
+  if (!query) return [...items];
+  const scored: { t: T; s: number; i: number }[] = [];
+  items.forEach((t, i) => {
+    const s = matchScore(query, key(t));
+    if (s !== null) scored.push({ t, s, i });
+  });
+  scored.sort((a, b) => b.s - a.s || a.i - b.i);
+  return scored.map((x) => x.t);
+}
+
+/** quickPick opens the list; it closes on pick, Escape or a click outside. */
+export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLElement } {
+  const prev = document.activeElement as HTMLElement | null;
+  const input = h("input.text.quick-pick-input", { type: "text", placeholder: o.placeholder, spellcheck: "false", "aria-label": o.title });
+  const list = h("ul.quick-pick-list", { role: "listbox" });
+  const status = h("div.quick-pick-status", {});
+  const box = h("div.quick-pick", { role: "dialog", "aria-label": o.title, "data-testid": o.testid }, h("div.quick-pick-title", {}, o.title), input, status, list);
+  const overlay = h("div.overlay.quick-pick-overlay", {}, box);
+  let items: T[] = [];
+  let selected = 0;
+  let seq = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let closed = false;
+
+  const close = (picked: boolean) => {
+    if (closed) return;
+    closed = true;
+    if (timer) clearTimeout(timer);
+    overlay.remove();
+    if (!picked) {
+      prev?.focus?.();
+      o.cancelled?.();
+    }
+  };
+  const render = () => {
+    clear(list);
+    items.forEach((it, i) => {
+      const r = o.row(it);
+      const li = h("li.quick-pick-item", {
+        role: "option",
+        "data-index": i,
+        "aria-selected": String(i === selected),
+        onmousedown: (e: Event) => e.preventDefault(),
+        onclick: () => choose(i),
+      },
+        r.kind ? h("span.qp-kind", {}, r.kind) : null,
+        h("span.qp-label", {}, r.label),
+        r.detail ? h("span.qp-detail", {}, r.detail) : null,
+      );
+      list.append(li);
+    });
+    list.children[selected]?.scrollIntoView?.({ block: "nearest" });
+  };
+  const choose = (i: number) => {
+    const it = items[i];
+    if (it === undefined) return;
+    close(true);
+    o.pick(it);
+  };
+  const load = async () => {
+    const mine = ++seq;
+    let res: T[];
+    try {
+      res = await o.source(input.value);
+    } catch (err) {
+      if (mine !== seq) return;
+      status.textContent = (err as Error).message ?? String(err);
+      items = [];
+      render();
+      return;
+    }
+    if (mine !== seq || closed) return;
+    items = res;
+    selected = 0;
+    status.textContent = items.length ? "" : (o.empty ?? "No matches");
+    render();
+  };
+  input.addEventListener("input", () => {
+    if (timer) clearTimeout(timer);
+    if (o.debounceMs) timer = setTimeout(() => void load(), o.debounceMs);
+    else void load();
+  });
+  overlay.addEventListener("mousedown", (e) => {
+    if (e.target === overlay) close(false);
+  });
+  overlay.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") close(false);
+    else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      if (items.length) selected = (selected + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+      render();
+    } else if (e.key === "PageDown" || e.key === "PageUp") {
+      selected = Math.max(0, Math.min(items.length - 1, selected + (e.key === "PageDown" ? 10 : -10)));
+      render();
+    } else if (e.key === "Enter") choose(selected);
+    else return;
+    e.preventDefault();
+    e.stopPropagation();
+  });
+  document.body.append(overlay);
+  input.focus();
+  status.textContent = "Loading…";
+  void load();
+  return { close: () => close(false), el: box };
+}
