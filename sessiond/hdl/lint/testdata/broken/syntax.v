@@ -1,0 +1,7 @@
+module syntax (
+    input  wire a,
+    output wire y
+);
+    assign y = a
+    wire oops;
+endmodule

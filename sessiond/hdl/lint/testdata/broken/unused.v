@@ -1,0 +1,7 @@
+module unused (
+    input  wire a,
+    output wire y
+);
+    wire spare_sig;
+    assign y = a;
+endmodule
