@@ -252,8 +252,15 @@ func runTool(ctx context.Context, tool string, o *Options, fr *fileReader) ([]Di
 	anchorFiles := o.Verilog
 	switch tool {
 	case Verilator:
-		args = verilatorArgs(o)
-		parse = func(out []byte) ([]Diagnostic, []string, bool) { return parseVerilator(out, fr.read) }
+		var undo func(string) string
+		args, undo, err = verilatorArgs(o, tmp)
+		if err != nil {
+			return nil, fmt.Errorf("verilator: %w", err)
+		}
+		parse = func(out []byte) ([]Diagnostic, []string, bool) {
+			ds, un, sawError := parseVerilator(out, fr.read, undo)
+			return ds, un, sawError
+		}
 	case Iverilog:
 		args = iverilogArgs(o)
 		parse = func(out []byte) ([]Diagnostic, []string, bool) { return parseIverilog(out, fr.read) }

@@ -7,7 +7,11 @@ import (
 	"gatewave.dev/sessiond/hdl/design"
 )
 
-func verilatorArgs(o *Options) []string {
+// verilatorArgs builds verilator's command line; paths with blanks are
+// reached through symlinks in tmp (verilator cuts them in its messages),
+// undo maps them back.
+func verilatorArgs(o *Options, tmp string) ([]string, func(string) string, error) {
+	al := &aliaser{root: o.Root, tmp: tmp, safe: noBlanks}
 	args := []string{"--lint-only", "-Wall", "-Wno-fatal", "--timing", "--error-limit", "1000"}
 	if o.Top != "" {
 		args = append(args, "--top-module", o.Top)
@@ -15,15 +19,23 @@ func verilatorArgs(o *Options) []string {
 		args = append(args, "-Wno-MULTITOP")
 	}
 	for _, d := range o.IncludeDirs {
-		args = append(args, "-I"+d)
+		a, err := al.name(d, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		args = append(args, "-I"+a)
 	}
 	for _, n := range o.sortedDefines() {
 		args = append(args, "-D"+n+"="+o.Defines[n])
 	}
 	for _, f := range o.Verilog {
-		args = append(args, toolArg(f))
+		a, err := al.name(f, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		args = append(args, a)
 	}
-	return args
+	return args, al.undo, nil
 }
 
 // ParseVerilator parses the output of verilator 5 (--lint-only). A message
@@ -43,7 +55,7 @@ func verilatorArgs(o *Options) []string {
 // shift them), so the token under the underline is looked up in the real
 // line near that column.
 func ParseVerilator(out []byte, read func(path string) []byte) []Diagnostic {
-	ds, _, _ := parseVerilator(out, read)
+	ds, _, _ := parseVerilator(out, read, func(p string) string { return p })
 	return ds
 }
 
@@ -59,7 +71,7 @@ type vmsg struct {
 	snippetTxt []byte
 }
 
-func parseVerilator(out []byte, read func(string) []byte) ([]Diagnostic, []string, bool) {
+func parseVerilator(out []byte, read func(string) []byte, undo func(string) string) ([]Diagnostic, []string, bool) {
 	var ds []Diagnostic
 	var unlocated []string
 	var cur *vmsg
@@ -104,7 +116,7 @@ func parseVerilator(out []byte, read func(string) []byte) ([]Diagnostic, []strin
 				}
 				continue
 			}
-			cur = &vmsg{sev: sev, code: code, path: cleanPath(p), line: line, col: col, msg: string(bytes.TrimSpace(msg))}
+			cur = &vmsg{sev: sev, code: code, path: cleanPath(undo(cleanPath(p))), line: line, col: col, msg: string(bytes.TrimSpace(msg))}
 			continue
 		}
 		if cur == nil || cur.gotSnippet {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 
@@ -32,27 +31,8 @@ func yosysSafe(p string) bool {
 // and checking the hierarchy. Paths yosys cannot take are reached through
 // symlinks in tmp; undo maps a path yosys prints back to the workspace.
 func yosysArgs(o *Options, tmp string) ([]string, func(string) string, error) {
-	type alias struct{ link, orig string }
-	var aliases []alias
-	n := 0
-	name := func(p string, dir bool) (string, error) {
-		if yosysSafe(p) && yosysSafe(tmp) {
-			return toolArg(p), nil
-		}
-		n++
-		link := filepath.Join(tmp, fmt.Sprintf("a%d", n))
-		if !dir {
-			link += path.Ext(p)
-		}
-		if err := os.Symlink(filepath.Join(o.Root, filepath.FromSlash(p)), link); err != nil {
-			return "", fmt.Errorf("link %s: %w", p, err)
-		}
-		aliases = append(aliases, alias{link, p})
-		if !yosysSafe(link) {
-			return "", fmt.Errorf("temporary directory %q cannot be named in a yosys script", tmp)
-		}
-		return link, nil
-	}
+	al := &aliaser{root: o.Root, tmp: tmp, safe: yosysSafe}
+	name := al.name
 	var sb strings.Builder
 	var incs []string
 	for _, d := range o.IncludeDirs {
@@ -95,18 +75,7 @@ func yosysArgs(o *Options, tmp string) ([]string, func(string) string, error) {
 	if o.Top != "" {
 		sb.WriteString(" -top " + o.Top)
 	}
-	undo := func(p string) string {
-		for _, a := range aliases {
-			if p == a.link {
-				return a.orig
-			}
-			if strings.HasPrefix(p, a.link+"/") {
-				return a.orig + p[len(a.link):]
-			}
-		}
-		return p
-	}
-	return []string{"-q", "-p", sb.String()}, undo, nil
+	return []string{"-q", "-p", sb.String()}, al.undo, nil
 }
 
 // ParseYosys parses the output of yosys 0.23 (-q). Messages are

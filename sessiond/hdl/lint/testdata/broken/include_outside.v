@@ -1,0 +1,7 @@
+module include_outside (
+    input  wire a,
+    output wire y
+);
+`include "outside.vh"
+    assign y = a;
+endmodule
