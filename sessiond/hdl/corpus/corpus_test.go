@@ -128,6 +128,7 @@ func TestSize(t *testing.T) {
 }
 
 func TestUART(t *testing.T) {
+	t.Parallel()
 	files := []string{"rtl/baud_gen.v", "rtl/uart_tx.v", "rtl/uart_rx.v", "rtl/top.v"}
 	for _, defs := range [][]string{nil, {"SIMULATION"}} {
 		verilog(t, Dir("uart"), "top", []string{"include"}, defs, files)
@@ -135,6 +136,7 @@ func TestUART(t *testing.T) {
 }
 
 func TestIfdefs(t *testing.T) {
+	t.Parallel()
 	dir := Dir("ifdefs")
 	files := []string{"rtl/chip.v", "rtl/fifo.v", "rtl/skid.v"}
 	// The first set is .ide/hdl.toml's; the others take the other
@@ -164,6 +166,7 @@ func TestIfdefs(t *testing.T) {
 }
 
 func TestSocSV(t *testing.T) {
+	t.Parallel()
 	dir := Dir("soc_sv")
 	files := []string{"pkg/bus_pkg.sv", "rtl/bus_if.sv", "rtl/regs.sv", "rtl/arbiter.sv", "rtl/soc_top.sv"}
 	clean(t, dir, "verilator", append([]string{"--lint-only", "-Wall", "-Iinclude", "--top-module", "soc_top"}, files...)...)
@@ -184,6 +187,7 @@ func TestSocSV(t *testing.T) {
 }
 
 func TestTB(t *testing.T) {
+	t.Parallel()
 	clean(t, Dir("tb"), "verilator", "--lint-only", "-Wall", "--timing", "-Itb", "--top-module", "tb_top",
 		"tb/tb_pkg.sv", "tb/alu.sv", "tb/tb_top.sv")
 }
@@ -205,6 +209,7 @@ func TestTB(t *testing.T) {
 //     The netlist is machine-written, so only verilator's default
 //     warnings apply to it (not -Wall style warnings).
 func TestMixed(t *testing.T) {
+	t.Parallel()
 	dir := Dir("mixed")
 	work := t.TempDir()
 	vhdl := []string{"vhdl/util_pkg.vhd", "vhdl/counter.vhd", "vhdl/top.vhd"}
