@@ -8,7 +8,9 @@ import { StatusHub } from "./api/status";
 import { desktopHost, UnsavedReporter } from "./desktop";
 import { EditorArea, isDirty, type Tab } from "./editor/area";
 import type { LanguageInfo } from "./editor/languages";
-import type { Diagnostic, LspServer } from "./lsp/lsp";
+import type { Diagnostic, LspHealth, LspServer } from "./lsp/lsp";
+import { pathFromURI } from "./lsp/paths";
+import { serverFor, statusFor } from "./lsp/status";
 import { HardwarePanel, OutputPanel } from "./ui/build";
 import { toast } from "./ui/dialog";
 import { clear, h } from "./ui/dom";
@@ -17,6 +19,7 @@ import { TelemetryView } from "./ui/telemetry";
 import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
 import { FileTree } from "./ui/tree";
+import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
 
 type PanelId = "problems" | "output" | "terminal" | "telemetry";
 
@@ -39,8 +42,16 @@ export class App {
   private langEl = h("span.status-item", {});
   private pathEl = h("span.status-item.path", {});
   private problemsCount = h("span.status-item.clickable", { title: "Problems" }, "⊗ 0 ⚠ 0");
+  private lspEl = h("span.status-item.lsp-status", { "data-testid": "lsp-status" });
+  /** Every configured language server, available or not (the status bar says what is missing). */
   private lspLanguages: Promise<LspLanguage[]>;
+  private lspLanguageList: LspLanguage[] | null = null;
   private lspServers = new Map<string, LspServer>();
+  private lspStarting = new Map<string, Promise<LspServer>>();
+  private lspHealth = new Map<string, LspHealth>();
+  private hierarchy!: HierarchyView;
+  private hierarchyServer: LspServer | null = null;
+  private hierarchyTimer: ReturnType<typeof setTimeout> | null = null;
   private host = desktopHost();
   private unsaved = new UnsavedReporter(this.host);
   private trust!: TrustBanner;
@@ -51,7 +62,14 @@ export class App {
   }
 
   private loadLspLanguages(): Promise<LspLanguage[]> {
-    return this.api.lspLanguages().then((r) => r.languages.filter((l) => l.available), () => []);
+    const p = this.api.lspLanguages().then((r) => r.languages ?? [], () => []);
+    void p.then((l) => {
+      if (this.lspLanguages !== p) return;
+      this.lspLanguageList = l;
+      this.renderLspStatus();
+      if (this.hierarchy) void this.setupHierarchy(l);
+    });
+    return p;
   }
 
   async start(): Promise<void> {
@@ -59,7 +77,15 @@ export class App {
     this.editors = new EditorArea(this.api, {
       lsp: (path, lang) => this.lspFor(path, lang),
       changed: (tab) => this.onTabChanged(tab),
+      saved: (p) => {
+        for (const s of this.lspServers.values()) s.didSave(p);
+      },
     });
+    this.hierarchy = new HierarchyView({
+      fetch: () => this.hierarchyServer ? this.hierarchyServer.request<HierarchyResult>("gatewave/hierarchy", {}) : Promise.reject(new Error("the HDL language server is not running")),
+      open: (uri, range) => void this.openAt(uri, range.start),
+    });
+    if (this.lspLanguageList) void this.setupHierarchy(this.lspLanguageList);
     this.tree = new FileTree(this.api, {
       openFile: (p) => void this.editors.open(p),
       moved: (a, b) => void this.editors.moved(a, b),
@@ -113,6 +139,9 @@ export class App {
       statusItem.title = detail;
     });
     this.problemsCount.addEventListener("click", () => this.showPanel("problems"));
+    this.lspEl.addEventListener("click", () => {
+      if (this.lspEl.title) toast(this.lspEl.title, this.lspEl.dataset.level === "error" ? "error" : "info", 10_000);
+    });
 
     const panels: [PanelId, string, HTMLElement][] = [
       ["problems", "Problems", this.problemsEl],
@@ -136,7 +165,7 @@ export class App {
       bodies);
     const panelResizer = h("div.resizer.horizontal", { title: "Drag to resize" });
     const sideResizer = h("div.resizer.vertical", { title: "Drag to resize" });
-    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hardware.el);
+    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hierarchy.el, this.hardware.el);
     const main = h("main.main", {}, this.editors.el, panelResizer, this.panelEl);
 
     clear(this.root);
@@ -151,7 +180,7 @@ export class App {
       ),
       this.trust.el,
       h("div.body", {}, sidebar, sideResizer, main),
-      h("footer.statusbar", {}, statusItem, this.pathEl, h("span.spacer", {}), this.problemsCount, this.cursorEl, this.langEl, this.telemetry.statusEl),
+      h("footer.statusbar", {}, statusItem, this.pathEl, h("span.spacer", {}), this.problemsCount, this.cursorEl, this.langEl, this.lspEl, this.telemetry.statusEl),
     );
     dragResize(sideResizer, "x", (d) => {
       const w = Math.min(600, Math.max(160, sidebar.getBoundingClientRect().width + d));
@@ -257,27 +286,101 @@ export class App {
   }
 
   private async lspFor(path: string, lang: LanguageInfo | null): Promise<Extension | null> {
-    const langs = await this.lspLanguages;
-    const ext = path.includes(".") ? path.slice(path.lastIndexOf(".") + 1).toLowerCase() : "";
-    const server = langs.find((l) => lang && l.id === lang.id) ??
-      langs.find((l) => ext && l.extensions.some((e) => e.replace(/^\./, "").toLowerCase() === ext));
-    if (!server) return null;
-    let s = this.lspServers.get(server.id);
-    if (!s) {
-      const { LspServer } = await import("./lsp/lsp");
-      s = new LspServer({
-        language: server.id,
-        url: () => wsURL(this.conn, `api/v1/lsp/${encodeURIComponent(server.id)}`),
-        hooks: {
-          display: (p) => this.editors.open(p),
-          diagnostics: (p, items) => this.setProblems(p, items),
-          notify: (m, kind) => toast(m, kind),
-          state: (n, st) => this.status.set(n, st),
-        },
-      });
-      this.lspServers.set(server.id, s);
-    }
+    const server = serverFor(path, lang?.id, await this.lspLanguages);
+    // A configured server whose binary is missing: the status bar says so.
+    if (!server || !server.available) return null;
+    const s = await this.ensureServer(server);
     return s.extension(path, lang?.id ?? server.id);
+  }
+
+  /** ensureServer returns the one LspServer for a language, starting it on first use. */
+  private ensureServer(server: LspLanguage): Promise<LspServer> {
+    const running = this.lspServers.get(server.id);
+    if (running) return Promise.resolve(running);
+    let p = this.lspStarting.get(server.id);
+    if (!p) {
+      p = import("./lsp/lsp").then(({ LspServer }) => {
+        const s = new LspServer({
+          language: server.id,
+          url: () => wsURL(this.conn, `api/v1/lsp/${encodeURIComponent(server.id)}`),
+          hooks: {
+            display: (p) => this.editors.open(p),
+            diagnostics: (p, items) => this.setProblems(p, items),
+            notify: (m, kind) => toast(m, kind),
+            state: (n, st) => this.status.set(n, st),
+            read: (p) => this.api.read(p).then((c) => c.text),
+            health: (h) => {
+              this.lspHealth.set(server.id, h);
+              this.renderLspStatus();
+              if (this.hierarchyServer && this.lspServers.get(server.id) === this.hierarchyServer) this.hierarchyHealth(h);
+            },
+          },
+        });
+        this.lspServers.set(server.id, s);
+        this.lspStarting.delete(server.id);
+        return s;
+      });
+      this.lspStarting.set(server.id, p);
+    }
+    return p;
+  }
+
+  /**
+   * setupHierarchy shows the design hierarchy when the workspace has the
+   * HDL server ("hdl"): that server starts at once (it indexes the
+   * workspace itself, no file needs to be open) and the tree follows its
+   * gatewave/hierarchyChanged notifications and reconnects.
+   */
+  private async setupHierarchy(langs: LspLanguage[]) {
+    const hdl = langs.find((l) => l.id === "hdl");
+    if (!hdl) {
+      this.hierarchy.hide();
+      return;
+    }
+    if (!hdl.available) {
+      this.hierarchy.message(`The HDL language server (${hdl.command}) is not installed.`, "error");
+      return;
+    }
+    if (this.hierarchyServer) return;
+    const s = await this.ensureServer(hdl);
+    if (this.hierarchyServer) return;
+    this.hierarchyServer = s;
+    this.hierarchy.message("Starting the HDL language server…");
+    s.onReady(() => void this.hierarchy.refresh());
+    s.onNotification("gatewave/hierarchyChanged", () => {
+      // Saves of several files come in bursts; fetch once.
+      if (this.hierarchyTimer) clearTimeout(this.hierarchyTimer);
+      this.hierarchyTimer = setTimeout(() => {
+        this.hierarchyTimer = null;
+        void this.hierarchy.refresh();
+      }, 150);
+    });
+    if (s.ready) void this.hierarchy.refresh();
+  }
+
+  private hierarchyHealth(h: LspHealth) {
+    if (h.state === "reconnecting") this.hierarchy.message("HDL language server stopped — reconnecting", h.failures >= 3 ? "error" : "info");
+  }
+
+  private renderLspStatus() {
+    const st = statusFor(this.editors?.active?.path ?? null, this.lspLanguageList, this.lspHealth);
+    this.lspEl.textContent = st.text;
+    this.lspEl.title = st.detail;
+    this.lspEl.dataset.level = st.level;
+    this.lspEl.hidden = !st.text;
+    this.lspEl.classList.toggle("clickable", !!st.detail);
+  }
+
+  /** openAt opens a workspace URI with the cursor at an LSP position. */
+  private async openAt(uri: string, pos: { line: number; character: number }) {
+    const path = pathFromURI(uri);
+    if (path === null) return;
+    const view = await this.editors.open(path);
+    if (!view) return;
+    const doc = view.state.doc;
+    const line = doc.line(Math.min(Math.max(pos.line, 0) + 1, doc.lines));
+    view.dispatch({ selection: { anchor: line.from + Math.min(Math.max(pos.character, 0), line.length) }, scrollIntoView: true });
+    view.focus();
   }
 
   private setProblems(path: string, items: Diagnostic[]) {
@@ -312,6 +415,7 @@ export class App {
 
   private onTabChanged(tab: Tab | null) {
     this.unsaved.report(this.editors.dirtyTabs.map((t) => t.path));
+    this.renderLspStatus();
     if (!tab) {
       this.cursorEl.textContent = "";
       this.langEl.textContent = "";

@@ -31,6 +31,8 @@ export interface AreaHooks {
   lsp(path: string, lang: LanguageInfo | null): Promise<Extension | null>;
   /** Called whenever the active tab, its dirty state or its cursor changes. */
   changed(tab: Tab | null): void;
+  /** Called after path was written to disk from its tab. */
+  saved?(path: string): void;
 }
 
 export class EditorArea {
@@ -211,6 +213,7 @@ export class EditorArea {
       tab.deleted = false;
       this.renderTab(tab);
       this.hooks.changed(this.active);
+      this.hooks.saved?.(tab.path);
       return true;
     } catch (err) {
       if (err instanceof ApiError && (err.status === 412 || err.status === 404 || (err.status === 409 && force?.create))) {
