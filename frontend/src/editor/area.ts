@@ -53,6 +53,8 @@ export class EditorArea {
         h("div", {}, h("kbd", {}, "Ctrl"), "+", h("kbd", {}, "F"), " find / replace"),
         h("div", {}, h("kbd", {}, "F12"), " go to definition"),
         h("div", {}, h("kbd", {}, "Ctrl"), "+", h("kbd", {}, "Space"), " complete"),
+        h("div", {}, h("kbd", {}, "Ctrl"), "+", h("kbd", {}, "."), " quick fix"),
+        h("div", {}, h("kbd", {}, "Ctrl"), "+", h("kbd", {}, "Shift"), "+", h("kbd", {}, "O"), " symbols in file"),
       ),
     );
     this.host = h("div.editor-host", { "data-testid": "editor-host" }, this.empty);

@@ -74,6 +74,8 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
   let seq = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
+  /** The load for what is typed now, while it runs (Enter waits for it). */
+  let pending: Promise<void> | null = null;
 
   const close = (picked: boolean) => {
     if (closed) return;
@@ -128,10 +130,28 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
     status.textContent = items.length ? "" : (o.empty ?? "No matches");
     render();
   };
+  const reload = () => {
+    const p: Promise<void> = load().finally(() => {
+      if (pending === p) pending = null;
+    });
+    pending = p;
+    return p;
+  };
+  let debounced: { resolve(): void } | null = null;
   input.addEventListener("input", () => {
     if (timer) clearTimeout(timer);
-    if (o.debounceMs) timer = setTimeout(() => void load(), o.debounceMs);
-    else void load();
+    if (!o.debounceMs) {
+      void reload();
+      return;
+    }
+    // Until the debounced query runs, Enter must wait for its answer, not pick a stale row.
+    if (!debounced) pending = new Promise<void>((resolve) => (debounced = { resolve }));
+    timer = setTimeout(() => {
+      timer = null;
+      const d = debounced;
+      debounced = null;
+      void reload().finally(() => d?.resolve());
+    }, o.debounceMs);
   });
   overlay.addEventListener("mousedown", (e) => {
     if (e.target === overlay) close(false);
@@ -144,14 +164,16 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
     } else if (e.key === "PageDown" || e.key === "PageUp") {
       selected = Math.max(0, Math.min(items.length - 1, selected + (e.key === "PageDown" ? 10 : -10)));
       render();
-    } else if (e.key === "Enter") choose(selected);
-    else return;
+    } else if (e.key === "Enter") {
+      if (pending) void pending.then(() => choose(selected));
+      else choose(selected);
+    } else return;
     e.preventDefault();
     e.stopPropagation();
   });
   document.body.append(overlay);
   input.focus();
   status.textContent = "Loading…";
-  void load();
+  void reload();
   return { close: () => close(false), el: box };
 }
