@@ -7,7 +7,9 @@ import { EditorView } from "@codemirror/view";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket as WS, WebSocketServer } from "ws";
 import { codeActionCommand } from "../src/lsp/actions";
-import { LspServer } from "../src/lsp/lsp";
+import { type LspHealth, LspServer } from "../src/lsp/lsp";
+import { renameSymbol } from "../src/lsp/rename";
+import { findAllReferences } from "../src/lsp/symbols";
 
 beforeAll(() => {
   (globalThis as unknown as { WebSocket: unknown }).WebSocket = WS;
@@ -48,6 +50,7 @@ function hdlServer() {
               workspaceSymbolProvider: true,
               documentSymbolProvider: true,
               renameProvider: { prepareProvider: true },
+              referencesProvider: true,
             },
             serverInfo: { name: "gatewave-hdl" },
           });
@@ -69,13 +72,25 @@ function hdlServer() {
         case "textDocument/documentHighlight":
         case "textDocument/foldingRange":
           return reply([]);
+        case "textDocument/prepareRename":
+          return reply({ range: { start: { line: 0, character: 7 }, end: { line: 0, character: 8 } }, placeholder: "a" });
+        case "textDocument/rename":
+          return reply({ changes: {
+            [A]: [{ range: { start: { line: 0, character: 7 }, end: { line: 0, character: 8 } }, newText: msg.params.newName }],
+            [B]: [{ range: { start: { line: 1, character: 2 }, end: { line: 1, character: 3 } }, newText: msg.params.newName }],
+          } });
+        case "textDocument/references":
+          return reply([
+            { uri: B, range: { start: { line: 1, character: 2 }, end: { line: 1, character: 3 } } },
+            { uri: A, range: { start: { line: 0, character: 7 }, end: { line: 0, character: 8 } } },
+          ]);
         case "gatewave/hierarchy":
           return reply({ tops: [{ name: "a", module: "a", uri: A, range: { start: { line: 0, character: 0 }, end: { line: 0, character: 8 } }, children: [] }] });
       }
     });
   });
   const port = () => (wss.address() as { port: number }).port;
-  return { received, replies, send, port, close: () => new Promise<void>((r) => wss.close(() => r())) };
+  return { received, replies, send, port, drop: (code: number, reason: string) => sock!.close(code, reason), close: () => new Promise<void>((r) => wss.close(() => r())) };
 }
 
 async function until(f: () => boolean, ms = 5000) {
@@ -196,5 +211,63 @@ describe("HDL features over the wire", () => {
     await until(() => srv.replies.some((r) => r.id === 78) && srv.received.filter((m) => m.method === "textDocument/semanticTokens/full").length > before);
     expect(srv.received.filter((m) => m.method === "textDocument/didSave")).toHaveLength(1);
     expect(notes).toEqual([]);
+  });
+
+  it("renames across an unopened file, lists references from disk, and reports a server that stops", async () => {
+    const srv = hdlServer();
+    cleanup.push(srv.close);
+    const views = new Map<string, EditorView>();
+    const disk: Record<string, string> = { "rtl/b.v": "module b;\n  a u_a ();\nendmodule\n" };
+    const health: LspHealth[] = [];
+    let lsp!: LspServer;
+    const open = (path: string, text: string) => {
+      const v = new EditorView({ state: EditorState.create({ doc: text, extensions: [lsp.extension(path, "verilog")] }), parent: document.body });
+      views.set(path, v);
+      cleanup.push(() => v.destroy());
+      return v;
+    };
+    lsp = new LspServer({
+      language: "hdl",
+      url: () => `ws://127.0.0.1:${srv.port()}/api/v1/lsp/hdl`,
+      backoff: { initialMs: 20, maxMs: 50, jitter: 0 },
+      hooks: {
+        display: async (p) => views.get(p) ?? (disk[p] !== undefined ? open(p, disk[p]) : null),
+        read: async (p) => disk[p] ?? Promise.reject(new Error("no such file")),
+        diagnostics: () => {},
+        notify: () => {},
+        state: () => {},
+        health: (h) => health.push(h),
+      },
+    });
+    cleanup.push(() => lsp.close());
+    const view = open("rtl/a.v", "module a;\nendmodule\n");
+    await until(() => lsp.ready);
+
+    // References: the unopened file's line comes from disk, nothing is opened for it.
+    view.dispatch({ selection: { anchor: 7 } });
+    expect(findAllReferences(view)).toBe(true);
+    await until(() => document.querySelectorAll('[data-testid="references"] .quick-pick-item').length === 2);
+    expect([...document.querySelectorAll('[data-testid="references"] .quick-pick-item')].map((li) => li.textContent)).toEqual(["module a;rtl/a.v:1", "a u_a ();rtl/b.v:2"]);
+    expect(views.has("rtl/b.v")).toBe(false);
+    document.querySelector<HTMLElement>('[data-testid="references"] input')!.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+
+    // Rename: prepareRename's placeholder fills the dialog; both files change.
+    expect(renameSymbol(view)).toBe(true);
+    await until(() => !!view.dom.querySelector(".cm-lsp-rename-panel input"));
+    const input = view.dom.querySelector<HTMLInputElement>(".cm-lsp-rename-panel input")!;
+    expect(input.value).toBe("a");
+    input.value = "alu";
+    input.form!.requestSubmit();
+    await until(() => views.get("rtl/b.v")?.state.doc.toString() === "module b;\n  alu u_a ();\nendmodule\n");
+    expect(view.state.doc.toString()).toBe("module alu;\nendmodule\n");
+    const renameReq = srv.received.find((m) => m.method === "textDocument/rename")!;
+    expect(renameReq.params).toMatchObject({ newName: "alu", position: { line: 0, character: 7 }, textDocument: { uri: A } });
+
+    // The server process ends (sessiond closes with 4001): unhealthy, then healthy again after the reconnect.
+    health.length = 0;
+    srv.drop(4001, "gatewave-hdl exited");
+    await until(() => health.some((h) => h.state === "reconnecting" && h.failures === 1 && h.lastClose?.code === 4001 && !h.ready));
+    await until(() => health.at(-1)?.ready === true);
+    expect(health.at(-1)).toMatchObject({ state: "open", failures: 0 });
   });
 });

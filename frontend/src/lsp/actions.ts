@@ -174,6 +174,16 @@ function showMenu(view: EditorView, pos: number): Menu {
   document.addEventListener("mousedown", outside, true);
   el.focus();
   openMenu = handle;
+  const clamp = () => {
+    // Keep the menu on screen: above the line when there is no room below.
+    const r = el.getBoundingClientRect();
+    if (r.bottom > window.innerHeight && coords) el.style.top = `${Math.max(0, Math.round(coords.top - r.height - 2))}px`;
+    if (r.right > window.innerWidth) el.style.left = `${Math.max(0, window.innerWidth - r.width - 4)}px`;
+  };
+  menu.fill = ((fill0) => (list, f) => {
+    fill0(list, f);
+    clamp();
+  })(menu.fill);
   return menu;
 }
 
