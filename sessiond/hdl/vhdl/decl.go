@@ -438,9 +438,9 @@ func (p *parser) typeDecl() {
 			p.pos++
 			body := p.accept(kwBody)
 			cs := p.newScope(design.ScopeClass, d.Name, d.Span, start)
-			p.sc = cs
+			p.push(cs)
 			p.declarativePart(false)
-			p.sc = scope
+			p.pop(scope)
 			if p.at(kwEnd) {
 				p.pos++
 				p.expect(kwProtected, "'protected' after 'end'")
@@ -610,16 +610,15 @@ func (p *parser) subprogram(inInterface bool) *design.Decl {
 		d.Full = p.span(start, p.prevEnd())
 		return d
 	}
-	parent := p.sc
 	fs := p.newScope(skind, d.Name, d.Span, start)
 	fs.Decl = d
-	p.sc = fs
+	parent := p.push(fs)
 	p.declarativePart(true)
 	if p.expect(kwBegin, "'begin' before subprogram statements") || p.looksLikeStatement() {
 		p.sequentialStatements()
 	}
 	p.endOf(kw, 0, d.Name, kwNames[kw]+" "+d.Name)
-	p.sc = parent
+	p.pop(parent)
 	d.Full = p.span(start, p.prevEnd())
 	fs.Full = d.Full
 	d.Doc = p.doc(start, d.Full.End, false)
@@ -661,6 +660,9 @@ func (p *parser) interfaceList(kind design.DeclKind, what string, list []*design
 		if (isName(p.cur()) && p.peek(1).id == opColon) || p.at(kwSignal) || p.at(kwConstant) || p.at(kwVariable) {
 			p.errExpected("';' after " + what + " declaration")
 			continue
+		}
+		if p.eof() || p.unitStart() || p.at(kwEnd) || p.at(kwBegin) || p.at(kwIs) {
+			continue // reported as an unclosed list
 		}
 		p.errExpected("';' or ')' after " + what + " declaration")
 		for !p.eof() && !p.at(opSemi) && !p.at(opRParen) && !p.unitStart() && !p.at(kwEnd) && !p.at(kwBegin) && !p.at(kwIs) {

@@ -239,15 +239,28 @@ var kwNames = [...]string{"",
 	"xor",
 }
 
-var keywordIDs = func() map[string]uint8 {
-	m := make(map[string]uint8, len(kwNames))
-	for i, w := range kwNames {
-		if i > 0 {
-			m[w] = uint8(i)
+// kwTable is an open-addressing hash of the reserved words, keyed by
+// kwHash of the lower-case word.
+var kwTable = func() (t [kwTableSize]uint8) {
+	for i := 1; i < len(kwNames); i++ {
+		h := kwHash([]byte(kwNames[i]))
+		for t[h] != 0 {
+			h = (h + 1) & (kwTableSize - 1)
 		}
+		t[h] = uint8(i)
 	}
-	return m
+	return
 }()
+
+const kwTableSize = 512
+
+// kwHash hashes a word by its length and first, second and last letters,
+// ignoring case.
+func kwHash(b []byte) uint32 {
+	n := len(b)
+	c0, c1, cl := uint32(b[0]|0x20), uint32(b[1]|0x20), uint32(b[n-1]|0x20)
+	return (c0*131 + c1*31 + cl*7 + uint32(n)*17) & (kwTableSize - 1)
+}
 
 // maxKeywordLen is the length of the longest reserved word.
 const maxKeywordLen = len("restrict_guarantee")
@@ -257,14 +270,30 @@ func lookupKeywordBytes(b []byte) uint8 {
 	if len(b) > maxKeywordLen || len(b) < 2 {
 		return 0
 	}
-	var buf [maxKeywordLen]byte
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+	h := kwHash(b)
+	for {
+		id := kwTable[h]
+		if id == 0 {
+			return 0
 		}
-		buf[i] = c
+		if w := kwNames[id]; len(w) == len(b) {
+			match := true
+			for i := 0; i < len(b); i++ {
+				c := b[i]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				if c != w[i] {
+					match = false
+					break
+				}
+			}
+			if match {
+				return id
+			}
+		}
+		h = (h + 1) & (kwTableSize - 1)
 	}
-	return keywordIDs[string(buf[:len(b)])]
 }
 
 func lookupKeyword(s string) uint8 {
@@ -272,12 +301,5 @@ func lookupKeyword(s string) uint8 {
 		return 0
 	}
 	var buf [maxKeywordLen]byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	return keywordIDs[string(buf[:len(s)])]
+	return lookupKeywordBytes(append(buf[:0], s...))
 }

@@ -52,7 +52,7 @@ type Token struct {
 // Whitespace is the only text not covered by a token.
 func Lex(src []byte) []Token {
 	lx := lexer{src: src}
-	out := make([]Token, 0, len(src)/5+1)
+	out := make([]Token, 0, len(src)/4+16)
 	for {
 		t := lx.next()
 		if t.kind == tokEOF {

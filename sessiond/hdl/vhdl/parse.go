@@ -72,6 +72,8 @@ type parser struct {
 	sc       *design.Scope
 	depth    int
 	dead     bool // nesting limit hit: everything after is skipped
+	level    int  // scope nesting level, 0 outside units
+	refBufs  [][]design.Ref
 
 	funcs   map[string]struct{} // subprograms declared in this file, lower case
 	pending []design.Import     // imports for the next design unit
@@ -85,7 +87,7 @@ func newParser(path string, src []byte) *parser {
 	p := &parser{path: path, src: src, s: string(src)}
 	p.f = &design.File{Path: path, Lang: design.VHDL}
 	lx := lexer{src: src}
-	p.toks = make([]tok, 0, len(src)/5+4)
+	p.toks = make([]tok, 0, len(src)/4+16)
 	for {
 		t := lx.next()
 		if t.kind == TokComment {
@@ -296,6 +298,34 @@ func (p *parser) newDecl(kind design.DeclKind, name string, sp design.Span) *des
 	}
 	p.declSlab = append(p.declSlab, design.Decl{Kind: kind, Name: name, Span: sp})
 	return &p.declSlab[len(p.declSlab)-1]
+}
+
+// push makes s the current scope and returns the previous one. While a
+// scope is current its Refs live in a scratch buffer for its nesting level;
+// pop gives the scope an exact-size copy.
+func (p *parser) push(s *design.Scope) *design.Scope {
+	parent := p.sc
+	p.level++
+	for len(p.refBufs) <= p.level {
+		p.refBufs = append(p.refBufs, nil)
+	}
+	s.Refs = append(p.refBufs[p.level][:0], s.Refs...)
+	p.sc = s
+	return parent
+}
+
+// pop ends the current scope and makes parent current.
+func (p *parser) pop(parent *design.Scope) {
+	if s := p.sc; s != nil && p.level > 0 {
+		buf := s.Refs
+		s.Refs = nil
+		if len(buf) > 0 {
+			s.Refs = append(make([]design.Ref, 0, len(buf)), buf...)
+		}
+		p.refBufs[p.level] = buf[:0]
+		p.level--
+	}
+	p.sc = parent
 }
 
 func (p *parser) newScope(kind design.ScopeKind, name string, ns design.Span, start int) *design.Scope {
@@ -644,7 +674,7 @@ func (p *parser) entity() {
 	u.Name, u.NameSpan = p.unitName("entity name")
 	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
 	p.takePending(u.Body)
-	p.sc = u.Body
+	p.push(u.Body)
 	p.expect(kwIs, "'is' after entity name")
 	p.unitHeader(u, "entity")
 	p.declarativePart(false)
@@ -653,7 +683,7 @@ func (p *parser) entity() {
 	}
 	ended := p.endOf(kwEntity, 0, u.Name, "entity "+u.Name)
 	p.closeUnit(u, ended)
-	p.sc = nil
+	p.pop(nil)
 }
 
 // unitHeader parses the generic and port clauses of an entity, component,
@@ -681,7 +711,7 @@ func (p *parser) architecture() {
 	u.Name, u.NameSpan = p.unitName("architecture name")
 	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
 	p.takePending(u.Body)
-	p.sc = u.Body
+	p.push(u.Body)
 	if p.expect(kwOf, "'of' after architecture name") {
 		u.Of, u.OfSpan = p.unitName("entity name after 'of'")
 		if u.Of != "" {
@@ -694,7 +724,7 @@ func (p *parser) architecture() {
 	p.concurrentStatements(false)
 	ended := p.endOf(kwArchitecture, 0, u.Name, "architecture "+u.Name)
 	p.closeUnit(u, ended)
-	p.sc = nil
+	p.pop(nil)
 }
 
 func (p *parser) pkg() {
@@ -705,22 +735,22 @@ func (p *parser) pkg() {
 		u.Of, u.OfSpan = u.Name, u.NameSpan
 		u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
 		p.takePending(u.Body)
-		p.sc = u.Body
-			if u.Of != "" {
+		p.push(u.Body)
+		if u.Of != "" {
 			p.addRef(design.RefUnit, u.Of, u.OfSpan)
 		}
 		p.expect(kwIs, "'is' after package body name")
 		p.declarativePart(false)
 		ended := p.endOf(kwPackage, kwBody, u.Name, "package body "+u.Name)
 		p.closeUnit(u, ended)
-		p.sc = nil
+		p.pop(nil)
 		return
 	}
 	u := p.newUnit(design.UnitPackage, kwTok)
 	u.Name, u.NameSpan = p.unitName("package name")
 	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
 	p.takePending(u.Body)
-	p.sc = u.Body
+	p.push(u.Body)
 	p.expect(kwIs, "'is' after package name")
 	if p.accept(kwNew) {
 		// package p is new lib.q generic map (...);
@@ -732,7 +762,7 @@ func (p *parser) pkg() {
 		}
 		p.expectSemi("after package instantiation")
 		p.closeUnit(u, true)
-		p.sc = nil
+		p.pop(nil)
 		return
 	}
 	if p.at(kwGeneric) && p.peek(1).id != kwMap {
@@ -748,7 +778,7 @@ func (p *parser) pkg() {
 	p.declarativePart(false)
 	ended := p.endOf(kwPackage, 0, u.Name, "package "+u.Name)
 	p.closeUnit(u, ended)
-	p.sc = nil
+	p.pop(nil)
 }
 
 // instantiatedName parses lib.name and records one Ref of kind for it.

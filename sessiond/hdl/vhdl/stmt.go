@@ -154,9 +154,8 @@ func (p *parser) markCall(e *design.Expr, nref int) {
 
 func (p *parser) process(name string, ns design.Span, start int) {
 	p.pos++ // process
-	parent := p.sc
 	ps := p.newScope(design.ScopeProcess, name, ns, start)
-	p.sc = ps
+	parent := p.push(ps)
 	if p.accept(opLParen) {
 		if !p.accept(kwAll) {
 			for {
@@ -184,7 +183,7 @@ func (p *parser) process(name string, ns design.Span, start int) {
 	} else {
 		p.errExpected("'end process'")
 	}
-	p.sc = parent
+	p.pop(parent)
 	ps.Full = p.span(start, p.prevEnd())
 	p.fold(start, ps.Full.End)
 	p.addLabel(name, ns, start)
@@ -217,9 +216,8 @@ func (p *parser) block(name string, ns design.Span, start int) {
 	if name == "" {
 		p.errSpan(p.span(start, p.prevEnd()), "block statement needs a label")
 	}
-	parent := p.sc
 	bs := p.newScope(design.ScopeBlock, name, ns, start)
-	p.sc = bs
+	parent := p.push(bs)
 	if p.at(opLParen) { // guard condition
 		p.pos++
 		p.expr()
@@ -248,7 +246,7 @@ func (p *parser) block(name string, ns design.Span, start int) {
 	p.expect(kwBegin, "'begin' before block statements")
 	p.concurrentStatements(false)
 	p.endKw(kwBlock, name)
-	p.sc = parent
+	p.pop(parent)
 	bs.Full = p.span(start, p.prevEnd())
 	p.fold(start, bs.Full.End)
 	p.addLabel(name, ns, start)
@@ -256,8 +254,7 @@ func (p *parser) block(name string, ns design.Span, start int) {
 
 // generateBody: [declarations begin] statements [end [alt] ;]
 func (p *parser) generateBody(gs *design.Scope) {
-	parent := p.sc
-	p.sc = gs
+	parent := p.push(gs)
 	switch p.cur().id {
 	case kwBegin:
 		p.pos++
@@ -278,7 +275,7 @@ func (p *parser) generateBody(gs *design.Scope) {
 		p.expectSemi("after 'end'")
 	}
 	gs.Full.End = p.prevEnd()
-	p.sc = parent
+	p.pop(parent)
 }
 
 func (p *parser) needGenerateLabel(name string, start int) {
@@ -291,10 +288,9 @@ func (p *parser) forGenerate(name string, ns design.Span, start int) {
 	p.pos++ // for
 	p.needGenerateLabel(name, start)
 	gs := p.newScope(design.ScopeGenerate, name, ns, start)
-	parent := p.sc
-	p.sc = gs
+	parent := p.push(gs)
 	p.loopParam(design.DeclGenvar, start)
-	p.sc = parent
+	p.pop(parent)
 	p.expect(kwGenerate, "'generate'")
 	p.generateBody(gs)
 	p.endKw(kwGenerate, name)
@@ -339,13 +335,12 @@ func (p *parser) ifGenerate(name string, ns design.Span, start int) {
 		if first {
 			gs.Full.Start = start
 		}
-		parent := p.sc
-		p.sc = gs
+		parent := p.push(gs)
 		p.altLabel()
 		if kw != kwElse {
 			p.expr()
 		}
-		p.sc = parent
+		p.pop(parent)
 		p.expect(kwGenerate, "'generate'")
 		p.generateBody(gs)
 		p.fold(gs.Full.Start, gs.Full.End)
@@ -367,11 +362,10 @@ func (p *parser) caseGenerate(name string, ns design.Span, start int) {
 		bstart := p.curStart()
 		p.pos++
 		gs := p.newScope(design.ScopeGenerate, name, ns, bstart)
-		parent := p.sc
-		p.sc = gs
+		parent := p.push(gs)
 		p.altLabel()
 		p.choices()
-		p.sc = parent
+		p.pop(parent)
 		p.expect(opArrow, "'=>' after choices")
 		p.generateBody(gs)
 		p.fold(bstart, gs.Full.End)
@@ -888,14 +882,14 @@ func (p *parser) loopStmt(name string, ns design.Span, start int) {
 	case kwFor:
 		p.pos++
 		ls = p.newScope(design.ScopeBlock, name, ns, start)
-		p.sc = ls
+		p.push(ls)
 		p.loopParam(design.DeclVar, start)
 	}
 	p.expect(kwLoop, "'loop'")
 	p.sequentialStatements()
 	p.endKw(kwLoop, name)
-	p.sc = parent
 	if ls != nil {
+		p.pop(parent)
 		ls.Full = p.span(start, p.prevEnd())
 	}
 	p.fold(start, p.prevEnd())
