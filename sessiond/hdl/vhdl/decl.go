@@ -173,7 +173,7 @@ func (p *parser) objectDecl(kind design.DeclKind, what string) {
 		}
 	}
 	p.expectSemi("after " + what + " declaration")
-	full := p.span(start, p.prevEnd())
+	full := p.spanFrom(start)
 	doc := p.doc(start, full.End, false)
 	for _, n := range names {
 		d := p.newDecl(kind, p.text(n), p.tspan(n))
@@ -253,7 +253,7 @@ func (p *parser) typeMark(typ *design.Type) int {
 		p.pos += 2 // t'base, x'subtype, x'element
 	}
 	name := p.collapse(i0, p.pos)
-	typ.NameSpan = p.span(int(t.start), p.prevEnd())
+	typ.NameSpan = p.spanFrom(int(t.start))
 	if kw := builtinType(name); kw != "" {
 		typ.Keyword = kw
 	} else {
@@ -277,7 +277,16 @@ func (p *parser) indexConstraint() []design.Range {
 			break
 		}
 	}
-	p.expect(opRParen, "')' after index constraint")
+	if !p.accept(opRParen) {
+		p.errExpected("')' after index constraint")
+		// "(7 downto" then "b : in bit" on the next line: give the name back.
+		if p.at(opColon) && p.pos >= 2 && isName(p.toks[p.pos-1]) &&
+			hasNewline(p.src[p.toks[p.pos-2].end:p.toks[p.pos-1].start]) && len(out) > 0 {
+			p.pos--
+			r := &out[len(out)-1]
+			*r = design.Range{Span: p.spanFrom(r.Span.Start)}
+		}
+	}
 	return out
 }
 
@@ -285,7 +294,7 @@ func (p *parser) indexConstraint() []design.Range {
 func (p *parser) discreteRange() design.Range {
 	start := p.curStart()
 	if p.accept(kwOpen) {
-		return design.Range{Span: p.span(start, p.prevEnd())}
+		return design.Range{Span: p.spanFrom(start)}
 	}
 	nref := p.refCount()
 	l := p.expr()
@@ -294,19 +303,19 @@ func (p *parser) discreteRange() design.Range {
 		down := p.at(kwDownto)
 		p.pos++
 		r := p.expr()
-		return design.Range{Left: l, Right: r, Downto: down, Span: p.span(start, p.prevEnd())}
+		return design.Range{Left: l, Right: r, Downto: down, Span: p.spanFrom(start)}
 	case p.at(kwRange):
 		p.markTypeRef(l, nref)
 		p.pos++
 		if p.accept(opBox) {
-			return design.Range{Span: p.span(start, p.prevEnd())}
+			return design.Range{Span: p.spanFrom(start)}
 		}
 		r := p.rangeConstraint()
-		r.Span = p.span(start, p.prevEnd())
+		r.Span = p.spanFrom(start)
 		return r
 	}
 	p.markTypeRef(l, nref)
-	return design.Range{Span: p.span(start, p.prevEnd())}
+	return design.Range{Span: p.spanFrom(start)}
 }
 
 func (p *parser) refCount() int {
@@ -332,9 +341,9 @@ func (p *parser) rangeConstraint() design.Range {
 		down := p.at(kwDownto)
 		p.pos++
 		r := p.expr()
-		return design.Range{Left: l, Right: r, Downto: down, Span: p.span(start, p.prevEnd())}
+		return design.Range{Left: l, Right: r, Downto: down, Span: p.spanFrom(start)}
 	}
-	return design.Range{Span: p.span(start, p.prevEnd())}
+	return design.Range{Span: p.spanFrom(start)}
 }
 
 func (p *parser) typeDecl() {
@@ -407,7 +416,7 @@ func (p *parser) typeDecl() {
 					ft = p.subtypeIndication()
 				}
 				p.expectSemi("after record element")
-				full := p.span(es, p.prevEnd())
+				full := p.spanFrom(es)
 				doc := p.doc(es, full.End, false)
 				for _, n := range names {
 					f := p.newDecl(design.DeclField, p.text(n), p.tspan(n))
@@ -453,11 +462,11 @@ func (p *parser) typeDecl() {
 			} else {
 				p.errExpected("'end protected'")
 			}
-			cs.Full = p.span(start, p.prevEnd())
+			cs.Full = p.spanFrom(start)
 			p.fold(ps, p.prevEnd())
 			if body { // the body of a type declared elsewhere
 				p.expectSemi("after protected body")
-				cs.Full = p.span(start, p.prevEnd())
+				cs.Full = p.spanFrom(start)
 				return
 			}
 			d.Type.Members = cs.Decls
@@ -469,7 +478,7 @@ func (p *parser) typeDecl() {
 		d.Type.Text = p.collapse(i0, p.pos)
 	}
 	p.expectSemi("after type declaration")
-	d.Full = p.span(start, p.prevEnd())
+	d.Full = p.spanFrom(start)
 	d.Doc = p.doc(start, d.Full.End, false)
 	scope.Decls = append(scope.Decls, d)
 	scope.Decls = append(scope.Decls, members...)
@@ -490,7 +499,7 @@ func (p *parser) subtypeDecl() {
 		d.Type = p.subtypeIndication()
 	}
 	p.expectSemi("after subtype declaration")
-	d.Full = p.span(start, p.prevEnd())
+	d.Full = p.spanFrom(start)
 	d.Doc = p.doc(start, d.Full.End, false)
 	p.sc.Decls = append(p.sc.Decls, d)
 }
@@ -511,7 +520,7 @@ func (p *parser) componentDecl() {
 	p.unitHeader(&u, "component")
 	d.Members = append(u.Params, u.Ports...)
 	p.endOf(kwComponent, 0, d.Name, "component "+d.Name)
-	d.Full = p.span(start, p.prevEnd())
+	d.Full = p.spanFrom(start)
 	d.Doc = p.doc(start, d.Full.End, false)
 	p.fold(start, d.Full.End)
 	p.sc.Decls = append(p.sc.Decls, d)
@@ -535,7 +544,7 @@ func (p *parser) aliasDecl() {
 		d.Value = p.expr()
 	}
 	p.expectSemi("after alias declaration")
-	d.Full = p.span(start, p.prevEnd())
+	d.Full = p.spanFrom(start)
 	d.Doc = p.doc(start, d.Full.End, false)
 	p.sc.Decls = append(p.sc.Decls, d)
 }
@@ -588,26 +597,26 @@ func (p *parser) subprogram(inInterface bool) *design.Decl {
 		if p.accept(kwIs) && !p.accept(opBox) {
 			p.expr()
 		}
-		d.Full = p.span(start, p.prevEnd())
+		d.Full = p.spanFrom(start)
 		return d
 	}
 	switch {
 	case p.at(opSemi):
 		p.pos++
-		d.Full = p.span(start, p.prevEnd())
+		d.Full = p.spanFrom(start)
 		d.Doc = p.doc(start, d.Full.End, false)
 		return d
 	case p.at(kwIs):
 		p.pos++
 		if p.at(kwNew) { // subprogram instantiation
 			p.skipStatement()
-			d.Full = p.span(start, p.prevEnd())
+			d.Full = p.spanFrom(start)
 			return d
 		}
 	default:
 		p.errExpected("';' or 'is' after subprogram specification")
 		p.skipStatement()
-		d.Full = p.span(start, p.prevEnd())
+		d.Full = p.spanFrom(start)
 		return d
 	}
 	fs := p.newScope(skind, d.Name, d.Span, start)
@@ -619,7 +628,7 @@ func (p *parser) subprogram(inInterface bool) *design.Decl {
 	}
 	p.endOf(kw, 0, d.Name, kwNames[kw]+" "+d.Name)
 	p.pop(parent)
-	d.Full = p.span(start, p.prevEnd())
+	d.Full = p.spanFrom(start)
 	fs.Full = d.Full
 	d.Doc = p.doc(start, d.Full.End, false)
 	p.fold(start, d.Full.End)
@@ -640,9 +649,10 @@ func (p *parser) interfaceList(kind design.DeclKind, what string, list []*design
 		if t.id == opRParen {
 			break
 		}
-		if t.kind == tokEOF || p.unitStart() || t.id == kwEnd || t.id == kwBegin || t.id == kwIs {
+		if t.kind == tokEOF || p.unitStart() || t.id == kwEnd || t.id == kwBegin || t.id == kwIs || t.id == kwReturn ||
+			((t.id == kwPort || t.id == kwGeneric) && p.peek(1).id == opLParen) {
 			p.errExpected("')' to close " + what + " list")
-			sp := p.span(int(open.start), p.prevEnd())
+			sp := p.spanFrom(int(open.start))
 			p.fold(sp.Start, sp.End)
 			return sp, list
 		}
@@ -661,7 +671,7 @@ func (p *parser) interfaceList(kind design.DeclKind, what string, list []*design
 			p.errExpected("';' after " + what + " declaration")
 			continue
 		}
-		if p.eof() || p.unitStart() || p.at(kwEnd) || p.at(kwBegin) || p.at(kwIs) {
+		if p.eof() || p.unitStart() || p.at(kwEnd) || p.at(kwBegin) || p.at(kwIs) || p.at(kwReturn) || p.at(kwPort) || p.at(kwGeneric) {
 			continue // reported as an unclosed list
 		}
 		p.errExpected("';' or ')' after " + what + " declaration")
@@ -693,7 +703,7 @@ func (p *parser) interfaceElement(kind design.DeclKind, what string, list []*des
 					p.pos++
 				}
 			}
-			d.Full = p.span(start, p.prevEnd())
+			d.Full = p.spanFrom(start)
 			d.Doc = p.doc(start, d.Full.End, false)
 			return append(list, d)
 		}
@@ -763,7 +773,7 @@ func (p *parser) interfaceElement(kind design.DeclKind, what string, list []*des
 			val = p.expr()
 		}
 	}
-	full := p.span(start, p.prevEnd())
+	full := p.spanFrom(start)
 	doc := p.doc(start, full.End, false)
 	for _, n := range names {
 		d := p.newDecl(kind, p.text(n), p.tspan(n))

@@ -10,9 +10,8 @@ import (
 
 // doc returns the comment block directly above [start, end) — its last
 // line on the line before start, each line starting its own line — or
-// else a comment after end on the same line. unit documents a design
-// unit, whose comment may also sit above its context clause.
-func (p *parser) doc(start, end int, unit bool) string {
+// else (unless above is set) a comment after end on the same line.
+func (p *parser) doc(start, end int, above bool) string {
 	cs := p.comments
 	if len(cs) == 0 {
 		return ""
@@ -33,6 +32,9 @@ func (p *parser) doc(start, end int, unit bool) string {
 	}
 	if last >= 0 {
 		return p.commentText(first, last)
+	}
+	if above {
+		return ""
 	}
 	// Trailing comment on the same line.
 	j := sort.Search(len(cs), func(i int) bool { return int(cs[i].start) >= end })

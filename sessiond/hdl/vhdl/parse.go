@@ -73,6 +73,7 @@ type parser struct {
 	depth    int
 	dead     bool // nesting limit hit: everything after is skipped
 	level    int  // scope nesting level, 0 outside units
+	ctxStart int  // offset of the context clause before the next unit, or -1
 	refBufs  [][]design.Ref
 
 	funcs   map[string]struct{} // subprograms declared in this file, lower case
@@ -84,7 +85,7 @@ type parser struct {
 }
 
 func newParser(path string, src []byte) *parser {
-	p := &parser{path: path, src: src, s: string(src)}
+	p := &parser{path: path, src: src, s: string(src), ctxStart: -1}
 	p.f = &design.File{Path: path, Lang: design.VHDL}
 	lx := lexer{src: src}
 	p.toks = make([]tok, 0, len(src)/4+16)
@@ -150,6 +151,12 @@ func (p *parser) span(start, end int) design.Span {
 	return design.Span{File: p.path, Start: start, End: end}
 }
 
+// spanFrom spans from start to the end of the last token consumed (empty
+// when nothing was consumed since start).
+func (p *parser) spanFrom(start int) design.Span {
+	return design.Span{File: p.path, Start: start, End: max(start, p.prevEnd())}
+}
+
 func (p *parser) tspan(t tok) design.Span {
 	return design.Span{File: p.path, Start: int(t.start), End: int(t.end)}
 }
@@ -157,6 +164,9 @@ func (p *parser) tspan(t tok) design.Span {
 // ---- diagnostics
 
 func (p *parser) errSpan(sp design.Span, msg string) {
+	if sp.End < sp.Start {
+		sp.End = sp.Start
+	}
 	if len(p.f.Diags) >= maxDiags {
 		return
 	}
@@ -216,6 +226,9 @@ func (p *parser) expectSemi(after string) {
 		return
 	}
 	p.errExpected("';' " + after)
+	if p.pos > 0 && hasNewline(p.src[p.prevEnd():p.cur().start]) {
+		return // the ';' at the end of the line is missing: go on with the next line
+	}
 	p.skipStatement()
 }
 
@@ -444,6 +457,9 @@ func (p *parser) designFile() {
 	for !p.eof() {
 		before := p.pos
 		t := p.cur()
+		if p.ctxStart < 0 && (t.id == kwLibrary || t.id == kwUse || t.id == kwContext) {
+			p.ctxStart = int(t.start)
+		}
 		switch t.id {
 		case kwLibrary:
 			p.libraryClause(true)
@@ -664,7 +680,11 @@ func (p *parser) unitName(what string) (string, design.Span) {
 
 func (p *parser) newUnit(kind design.UnitKind, kwTok tok) *design.Unit {
 	u := &design.Unit{Kind: kind, Full: p.tspan(kwTok)}
-	u.Doc = p.doc(int(kwTok.start), int(kwTok.end), true)
+	u.Doc = p.doc(int(kwTok.start), int(kwTok.end), false)
+	if u.Doc == "" && p.ctxStart >= 0 { // the comment above the context clause
+		u.Doc = p.doc(p.ctxStart, p.ctxStart, true)
+	}
+	p.ctxStart = -1
 	return u
 }
 

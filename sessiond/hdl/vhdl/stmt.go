@@ -40,17 +40,37 @@ func (p *parser) addLabel(name string, ns design.Span, start int) {
 		return
 	}
 	d := p.newDecl(design.DeclLabel, name, ns)
-	d.Full = p.span(start, p.prevEnd())
+	d.Full = p.spanFrom(start)
 	p.sc.Decls = append(p.sc.Decls, d)
 }
 
 // instanceAhead reports whether the tokens ahead are name[.name]* followed
 // by generic map, port map or ';' (a component instantiation).
 func (p *parser) instanceAhead() bool {
+	i := p.afterName()
+	if i < 0 {
+		return false
+	}
+	switch p.peek(i).id {
+	case kwGeneric, kwPort, opSemi:
+		return true
+	}
+	return false
+}
+
+// mapAhead reports whether the tokens ahead are a unit name followed by
+// generic map or port map.
+func (p *parser) mapAhead() bool {
+	i := p.afterName()
+	return i > 0 && (p.peek(i).id == kwGeneric || p.peek(i).id == kwPort) && p.peek(i+1).id == kwMap
+}
+
+// afterName returns the offset of the token after name{.name}, or -1.
+func (p *parser) afterName() int {
 	i := 0
 	for {
 		if !isName(p.peek(i)) {
-			return false
+			return -1
 		}
 		i++
 		if p.peek(i).id != opDot {
@@ -58,13 +78,7 @@ func (p *parser) instanceAhead() bool {
 		}
 		i++
 	}
-	switch p.peek(i).id {
-	case kwGeneric, kwPort:
-		return true
-	case opSemi:
-		return true
-	}
-	return false
+	return i
 }
 
 func (p *parser) concurrentStatement() {
@@ -114,7 +128,7 @@ func (p *parser) concurrentStatement() {
 		}
 		return
 	}
-	if name == "" && p.instanceAhead() && p.peek(1).id != opSemi && !p.at(opLParen) {
+	if name == "" && p.mapAhead() {
 		p.errSpan(p.tspan(t), "instance of '"+p.text(t)+"' needs a label")
 		p.instance("", design.Span{}, start)
 		return
@@ -184,7 +198,7 @@ func (p *parser) process(name string, ns design.Span, start int) {
 		p.errExpected("'end process'")
 	}
 	p.pop(parent)
-	ps.Full = p.span(start, p.prevEnd())
+	ps.Full = p.spanFrom(start)
 	p.fold(start, ps.Full.End)
 	p.addLabel(name, ns, start)
 }
@@ -214,7 +228,7 @@ func (p *parser) endKw(kw uint8, name string) {
 func (p *parser) block(name string, ns design.Span, start int) {
 	p.pos++ // block
 	if name == "" {
-		p.errSpan(p.span(start, p.prevEnd()), "block statement needs a label")
+		p.errSpan(p.spanFrom(start), "block statement needs a label")
 	}
 	bs := p.newScope(design.ScopeBlock, name, ns, start)
 	parent := p.push(bs)
@@ -247,13 +261,13 @@ func (p *parser) block(name string, ns design.Span, start int) {
 	p.concurrentStatements(false)
 	p.endKw(kwBlock, name)
 	p.pop(parent)
-	bs.Full = p.span(start, p.prevEnd())
+	bs.Full = p.spanFrom(start)
 	p.fold(start, bs.Full.End)
 	p.addLabel(name, ns, start)
 }
 
 // generateBody: [declarations begin] statements [end [alt] ;]
-func (p *parser) generateBody(gs *design.Scope) {
+func (p *parser) generateBody(gs *design.Scope, alt bool) {
 	parent := p.push(gs)
 	switch p.cur().id {
 	case kwBegin:
@@ -267,12 +281,13 @@ func (p *parser) generateBody(gs *design.Scope) {
 		p.expect(kwBegin, "'begin' after generate declarations")
 	}
 	p.concurrentStatements(true)
-	if p.at(kwEnd) && p.peek(1).id != kwGenerate { // 2008: end [alternative_label];
+	// 2008: an if/case generate branch may end with "end [alternative_label];".
+	if alt && p.at(kwEnd) && (p.peek(1).id == opSemi || (isName(p.peek(1)) && p.peek(2).id == opSemi)) {
 		p.pos++
 		if isName(p.cur()) {
 			p.pos++
 		}
-		p.expectSemi("after 'end'")
+		p.pos++ // ;
 	}
 	gs.Full.End = p.prevEnd()
 	p.pop(parent)
@@ -280,7 +295,7 @@ func (p *parser) generateBody(gs *design.Scope) {
 
 func (p *parser) needGenerateLabel(name string, start int) {
 	if name == "" {
-		p.errSpan(p.span(start, p.prevEnd()), "generate statement needs a label")
+		p.errSpan(p.spanFrom(start), "generate statement needs a label")
 	}
 }
 
@@ -292,9 +307,9 @@ func (p *parser) forGenerate(name string, ns design.Span, start int) {
 	p.loopParam(design.DeclGenvar, start)
 	p.pop(parent)
 	p.expect(kwGenerate, "'generate'")
-	p.generateBody(gs)
+	p.generateBody(gs, false)
 	p.endKw(kwGenerate, name)
-	gs.Full = p.span(start, p.prevEnd())
+	gs.Full = p.spanFrom(start)
 	p.fold(start, gs.Full.End)
 	p.addLabel(name, ns, start)
 }
@@ -315,7 +330,7 @@ func (p *parser) loopParam(kind design.DeclKind, start int) {
 			d.Type.Packed = []design.Range{r}
 		}
 	}
-	d.Full = p.span(start, p.prevEnd())
+	d.Full = p.spanFrom(start)
 }
 
 // altLabel parses the optional "alt :" of an if/case generate branch.
@@ -326,11 +341,13 @@ func (p *parser) altLabel() {
 }
 
 func (p *parser) ifGenerate(name string, ns design.Span, start int) {
-	p.needGenerateLabel(name, start)
 	for first := true; ; first = false {
 		bstart := p.curStart()
 		kw := p.cur().id
 		p.pos++ // if | elsif | else
+		if first {
+			p.needGenerateLabel(name, start)
+		}
 		gs := p.newScope(design.ScopeGenerate, name, ns, bstart)
 		if first {
 			gs.Full.Start = start
@@ -342,7 +359,7 @@ func (p *parser) ifGenerate(name string, ns design.Span, start int) {
 		}
 		p.pop(parent)
 		p.expect(kwGenerate, "'generate'")
-		p.generateBody(gs)
+		p.generateBody(gs, true)
 		p.fold(gs.Full.Start, gs.Full.End)
 		if kw == kwElse || !(p.at(kwElsif) || p.at(kwElse)) {
 			break
@@ -367,7 +384,7 @@ func (p *parser) caseGenerate(name string, ns design.Span, start int) {
 		p.choices()
 		p.pop(parent)
 		p.expect(opArrow, "'=>' after choices")
-		p.generateBody(gs)
+		p.generateBody(gs, true)
 		p.fold(bstart, gs.Full.End)
 	}
 	p.endKw(kwGenerate, name)
@@ -439,7 +456,7 @@ func (p *parser) instance(name string, ns design.Span, start int) {
 			p.skipStatement()
 		}
 	}
-	inst.Full = p.span(start, p.prevEnd())
+	inst.Full = p.spanFrom(start)
 	p.fold(start, inst.Full.End)
 	if p.sc != nil {
 		p.sc.Instances = append(p.sc.Instances, inst)
@@ -462,7 +479,7 @@ func (p *parser) assocList(what string) (design.Span, []design.Conn) {
 		}
 		if t.kind == tokEOF || t.id == opSemi || t.id == kwEnd || t.id == kwBegin || p.unitStart() || t.id == kwPort {
 			p.errExpected("')' to close " + what)
-			sp := p.span(int(open.start), p.prevEnd())
+			sp := p.spanFrom(int(open.start))
 			if t.kind == tokEOF {
 				sp.End = len(p.src)
 			}
@@ -510,7 +527,7 @@ func (p *parser) association() design.Conn {
 		first = nil
 	}
 	c.Expr = first
-	c.Full = p.span(start, p.prevEnd())
+	c.Full = p.spanFrom(start)
 	return c
 }
 
@@ -581,10 +598,13 @@ func (p *parser) signalAssign(lhs *design.Expr, start int, kind design.AssignKin
 		if w := p.waveform(); w != nil {
 			rhs = append(rhs, w)
 		}
-		if !p.accept(kwWhen) {
+		if !p.at(kwWhen) {
 			break
 		}
-		p.expr()
+		if p.caseAlternative() {
+			p.addAssigns(kind, lhs, rhs, start)
+			return
+		}
 		if !p.accept(kwElse) {
 			break
 		}
@@ -593,11 +613,30 @@ func (p *parser) signalAssign(lhs *design.Expr, start int, kind design.AssignKin
 	p.addAssigns(kind, lhs, rhs, start)
 }
 
+// caseAlternative parses "when condition" of a conditional assignment.
+// When '=>' follows, the 'when' began the next case alternative and the
+// assignment's ';' is missing: it backs up to the 'when', reports that and
+// returns true.
+func (p *parser) caseAlternative() bool {
+	save, nref := p.pos, p.refCount()
+	p.pos++ // when
+	p.choices()
+	if !p.at(opArrow) {
+		return false
+	}
+	p.pos = save
+	if p.sc != nil {
+		p.sc.Refs = p.sc.Refs[:nref]
+	}
+	p.errExpected("';' after assignment")
+	return true
+}
+
 func (p *parser) addAssigns(kind design.AssignKind, lhs *design.Expr, rhs []*design.Expr, start int) {
 	if p.sc == nil || lhs == nil {
 		return
 	}
-	full := p.span(start, p.prevEnd())
+	full := p.spanFrom(start)
 	for _, r := range rhs {
 		p.sc.Assigns = append(p.sc.Assigns, design.Assign{Kind: kind, LHS: lhs, RHS: r, Full: full})
 	}
@@ -811,15 +850,22 @@ func (p *parser) sequentialStatement() {
 			p.pos++
 			var buf [4]*design.Expr
 			rhs := buf[:0]
+			missing := false
 			for {
 				rhs = append(rhs, p.expr())
-				if !p.accept(kwWhen) {
+				if !p.at(kwWhen) {
 					break
 				}
-				p.expr()
+				if missing = p.caseAlternative(); missing {
+					break
+				}
 				if !p.accept(kwElse) {
 					break
 				}
+			}
+			if missing {
+				p.addAssigns(design.AssignBlocking, target, rhs, start)
+				return
 			}
 			p.expectSemi("after variable assignment")
 			p.addAssigns(design.AssignBlocking, target, rhs, start)
@@ -890,7 +936,7 @@ func (p *parser) loopStmt(name string, ns design.Span, start int) {
 	p.endKw(kwLoop, name)
 	if ls != nil {
 		p.pop(parent)
-		ls.Full = p.span(start, p.prevEnd())
+		ls.Full = p.spanFrom(start)
 	}
 	p.fold(start, p.prevEnd())
 }
