@@ -644,7 +644,12 @@ func (p *parser) interfaceList(kind design.DeclKind, what string, list []*design
 		p.errExpected("'(' after '" + what + "'")
 		return design.Span{}, list
 	}
-	for {
+	for last := -1; ; {
+		if p.pos == last && !p.eof() { // no progress: drop a token
+			p.errSpan(p.tspan(p.cur()), "unexpected "+p.describe(p.cur())+" in "+what+" list")
+			p.pos++
+		}
+		last = p.pos
 		t := p.cur()
 		if t.id == opRParen {
 			break

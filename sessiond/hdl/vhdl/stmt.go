@@ -472,7 +472,12 @@ func (p *parser) assocList(what string) (design.Span, []design.Conn) {
 		return design.Span{}, nil
 	}
 	var conns []design.Conn
-	for {
+	for last := -1; ; {
+		if p.pos == last && !p.eof() { // no progress: drop a token
+			p.errSpan(p.tspan(p.cur()), "unexpected "+p.describe(p.cur())+" in "+what)
+			p.pos++
+		}
+		last = p.pos
 		t := p.cur()
 		if t.id == opRParen {
 			break

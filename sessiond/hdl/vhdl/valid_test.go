@@ -10,7 +10,7 @@ import (
 // validFiles are the valid VHDL-2008 test designs in dependency order.
 var validFiles = []string{
 	"types_pkg.vhd", "ctx.vhd", "fifo.vhd", "alu.vhd", "top.vhd", "tb_fifo.vhd",
-	"counter.vhd", "util_pkg.vhd", "config.vhd", "gen2008.vhd", "literals.vhd", "uart_tx.vhd",
+	"counter.vhd", "util_pkg.vhd", "config.vhd", "gen2008.vhd", "literals.vhd", "uart_tx.vhd", "tricky.vhd",
 }
 
 func needTool(t *testing.T, name string) string {
