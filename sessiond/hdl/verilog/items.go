@@ -673,7 +673,9 @@ func (p *parser) paramPortList(u *design.Unit) {
 	lp := p.i
 	p.next()
 	kind := design.DeclParam
+	last := -1
 	for !p.eof() && !p.at(")") {
+		p.stuck(&last)
 		p.skipAttrs()
 		itemStart := p.i
 		if p.at("parameter") || p.at("localparam") {
@@ -722,7 +724,10 @@ func (p *parser) skipListItem() {
 				lvl++
 			case ")", "]", "}":
 				if lvl == 0 {
-					return
+					if t.text == ")" {
+						return
+					}
+					break // a stray closer: skip it
 				}
 				lvl--
 			case ",":
@@ -753,7 +758,9 @@ func (p *parser) portList(u *design.Unit) {
 	// non-ANSI: a list of plain names
 	if p.isName() && (isTok(p.peek(1), ",") || isTok(p.peek(1), ")")) || p.at(".") || p.at("{") {
 		p.nonANSI = true
+		last := -1
 		for !p.eof() {
+			p.stuck(&last)
 			switch {
 			case p.isName():
 				t := p.tok
@@ -783,7 +790,9 @@ func (p *parser) portList(u *design.Unit) {
 	var typ design.Type
 	var kind design.DeclKind = design.DeclPort
 	groupStart := p.i
+	last := -1
 	for !p.eof() {
+		p.stuck(&last)
 		p.skipAttrs()
 		itemStart := p.i
 		explicitDir := false
@@ -996,7 +1005,9 @@ func (p *parser) modport() {
 			lp := p.i
 			p.next()
 			dir := design.DirNone
+			last := -1
 			for !p.eof() && !p.at(")") {
+				p.stuck(&last)
 				switch {
 				case p.at("input") || p.at("output") || p.at("inout") || p.at("ref"):
 					dir = dirOf(p.tok.text)
@@ -1265,7 +1276,9 @@ func (p *parser) conns(what string, param bool) (cs []design.Conn, closed, wild 
 	if p.accept(")") {
 		return nil, true, false, wsp
 	}
+	last := -1
 	for {
+		p.stuck(&last)
 		if p.eof() || p.at(";") || p.tok.kind == Keyword && isConnStop(p.tok.text) {
 			p.expected("')' to close the " + what)
 			return cs, false, wild, wsp
@@ -1571,7 +1584,9 @@ func (p *parser) genCase() {
 		p.parseExpr()
 		p.expect(")", "')' after the case expression")
 	}
+	last := -1
 	for !p.eof() && !p.at("endcase") {
+		p.stuck(&last)
 		if p.tok.kind == Keyword && (isUnitKeyword(p.tok.text) || p.tok.text == "endgenerate" || p.tok.text == "end") {
 			break
 		}
@@ -1744,7 +1759,9 @@ func (p *parser) argList(d *design.Decl, s *design.Scope) {
 	dir := design.DirInput
 	var typ design.Type
 	groupStart := p.i
+	last := -1
 	for !p.eof() {
+		p.stuck(&last)
 		p.skipAttrs()
 		itemStart := p.i
 		explicit := false

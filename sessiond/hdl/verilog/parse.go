@@ -78,21 +78,23 @@ const (
 )
 
 type parser struct {
-	pp      *pp
-	f       *design.File
-	toks    []ptok
-	i       int
-	tok     *ptok
-	sv      bool
-	scope   *design.Scope
-	unit    *design.Unit
-	cu      *design.Unit // $unit, created on demand
-	nonANSI bool         // the current unit has a non-ANSI port list
-	depth   int
-	lastErr int
-	eslab   []design.Expr
-	aslab   []*design.Expr
-	dslab   []design.Decl
+	pp       *pp
+	f        *design.File
+	toks     []ptok
+	i        int
+	tok      *ptok
+	sv       bool
+	scope    *design.Scope
+	unit     *design.Unit
+	cu       *design.Unit // $unit, created on demand
+	nonANSI  bool         // the current unit has a non-ANSI port list
+	depth    int
+	lastErr  int
+	lastMsg  string
+	sameErrs int
+	eslab    []design.Expr
+	aslab    []*design.Expr
+	dslab    []design.Decl
 }
 
 // ---- token helpers ----
@@ -205,10 +207,15 @@ func clip(s string) string {
 }
 
 func (p *parser) errSpan(sp design.Span, msg string) {
-	if p.i == p.lastErr || len(p.f.Diags) >= maxDiags {
+	if p.i == p.lastErr && (msg == p.lastMsg || p.sameErrs >= 2) || len(p.f.Diags) >= maxDiags {
 		return
 	}
-	p.lastErr = p.i
+	if p.i == p.lastErr {
+		p.sameErrs++
+	} else {
+		p.sameErrs = 1
+	}
+	p.lastErr, p.lastMsg = p.i, msg
 	p.f.Diags = append(p.f.Diags, design.Diag{Span: sp, Severity: design.Error, Message: msg, Code: "syntax"})
 }
 
@@ -295,6 +302,15 @@ func (p *parser) sync() {
 		}
 		p.next()
 	}
+}
+
+// stuck makes a list loop progress: when the loop is back at the token
+// where its previous iteration started, it skips that token.
+func (p *parser) stuck(last *int) {
+	if p.i == *last {
+		p.next()
+	}
+	*last = p.i
 }
 
 // skipPastSemi skips past the next ';' (stopping before unit keywords).
@@ -412,9 +428,19 @@ func (p *parser) skipAttrs() {
 
 // ---- allocation helpers ----
 
+// slabSize is the capacity of the next allocation slab: the estimate for
+// the first, then doubling, within [lo, hi].
+func slabSize(prev, estimate, lo, hi int) int {
+	n := estimate
+	if prev > 0 {
+		n = prev * 2
+	}
+	return min(max(n, lo), hi)
+}
+
 func (p *parser) newExpr(op design.ExprOp, text string, sp design.Span) *design.Expr {
 	if len(p.eslab) == cap(p.eslab) {
-		p.eslab = make([]design.Expr, 0, 256)
+		p.eslab = make([]design.Expr, 0, slabSize(cap(p.eslab), len(p.toks)/8, 16, 512))
 	}
 	p.eslab = append(p.eslab, design.Expr{Op: op, Text: text, Span: sp})
 	return &p.eslab[len(p.eslab)-1]
@@ -423,7 +449,7 @@ func (p *parser) newExpr(op design.ExprOp, text string, sp design.Span) *design.
 func (p *parser) list(xs ...*design.Expr) []*design.Expr {
 	n := len(xs)
 	if cap(p.aslab)-len(p.aslab) < n {
-		p.aslab = make([]*design.Expr, 0, 1024)
+		p.aslab = make([]*design.Expr, 0, max(n, slabSize(cap(p.aslab), len(p.toks)/6, 32, 1024)))
 	}
 	l := len(p.aslab)
 	p.aslab = append(p.aslab, xs...)
@@ -432,7 +458,7 @@ func (p *parser) list(xs ...*design.Expr) []*design.Expr {
 
 func (p *parser) newDecl(kind design.DeclKind, name string, sp design.Span) *design.Decl {
 	if len(p.dslab) == cap(p.dslab) {
-		p.dslab = make([]design.Decl, 0, 64)
+		p.dslab = make([]design.Decl, 0, slabSize(cap(p.dslab), len(p.toks)/40, 8, 128))
 	}
 	p.dslab = append(p.dslab, design.Decl{Kind: kind, Name: name, Span: sp})
 	return &p.dslab[len(p.dslab)-1]

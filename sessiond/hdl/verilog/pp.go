@@ -64,7 +64,7 @@ func newPP(path string, src string, opts *Options, sv bool, f *design.File) *pp 
 	p.files = append(p.files, path)
 	p.fsrc = append(p.fsrc, src)
 	p.comments = append(p.comments, make([]cmt, 0, 16))
-	p.toks = make([]ptok, 0, len(src)/5+16)
+	p.toks = make([]ptok, 0, len(src)/4+16)
 	f.Tokens = make([]design.Token, 0, len(src)/4+16)
 	p.incStack = append(p.incStack, path)
 	return p

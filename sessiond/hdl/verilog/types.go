@@ -188,7 +188,9 @@ func (p *parser) structType(t *design.Type) {
 	}
 	bs := p.i
 	p.next()
+	last := -1
 	for !p.eof() && !p.at("}") {
+		p.stuck(&last)
 		if p.tok.kind == Keyword && isSyncKeyword(p.tok.text) && !isDataTypeKeyword(p.tok.text) && p.tok.text != "logic" && p.tok.text != "reg" {
 			break
 		}
@@ -261,7 +263,9 @@ func (p *parser) enumType(t *design.Type) {
 	}
 	bs := p.i
 	p.next()
+	last := -1
 	for !p.eof() && !p.at("}") {
+		p.stuck(&last)
 		ms := p.i
 		if !p.isName() {
 			p.expected("an enum member name")
