@@ -19,7 +19,7 @@ func TestListLanguages(t *testing.T) {
 	requireBinary(t, "clangd")
 	ts := startServer(t, map[string]string{
 		".ide/languages.toml": `
-[languages.vhdl]
+[languages.go]
 disabled = true
 [languages.c]
 args = ["--log=error", "--background-index=false"]
@@ -44,8 +44,11 @@ extensions = [".py"]
 		got[l.ID] = l
 		ids = append(ids, l.ID)
 	}
-	if strings.Join(ids, ",") != "amaranth,c,cpp,go,systemverilog,verilog" {
-		t.Errorf("languages = %v (sorted, vhdl disabled, amaranth added)", ids)
+	if strings.Join(ids, ",") != "amaranth,c,cpp,hdl" {
+		t.Errorf("languages = %v (sorted, go disabled, amaranth added)", ids)
+	}
+	if h := got["hdl"]; h.Command != "gatewave-hdl" || !h.Available || !contains(h.Extensions, ".vhd") || !contains(h.Extensions, ".sv") {
+		t.Errorf("hdl = %+v, want the built-in gatewave-hdl, available, for Verilog, SystemVerilog and VHDL", h)
 	}
 	if c := got["c"]; c.Command != "clangd" || !c.Available || !contains(c.Extensions, ".c") {
 		t.Errorf("c = %+v, want clangd, available, .c", c)

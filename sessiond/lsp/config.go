@@ -12,6 +12,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"gatewave.dev/sessiond/hdl/langserver"
 	"gatewave.dev/sessiond/workspace"
 )
 
@@ -28,19 +29,27 @@ type Language struct {
 	Env map[string]string `toml:"env" json:"-"`
 	// Extensions are the file extensions the language covers, with the dot.
 	Extensions []string `toml:"extensions" json:"extensions"`
+	// Builtin marks a server built into sessiond's own executable (run as
+	// `sessiond <BuiltinArg> Args...`); Command is then only its name.
+	// A workspace entry that sets command replaces it with that program.
+	Builtin bool `toml:"-" json:"-"`
 }
 
-// DefaultLanguages are sessiond's built-in languages. The FPGA ones need
-// binaries that are not always installed; they stay listed so that the IDE
-// can say which binary to install (GET api/v1/lsp reports "available").
+// BuiltinArg is the first argument that turns sessiond's executable into
+// the built-in HDL language server (langserver.MaybeRun in every main).
+const BuiltinArg = langserver.Arg
+
+// DefaultLanguages are sessiond's built-in languages. clangd and gopls are
+// binaries that may be missing; they stay listed so that the IDE can say
+// which one to install (GET api/v1/lsp reports "available"). Verilog,
+// SystemVerilog and VHDL are one language, "hdl", served by Gatewave's own
+// server inside this executable, so a mixed design is one project.
 func DefaultLanguages() map[string]Language {
 	return map[string]Language{
 		"c":             {Command: "clangd", Args: []string{"--log=error"}, Extensions: []string{".c", ".h"}},
 		"cpp":           {Command: "clangd", Args: []string{"--log=error"}, Extensions: []string{".cpp", ".cc", ".cxx", ".hpp", ".hh", ".hxx"}},
 		"go":            {Command: "gopls", Extensions: []string{".go"}},
-		"verilog":       {Command: "verible-verilog-ls", Extensions: []string{".v", ".vh"}},
-		"systemverilog": {Command: "verible-verilog-ls", Extensions: []string{".sv", ".svh"}},
-		"vhdl":          {Command: "vhdl_ls", Extensions: []string{".vhd", ".vhdl"}},
+		"hdl":           {Command: langserver.Name, Builtin: true, Extensions: []string{".v", ".vh", ".sv", ".svh", ".vhd", ".vhdl"}},
 	}
 }
 
@@ -109,6 +118,7 @@ func loadLanguages(ws *workspace.Workspace, file string, base map[string]Languag
 		l.ID = id
 		if e.Command != "" {
 			l.Command = e.Command
+			l.Builtin = false
 		}
 		if e.Args != nil {
 			l.Args = e.Args
@@ -169,6 +179,21 @@ func goBinDirs() []string {
 		}
 	}
 	return dirs
+}
+
+// resolve is the program and arguments that run l: sessiond's own
+// executable for a built-in server, else the command found on PATH or in
+// extra.
+func resolve(l Language, extra []string) (bin string, args []string, err error) {
+	if l.Builtin {
+		self, err := os.Executable()
+		if err != nil {
+			return "", nil, fmt.Errorf("built-in %s: %w", l.Command, err)
+		}
+		return self, append([]string{BuiltinArg}, l.Args...), nil
+	}
+	bin, err = lookPath(l.Command, extra)
+	return bin, l.Args, err
 }
 
 // lookPath finds command on PATH, then in extra directories.

@@ -185,7 +185,7 @@ func (s *Service) list(c *fiber.Ctx) error {
 	out := make([]LanguageInfo, 0, len(langs))
 	for _, id := range sortedIDs(langs) {
 		l := langs[id]
-		_, err := lookPath(l.Command, s.cfg.SearchPath)
+		_, _, err := resolve(l, s.cfg.SearchPath)
 		ext := l.Extensions
 		if ext == nil {
 			ext = []string{}
@@ -214,7 +214,7 @@ func (s *Service) prepare(c *fiber.Ctx) error {
 		return apierr.NotFound("unknown language %q; configured languages: %v", id, ids).
 			WithDetails(fiber.Map{"languages": ids})
 	}
-	bin, err := lookPath(l.Command, s.cfg.SearchPath)
+	bin, args, err := resolve(l, s.cfg.SearchPath)
 	if err != nil {
 		return apierr.New(http.StatusServiceUnavailable, "language_server_missing",
 			"language %q needs the language server binary %q, which is not installed (%v)", id, l.Command, err).
@@ -229,6 +229,7 @@ func (s *Service) prepare(c *fiber.Ctx) error {
 	if n >= s.cfg.MaxSessions {
 		return apierr.New(http.StatusTooManyRequests, "too_many_sessions", "%d language servers are already running; close an editor first", n)
 	}
+	l.Args = args
 	c.Locals(localLang, l)
 	c.Locals(localBin, bin)
 	return c.Next()

@@ -15,6 +15,7 @@ import (
 	"os"
 
 	"gatewave.dev/desktop/app"
+	"gatewave.dev/sessiond/hdl/langserver"
 )
 
 // App is the struct the page sees as window.go.main.App; its methods are
@@ -23,6 +24,9 @@ import (
 type App struct{ *app.API }
 
 func main() {
+	// sessiond starts the HDL language server as a child of this very
+	// executable.
+	langserver.MaybeRun()
 	level := flag.String("log-level", "info", "log level: debug, info, warn or error")
 	testReport := flag.Bool("test-report", false, "tests only: write JSON reports, including the token, to stdout and read commands from stdin")
 	flag.Usage = func() {

@@ -24,6 +24,7 @@ import (
 
 	"gatewave.dev/sessiond/childenv"
 	"gatewave.dev/sessiond/control"
+	"gatewave.dev/sessiond/hdl/langserver"
 	"gatewave.dev/sessiond/privdrop"
 	"gatewave.dev/sessiond/server"
 	"gatewave.dev/sessiond/snapshot"
@@ -42,6 +43,7 @@ bound and its token read: it and everything it starts then run as that user.
 `
 
 func main() {
+	langserver.MaybeRun()
 	if len(os.Args) > 1 && os.Args[1] == childenv.ShimArg {
 		err := childenv.Shim(os.Args[2:])
 		fmt.Fprintln(os.Stderr, "sessiond:", err)

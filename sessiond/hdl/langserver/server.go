@@ -1,0 +1,926 @@
+// Package langserver is Gatewave's HDL language server: LSP 3.17 over
+// stdio for Verilog, SystemVerilog and VHDL in one process, on top of the
+// project index (package project) and the real tools run on save (package
+// lint). sessiond starts it as a child of its own binary (see Arg), so the
+// FROM-scratch image and the desktop app carry it without another file.
+package langserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"gatewave.dev/sessiond/hdl/design"
+	"gatewave.dev/sessiond/hdl/lint"
+	"gatewave.dev/sessiond/hdl/project"
+	"gatewave.dev/sessiond/lsp/jsonrpc"
+	"gatewave.dev/sessiond/watch"
+)
+
+// Name is how the server introduces itself (serverInfo, the IDE's status).
+const Name = "gatewave-hdl"
+
+// Options configure a Server. The zero value reads stdin and writes stdout.
+type Options struct {
+	In     io.Reader
+	Out    io.Writer
+	Logger *slog.Logger
+	// Root overrides the workspace the client names in initialize.
+	Root string
+	// Watch picks up changes on disk (checkout, generators); tests turn
+	// it off to drive DiskChanged themselves. Nil means true.
+	Watch *bool
+	// Lint runs the real tools on save; nil means true.
+	Lint *bool
+	// LintTools limits which tools run (nil: every installed one).
+	LintTools []string
+	// DiagnosticDelay debounces diagnostics after an edit; 0 means 30 ms.
+	DiagnosticDelay time.Duration
+}
+
+// Server is one LSP connection.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	in   *jsonrpc.Reader
+
+	wmu sync.Mutex
+	out *jsonrpc.Writer
+
+	// Set by initialize, then read-only.
+	proj  *project.Project
+	root  string // absolute workspace path, symlinks resolved
+	utf8  bool
+	watch *watch.Watcher
+
+	mu        sync.Mutex
+	docs      map[string]*document // by workspace-relative path
+	published map[string]bool      // paths with diagnostics shown
+	toolDiags map[string][]Diagnostic
+	dirty     map[string]bool // paths whose diagnostics are due
+	diagTimer *time.Timer
+	lintRun   bool // a lint is running
+	lintAgain bool // another save arrived meanwhile
+	hierGen   uint64
+	shutdown  bool
+	ctx       context.Context
+	cancel    context.CancelFunc
+	bg        sync.WaitGroup
+}
+
+type document struct {
+	rel     string
+	uri     string
+	version int
+	text    []byte
+}
+
+// New makes a server; Run serves it.
+func New(opts Options) *Server {
+	if opts.In == nil {
+		opts.In = os.Stdin
+	}
+	if opts.Out == nil {
+		opts.Out = os.Stdout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if opts.DiagnosticDelay <= 0 {
+		opts.DiagnosticDelay = 30 * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		opts:      opts,
+		log:       opts.Logger,
+		in:        jsonrpc.NewReader(opts.In, jsonrpc.ReaderOptions{}),
+		out:       jsonrpc.NewWriter(opts.Out),
+		docs:      map[string]*document{},
+		published: map[string]bool{},
+		toolDiags: map[string][]Diagnostic{},
+		dirty:     map[string]bool{},
+		ctx:       ctx,
+		cancel:    cancel,
+	}
+}
+
+func on(b *bool) bool { return b == nil || *b }
+
+// errExit ends Run after the exit notification.
+var errExit = errors.New("exit")
+
+// Run reads and answers messages until the client exits or the input ends.
+func (s *Server) Run() error {
+	defer s.close()
+	for {
+		body, err := s.in.Read()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			var tl *jsonrpc.TooLargeError
+			if errors.As(err, &tl) {
+				s.log.Warn("hdl: message over the size limit; skipped", "err", err)
+				continue
+			}
+			return fmt.Errorf("read: %w", err)
+		}
+		var m message
+		if err := json.Unmarshal(body, &m); err != nil {
+			s.reply(nil, nil, &respError{Code: codeParseError, Message: "not JSON: " + err.Error()})
+			continue
+		}
+		if err := s.handle(&m); err != nil {
+			if errors.Is(err, errExit) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+func (s *Server) close() {
+	s.cancel()
+	if s.watch != nil {
+		_ = s.watch.Close()
+	}
+	s.mu.Lock()
+	if s.diagTimer != nil {
+		s.diagTimer.Stop()
+	}
+	s.mu.Unlock()
+	s.bg.Wait()
+	if s.proj != nil {
+		_ = s.proj.Close()
+	}
+}
+
+func (s *Server) write(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		s.log.Error("hdl: marshal", "err", err)
+		return
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if err := s.out.Write(b); err != nil {
+		s.log.Debug("hdl: write", "err", err)
+	}
+}
+
+func (s *Server) reply(id json.RawMessage, result any, e *respError) {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	m := map[string]any{"jsonrpc": "2.0", "id": id}
+	if e != nil {
+		m["error"] = e
+	} else {
+		m["result"] = result
+	}
+	s.write(m)
+}
+
+func (s *Server) notify(method string, params any) {
+	s.write(map[string]any{"jsonrpc": "2.0", "method": method, "params": params})
+}
+
+// showMessage tells the user something plainly (type 1 error, 2 warning, 3 info).
+func (s *Server) showMessage(typ int, text string) {
+	s.notify("window/showMessage", map[string]any{"type": typ, "message": text})
+}
+
+type handlerFunc func(s *Server, params json.RawMessage) (any, error)
+
+var requests = map[string]handlerFunc{
+	"textDocument/completion":          (*Server).completion,
+	"textDocument/hover":               (*Server).hover,
+	"textDocument/definition":          (*Server).definition,
+	"textDocument/declaration":         (*Server).definition,
+	"textDocument/typeDefinition":      (*Server).typeDefinition,
+	"textDocument/references":          (*Server).references,
+	"textDocument/prepareRename":       (*Server).prepareRename,
+	"textDocument/rename":              (*Server).rename,
+	"textDocument/documentSymbol":      (*Server).documentSymbol,
+	"workspace/symbol":                 (*Server).workspaceSymbol,
+	"textDocument/documentHighlight":   (*Server).documentHighlight,
+	"textDocument/foldingRange":        (*Server).foldingRange,
+	"textDocument/semanticTokens/full": (*Server).semanticTokens,
+	"textDocument/inlayHint":           (*Server).inlayHint,
+	"textDocument/signatureHelp":       (*Server).signatureHelp,
+	"textDocument/codeAction":          (*Server).codeAction,
+	"textDocument/formatting":          (*Server).formatting,
+	"textDocument/rangeFormatting":     (*Server).rangeFormatting,
+	"gatewave/hierarchy":               (*Server).hierarchy,
+}
+
+// requestError is an error with an LSP code.
+type requestError struct {
+	code int
+	msg  string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func failf(format string, a ...any) error {
+	return &requestError{code: codeRequestFailed, msg: fmt.Sprintf(format, a...)}
+}
+
+func (s *Server) handle(m *message) (err error) {
+	isRequest := m.ID != nil && string(m.ID) != "null"
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("hdl: handler panicked", "method", m.Method, "panic", r)
+			if isRequest {
+				s.reply(m.ID, nil, &respError{Code: codeInternal, Message: fmt.Sprintf("%s failed inside the HDL server: %v", m.Method, r)})
+			}
+			err = nil
+		}
+	}()
+	if m.Method == "" {
+		return nil // a response to something we sent
+	}
+	switch m.Method {
+	case "initialize":
+		res, e := s.initialize(m.Params)
+		s.respond(m.ID, res, e)
+		return nil
+	case "initialized", "$/cancelRequest", "$/setTrace", "workspace/didChangeConfiguration":
+		return nil
+	case "shutdown":
+		s.mu.Lock()
+		s.shutdown = true
+		s.mu.Unlock()
+		s.reply(m.ID, nil, nil)
+		return nil
+	case "exit":
+		return errExit
+	}
+	if s.proj == nil {
+		if isRequest {
+			s.reply(m.ID, nil, &respError{Code: codeNotInitialized, Message: "initialize first"})
+		}
+		return nil
+	}
+	switch m.Method {
+	case "textDocument/didOpen":
+		return s.didOpen(m.Params)
+	case "textDocument/didChange":
+		return s.didChange(m.Params)
+	case "textDocument/didClose":
+		return s.didClose(m.Params)
+	case "textDocument/didSave":
+		return s.didSave(m.Params)
+	case "workspace/didChangeWatchedFiles":
+		return nil // our own watcher sees the disk
+	}
+	h, ok := requests[m.Method]
+	if !ok {
+		if isRequest {
+			s.reply(m.ID, nil, &respError{Code: codeMethodNotFound, Message: "the HDL server does not implement " + m.Method})
+		}
+		return nil
+	}
+	res, e := h(s, m.Params)
+	if isRequest {
+		s.respond(m.ID, res, e)
+	}
+	return nil
+}
+
+func (s *Server) respond(id json.RawMessage, res any, err error) {
+	if err == nil {
+		s.reply(id, res, nil)
+		return
+	}
+	var re *requestError
+	if errors.As(err, &re) {
+		s.reply(id, nil, &respError{Code: re.code, Message: re.msg})
+		return
+	}
+	s.reply(id, nil, &respError{Code: codeInvalidParams, Message: err.Error()})
+}
+
+// semantic token legend: the IDE styles these names.
+var tokenTypes = []string{"keyword", "type", "parameter", "variable", "property", "function", "macro", "namespace", "class", "enumMember", "comment", "string", "number", "operator", "interface"}
+var tokenModifiers = []string{"declaration", "readonly", "inactive", "defaultLibrary"}
+
+func (s *Server) initialize(raw json.RawMessage) (any, error) {
+	var p struct {
+		RootURI      string `json:"rootUri"`
+		RootPath     string `json:"rootPath"`
+		Capabilities struct {
+			General struct {
+				PositionEncodings []string `json:"positionEncodings"`
+			} `json:"general"`
+		} `json:"capabilities"`
+		WorkspaceFolders []struct {
+			URI string `json:"uri"`
+		} `json:"workspaceFolders"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("initialize params: %w", err)
+	}
+	root := s.opts.Root
+	if root == "" {
+		u := p.RootURI
+		if u == "" && len(p.WorkspaceFolders) > 0 {
+			u = p.WorkspaceFolders[0].URI
+		}
+		if u != "" {
+			r, err := uriToPath(u)
+			if err != nil {
+				return nil, err
+			}
+			root = r
+		} else {
+			root = p.RootPath
+		}
+	}
+	if root == "" {
+		return nil, errors.New("initialize: no rootUri: the HDL server needs a workspace folder")
+	}
+	if r, err := filepath.EvalSymlinks(root); err == nil {
+		root = r
+	}
+	proj, err := project.New(project.Options{Root: root, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	if err := proj.Index(); err != nil {
+		_ = proj.Close()
+		return nil, err
+	}
+	s.log.Info("hdl: indexed", "root", root, "took", time.Since(start))
+	s.root, s.proj = root, proj
+	for _, e := range p.Capabilities.General.PositionEncodings {
+		if e == "utf-8" {
+			s.utf8 = true
+		}
+	}
+	if _, cfgErr := proj.Config(); cfgErr != nil {
+		s.showMessage(2, fmt.Sprintf("%v; using zero configuration until it is fixed.", cfgErr))
+	}
+	if on(s.opts.Watch) {
+		w, err := watch.New(root, watch.Options{Logger: s.log, Ignore: []string{".git", "node_modules", "obj_dir"}})
+		if err != nil {
+			s.log.Warn("hdl: no file watching", "err", err)
+		} else {
+			s.watch = w
+			ch, _ := w.Subscribe()
+			s.bg.Add(1)
+			go s.watchLoop(ch)
+		}
+	}
+	// Every file's problems show once the index is ready.
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.publishAll()
+	}()
+	enc := "utf-16"
+	if s.utf8 {
+		enc = "utf-8"
+	}
+	return map[string]any{
+		"serverInfo": map[string]any{"name": Name, "version": "1"},
+		"capabilities": map[string]any{
+			"positionEncoding": enc,
+			"textDocumentSync": map[string]any{"openClose": true, "change": 2, "save": map[string]any{"includeText": false}},
+			"completionProvider": map[string]any{
+				"triggerCharacters": []string{".", "`", ":", "$", "(", "#", ","},
+			},
+			"hoverProvider":             true,
+			"definitionProvider":        true,
+			"declarationProvider":       true,
+			"typeDefinitionProvider":    true,
+			"referencesProvider":        true,
+			"renameProvider":            map[string]any{"prepareProvider": true},
+			"documentSymbolProvider":    true,
+			"workspaceSymbolProvider":   true,
+			"documentHighlightProvider": true,
+			"foldingRangeProvider":      true,
+			"semanticTokensProvider": map[string]any{
+				"legend": map[string]any{"tokenTypes": tokenTypes, "tokenModifiers": tokenModifiers},
+				"full":   true,
+			},
+			"inlayHintProvider":               true,
+			"signatureHelpProvider":           map[string]any{"triggerCharacters": []string{"(", ",", "."}},
+			"codeActionProvider":              map[string]any{"codeActionKinds": []string{"quickfix"}},
+			"documentFormattingProvider":      true,
+			"documentRangeFormattingProvider": true,
+		},
+	}, nil
+}
+
+func uriToPath(u string) (string, error) {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != "file" {
+		return "", fmt.Errorf("%q is not a file URI", u)
+	}
+	return filepath.FromSlash(pu.Path), nil
+}
+
+// rel maps a document URI to its workspace-relative path.
+func (s *Server) rel(uri string) (string, error) {
+	p, err := uriToPath(uri)
+	if err != nil {
+		return "", err
+	}
+	if r, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil {
+		p = filepath.Join(r, filepath.Base(p))
+	}
+	r, err := filepath.Rel(s.root, p)
+	if err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is outside the workspace", uri)
+	}
+	return filepath.ToSlash(r), nil
+}
+
+// uri is the document URI of a workspace-relative path.
+func (s *Server) uri(rel string) string {
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(filepath.Join(s.root, filepath.FromSlash(rel)))}
+	return u.String()
+}
+
+func (s *Server) didOpen(raw json.RawMessage) error {
+	var p struct {
+		TextDocument struct {
+			URI     string `json:"uri"`
+			Version int    `json:"version"`
+			Text    string `json:"text"`
+		} `json:"textDocument"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil
+	}
+	rel, err := s.rel(p.TextDocument.URI)
+	if err != nil {
+		return nil
+	}
+	d := &document{rel: rel, uri: p.TextDocument.URI, version: p.TextDocument.Version, text: []byte(p.TextDocument.Text)}
+	s.mu.Lock()
+	s.docs[rel] = d
+	s.mu.Unlock()
+	s.proj.SetOpen(rel, d.text)
+	s.changed(rel, true)
+	return nil
+}
+
+type contentChange struct {
+	Range *Range `json:"range"`
+	Text  string `json:"text"`
+}
+
+func (s *Server) didChange(raw json.RawMessage) error {
+	var p struct {
+		TextDocument struct {
+			URI     string `json:"uri"`
+			Version int    `json:"version"`
+		} `json:"textDocument"`
+		ContentChanges []contentChange `json:"contentChanges"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil
+	}
+	rel, err := s.rel(p.TextDocument.URI)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	d := s.docs[rel]
+	if d == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	text := d.text
+	for _, c := range p.ContentChanges {
+		text = applyChange(text, c, s.utf8)
+	}
+	d.text, d.version = text, p.TextDocument.Version
+	s.mu.Unlock()
+	s.proj.SetOpen(rel, text)
+	s.changed(rel, false)
+	return nil
+}
+
+// applyChange applies one incremental (or whole-text) change.
+func applyChange(text []byte, c contentChange, utf8 bool) []byte {
+	if c.Range == nil {
+		return []byte(c.Text)
+	}
+	l := project.NewLines(text)
+	a := l.Offset(c.Range.Start.Line, c.Range.Start.Character, !utf8)
+	b := l.Offset(c.Range.End.Line, c.Range.End.Character, !utf8)
+	if b < a {
+		a, b = b, a
+	}
+	out := make([]byte, 0, len(text)-(b-a)+len(c.Text))
+	out = append(out, text[:a]...)
+	out = append(out, c.Text...)
+	return append(out, text[b:]...)
+}
+
+func (s *Server) didClose(raw json.RawMessage) error {
+	var p struct {
+		TextDocument TextDocumentIdentifier `json:"textDocument"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil
+	}
+	rel, err := s.rel(p.TextDocument.URI)
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	delete(s.docs, rel)
+	s.mu.Unlock()
+	s.proj.CloseOpen(rel)
+	s.changed(rel, false)
+	return nil
+}
+
+func (s *Server) didSave(raw json.RawMessage) error {
+	var p struct {
+		TextDocument TextDocumentIdentifier `json:"textDocument"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil
+	}
+	if rel, err := s.rel(p.TextDocument.URI); err == nil && project.IsHDL(rel) {
+		s.startLint()
+	}
+	return nil
+}
+
+// watchLoop feeds changes on disk to the project. A write to an open file
+// is the editor saving it: the editor's text stays, and the tools run.
+func (s *Server) watchLoop(ch <-chan []watch.Event) {
+	defer s.bg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case batch, ok := <-ch:
+			if !ok {
+				return
+			}
+			var rels []string
+			saved := false
+			for _, e := range batch {
+				if e.Path == project.ConfigFile || project.IsHDL(e.Path) {
+					rels = append(rels, e.Path)
+				}
+				s.mu.Lock()
+				_, open := s.docs[e.Path]
+				s.mu.Unlock()
+				if open && e.Op == watch.OpWrite || e.Op == watch.OpCreate && project.IsHDL(e.Path) {
+					saved = true
+				}
+			}
+			if len(rels) == 0 {
+				continue
+			}
+			if err := s.proj.DiskChanged(rels...); err != nil {
+				s.log.Warn("hdl: reindex", "err", err)
+			}
+			for _, rel := range rels {
+				if rel == project.ConfigFile {
+					if _, err := s.proj.Config(); err != nil {
+						s.showMessage(2, fmt.Sprintf("%v; using zero configuration until it is fixed.", err))
+					}
+					s.publishAllAsync()
+				}
+				s.changed(rel, false)
+			}
+			if saved {
+				s.startLint()
+			}
+		}
+	}
+}
+
+// changed schedules diagnostics for rel and whatever depends on it; now
+// skips the debounce (a file just opened).
+func (s *Server) changed(rel string, now bool) {
+	s.mu.Lock()
+	s.dirty[rel] = true
+	for p := range s.docs {
+		s.dirty[p] = true
+	}
+	if s.diagTimer != nil {
+		s.diagTimer.Stop()
+	}
+	delay := s.opts.DiagnosticDelay
+	if now {
+		delay = 0
+	}
+	s.diagTimer = time.AfterFunc(delay, s.flushDiagnostics)
+	s.mu.Unlock()
+}
+
+func (s *Server) publishAllAsync() {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		s.publishAll()
+	}()
+}
+
+// publishAll publishes every project file's diagnostics (and clears files
+// that had some and left the project).
+func (s *Server) publishAll() {
+	var rels []string
+	s.proj.View(func(v *project.Snapshot) {
+		for _, src := range v.Sources() {
+			rels = append(rels, src.Path)
+		}
+	})
+	s.mu.Lock()
+	for p := range s.published {
+		rels = append(rels, p)
+	}
+	s.mu.Unlock()
+	s.publish(dedupStrings(rels))
+	s.hierarchyChanged()
+}
+
+func dedupStrings(in []string) []string {
+	sort.Strings(in)
+	out := in[:0]
+	for i, x := range in {
+		if i == 0 || x != in[i-1] {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (s *Server) flushDiagnostics() {
+	s.mu.Lock()
+	var rels []string
+	for p := range s.dirty {
+		rels = append(rels, p)
+	}
+	s.dirty = map[string]bool{}
+	s.mu.Unlock()
+	// Files that instantiate what changed may have new problems: when the
+	// unit set changes, everything is re-checked.
+	sort.Strings(rels)
+	s.publish(rels)
+	s.hierarchyChanged()
+}
+
+func (s *Server) hierarchyChanged() {
+	g := s.proj.Generation()
+	s.mu.Lock()
+	same := g == s.hierGen
+	s.hierGen = g
+	s.mu.Unlock()
+	if !same {
+		s.notify("gatewave/hierarchyChanged", map[string]any{})
+	}
+}
+
+// publish sends the diagnostics of rels: the server's own plus the last
+// on-save tool run's.
+func (s *Server) publish(rels []string) {
+	type out struct {
+		rel   string
+		diags []Diagnostic
+	}
+	var all []out
+	s.proj.View(func(v *project.Snapshot) {
+		for _, rel := range rels {
+			var ds []Diagnostic
+			if src := v.Source(rel); src != nil {
+				for _, d := range v.Diagnostics(rel) {
+					ds = append(ds, s.toDiagnostic(src.Lines(), d))
+				}
+				for _, r := range src.File.Inactive {
+					if r.File == rel {
+						_ = r // inactive branches are shown through semantic tokens
+					}
+				}
+			}
+			s.mu.Lock()
+			ds = append(ds, s.toolDiags[rel]...)
+			s.mu.Unlock()
+			all = append(all, out{rel, ds})
+		}
+	})
+	for _, o := range all {
+		s.mu.Lock()
+		had := s.published[o.rel]
+		if len(o.diags) > 0 {
+			s.published[o.rel] = true
+		} else {
+			delete(s.published, o.rel)
+		}
+		s.mu.Unlock()
+		if len(o.diags) == 0 && !had {
+			continue
+		}
+		if o.diags == nil {
+			o.diags = []Diagnostic{}
+		}
+		s.notify("textDocument/publishDiagnostics", map[string]any{"uri": s.uri(o.rel), "diagnostics": o.diags})
+	}
+}
+
+func (s *Server) toDiagnostic(l *project.Lines, d design.Diag) Diagnostic {
+	sev := int(d.Severity)
+	if sev == 0 {
+		sev = 1
+	}
+	return Diagnostic{Range: s.rangeOf(l, d.Span.Start, d.Span.End), Severity: sev, Code: d.Code, Source: "hdl", Message: d.Message}
+}
+
+func (s *Server) rangeOf(l *project.Lines, a, b int) Range {
+	sl, sc := l.Position(a, !s.utf8)
+	el, ec := l.Position(b, !s.utf8)
+	return Range{Start: Position{sl, sc}, End: Position{el, ec}}
+}
+
+// startLint runs the real tools over the project, one run at a time.
+func (s *Server) startLint() {
+	if !on(s.opts.Lint) {
+		return
+	}
+	s.mu.Lock()
+	if s.lintRun {
+		s.lintAgain = true
+		s.mu.Unlock()
+		return
+	}
+	s.lintRun = true
+	s.mu.Unlock()
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		for {
+			s.runLint()
+			s.mu.Lock()
+			if !s.lintAgain || s.ctx.Err() != nil {
+				s.lintRun = false
+				s.mu.Unlock()
+				return
+			}
+			s.lintAgain = false
+			s.mu.Unlock()
+		}
+	}()
+}
+
+// LintOptions is what the tools get for the project: the compiled files
+// in order, include directories (configured, then where included files
+// live) and defines.
+func LintOptions(v *project.Snapshot, root string) lint.Options {
+	cfg := v.Config()
+	o := lint.Options{Root: root, Defines: cfg.Defines, Top: cfg.Top}
+	dirs := map[string]bool{}
+	for _, d := range cfg.IncludeDirs {
+		if !dirs[d] {
+			dirs[d] = true
+			o.IncludeDirs = append(o.IncludeDirs, d)
+		}
+	}
+	var pkgs, rest, vpk, vrest []string
+	for _, src := range v.Sources() {
+		if src.Header {
+			continue
+		}
+		isPkg := false
+		for _, u := range src.File.Units {
+			if u.Kind == design.UnitPackage || u.Kind == design.UnitInterface {
+				isPkg = true
+			}
+		}
+		for _, inc := range src.File.Includes {
+			if inc.Resolved != "" {
+				d := filepath.ToSlash(filepath.Dir(inc.Resolved))
+				// An include written with a directory ("inc/defs.vh")
+				// needs the directory that name is relative to.
+				if n := strings.Count(inc.Name, "/"); n > 0 {
+					for i := 0; i < n; i++ {
+						d = filepath.ToSlash(filepath.Dir(d))
+					}
+				}
+				if !dirs[d] {
+					dirs[d] = true
+					o.IncludeDirs = append(o.IncludeDirs, d)
+				}
+			}
+		}
+		switch {
+		case src.Lang == design.VHDL && isPkg:
+			vpk = append(vpk, src.Path)
+		case src.Lang == design.VHDL:
+			vrest = append(vrest, src.Path)
+		case isPkg:
+			pkgs = append(pkgs, src.Path)
+		default:
+			rest = append(rest, src.Path)
+		}
+	}
+	o.Verilog = append(pkgs, rest...)
+	o.VHDL = append(vpk, vrest...)
+	return o
+}
+
+func (s *Server) runLint() {
+	var o lint.Options
+	s.proj.View(func(v *project.Snapshot) { o = LintOptions(v, s.root) })
+	o.Tools = s.opts.LintTools
+	o.Env = lintEnv()
+	ds, err := lint.Run(s.ctx, o)
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.showMessage(2, "The on-save HDL checks did not run: "+err.Error())
+		}
+		return
+	}
+	next := map[string][]Diagnostic{}
+	s.proj.View(func(v *project.Snapshot) {
+		for _, d := range ds {
+			text := v.Text(d.Path)
+			if text == nil || crossLanguage(v, d) {
+				continue
+			}
+			l := project.NewLines(text)
+			a := l.LineStart(d.StartLine) + d.StartCol
+			b := l.LineStart(d.EndLine) + d.EndCol
+			next[d.Path] = append(next[d.Path], Diagnostic{
+				Range:    s.rangeOf(l, min(a, len(text)), min(b, len(text))),
+				Severity: int(d.Severity),
+				Code:     d.Code,
+				Source:   d.Source,
+				Message:  d.Message,
+			})
+		}
+	})
+	s.mu.Lock()
+	var rels []string
+	for p := range s.toolDiags {
+		rels = append(rels, p)
+	}
+	for p := range next {
+		rels = append(rels, p)
+	}
+	s.toolDiags = next
+	s.mu.Unlock()
+	s.publish(dedupStrings(rels))
+}
+
+// lintEnv is the tools' environment: sessiond's, already scrubbed of
+// secrets by childenv when it started us.
+func lintEnv() []string { return os.Environ() }
+
+// crossLanguage reports whether a tool's complaint is only that a unit is
+// missing which the workspace has in the other language (a Verilog tool
+// cannot see a VHDL entity, and ghdl no Verilog module): in a mixed design
+// that is not a problem.
+func crossLanguage(v *project.Snapshot, d lint.Diagnostic) bool {
+	m := strings.ToLower(d.Message)
+	if !strings.Contains(m, "module") && !strings.Contains(m, "entity") && !strings.Contains(m, "component") && !strings.Contains(m, "unit") {
+		return false
+	}
+	fromVHDL := strings.HasSuffix(d.Path, ".vhd") || strings.HasSuffix(d.Path, ".vhdl")
+	for _, name := range quoted(d.Message) {
+		for _, u := range v.Units(name, design.VHDL) {
+			if (u.Source.Lang == design.VHDL) != fromVHDL {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// quoted are the names a message quotes: 'x', `x', "x".
+func quoted(msg string) []string {
+	var out []string
+	for i := 0; i < len(msg); i++ {
+		if msg[i] != '\'' && msg[i] != '`' && msg[i] != '"' {
+			continue
+		}
+		j := i + 1
+		for j < len(msg) && (isIdentByte(msg[j])) {
+			j++
+		}
+		if j > i+1 && j < len(msg) && (msg[j] == '\'' || msg[j] == '"') {
+			out = append(out, msg[i+1:j])
+		}
+	}
+	return out
+}
