@@ -46,10 +46,10 @@ const BuiltinArg = langserver.Arg
 // server inside this executable, so a mixed design is one project.
 func DefaultLanguages() map[string]Language {
 	return map[string]Language{
-		"c":             {Command: "clangd", Args: []string{"--log=error"}, Extensions: []string{".c", ".h"}},
-		"cpp":           {Command: "clangd", Args: []string{"--log=error"}, Extensions: []string{".cpp", ".cc", ".cxx", ".hpp", ".hh", ".hxx"}},
-		"go":            {Command: "gopls", Extensions: []string{".go"}},
-		"hdl":           {Command: langserver.Name, Builtin: true, Extensions: []string{".v", ".vh", ".sv", ".svh", ".vhd", ".vhdl"}},
+		"c":   {Command: "clangd", Args: []string{"--log=error"}, Extensions: []string{".c", ".h"}},
+		"cpp": {Command: "clangd", Args: []string{"--log=error"}, Extensions: []string{".cpp", ".cc", ".cxx", ".hpp", ".hh", ".hxx"}},
+		"go":  {Command: "gopls", Extensions: []string{".go"}},
+		"hdl": {Command: langserver.Name, Builtin: true, Extensions: []string{".v", ".vh", ".sv", ".svh", ".vhd", ".vhdl"}},
 	}
 }
 
