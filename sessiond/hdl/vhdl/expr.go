@@ -385,7 +385,7 @@ func (p *parser) element(assoc bool) (e *design.Expr, named, isRange bool) {
 	if !p.at(opArrow) {
 		return first, false, isRange
 	}
-	if assoc || (first.Op == design.ExprIdent && p.refCount() == nref+1) {
+	if p.sc != nil && (assoc || (first.Op == design.ExprIdent && p.refCount() == nref+1)) {
 		p.sc.Refs = p.sc.Refs[:nref] // formals and field names are not Refs
 	}
 	p.pos++

@@ -580,3 +580,34 @@ func TestLex(t *testing.T) {
 		}
 	}
 }
+
+func TestNestedUseAndImports(t *testing.T) {
+	src := `use work.a_pkg.all;
+entity e is end;
+architecture r of e is
+  use work.b_pkg.thing;
+  use ieee.numeric_std.all;
+begin
+end;
+`
+	f := parseString(t, src)
+	noDiags(t, src, f)
+	e := unit(t, f, design.UnitEntity, "e")
+	a := unit(t, f, design.UnitArchitecture, "r")
+	if len(e.Body.Imports) != 1 || e.Body.Imports[0].Pkg != "a_pkg" {
+		t.Errorf("entity imports %+v", e.Body.Imports)
+	}
+	if len(a.Body.Imports) != 1 || a.Body.Imports[0].Pkg != "b_pkg" || a.Body.Imports[0].Name != "thing" ||
+		at(src, a.Body.Imports[0].Full) != "use work.b_pkg.thing" {
+		t.Errorf("architecture imports %+v", a.Body.Imports)
+	}
+	var texts []string
+	for _, r := range a.Body.Refs {
+		if r.Kind == design.RefUnit {
+			texts = append(texts, r.Name+"="+r.Text)
+		}
+	}
+	if strings.Join(texts, " ") != "e= b_pkg=work.b_pkg.thing numeric_std=ieee.numeric_std.all" {
+		t.Errorf("unit refs %v", texts)
+	}
+}
