@@ -63,19 +63,20 @@ type Server struct {
 	utf8  bool
 	watch *watch.Watcher
 
-	mu        sync.Mutex
-	docs      map[string]*document // by workspace-relative path
-	published map[string]bool      // paths with diagnostics shown
-	toolDiags map[string][]Diagnostic
-	dirty     map[string]bool // paths whose diagnostics are due
-	diagTimer *time.Timer
-	lintRun   bool // a lint is running
-	lintAgain bool // another save arrived meanwhile
-	hierGen   uint64
-	shutdown  bool
-	ctx       context.Context
-	cancel    context.CancelFunc
-	bg        sync.WaitGroup
+	mu          sync.Mutex
+	docs        map[string]*document // by workspace-relative path
+	published   map[string]bool      // paths with diagnostics shown
+	toolDiags   map[string][]Diagnostic
+	dirty       map[string]bool // paths whose diagnostics are due
+	diagTimer   *time.Timer
+	lintRun     bool // a lint is running
+	lintAgain   bool // another save arrived meanwhile
+	toldNoTools bool
+	hierGen     uint64
+	shutdown    bool
+	ctx         context.Context
+	cancel      context.CancelFunc
+	bg          sync.WaitGroup
 }
 
 type document struct {
@@ -844,6 +845,18 @@ func (s *Server) runLint() {
 	s.proj.View(func(v *project.Snapshot) { o = LintOptions(v, s.root) })
 	o.Tools = s.opts.LintTools
 	o.Env = lintEnv()
+	if len(lint.Available()) == 0 {
+		s.mu.Lock()
+		told := s.toldNoTools
+		s.toldNoTools = true
+		s.mu.Unlock()
+		if !told {
+			s.showMessage(3, "On-save checks are off: none of verilator, iverilog, yosys or ghdl is installed here. Syntax and project errors still show as you type.")
+		}
+		s.notify("gatewave/lintDone", map[string]any{"tools": []string{}})
+		return
+	}
+	start := time.Now()
 	ds, err := lint.Run(s.ctx, o)
 	if err != nil {
 		if s.ctx.Err() == nil {
@@ -851,6 +864,9 @@ func (s *Server) runLint() {
 		}
 		return
 	}
+	defer func() {
+		s.notify("gatewave/lintDone", map[string]any{"tools": lint.Available(), "ms": time.Since(start).Milliseconds()})
+	}()
 	next := map[string][]Diagnostic{}
 	s.proj.View(func(v *project.Snapshot) {
 		for _, d := range ds {
@@ -897,7 +913,7 @@ func crossLanguage(v *project.Snapshot, d lint.Diagnostic) bool {
 		return false
 	}
 	fromVHDL := strings.HasSuffix(d.Path, ".vhd") || strings.HasSuffix(d.Path, ".vhdl")
-	for _, name := range quoted(d.Message) {
+	for _, name := range words(d.Message) {
 		for _, u := range v.Units(name, design.VHDL) {
 			if (u.Source.Lang == design.VHDL) != fromVHDL {
 				return true
@@ -907,20 +923,20 @@ func crossLanguage(v *project.Snapshot, d lint.Diagnostic) bool {
 	return false
 }
 
-// quoted are the names a message quotes: 'x', `x', "x".
-func quoted(msg string) []string {
+// words are the identifiers in a message.
+func words(msg string) []string {
 	var out []string
-	for i := 0; i < len(msg); i++ {
-		if msg[i] != '\'' && msg[i] != '`' && msg[i] != '"' {
+	for i := 0; i < len(msg); {
+		if !isIdentByte(msg[i]) {
+			i++
 			continue
 		}
-		j := i + 1
-		for j < len(msg) && (isIdentByte(msg[j])) {
+		j := i
+		for j < len(msg) && isIdentByte(msg[j]) {
 			j++
 		}
-		if j > i+1 && j < len(msg) && (msg[j] == '\'' || msg[j] == '"') {
-			out = append(out, msg[i+1:j])
-		}
+		out = append(out, msg[i:j])
+		i = j
 	}
 	return out
 }
