@@ -386,13 +386,13 @@ func (p *parser) postfix(start int, e *design.Expr, ri int) *design.Expr {
 			x.Args = p.list(e)
 			e = x
 			if ri >= 0 {
-				r := &p.scope.Refs[ri]
+				r := &p.refBuf[ri]
 				r.Path = append(r.Path, x.Text)
 				r.PathSpans = append(r.PathSpans, x.NameSpan)
 			}
 		case p.at("(") && (e.Op == design.ExprIdent || e.Op == design.ExprScoped || e.Op == design.ExprMember):
 			if ri >= 0 {
-				r := &p.scope.Refs[ri]
+				r := &p.refBuf[ri]
 				if r.Kind == design.RefValue && len(r.Path) == 0 {
 					r.Kind = design.RefCall
 				}
@@ -547,7 +547,7 @@ func (p *parser) aggregate() *design.Expr {
 	var parts []*design.Expr
 	for !p.eof() && !p.at("}") {
 		es := p.i
-		mark := len(p.scope.Refs)
+		mark := len(p.refBuf)
 		var k *design.Expr
 		if p.tok.kind == Keyword && isDataTypeKeyword(p.tok.text) && isTok(p.peek(1), ":") {
 			k = p.typeExpr()
@@ -557,9 +557,9 @@ func (p *parser) aggregate() *design.Expr {
 		switch {
 		case p.at(":"):
 			p.next()
-			if k.Op == design.ExprIdent && len(p.scope.Refs) == mark+1 {
+			if k.Op == design.ExprIdent && len(p.refBuf) == mark+1 {
 				// a member name, not a value
-				p.scope.Refs = p.scope.Refs[:mark]
+				p.refBuf = p.refBuf[:mark]
 			}
 			v := p.parseExpr()
 			x := p.newExpr(design.ExprOther, ":", p.spanFrom(es))

@@ -1403,9 +1403,9 @@ func (p *parser) process() {
 	start := p.i
 	p.next()
 	s := &design.Scope{Kind: design.ScopeProcess}
-	old := p.push(s)
+	m := p.push(s)
 	p.parseStmt()
-	p.scope = old
+	p.pop(m)
 	s.Full = p.spanFrom(start)
 }
 
@@ -1415,9 +1415,9 @@ func (p *parser) genFor() {
 	start := p.i
 	p.next()
 	s := &design.Scope{Kind: design.ScopeGenerate}
-	old := p.push(s)
+	m := p.push(s)
 	defer func() {
-		p.scope = old
+		p.pop(m)
 		s.Full = p.spanFrom(start)
 	}()
 	if !p.expect("(", "'(' after 'for'") {
@@ -1437,7 +1437,7 @@ func (p *parser) genFor() {
 		}
 	}
 	p.forHeaderRest()
-	p.genBody(s, old)
+	p.genBody(s, m.old)
 }
 
 // forHeaderRest parses init; cond; step ) of a for loop (after '(' and an
@@ -1460,7 +1460,7 @@ func (p *parser) forHeaderRest() {
 	}
 	p.expect(";", "';' after the for-loop initialisation")
 	if !p.at(";") {
-		p.parseExpr()
+		p.discardExpr()
 	}
 	p.expect(";", "';' after the for-loop condition")
 	if !p.at(")") {
@@ -1533,9 +1533,9 @@ func (p *parser) genBody(s, parent *design.Scope) {
 func (p *parser) genBlock() {
 	start := p.i
 	s := &design.Scope{Kind: design.ScopeGenerate}
-	old := p.push(s)
-	p.genBody(s, old)
-	p.scope = old
+	m := p.push(s)
+	p.genBody(s, m.old)
+	p.pop(m)
 	s.Full = p.spanFrom(start)
 }
 
@@ -1543,10 +1543,10 @@ func (p *parser) genBlock() {
 func (p *parser) genBlockLabeled(name string, sp design.Span) {
 	start := p.i
 	s := &design.Scope{Kind: design.ScopeGenerate, Name: name, NameSpan: sp}
-	old := p.push(s)
+	m := p.push(s)
 	d := p.newDecl(design.DeclLabel, name, sp)
 	d.Full = sp
-	old.Decls = append(old.Decls, d)
+	m.old.Decls = append(m.old.Decls, d)
 	p.next() // begin
 	if p.items(inGenerate, "end") {
 		p.next()
@@ -1554,7 +1554,7 @@ func (p *parser) genBlockLabeled(name string, sp design.Span) {
 	} else {
 		p.expected("'end'")
 	}
-	p.scope = old
+	p.pop(m)
 	s.Full = p.spanFrom(start)
 	p.fold(s.Full)
 }
@@ -1563,7 +1563,7 @@ func (p *parser) genIf() {
 	for {
 		p.next() // if
 		if p.expect("(", "'(' after 'if'") {
-			p.parseExpr()
+			p.discardExpr()
 			p.expect(")", "')' after the condition")
 		}
 		p.genBlock()
@@ -1581,7 +1581,7 @@ func (p *parser) genCase() {
 	start := p.i
 	p.next()
 	if p.expect("(", "'(' after 'case'") {
-		p.parseExpr()
+		p.discardExpr()
 		p.expect(")", "')' after the case expression")
 	}
 	last := -1
@@ -1595,7 +1595,7 @@ func (p *parser) genCase() {
 			p.accept(":")
 		} else {
 			for {
-				p.parseExpr()
+				p.discardExpr()
 				if !p.accept(",") {
 					break
 				}
@@ -1684,7 +1684,7 @@ func (p *parser) subroutine(start int, proto bool) {
 	if outOfClass != "" {
 		s.Name = outOfClass + "::" + name
 	}
-	old := p.push(s)
+	m := p.push(s)
 	if p.at("(") {
 		p.argList(d, s)
 	}
@@ -1695,11 +1695,11 @@ func (p *parser) subroutine(start int, proto bool) {
 		}
 	}
 	if outOfClass == "" {
-		old.Decls = append(old.Decls, d)
+		m.old.Decls = append(m.old.Decls, d)
 	}
 	if proto {
-		p.scope = old
-		old.Scopes = old.Scopes[:len(old.Scopes)-1]
+		p.pop(m)
+		m.old.Scopes = m.old.Scopes[:len(m.old.Scopes)-1]
 		d.Full = p.spanFrom(start)
 		return
 	}
@@ -1744,7 +1744,7 @@ func (p *parser) subroutine(start int, proto bool) {
 	} else {
 		p.expected("'" + endKw + "'")
 	}
-	p.scope = old
+	p.pop(m)
 	d.Full = p.spanFrom(start)
 	s.Full = d.Full
 	p.fold(d.Full)
@@ -1847,19 +1847,21 @@ func (p *parser) class(start int, top bool) {
 	var s *design.Scope
 	var u *design.Unit
 	var d *design.Decl
-	oldScope, oldUnit, oldNA := p.scope, p.unit, p.nonANSI
+	oldUnit, oldNA := p.unit, p.nonANSI
+	var m smark
 	if top {
 		u = &design.Unit{Kind: design.UnitClass, Name: name, NameSpan: nsp, Doc: doc}
 		s = &design.Scope{Kind: design.ScopeUnit, Name: name, NameSpan: nsp}
 		u.Body = s
 		p.f.Units = append(p.f.Units, u)
-		p.scope, p.unit, p.nonANSI = s, u, false
+		m = p.enter(s)
+		p.unit, p.nonANSI = u, false
 	} else {
 		d = p.newDecl(design.DeclClass, name, nsp)
 		d.Doc = doc
 		s = &design.Scope{Kind: design.ScopeClass, Name: name, NameSpan: nsp, Decl: d}
 		p.addDecl(d)
-		p.push(s)
+		m = p.push(s)
 	}
 	if p.at("#") {
 		if u != nil {
@@ -1943,5 +1945,6 @@ func (p *parser) class(start int, top bool) {
 		d.Full = full
 	}
 	p.fold(full)
-	p.scope, p.unit, p.nonANSI = oldScope, oldUnit, oldNA
+	p.pop(m)
+	p.unit, p.nonANSI = oldUnit, oldNA
 }

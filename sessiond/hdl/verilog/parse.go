@@ -89,6 +89,7 @@ type parser struct {
 	cu       *design.Unit // $unit, created on demand
 	nonANSI  bool         // the current unit has a non-ANSI port list
 	depth    int
+	refBuf   []design.Ref
 	lastErr  int
 	lastMsg  string
 	sameErrs int
@@ -428,6 +429,42 @@ func (p *parser) skipAttrs() {
 
 // ---- allocation helpers ----
 
+// emark is a position in the expression slabs; release gives back what
+// was allocated after it (for expressions the model does not keep:
+// conditions, event controls, call statements).
+type emark struct {
+	e, a int
+	ep   *design.Expr
+	ap   **design.Expr
+}
+
+func (p *parser) exprMark() emark {
+	m := emark{e: len(p.eslab), a: len(p.aslab)}
+	if cap(p.eslab) > 0 {
+		m.ep = &p.eslab[:1][0]
+	}
+	if cap(p.aslab) > 0 {
+		m.ap = &p.aslab[:1][0]
+	}
+	return m
+}
+
+func (p *parser) release(m emark) {
+	if cap(p.eslab) > 0 && &p.eslab[:1][0] == m.ep {
+		p.eslab = p.eslab[:m.e]
+	}
+	if cap(p.aslab) > 0 && &p.aslab[:1][0] == m.ap {
+		p.aslab = p.aslab[:m.a]
+	}
+}
+
+// discardExpr parses an expression whose tree is not kept (its refs are).
+func (p *parser) discardExpr() {
+	m := p.exprMark()
+	p.parseExpr()
+	p.release(m)
+}
+
 // slabSize is the capacity of the next allocation slab: the estimate for
 // the first, then doubling, within [lo, hi].
 func slabSize(prev, estimate, lo, hi int) int {
@@ -466,19 +503,42 @@ func (p *parser) newDecl(kind design.DeclKind, name string, sp design.Span) *des
 
 // ---- model helpers ----
 
+// addRef records a ref of the current scope. Refs are collected in refBuf
+// while their scope is open and copied to the scope, exactly sized, when it
+// closes; the index returned addresses refBuf.
 func (p *parser) addRef(r design.Ref) int {
-	p.scope.Refs = append(p.scope.Refs, r)
-	return len(p.scope.Refs) - 1
+	p.refBuf = append(p.refBuf, r)
+	return len(p.refBuf) - 1
+}
+
+// smark remembers what enter/push changed, for pop.
+type smark struct {
+	old   *design.Scope
+	start int
+}
+
+// enter makes s the current scope (not as a child: unit bodies).
+func (p *parser) enter(s *design.Scope) smark {
+	m := smark{p.scope, len(p.refBuf)}
+	p.scope = s
+	return m
+}
+
+// pop closes the current scope: its pending refs move to it.
+func (p *parser) pop(m smark) {
+	if s := p.scope; s != nil && len(p.refBuf) > m.start {
+		s.Refs = append(s.Refs, p.refBuf[m.start:]...)
+	}
+	p.refBuf = p.refBuf[:m.start]
+	p.scope = m.old
 }
 
 func (p *parser) addDecl(d *design.Decl) { p.scope.Decls = append(p.scope.Decls, d) }
 
 // push makes s a child of the current scope and the current scope.
-func (p *parser) push(s *design.Scope) *design.Scope {
-	old := p.scope
-	old.Scopes = append(old.Scopes, s)
-	p.scope = s
-	return old
+func (p *parser) push(s *design.Scope) smark {
+	p.scope.Scopes = append(p.scope.Scopes, s)
+	return p.enter(s)
 }
 
 func (p *parser) fold(sp design.Span) {
@@ -660,9 +720,11 @@ func (p *parser) topItem() {
 		}
 	}
 	cu := p.compUnit()
-	p.scope, p.unit, p.nonANSI = cu.Body, cu, false
+	m := p.enter(cu.Body)
+	p.unit, p.nonANSI = cu, false
 	start := p.i
 	p.parseItem(inUnit)
+	p.pop(m)
 	if p.i > start {
 		sp := p.spanFrom(start)
 		if !cu.Full.Valid() || cu.Full.File != sp.File {
@@ -691,8 +753,9 @@ func (p *parser) parseUnit(kind design.UnitKind, start int) {
 	u.Doc = p.doc(start, nameIdx)
 	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: name, NameSpan: nsp}
 	p.f.Units = append(p.f.Units, u)
-	oldScope, oldUnit, oldNA := p.scope, p.unit, p.nonANSI
-	p.scope, p.unit, p.nonANSI = u.Body, u, false
+	oldUnit, oldNA := p.unit, p.nonANSI
+	m := p.enter(u.Body)
+	p.unit, p.nonANSI = u, false
 	for p.at("import") {
 		p.importDecl()
 	}
@@ -728,7 +791,8 @@ func (p *parser) parseUnit(kind design.UnitKind, start int) {
 	u.Full = p.spanFrom(start)
 	u.Body.Full = u.Full
 	p.fold(u.Full)
-	p.scope, p.unit, p.nonANSI = oldScope, oldUnit, oldNA
+	p.pop(m)
+	p.unit, p.nonANSI = oldUnit, oldNA
 }
 
 // endLabel accepts ": name" after an end keyword.
@@ -811,8 +875,9 @@ func (p *parser) primitive() {
 	u := &design.Unit{Kind: design.UnitPrimitive, Name: name, NameSpan: nsp, Doc: p.doc(start, nameIdx)}
 	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: name, NameSpan: nsp}
 	p.f.Units = append(p.f.Units, u)
-	oldScope, oldUnit, oldNA := p.scope, p.unit, p.nonANSI
-	p.scope, p.unit, p.nonANSI = u.Body, u, false
+	oldUnit, oldNA := p.unit, p.nonANSI
+	m := p.enter(u.Body)
+	p.unit, p.nonANSI = u, false
 	if p.at("(") {
 		p.portList(u)
 	}
@@ -837,5 +902,6 @@ func (p *parser) primitive() {
 	u.Full = p.spanFrom(start)
 	u.Body.Full = u.Full
 	p.fold(u.Full)
-	p.scope, p.unit, p.nonANSI = oldScope, oldUnit, oldNA
+	p.pop(m)
+	p.unit, p.nonANSI = oldUnit, oldNA
 }

@@ -236,7 +236,7 @@ func (p *parser) kwStmt() {
 	case "return":
 		p.next()
 		if !p.at(";") {
-			p.parseExpr()
+			p.discardExpr()
 		}
 		p.endStmt("return statement")
 	case "break", "continue":
@@ -294,12 +294,12 @@ func (p *parser) kwStmt() {
 	}
 }
 
-// parenExpr parses ( expr ) after a keyword.
-func (p *parser) parenExpr(after string) *design.Expr {
+// parenExpr parses ( expr ) after a keyword; the tree is not kept.
+func (p *parser) parenExpr(after string) {
 	if !p.expect("(", "'(' after '"+after+"'") {
-		return nil
+		return
 	}
-	e := p.parseExpr()
+	p.discardExpr()
 	if !p.accept(")") {
 		p.expected("')' after the " + after + " condition")
 		for !p.eof() && !p.at(")") && !p.at(";") && !(p.tok.kind == Keyword && isSyncKeyword(p.tok.text)) && !p.at("begin") {
@@ -307,7 +307,6 @@ func (p *parser) parenExpr(after string) *design.Expr {
 		}
 		p.accept(")")
 	}
-	return e
 }
 
 // block parses begin/fork ... end/join. label is a label written before
@@ -324,7 +323,8 @@ func (p *parser) block(label string, lsp design.Span) {
 			label, lsp = tokName(t), p.span(t)
 		}
 	}
-	var s, old *design.Scope
+	var s *design.Scope
+	var m smark
 	if label != "" || isFork || p.startsDecl() {
 		s = &design.Scope{Kind: design.ScopeBlock, Name: label, NameSpan: lsp}
 		if label != "" {
@@ -332,7 +332,7 @@ func (p *parser) block(label string, lsp design.Span) {
 			d.Full = lsp
 			p.addDecl(d)
 		}
-		old = p.push(s)
+		m = p.push(s)
 	}
 	closed := false
 	for !p.eof() {
@@ -363,7 +363,7 @@ func (p *parser) block(label string, lsp design.Span) {
 	}
 	full := p.spanFrom(start)
 	if s != nil {
-		p.scope = old
+		p.pop(m)
 		s.Full = full
 	}
 	p.fold(full)
@@ -411,11 +411,13 @@ func (p *parser) caseStmt() {
 			continue
 		}
 		for {
+			m := p.exprMark()
 			if p.at("[") {
 				p.setItem()
 			} else {
 				p.parseExpr()
 			}
+			p.release(m)
 			if !p.accept(",") {
 				break
 			}
@@ -442,14 +444,15 @@ func (p *parser) caseStmt() {
 func (p *parser) forStmt() {
 	start := p.i
 	p.next()
-	var s, old *design.Scope
+	var s *design.Scope
+	var m smark
 	if !p.expect("(", "'(' after 'for'") {
 		p.sync()
 		return
 	}
 	if p.startsDecl() || p.at("genvar") {
 		s = &design.Scope{Kind: design.ScopeBlock}
-		old = p.push(s)
+		m = p.push(s)
 		p.accept("genvar")
 		for p.tok.kind == Keyword && isQualifier(p.tok.text) {
 			p.next()
@@ -483,7 +486,7 @@ func (p *parser) forStmt() {
 		}
 		p.expect(";", "';' after the for-loop initialisation")
 		if !p.at(";") {
-			p.parseExpr()
+			p.discardExpr()
 		}
 		p.expect(";", "';' after the for-loop condition")
 		if !p.at(")") {
@@ -500,7 +503,7 @@ func (p *parser) forStmt() {
 	}
 	p.parseStmt()
 	if s != nil {
-		p.scope = old
+		p.pop(m)
 		s.Full = p.spanFrom(start)
 	}
 }
@@ -519,7 +522,7 @@ func (p *parser) foreachStmt() {
 	} else {
 		p.expected("an array name")
 	}
-	old := p.push(s)
+	m := p.push(s)
 	for p.at("[") {
 		p.next()
 		for !p.eof() && !p.at("]") {
@@ -542,7 +545,7 @@ func (p *parser) foreachStmt() {
 	}
 	p.expect(")", "')' after the foreach header")
 	p.parseStmt()
-	p.scope = old
+	p.pop(m)
 	s.Full = p.spanFrom(start)
 }
 
@@ -559,7 +562,7 @@ func (p *parser) hierName() {
 		m := p.tok
 		p.next()
 		if ri >= 0 {
-			r := &p.scope.Refs[ri]
+			r := &p.refBuf[ri]
 			r.Path = append(r.Path, tokName(m))
 			r.PathSpans = append(r.PathSpans, p.span(m))
 		} else if m.kind == Ident {
@@ -570,6 +573,8 @@ func (p *parser) hierName() {
 
 // eventControl parses @(...), @*, @name.
 func (p *parser) eventControl() {
+	m := p.exprMark()
+	defer p.release(m)
 	p.next() // @
 	switch {
 	case p.at("*"):
@@ -608,6 +613,8 @@ func (p *parser) eventControl() {
 
 // delay parses #n, #(expr), #name, #1ns.
 func (p *parser) delay() {
+	m := p.exprMark()
+	defer p.release(m)
 	p.next() // #
 	switch {
 	case p.at("("):
@@ -630,9 +637,11 @@ func (p *parser) delay() {
 // exprStmt parses assignments, increments and call statements.
 func (p *parser) exprStmt() {
 	start := p.i
+	em := p.exprMark()
 	if p.at("++") || p.at("--") {
 		p.next()
 		p.parseLHS()
+		p.release(em)
 		p.endStmt("increment")
 		return
 	}
@@ -677,8 +686,10 @@ func (p *parser) exprStmt() {
 		p.scope.Assigns = append(p.scope.Assigns, design.Assign{Kind: design.AssignBlocking, LHS: lhs, RHS: rhs, Full: p.spanFrom(start)})
 	case p.at("++") || p.at("--"):
 		p.next()
+		p.release(em)
 		p.endStmt("increment")
 	case p.at(";"):
+		p.release(em)
 		p.next()
 	default:
 		if p.i == start {
@@ -727,7 +738,7 @@ func (p *parser) assertion() {
 			}
 			if plain {
 				p.next()
-				p.parseExpr()
+				p.discardExpr()
 				if !p.accept(")") {
 					p.expected("')' to close the assertion")
 				}
