@@ -37,8 +37,8 @@ type cond struct{ active, taken, parent bool }
 const (
 	maxMacroDepth   = 32
 	maxIncludeDepth = 32
-	maxExpansions   = 1 << 16
-	maxExpandBytes  = 32 << 20
+	maxExpansions   = 1 << 15
+	maxExpandBytes  = 8 << 20
 )
 
 // pp is the preprocessor: it lexes the file, runs directives, expands
