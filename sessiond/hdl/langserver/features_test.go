@@ -514,20 +514,69 @@ func TestCodeActions(t *testing.T) {
 	}
 }
 
+type textEdit struct {
+	Range   rng    `json:"range"`
+	NewText string `json:"newText"`
+}
+
+// applyEdits applies LSP edits (ASCII text: columns are bytes) to text.
+func applyEdits(text string, edits []textEdit) string {
+	lines := strings.SplitAfter(text, "\n")
+	off := func(p pos) int {
+		n := 0
+		for i := 0; i < p.Line && i < len(lines); i++ {
+			n += len(lines[i])
+		}
+		return n + p.Character
+	}
+	slices.SortFunc(edits, func(a, b textEdit) int { return off(b.Range.Start) - off(a.Range.Start) })
+	for _, e := range edits {
+		text = text[:off(e.Range.Start)] + e.NewText + text[off(e.Range.End):]
+	}
+	return text
+}
+
 func TestFormattingIsIdempotent(t *testing.T) {
 	c := newClient(t, copyProject(t, "uart"), clientOptions{})
 	c.open("rtl/top.v")
-	messy := "module m(input a,\n output b);\nassign b=a;\n   always @(*) begin\nif (a)\n$display(\"x\");\n end\nendmodule\n"
+	messy := "module m(input a,\n output [3:0] bb);\nwire x;\n  wire [7:0] longer_name;\nassign bb=a;\n   always @(*) begin\nif (a)\n$display(\"x\");\n end\nendmodule\n"
 	c.change("rtl/top.v", messy)
-	var edits []struct {
-		Range   rng    `json:"range"`
-		NewText string `json:"newText"`
+	format := func() []textEdit {
+		var edits []textEdit
+		if err := json.Unmarshal(c.request("textDocument/formatting", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}, "options": map[string]any{"tabSize": 4, "insertSpaces": true}}), &edits); err != nil {
+			t.Fatal(err)
+		}
+		return edits
 	}
-	if err := json.Unmarshal(c.request("textDocument/formatting", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}, "options": map[string]any{"tabSize": 4, "insertSpaces": true}}), &edits); err != nil {
-		t.Fatal(err)
-	}
+	edits := format()
 	if len(edits) == 0 {
 		t.Fatal("no formatting edits for a badly indented module")
+	}
+	got := applyEdits(messy, edits)
+	if !strings.Contains(got, "    wire       x;\n    wire [7:0] longer_name;\n") || !strings.Contains(got, "        if (a)\n            $display") {
+		t.Errorf("formatted:\n%s", got)
+	}
+	if strings.ReplaceAll(strings.Join(strings.Fields(got), ""), " ", "") != strings.Join(strings.Fields(messy), "") {
+		t.Errorf("formatting changed more than whitespace:\n%s", got)
+	}
+	c.change("rtl/top.v", got)
+	if again := format(); len(again) != 0 {
+		t.Errorf("formatting the result again changes it: %v", again)
+	}
+	// Range formatting touches only the lines in range.
+	c.change("rtl/top.v", messy)
+	var edits2 []textEdit
+	if err := json.Unmarshal(c.request("textDocument/rangeFormatting", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")},
+		"range": rng{pos{5, 0}, pos{6, 0}}, "options": map[string]any{"tabSize": 4, "insertSpaces": true}}), &edits2); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range edits2 {
+		if e.Range.Start.Line < 5 || e.Range.End.Line > 6 {
+			t.Errorf("range formatting edited outside lines 5-6: %v", e)
+		}
+	}
+	if len(edits2) == 0 {
+		t.Errorf("range formatting of a mis-indented always line made no edit")
 	}
 }
 

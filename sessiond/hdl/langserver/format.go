@@ -31,15 +31,19 @@ func (s *Server) format(raw json.RawMessage, ranged bool) (any, error) {
 	}
 	var src []byte
 	var lang design.Lang
+	var defines []string
 	s.proj.View(func(v *project.Snapshot) {
 		if f := v.Source(rel); f != nil {
 			src, lang = f.Src, f.Lang
+		}
+		for name := range v.Macros() {
+			defines = append(defines, name)
 		}
 	})
 	if src == nil {
 		return nil, failf("%s is not an HDL file of this project", rel)
 	}
-	st := format.Style{IndentWidth: p.Options.TabSize, UseTabs: !p.Options.InsertSpaces}
+	st := format.Style{IndentWidth: p.Options.TabSize, UseTabs: !p.Options.InsertSpaces, Defines: defines}
 	l := project.NewLines(src)
 	lo, hi := 0, len(src)
 	if ranged && p.Range != nil {

@@ -85,7 +85,6 @@ type Project struct {
 	macros    map[string]*design.Macro
 	includers map[string][]string // included path -> files that include it (directly or not)
 	byBase    map[string][]string // base name -> every HDL or header path, for include inference
-	incDirs   []string            // inferred include directories
 	gen       uint64              // bumps on every change, for caches
 }
 
@@ -371,10 +370,6 @@ func langOf(rel string) design.Lang {
 
 // parseLocked parses paths in parallel with the macro table given.
 func (p *Project) parseLocked(paths []string, macros map[string]*design.Macro) {
-	type result struct {
-		src *Source
-		err error
-	}
 	texts := make([][]byte, len(paths))
 	opens := make([]bool, len(paths))
 	for i, rel := range paths {

@@ -84,8 +84,7 @@ func (s *Snapshot) Occurrences(src *Source, fn func(o *Occurrence) bool) {
 		}
 		Scopes(u, func(sc *design.Scope, chain []*design.Scope) {
 			w := &Where{Source: src, Unit: u, Chain: chain}
-			var decls func(list []*design.Decl)
-			decls = func(list []*design.Decl) {
+			decls := func(list []*design.Decl) {
 				for _, d := range list {
 					emit(&Occurrence{Kind: OccDecl, Name: d.Name, Span: d.Span, Where: w, Decl: d})
 					if d.Kind == design.DeclTypedef || d.Kind == design.DeclModport || d.Kind == design.DeclComponent {
