@@ -440,6 +440,14 @@ func TestInlayHintsSemanticTokensFoldingSymbols(t *testing.T) {
 	if !inactive {
 		t.Errorf("the `ifdef SIMULATION body is not marked inactive")
 	}
+	// A file that is not open gets its tokens too (the index drops them).
+	var closed struct {
+		Data []int `json:"data"`
+	}
+	_ = json.Unmarshal(c.request("textDocument/semanticTokens/full", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/uart_tx.v")}}), &closed)
+	if len(closed.Data) < 100 {
+		t.Errorf("semantic tokens of a file not open: %d numbers", len(closed.Data))
+	}
 	var folds []struct{ StartLine, EndLine int }
 	_ = json.Unmarshal(c.request("textDocument/foldingRange", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}}), &folds)
 	if len(folds) < 4 {

@@ -94,7 +94,7 @@ func (s *Server) semanticTokens(raw json.RawMessage) (any, error) {
 			occ[o.Span.Start] = o
 			return true
 		})
-		for _, t := range src.File.Tokens {
+		for _, t := range v.Tokens(rel) {
 			st := semTok{start: t.Start, end: t.End, typ: -1}
 			switch t.Kind {
 			case design.TokKeyword:

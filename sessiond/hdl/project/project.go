@@ -390,6 +390,12 @@ func (p *Project) parseLocked(paths []string, macros map[string]*design.Macro) {
 			defer wg.Done()
 			for i := range next {
 				out[i] = parseOne(paths[i], texts[i], opens[i], macros, inc)
+				if !opens[i] && out[i].File != nil {
+					// Highlighting tokens are a third of the index's
+					// memory and only open files need them (Tokens
+					// makes them again on demand).
+					out[i].File.Tokens = nil
+				}
 			}
 		}()
 	}
@@ -655,4 +661,21 @@ func (s *Snapshot) Text(rel string) []byte {
 		return nil
 	}
 	return b
+}
+
+// Tokens are rel's highlighting tokens. A file that is not open in the
+// editor dropped its own when it was indexed; they are made again here.
+func (s *Snapshot) Tokens(rel string) []design.Token {
+	src := s.Source(rel)
+	if src == nil || src.File == nil {
+		return nil
+	}
+	if src.File.Tokens != nil || len(src.Src) == 0 {
+		return src.File.Tokens
+	}
+	f := parseOne(rel, src.Src, src.Open, s.p.macros, s.p.includeResolverLocked()).File
+	if f == nil {
+		return nil
+	}
+	return f.Tokens
 }
