@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 type hoverResult struct {
@@ -383,6 +384,33 @@ func TestHierarchy(t *testing.T) {
 	if !slices.Equal(got, []string{"u_baud:baud_gen", "u_tx:uart_tx", "u_rx:uart_rx"}) {
 		t.Errorf("children %v", got)
 	}
+	// Typing that leaves the structure alone announces nothing; a new
+	// instance does.
+	c.waitNote("gatewave/hierarchyChanged", 1)
+	count := func() int {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		n := 0
+		for _, m := range c.notes {
+			if m.Method == "gatewave/hierarchyChanged" {
+				n++
+			}
+		}
+		return n
+	}
+	n := count()
+	c.open("rtl/top.v")
+	text := c.read("rtl/top.v")
+	c.change("rtl/top.v", "// a comment\n"+text)
+	c.waitDiags("rtl/top.v", "the edit processed", func([]diag) bool { return true })
+	c.request("textDocument/documentSymbol", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}})
+	time.Sleep(100 * time.Millisecond)
+	if count() != n {
+		t.Errorf("a comment announced a hierarchy change")
+	}
+	end := strings.LastIndex(text, "endmodule")
+	c.change("rtl/top.v", text[:end]+"    baud_gen u_b2 ();\n"+text[end:])
+	c.waitNote("gatewave/hierarchyChanged", n+1)
 }
 
 func TestMixedLanguage(t *testing.T) {

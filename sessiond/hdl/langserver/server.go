@@ -654,7 +654,11 @@ func (s *Server) publishAll() {
 	}
 	s.mu.Unlock()
 	s.publish(dedupStrings(rels))
-	s.hierarchyChanged()
+	// The index is ready: the IDE (re)fetches the hierarchy.
+	s.mu.Lock()
+	s.hierGen = s.proj.ShapeGeneration()
+	s.mu.Unlock()
+	s.notify("gatewave/hierarchyChanged", map[string]any{})
 }
 
 func dedupStrings(in []string) []string {
@@ -684,7 +688,7 @@ func (s *Server) flushDiagnostics() {
 }
 
 func (s *Server) hierarchyChanged() {
-	g := s.proj.Generation()
+	g := s.proj.ShapeGeneration()
 	s.mu.Lock()
 	same := g == s.hierGen
 	s.hierGen = g

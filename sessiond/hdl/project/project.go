@@ -9,6 +9,7 @@ package project
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -50,6 +52,9 @@ type Source struct {
 	Open bool
 	// Included lists what this file includes, resolved, transitively.
 	Included []string
+	// Shape hashes what the design hierarchy sees of the file: its units,
+	// parameters, ports and instances, not where they are written.
+	Shape uint64
 
 	lines *Lines
 }
@@ -86,6 +91,7 @@ type Project struct {
 	includers map[string][]string // included path -> files that include it (directly or not)
 	byBase    map[string][]string // base name -> every HDL or header path, for include inference
 	gen       uint64              // bumps on every change, for caches
+	shapeGen  uint64              // bumps when a file's Shape changes
 }
 
 // New opens root. Call Index to read the files.
@@ -128,6 +134,14 @@ func (p *Project) Config() (Config, error) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.cfg, p.cfgErr
+}
+
+// ShapeGeneration changes when the design hierarchy may have: a unit, a
+// parameter, a port or an instance was added, removed or changed.
+func (p *Project) ShapeGeneration() uint64 {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.shapeGen
 }
 
 // Generation changes whenever anything in the project does.
@@ -262,6 +276,10 @@ func (p *Project) rebuildLocked(changed []string) {
 	}
 	sort.Strings(list)
 	oldMacros := p.macros
+	oldShape := map[string]uint64{}
+	for rel, src := range p.files {
+		oldShape[rel] = src.Shape
+	}
 	p.files = keep
 	p.parseLocked(list, p.macroTableLocked(keep))
 	// Macros come from every file: a use before its file was parsed (or
@@ -279,6 +297,15 @@ func (p *Project) rebuildLocked(changed []string) {
 		p.macros = p.macroTableLocked(p.files)
 	}
 	p.indexUnitsLocked()
+	changedShape := len(oldShape) != len(p.files)
+	for rel, src := range p.files {
+		if old, ok := oldShape[rel]; !ok || old != src.Shape {
+			changedShape = true
+		}
+	}
+	if changedShape {
+		p.shapeGen++
+	}
 }
 
 func (p *Project) macroTableLocked(files map[string]*Source) map[string]*design.Macro {
@@ -453,7 +480,48 @@ func parseOne(rel string, src []byte, open bool, macros map[string]*design.Macro
 		},
 	})
 	s.Included = included
+	s.Shape = shape(s.File)
 	return s
+}
+
+// shape hashes the units, parameters, ports and instances of f.
+func shape(f *design.File) uint64 {
+	h := fnv.New64a()
+	w := func(ss ...string) {
+		for _, x := range ss {
+			_, _ = h.Write([]byte(x))
+			_, _ = h.Write([]byte{0})
+		}
+	}
+	var expr func(e *design.Expr)
+	expr = func(e *design.Expr) {
+		if e == nil {
+			w("nil")
+			return
+		}
+		w(strconv.Itoa(int(e.Op)), e.Text)
+		for _, a := range e.Args {
+			expr(a)
+		}
+	}
+	for _, u := range f.Units {
+		w("unit", strconv.Itoa(int(u.Kind)), u.Name, u.Of)
+		for _, d := range append(append([]*design.Decl(nil), u.Params...), u.Ports...) {
+			w(d.Name, strconv.Itoa(int(d.Kind)))
+			expr(d.Value)
+		}
+		Scopes(u, func(sc *design.Scope, _ []*design.Scope) {
+			w("scope", sc.Name)
+			for _, in := range sc.Instances {
+				w("inst", in.Module, in.Name)
+				for _, c := range in.Params {
+					w(c.Name)
+					expr(c.Expr)
+				}
+			}
+		})
+	}
+	return h.Sum64()
 }
 
 type includeFunc func(name, from string) (string, []byte, bool)
