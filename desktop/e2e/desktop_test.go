@@ -155,6 +155,10 @@ func TestDesktop(t *testing.T) {
 		}
 	})
 
+	t.Run("serves the built-in HDL language server from its own executable", func(t *testing.T) {
+		hdlDefinition(ctx, t, conn)
+	})
+
 	t.Run("quitting with unsaved edits and running tasks asks first", func(t *testing.T) {
 		in.command("open main.v")
 		in.waitFor(ctx, "an editor", func(ev event) bool { return ev.Event == "dom" && ev.Report.Editor })
@@ -505,4 +509,51 @@ func TestRestrictedMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = in.wait(ctx)
+}
+
+// hdlDefinition asks the app's HDL language server (sessiond starts it
+// as a child of the app's own binary) where the counter that main.v
+// instantiates is declared: rtl/counter.v, in file:///workspace space.
+func hdlDefinition(ctx context.Context, t *testing.T, conn event) {
+	t.Helper()
+	u, _ := url.Parse(conn.BaseURL)
+	u.Scheme = "ws"
+	u = u.JoinPath("api/v1/lsp/hdl")
+	u.RawQuery = url.Values{"access_token": {conn.Token}}.Encode()
+	c, res, err := websocket.DefaultDialer.DialContext(ctx, u.String(), nil)
+	if err != nil {
+		status := 0
+		if res != nil {
+			status = res.StatusCode
+		}
+		t.Fatalf("open the HDL language server: %v (HTTP %d)", err, status)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(testenv.WaitLong))
+	send := func(msg string) {
+		if err := c.WriteMessage(websocket.TextMessage, []byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	await := func(id string) []byte {
+		for {
+			_, msg, err := c.ReadMessage()
+			if err != nil {
+				t.Fatalf("waiting for response %s: %v", id, err)
+			}
+			if bytes.Contains(msg, []byte(`"id":`+id+`,`)) || bytes.HasSuffix(msg, []byte(`"id":`+id+`}`)) {
+				return msg
+			}
+		}
+	}
+	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"rootUri":"file:///workspace","capabilities":{}}}`)
+	if init := await("1"); !bytes.Contains(init, []byte(`"gatewave-hdl"`)) {
+		t.Fatalf("initialize: %s", init)
+	}
+	send(`{"jsonrpc":"2.0","method":"initialized","params":{}}`)
+	// "counter" on line 3 (0-based) of main.v, column 4.
+	send(`{"jsonrpc":"2.0","id":2,"method":"textDocument/definition","params":{"textDocument":{"uri":"file:///workspace/main.v"},"position":{"line":3,"character":4}}}`)
+	if def := await("2"); !bytes.Contains(def, []byte(`file:///workspace/rtl/counter.v`)) {
+		t.Fatalf("definition of counter: %s", def)
+	}
 }

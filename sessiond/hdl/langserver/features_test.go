@@ -628,3 +628,46 @@ func TestDiskChangesAreWatched(t *testing.T) {
 	writeFiles(t, root, map[string]string{"gen/fresh.v": "module fresh(input a);\nendmodule\n"})
 	c.waitDiags("rtl/top.v", "no unknown module", func(d []diag) bool { return hasCode(d, "unknown-module", "") == nil })
 }
+
+func TestHighlightsAndWorkspaceSymbols(t *testing.T) {
+	c := newClient(t, copyProject(t, "uart"), clientOptions{})
+	c.open("rtl/top.v")
+	var hl []struct {
+		Range rng `json:"range"`
+		Kind  int `json:"kind"`
+	}
+	if err := json.Unmarshal(c.request("textDocument/documentHighlight", c.docPos("rtl/top.v", c.at("rtl/top.v", "tick_os;", 0, 2))), &hl); err != nil {
+		t.Fatal(err)
+	}
+	writes := 0
+	for _, h := range hl {
+		if got := c.textAt("rtl/top.v", h.Range); got != "tick_os" {
+			t.Errorf("highlight covers %q", got)
+		}
+		if h.Kind == 3 {
+			writes++
+		}
+	}
+	// The declaration, u_baud's .tick_os(tick_os) and u_rx's .tick_os(tick_os):
+	// the connection names are the ports of other modules, not this wire.
+	if len(hl) != 3 || writes != 1 {
+		t.Errorf("highlights of tick_os: %s", dump(hl))
+	}
+	var syms []struct {
+		Name          string   `json:"name"`
+		ContainerName string   `json:"containerName"`
+		Location      location `json:"location"`
+	}
+	if err := json.Unmarshal(c.request("workspace/symbol", map[string]any{"query": "uart_rx"}), &syms); err != nil {
+		t.Fatal(err)
+	}
+	if len(syms) == 0 || syms[0].Name != "uart_rx" || c.relOf(syms[0].Location.URI) != "rtl/uart_rx.v" {
+		t.Errorf("workspace symbol uart_rx: %s", dump(syms))
+	}
+	if err := json.Unmarshal(c.request("workspace/symbol", map[string]any{"query": "UART_OVERS"}), &syms); err != nil {
+		t.Fatal(err)
+	}
+	if len(syms) != 1 || syms[0].Name != "`UART_OVERSAMPLE" || c.relOf(syms[0].Location.URI) != "include/uart_defs.vh" {
+		t.Errorf("workspace symbol for a macro: %s", dump(syms))
+	}
+}
