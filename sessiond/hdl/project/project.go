@@ -151,14 +151,34 @@ func (p *Project) Generation() uint64 {
 	return p.gen
 }
 
-// skipDir is a directory never indexed: version control, dependencies and
-// tool output that holds copies of the sources.
-func skipDir(name string) bool {
+// skipDir is a directory not indexed: version control and dependencies
+// always; tool output that holds copies of the sources (build, obj_dir,
+// ...) unless the configuration lists the files itself.
+func skipDir(name string, cfg Config) bool {
 	switch name {
-	case ".git", ".hg", ".svn", "node_modules", "obj_dir", "build", "work", "sim_build", ".Xil", "xsim.dir":
+	case ".git", ".hg", ".svn", "node_modules":
+		return true
+	}
+	if len(cfg.Files) > 0 {
+		return false
+	}
+	switch name {
+	case "obj_dir", "build", "work", "sim_build", ".Xil", "xsim.dir":
 		return true
 	}
 	return strings.HasPrefix(name, ".") && name != ".ide"
+}
+
+// inSkippedDir reports whether a directory on rel's path is one Index
+// does not descend into.
+func inSkippedDir(rel string, cfg Config) bool {
+	parts := strings.Split(rel, "/")
+	for _, d := range parts[:len(parts)-1] {
+		if skipDir(d, cfg) {
+			return true
+		}
+	}
+	return false
 }
 
 // Index (re)reads the configuration and every file, and parses them all.
@@ -173,7 +193,7 @@ func (p *Project) Index() error {
 			return nil // unreadable corner: skip it, index the rest
 		}
 		if d.IsDir() {
-			if rel != "." && skipDir(d.Name()) {
+			if rel != "." && skipDir(d.Name(), cfg) {
 				return fs.SkipDir
 			}
 			return nil
@@ -631,7 +651,7 @@ func (p *Project) DiskChanged(rels ...string) error {
 	defer p.mu.Unlock()
 	var changed []string
 	for _, rel := range rels {
-		if !IsHDL(rel) {
+		if !IsHDL(rel) || inSkippedDir(rel, p.cfg) {
 			continue
 		}
 		st, err := p.root.Stat(rel)
