@@ -271,6 +271,17 @@ func (c *client) change(rel, text string) {
 	})
 }
 
+// edit sends one incremental change, as an editor does for a keystroke:
+// the text between from and to (positions in the old text) becomes text.
+func (c *client) edit(rel string, from, to pos, text, result string) {
+	c.version[rel]++
+	c.texts[rel] = result
+	c.notify("textDocument/didChange", map[string]any{
+		"textDocument":   map[string]any{"uri": c.uri(rel), "version": c.version[rel]},
+		"contentChanges": []any{map[string]any{"range": rng{from, to}, "text": text}},
+	})
+}
+
 // at is the position of the n-th (0-based) occurrence of marker in rel's
 // text, plus offset characters into it.
 func (c *client) at(rel, marker string, n, offset int) pos {

@@ -303,6 +303,33 @@ func TestReferencesAndRenameAcrossFiles(t *testing.T) {
 	if _, e := c.call("textDocument/rename", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/uart_tx.v")}, "position": p, "newName": "9lives"}); !strings.Contains(e, "identifier") {
 		t.Errorf("rename to a bad name: %q", e)
 	}
+	// A macro: its `define in the header and every use, the backtick kept.
+	edit.Changes = nil
+	if err := json.Unmarshal(c.request("textDocument/rename", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/uart_tx.v")},
+		"position": c.at("rtl/uart_tx.v", "`UART_STOP_BITS;", 0, 3), "newName": "STOP_BITS"}), &edit); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for uri, es := range edit.Changes {
+		for _, e := range es {
+			if got := c.textAt(c.relOf(uri), e.Range); got != "UART_STOP_BITS" || e.NewText != "STOP_BITS" {
+				t.Errorf("macro rename edit in %s: %q -> %q", c.relOf(uri), got, e.NewText)
+			}
+			n++
+		}
+	}
+	if len(edit.Changes[c.uri("include/uart_defs.vh")]) != 1 || n < 3 {
+		t.Errorf("macro rename: %d edits, %v", n, edit.Changes)
+	}
+	// A module: its declaration and every instance.
+	edit.Changes = nil
+	if err := json.Unmarshal(c.request("textDocument/rename", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/uart_tx.v")},
+		"position": c.at("rtl/uart_tx.v", "module uart_tx", 0, 9), "newName": "serial_tx"}), &edit); err != nil {
+		t.Fatal(err)
+	}
+	if len(edit.Changes[c.uri("rtl/top.v")]) != 1 || len(edit.Changes[c.uri("rtl/uart_tx.v")]) != 1 {
+		t.Errorf("module rename: %v", edit.Changes)
+	}
 }
 
 func TestProjectDiagnosticsAsYouType(t *testing.T) {

@@ -720,8 +720,14 @@ func (s *Server) publish(rels []string) {
 				}
 			}
 			s.mu.Lock()
-			ds = append(ds, s.toolDiags[rel]...)
+			tools := s.toolDiags[rel]
 			s.mu.Unlock()
+			own := len(ds)
+			for _, t := range tools {
+				if !overlapsAny(t, ds[:own]) {
+					ds = append(ds, t)
+				}
+			}
 			all = append(all, out{rel, ds})
 		}
 	})
@@ -943,4 +949,17 @@ func words(msg string) []string {
 		i = j
 	}
 	return out
+}
+
+// overlapsAny reports whether a tool's diagnostic says what one of the
+// server's own already does: same severity, overlapping range on the same
+// line. The server's own stays (it follows the text as it is typed).
+func overlapsAny(d Diagnostic, own []Diagnostic) bool {
+	for _, o := range own {
+		if o.Severity == d.Severity && o.Range.Start.Line == d.Range.Start.Line &&
+			o.Range.Start.Character <= d.Range.End.Character && d.Range.Start.Character <= o.Range.End.Character {
+			return true
+		}
+	}
+	return false
 }

@@ -173,3 +173,32 @@ func TestMixedDesignOnSaveHasNoCrossLanguageNoise(t *testing.T) {
 		}
 	}
 }
+
+// A problem both the server and a tool see is shown once, the server's.
+func TestToolAndServerDiagnosticsAreMerged(t *testing.T) {
+	testenv.LookPath(t, "verilator")
+	root := copyProject(t, "uart")
+	c := newClient(t, root, clientOptions{lint: true})
+	c.open("rtl/top.v")
+	text := c.read("rtl/top.v")
+	end := strings.LastIndex(text, "endmodule")
+	bad := text[:end] + "    no_such_block u_x (.a(clk));\n" + text[end:]
+	writeFiles(t, root, map[string]string{"rtl/top.v": bad})
+	c.change("rtl/top.v", bad)
+	n := 0
+	c.mu.Lock()
+	for _, m := range c.notes {
+		if m.Method == "gatewave/lintDone" {
+			n++
+		}
+	}
+	c.mu.Unlock()
+	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}})
+	c.waitNote("gatewave/lintDone", n+1)
+	ds := c.waitDiags("rtl/top.v", "the unknown module", func(d []diag) bool { return hasCode(d, "unknown-module", "hdl") != nil })
+	for _, d := range ds {
+		if d.Severity == 1 && d.Source != "hdl" && d.Range.Start.Line == hasCode(ds, "unknown-module", "hdl").Range.Start.Line {
+			t.Errorf("the unknown module is reported twice: %s", dump(ds))
+		}
+	}
+}

@@ -306,8 +306,9 @@ func (p *Project) rebuildLocked(changed []string) {
 	// in a file parsed in the same batch) needs a second look.
 	p.macros = p.macroTableLocked(p.files)
 	var again []string
+	macrosChanged := !sameMacros(oldMacros, p.macros)
 	for rel, s := range p.files {
-		if usesChangedMacro(s.File, oldMacros, p.macros) || hasUndefinedMacro(s.File) && anyDefined(s.File, p.macros) {
+		if macrosChanged && usesChangedMacro(s.File, oldMacros, p.macros) || hasUndefinedMacro(s.File) && anyDefined(s.File, p.macros) {
 			again = append(again, rel)
 		}
 	}
@@ -372,6 +373,20 @@ func anyDefined(f *design.File, macros map[string]*design.Macro) bool {
 		}
 	}
 	return false
+}
+
+// sameMacros reports whether two macro tables define the same.
+func sameMacros(a, b map[string]*design.Macro) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for name, x := range a {
+		y := b[name]
+		if y == nil || x.Body != y.Body || !slices.Equal(x.Params, y.Params) {
+			return false
+		}
+	}
+	return true
 }
 
 // usesChangedMacro reports whether f uses a macro whose definition differs

@@ -60,7 +60,14 @@ func (s *Snapshot) Occurrences(src *Source, fn func(o *Occurrence) bool) {
 	}
 	for i := range src.File.MacroUses {
 		r := &src.File.MacroUses[i]
-		emit(&Occurrence{Kind: OccMacroUse, Name: strings.TrimPrefix(r.Name, "`"), Span: r.Span, Ref: r})
+		name := strings.TrimPrefix(r.Name, "`")
+		// The use's span starts at the backtick; the name (what a rename
+		// replaces) is after it.
+		sp := r.Span
+		if sp.End-sp.Start == len(name)+1 {
+			sp.Start++
+		}
+		emit(&Occurrence{Kind: OccMacroUse, Name: name, Span: sp, Ref: r})
 	}
 	for _, u := range src.File.Units {
 		if stop {
