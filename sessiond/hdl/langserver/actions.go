@@ -10,17 +10,9 @@ import (
 )
 
 func (s *Server) signatureHelp(raw json.RawMessage) (any, error) {
-	q, err := s.parsePos(raw)
-	if err != nil {
-		return nil, err
-	}
 	var res *SignatureHelp
-	s.proj.View(func(v *project.Snapshot) {
-		off, src := s.offset(v, q.rel, q.pos)
-		if src == nil {
-			return
-		}
-		w := v.At(q.rel, off)
+	err := s.atPos(raw, func(v *project.Snapshot, src *project.Source, off int) {
+		w := v.At(src.Path, off)
 		a, _ := identBounds(src.Src, off)
 		ctx := instanceContextAt(src, w, off, a)
 		if ctx == nil {
@@ -32,12 +24,7 @@ func (s *Server) signatureHelp(raw json.RawMessage) (any, error) {
 		}
 		list := t.Unit.Ports
 		if ctx.params {
-			list = nil
-			for _, p := range t.Unit.Params {
-				if p.Kind == design.DeclParam {
-					list = append(list, p)
-				}
-			}
+			list = headerParams(t.Unit)
 		}
 		if len(list) == 0 {
 			return
@@ -67,8 +54,8 @@ func (s *Server) signatureHelp(raw json.RawMessage) (any, error) {
 			res.Signatures[0].Documentation = &MarkupContent{Kind: "markdown", Value: t.Unit.Doc}
 		}
 	})
-	if res == nil {
-		return nil, nil
+	if res == nil || err != nil {
+		return nil, err
 	}
 	return res, nil
 }

@@ -44,22 +44,14 @@ func (c *completer) add(it CompletionItem) {
 }
 
 func (s *Server) completion(raw json.RawMessage) (any, error) {
-	q, err := s.parsePos(raw)
-	if err != nil {
-		return nil, err
-	}
 	var out CompletionList
-	s.proj.View(func(v *project.Snapshot) {
-		off, src := s.offset(v, q.rel, q.pos)
-		if src == nil {
-			return
-		}
+	err := s.atPos(raw, func(v *project.Snapshot, src *project.Source, off int) {
 		c := &completer{s: s, v: v, src: src, off: off, seen: map[string]bool{}}
 		c.run()
 		out.Items, out.IsIncomplete = c.items, c.incomplete
 	})
 	out.Items = orEmpty(out.Items)
-	return out, nil
+	return out, err
 }
 
 // matchesPrefix is the client's own filter, loosely: the first letter
@@ -688,12 +680,7 @@ func (c *completer) instanceItems(ctx *instCtx, afterDot bool) bool {
 	vh := c.vhdl()
 	list := t.Unit.Ports
 	if ctx.params {
-		list = nil
-		for _, p := range t.Unit.Params {
-			if p.Kind == design.DeclParam {
-				list = append(list, p)
-			}
-		}
+		list = headerParams(t.Unit)
 	}
 	var ev *project.Eval
 	if c.w.Instance != nil && strings.EqualFold(c.w.Instance.Module, ctx.module) {
@@ -780,12 +767,7 @@ func (c *completer) moduleItems() {
 }
 
 func (c *completer) instantiation(u project.UnitRef) string {
-	var params []*design.Decl
-	for _, p := range u.Unit.Params {
-		if p.Kind == design.DeclParam {
-			params = append(params, p)
-		}
-	}
+	params := headerParams(u.Unit)
 	n := 1
 	ph := func(def string) string {
 		s := fmt.Sprintf("${%d:%s}", n, snippetEscape(def))

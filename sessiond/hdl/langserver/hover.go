@@ -11,16 +11,8 @@ import (
 )
 
 func (s *Server) hover(raw json.RawMessage) (any, error) {
-	q, err := s.parsePos(raw)
-	if err != nil {
-		return nil, err
-	}
 	var res *Hover
-	s.proj.View(func(v *project.Snapshot) {
-		off, src := s.offset(v, q.rel, q.pos)
-		if src == nil {
-			return
-		}
+	err := s.atPos(raw, func(v *project.Snapshot, src *project.Source, off int) {
 		if inc := includeAt(src, off); inc != nil {
 			text := "`include \"" + inc.Name + "\"` — "
 			if inc.Resolved != "" {
@@ -32,7 +24,7 @@ func (s *Server) hover(raw json.RawMessage) (any, error) {
 			res = &Hover{Contents: MarkupContent{Kind: "markdown", Value: text}, Range: &r}
 			return
 		}
-		y, o := v.SymbolAt(q.rel, off)
+		y, o := v.SymbolAt(src.Path, off)
 		if y == nil || o == nil {
 			return
 		}
@@ -43,8 +35,8 @@ func (s *Server) hover(raw json.RawMessage) (any, error) {
 		r := s.rangeOf(src.Lines(), o.Span.Start, o.Span.End)
 		res = &Hover{Contents: MarkupContent{Kind: "markdown", Value: md}, Range: &r}
 	})
-	if res == nil {
-		return nil, nil
+	if res == nil || err != nil {
+		return nil, err
 	}
 	return res, nil
 }
@@ -106,13 +98,8 @@ func (s *Server) describe(v *project.Snapshot, y *project.Symbol, o *project.Occ
 		if t := v.Module(in.Module, lang); t != nil {
 			ev := v.ForInstance(&project.Where{Source: y.OwnerSource, Unit: y.Owner, Chain: chainFor(o)}, in, *t)
 			var ps []string
-			for _, p := range t.Unit.Params {
-				if p.Kind != design.DeclParam {
-					continue
-				}
-				if n, ok := ev.Value(&design.Expr{Op: design.ExprIdent, Text: p.Name}); ok {
-					ps = append(ps, fmt.Sprintf("%s = %d", p.Name, n))
-				}
+			for _, p := range v.ParamValues(ev, t.Unit) {
+				ps = append(ps, p.Name+" = "+p.Value)
 			}
 			b.WriteString("\n\nInstance of " + unitKindName(t.Unit.Kind) + " `" + t.Unit.Name + "` (`" + t.Source.Path + "`)")
 			if len(ps) > 0 {
@@ -356,64 +343,45 @@ func (s *Server) unitSignature(v *project.Snapshot, y *project.Symbol) string {
 	if y.OwnerSource != nil {
 		lang = y.OwnerSource.Lang
 	}
+	var b strings.Builder
+	// list writes "open\n  a<sep>\n  b\nclose" for the declarations.
+	list := func(open, sep, indent, close string, ds []*design.Decl) {
+		if len(ds) == 0 {
+			return
+		}
+		b.WriteString(open)
+		for i, d := range ds {
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString("\n" + indent + declSignature(v, d, lang))
+		}
+		b.WriteString(close)
+	}
+	b.WriteString(unitKindName(u.Kind) + " " + u.Name)
 	if lang == design.VHDL {
-		var b strings.Builder
-		b.WriteString(unitKindName(u.Kind) + " " + u.Name)
 		if u.Of != "" {
 			b.WriteString(" of " + u.Of)
 		}
 		b.WriteString(" is")
-		if len(u.Params) > 0 {
-			b.WriteString("\n  generic (")
-			for i, p := range u.Params {
-				if i > 0 {
-					b.WriteString(";")
-				}
-				b.WriteString("\n    " + declSignature(v, p, lang))
-			}
-			b.WriteString("\n  );")
-		}
-		if len(u.Ports) > 0 {
-			b.WriteString("\n  port (")
-			for i, p := range u.Ports {
-				if i > 0 {
-					b.WriteString(";")
-				}
-				b.WriteString("\n    " + declSignature(v, p, lang))
-			}
-			b.WriteString("\n  );")
-		}
+		list("\n  generic (", ";", "    ", "\n  );", u.Params)
+		list("\n  port (", ";", "    ", "\n  );", u.Ports)
 		b.WriteString("\nend " + unitKindName(u.Kind) + ";")
 		return b.String()
 	}
-	var b strings.Builder
-	b.WriteString(unitKindName(u.Kind) + " " + u.Name)
-	var params []*design.Decl
-	for _, p := range u.Params {
-		if p.Kind == design.DeclParam {
-			params = append(params, p)
-		}
-	}
-	if len(params) > 0 {
-		b.WriteString(" #(")
-		for i, p := range params {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("\n  " + declSignature(v, p, lang))
-		}
-		b.WriteString("\n)")
-	}
-	if len(u.Ports) > 0 {
-		b.WriteString(" (")
-		for i, p := range u.Ports {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("\n  " + declSignature(v, p, lang))
-		}
-		b.WriteString("\n)")
-	}
+	list(" #(", ",", "  ", "\n)", headerParams(u))
+	list(" (", ",", "  ", "\n)", u.Ports)
 	b.WriteString(";")
 	return b.String()
+}
+
+// headerParams are u's overridable parameters (not localparams).
+func headerParams(u *design.Unit) []*design.Decl {
+	var ps []*design.Decl
+	for _, p := range u.Params {
+		if p.Kind == design.DeclParam {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }

@@ -30,6 +30,22 @@ func (s *Server) parsePos(raw json.RawMessage) (posRequest, error) {
 	return posRequest{rel: rel, pos: p.Position}, nil
 }
 
+// atPos parses a position request and runs fn on a snapshot with the
+// source and byte offset it names; fn is not called for a file outside
+// the project.
+func (s *Server) atPos(raw json.RawMessage, fn func(v *project.Snapshot, src *project.Source, off int)) error {
+	q, err := s.parsePos(raw)
+	if err != nil {
+		return err
+	}
+	s.proj.View(func(v *project.Snapshot) {
+		if off, src := s.offset(v, q.rel, q.pos); src != nil {
+			fn(v, src, off)
+		}
+	})
+	return nil
+}
+
 // offset is the byte offset of pos in rel's current text.
 func (s *Server) offset(v *project.Snapshot, rel string, pos Position) (int, *project.Source) {
 	src := v.Source(rel)
@@ -52,23 +68,15 @@ func (s *Server) location(v *project.Snapshot, sp design.Span) Location {
 }
 
 func (s *Server) definition(raw json.RawMessage) (any, error) {
-	q, err := s.parsePos(raw)
-	if err != nil {
-		return nil, err
-	}
 	var out []Location
-	s.proj.View(func(v *project.Snapshot) {
-		off, src := s.offset(v, q.rel, q.pos)
-		if src == nil {
-			return
-		}
+	err := s.atPos(raw, func(v *project.Snapshot, src *project.Source, off int) {
 		if inc := includeAt(src, off); inc != nil {
 			if inc.Resolved != "" {
 				out = append(out, Location{URI: s.uri(inc.Resolved)})
 			}
 			return
 		}
-		y, _ := v.SymbolAt(q.rel, off)
+		y, _ := v.SymbolAt(src.Path, off)
 		if y == nil {
 			return
 		}
@@ -84,7 +92,7 @@ func (s *Server) definition(raw json.RawMessage) (any, error) {
 			}
 		}
 	})
-	return orEmpty(out), nil
+	return orEmpty(out), err
 }
 
 func includeAt(src *project.Source, off int) *design.Include {
@@ -108,17 +116,9 @@ func orEmpty[T any](l []T) []T {
 }
 
 func (s *Server) typeDefinition(raw json.RawMessage) (any, error) {
-	q, err := s.parsePos(raw)
-	if err != nil {
-		return nil, err
-	}
 	var out []Location
-	s.proj.View(func(v *project.Snapshot) {
-		off, src := s.offset(v, q.rel, q.pos)
-		if src == nil {
-			return
-		}
-		y, _ := v.SymbolAt(q.rel, off)
+	err := s.atPos(raw, func(v *project.Snapshot, src *project.Source, off int) {
+		y, _ := v.SymbolAt(src.Path, off)
 		if y == nil {
 			return
 		}
@@ -133,7 +133,7 @@ func (s *Server) typeDefinition(raw json.RawMessage) (any, error) {
 			}
 		}
 	})
-	return orEmpty(out), nil
+	return orEmpty(out), err
 }
 
 // typeOf is the declaration of y's named type: a typedef, an interface, a
@@ -190,17 +190,9 @@ func (s *Server) references(raw json.RawMessage) (any, error) {
 }
 
 func (s *Server) documentHighlight(raw json.RawMessage) (any, error) {
-	q, err := s.parsePos(raw)
-	if err != nil {
-		return nil, err
-	}
 	var out []DocumentHighlight
-	s.proj.View(func(v *project.Snapshot) {
-		off, src := s.offset(v, q.rel, q.pos)
-		if src == nil {
-			return
-		}
-		y, _ := v.SymbolAt(q.rel, off)
+	err := s.atPos(raw, func(v *project.Snapshot, src *project.Source, off int) {
+		y, _ := v.SymbolAt(src.Path, off)
 		if y == nil {
 			return
 		}
@@ -218,7 +210,7 @@ func (s *Server) documentHighlight(raw json.RawMessage) (any, error) {
 			return true
 		})
 	})
-	return orEmpty(out), nil
+	return orEmpty(out), err
 }
 
 // renameTarget checks that the name at q may be renamed and returns it.

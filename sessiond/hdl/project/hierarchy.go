@@ -82,14 +82,16 @@ func (s *Snapshot) Hierarchy() []*Node {
 	for _, t := range s.Tops() {
 		w := &Where{Source: t.Source, Unit: t.Unit}
 		n := &Node{Name: t.Unit.Name, Module: t.Unit.Name, Span: t.Unit.NameSpan}
-		n.Params = s.paramValues(s.NewEval(w), t.Unit)
+		n.Params = s.ParamValues(s.NewEval(w), t.Unit)
 		n.Children = s.children(t, s.NewEval(w), map[string]bool{unitKey(t.Unit.Name): true}, 1)
 		out = append(out, n)
 	}
 	return out
 }
 
-func (s *Snapshot) paramValues(ev *Eval, u *design.Unit) []Param {
+// ParamValues are u's parameters as ev resolves them (the value, or the
+// expression text when it is not constant).
+func (s *Snapshot) ParamValues(ev *Eval, u *design.Unit) []Param {
 	var ps []Param
 	for _, p := range u.Params {
 		if p.Kind != design.DeclParam {
@@ -153,7 +155,7 @@ func (s *Snapshot) children(u UnitRef, ev *Eval, path map[string]bool, depth int
 				}
 				inner := s.ForInstance(w, in, *tgt)
 				inner.outer = outer
-				n.Params = s.paramValues(inner, tgt.Unit)
+				n.Params = s.ParamValues(inner, tgt.Unit)
 				k := unitKey(tgt.Unit.Name)
 				if !path[k] {
 					path[k] = true
