@@ -44,13 +44,10 @@ func isQualifier(s string) bool {
 
 // parseItem parses one module/interface/package/class/generate item.
 func (p *parser) parseItem(ctx ictx) {
-	if p.depth > maxDepth {
-		p.errHere("constructs nested too deeply")
-		p.sync()
+	if !p.nest("constructs nested too deeply") {
 		return
 	}
-	p.depth++
-	defer func() { p.depth-- }()
+	defer p.leave()
 	p.skipAttrs()
 	t := p.tok
 	start := p.i
@@ -71,17 +68,14 @@ func (p *parser) parseItem(ctx ictx) {
 		p.identItem(ctx, start)
 		return
 	case Keyword:
+	case EOF:
+		return
 	case Op:
 		if t.text == ";" {
 			p.next()
 			return
 		}
-		p.errHere("unexpected " + desc(t) + "; expected a declaration, instance or process")
-		p.next()
-		p.sync()
-		return
-	case EOF:
-		return
+		fallthrough
 	default:
 		p.errHere("unexpected " + desc(t) + "; expected a declaration, instance or process")
 		p.next()
@@ -398,13 +392,7 @@ func (p *parser) declNames(kind design.DeclKind, typ design.Type, start int, wha
 			p.sync()
 			return p.finishDecls(decls, start)
 		}
-		nt := p.tok
-		p.next()
-		d := p.newDecl(kind, tokName(nt), p.span(nt))
-		d.Type = typ
-		for p.at("[") {
-			d.Type.Unpacked = append(d.Type.Unpacked, p.dim())
-		}
+		d := p.declName(kind, typ)
 		if p.at("=") {
 			as := p.i - 1
 			p.next()
@@ -424,12 +412,7 @@ func (p *parser) declNames(kind design.DeclKind, typ design.Type, start int, wha
 		}
 		break
 	}
-	if !p.accept(";") {
-		p.expected("';' after the " + what)
-		if !p.startsItem() {
-			p.sync()
-		}
-	}
+	p.endItem(what)
 	return p.finishDecls(decls, start)
 }
 
@@ -559,12 +542,7 @@ func (p *parser) paramDecl() {
 		kind = design.DeclLocalParam
 	}
 	decls := p.paramItems(kind, start, false)
-	if !p.accept(";") {
-		p.expected("';' after the parameter declaration")
-		if !p.startsItem() {
-			p.sync()
-		}
-	}
+	p.endItem("parameter declaration")
 	full := p.spanFrom(start)
 	doc := p.doc(start, p.i-1)
 	for _, d := range decls {
@@ -591,13 +569,7 @@ func (p *parser) paramItems(kind design.DeclKind, start int, inList bool) []*des
 			p.expected("a parameter name")
 			return decls
 		}
-		nt := p.tok
-		p.next()
-		d := p.newDecl(kind, tokName(nt), p.span(nt))
-		d.Type = typ
-		for p.at("[") {
-			d.Type.Unpacked = append(d.Type.Unpacked, p.dim())
-		}
+		d := p.declName(kind, typ)
 		if p.accept("=") {
 			if isType {
 				d.Value = p.typeExpr()
@@ -843,7 +815,7 @@ func (p *parser) portList(u *design.Unit) {
 		}
 		if !p.isName() {
 			p.expected("a port name")
-			if p.at(";") || p.startsItem() && !p.at("input") && !p.at("output") && !p.at("inout") {
+			if p.portListEnds() {
 				return
 			}
 			p.skipListItem()
@@ -853,15 +825,9 @@ func (p *parser) portList(u *design.Unit) {
 			p.accept(")")
 			return
 		}
-		nt := p.tok
-		p.next()
-		d := p.newDecl(kind, tokName(nt), p.span(nt))
-		d.Type = typ
+		d := p.declName(kind, typ)
 		if kind == design.DeclPort {
 			d.Dir = dir
-		}
-		for p.at("[") {
-			d.Type.Unpacked = append(d.Type.Unpacked, p.dim())
 		}
 		if p.accept("=") {
 			d.Value = p.parseExpr()
@@ -869,19 +835,36 @@ func (p *parser) portList(u *design.Unit) {
 		d.Full = p.spanFrom(groupStart)
 		d.Doc = p.doc(itemStart, p.i-1)
 		u.Ports = append(u.Ports, d)
-		if p.accept(",") {
-			continue
-		}
-		if p.accept(")") {
+		if !p.nextListItem("',' or ')' in the port list", true) {
 			return
 		}
-		p.expected("',' or ')' in the port list")
-		if p.at(";") || p.startsItem() && !p.at("input") && !p.at("output") && !p.at("inout") {
-			return
-		}
-		p.skipListItem()
-		p.accept(",")
 	}
+}
+
+// portListEnds reports, after an error in a port list, a ';' or an item
+// other than a port direction: where the list was left unclosed.
+func (p *parser) portListEnds() bool {
+	return p.at(";") || p.startsItem() && !p.at("input") && !p.at("output") && !p.at("inout")
+}
+
+// nextListItem consumes the ',' after an item of a port or argument list
+// and reports whether another item follows; it consumes a closing ')' and
+// reports false. After anything else it reports msg and skips the bad item,
+// unless the list ends there (at ';' or, in a port list, at a new item).
+func (p *parser) nextListItem(msg string, ports bool) bool {
+	if p.accept(",") {
+		return true
+	}
+	if p.accept(")") {
+		return false
+	}
+	p.expected(msg)
+	if p.at(";") || ports && p.portListEnds() {
+		return false
+	}
+	p.skipListItem()
+	p.accept(",")
+	return true
 }
 
 // isTypeWithDims reports whether name [..].. name follows (a user type with
@@ -911,19 +894,8 @@ func (p *parser) typedef() {
 		p.sync()
 		return
 	}
-	nt := p.tok
-	p.next()
-	d := p.newDecl(design.DeclTypedef, tokName(nt), p.span(nt))
-	d.Type = typ
-	for p.at("[") {
-		d.Type.Unpacked = append(d.Type.Unpacked, p.dim())
-	}
-	if !p.accept(";") {
-		p.expected("';' after the typedef")
-		if !p.startsItem() {
-			p.sync()
-		}
-	}
+	d := p.declName(design.DeclTypedef, typ)
+	p.endItem("typedef")
 	d.Full = p.spanFrom(start)
 	d.Doc = p.doc(start, p.i-1)
 	p.addDecl(d)
@@ -979,12 +951,7 @@ func (p *parser) importDecl() {
 			break
 		}
 	}
-	if !p.accept(";") {
-		p.expected("';' after the import")
-		if !p.startsItem() {
-			p.sync()
-		}
-	}
+	p.endItem("import")
 	_ = start
 }
 
@@ -1077,12 +1044,7 @@ func (p *parser) modport() {
 			break
 		}
 	}
-	if !p.accept(";") {
-		p.expected("';' after the modport")
-		if !p.startsItem() {
-			p.sync()
-		}
-	}
+	p.endItem("modport")
 	full := p.spanFrom(start)
 	doc := p.doc(start, p.i-1)
 	for _, d := range decls {
@@ -1160,14 +1122,7 @@ func (p *parser) constraint() {
 // (their names become refs).
 func (p *parser) gate() {
 	p.next()
-	if p.at("(") {
-		if n := p.peek(1); n.kind == Keyword && isStrength(n.text) {
-			p.skipBalanced()
-		}
-	}
-	if p.at("#") {
-		p.delay()
-	}
+	p.strengthDelay()
 	for !p.eof() {
 		if p.isName() {
 			p.next()
@@ -1257,12 +1212,7 @@ func (p *parser) instances(start int) {
 			break
 		}
 	}
-	if !p.accept(";") {
-		p.expected("';' after the instance")
-		if !p.startsItem() {
-			p.sync()
-		}
-	}
+	p.endItem("instance")
 	full := p.spanFrom(start)
 	for _, in := range insts {
 		in.Full = full
@@ -1362,9 +1312,9 @@ func isConnStop(s string) bool {
 	return false
 }
 
-func (p *parser) contAssign() {
-	start := p.i
-	p.next()
+// strengthDelay skips a drive strength and a delay, either optional, after
+// a gate type or 'assign'.
+func (p *parser) strengthDelay() {
 	if p.at("(") {
 		if n := p.peek(1); n.kind == Keyword && isStrength(n.text) {
 			p.skipBalanced()
@@ -1373,6 +1323,12 @@ func (p *parser) contAssign() {
 	if p.at("#") {
 		p.delay()
 	}
+}
+
+func (p *parser) contAssign() {
+	start := p.i
+	p.next()
+	p.strengthDelay()
 	n0 := len(p.scope.Assigns)
 	for {
 		as := p.i
@@ -1388,12 +1344,7 @@ func (p *parser) contAssign() {
 			break
 		}
 	}
-	if !p.accept(";") {
-		p.expected("';' after the continuous assignment")
-		if !p.startsItem() {
-			p.sync()
-		}
-	}
+	p.endItem("continuous assignment")
 	if len(p.scope.Assigns) == n0+1 {
 		p.scope.Assigns[n0].Full = p.spanFrom(start)
 	}
@@ -1458,6 +1409,11 @@ func (p *parser) forHeaderRest() {
 			}
 		}
 	}
+	p.forCondStep()
+}
+
+// forCondStep parses ; cond; step ) of a for loop, after its initialisation.
+func (p *parser) forCondStep() {
 	p.expect(";", "';' after the for-loop initialisation")
 	if !p.at(";") {
 		p.discardExpr()
@@ -1802,13 +1758,8 @@ func (p *parser) argList(d *design.Decl, s *design.Scope) {
 			p.accept(")")
 			return
 		}
-		nt := p.tok
-		p.next()
-		a := p.newDecl(design.DeclArg, tokName(nt), p.span(nt))
-		a.Dir, a.Type = dir, typ
-		for p.at("[") {
-			a.Type.Unpacked = append(a.Type.Unpacked, p.dim())
-		}
+		a := p.declName(design.DeclArg, typ)
+		a.Dir = dir
 		if p.accept("=") {
 			a.Value = p.parseExpr()
 		}
@@ -1816,18 +1767,9 @@ func (p *parser) argList(d *design.Decl, s *design.Scope) {
 		a.Doc = p.doc(itemStart, p.i-1)
 		d.Members = append(d.Members, a)
 		s.Decls = append(s.Decls, a)
-		if p.accept(",") {
-			continue
-		}
-		if p.accept(")") {
+		if !p.nextListItem("',' or ')' in the argument list", false) {
 			return
 		}
-		p.expected("',' or ')' in the argument list")
-		if p.at(";") {
-			return
-		}
-		p.skipListItem()
-		p.accept(",")
 	}
 }
 
@@ -1924,12 +1866,7 @@ func (p *parser) class(start int, top bool) {
 			}
 		}
 	}
-	if !p.accept(";") {
-		p.expected("';' after the class header")
-		if !p.startsItem() {
-			p.sync()
-		}
-	}
+	p.endItem("class header")
 	if p.items(inClass, "endclass") {
 		p.next()
 		p.endLabel()

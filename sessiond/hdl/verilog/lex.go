@@ -335,9 +335,10 @@ func opLen(s string) int {
 	c := s[0]
 	at := func(i int, b byte) bool { return i < len(s) && s[i] == b }
 	switch c {
-	case '<':
-		if at(1, '<') {
-			if at(2, '<') {
+	case '<', '>':
+		// << <<< <<= <<<= and >> >>> >>= >>>=
+		if at(1, c) {
+			if at(2, c) {
 				if at(3, '=') {
 					return 4
 				}
@@ -348,46 +349,22 @@ func opLen(s string) int {
 			}
 			return 2
 		}
-		if at(1, '-') && at(2, '>') {
+		if c == '<' && at(1, '-') && at(2, '>') {
 			return 3
 		}
 		if at(1, '=') {
 			return 2
 		}
 		return 1
-	case '>':
-		if at(1, '>') {
-			if at(2, '>') {
-				if at(3, '=') {
-					return 4
-				}
-				return 3
-			}
-			if at(2, '=') {
-				return 3
-			}
-			return 2
-		}
-		if at(1, '=') {
-			return 2
-		}
-		return 1
-	case '=':
+	case '=', '!':
+		// == === ==? and != !== !=?
 		if at(1, '=') {
 			if at(2, '=') || at(2, '?') {
 				return 3
 			}
 			return 2
 		}
-		if at(1, '>') {
-			return 2
-		}
-		return 1
-	case '!':
-		if at(1, '=') {
-			if at(2, '=') || at(2, '?') {
-				return 3
-			}
+		if c == '=' && at(1, '>') {
 			return 2
 		}
 		return 1
@@ -454,13 +431,9 @@ func opLen(s string) int {
 			return 2
 		}
 		return 1
-	case '#':
-		if at(1, '#') {
-			return 2
-		}
-		return 1
-	case '@':
-		if at(1, '@') {
+	case '#', '@':
+		// ## @@
+		if at(1, c) {
 			return 2
 		}
 		return 1

@@ -18,16 +18,22 @@ func unit(t *testing.T, f *design.File, name string) *design.Unit {
 	return nil
 }
 
-// findDecl searches s and its children.
+// lookupDecl searches s and its children.
 func lookupDecl(s *design.Scope, name string) *design.Decl {
-	for _, d := range s.Decls {
-		if d.Name == name {
-			return d
+	return findNamed(s, name, func(s *design.Scope) []*design.Decl { return s.Decls }, func(d *design.Decl) string { return d.Name })
+}
+
+// findNamed returns the first of s's and then its children's items (list)
+// whose nameOf is name.
+func findNamed[T any](s *design.Scope, name string, list func(*design.Scope) []*T, nameOf func(*T) string) *T {
+	for _, x := range list(s) {
+		if nameOf(x) == name {
+			return x
 		}
 	}
 	for _, c := range s.Scopes {
-		if d := lookupDecl(c, name); d != nil {
-			return d
+		if x := findNamed(c, name, list, nameOf); x != nil {
+			return x
 		}
 	}
 	return nil
@@ -55,31 +61,22 @@ func findScope(s *design.Scope, name string) *design.Scope {
 }
 
 func findInst(s *design.Scope, name string) *design.Instance {
-	for _, in := range s.Instances {
-		if in.Name == name {
-			return in
-		}
-	}
-	for _, c := range s.Scopes {
-		if in := findInst(c, name); in != nil {
-			return in
-		}
-	}
-	return nil
+	return findNamed(s, name, func(s *design.Scope) []*design.Instance { return s.Instances }, func(in *design.Instance) string { return in.Name })
 }
 
 func allRefs(s *design.Scope) []design.Ref {
-	out := append([]design.Ref{}, s.Refs...)
-	for _, c := range s.Scopes {
-		out = append(out, allRefs(c)...)
-	}
-	return out
+	return collect(s, func(s *design.Scope) []design.Ref { return s.Refs })
 }
 
 func allAssigns(s *design.Scope) []design.Assign {
-	out := append([]design.Assign{}, s.Assigns...)
+	return collect(s, func(s *design.Scope) []design.Assign { return s.Assigns })
+}
+
+// collect returns list of s and of all its descendants, in order.
+func collect[T any](s *design.Scope, list func(*design.Scope) []T) []T {
+	out := append([]T{}, list(s)...)
 	for _, c := range s.Scopes {
-		out = append(out, allAssigns(c)...)
+		out = append(out, collect(c, list)...)
 	}
 	return out
 }
@@ -93,23 +90,23 @@ func txt(src string, sp design.Span) string {
 
 func port(t *testing.T, u *design.Unit, name string) *design.Decl {
 	t.Helper()
-	for _, d := range u.Ports {
-		if d.Name == name {
-			return d
-		}
-	}
-	t.Fatalf("unit %s has no port %q", u.Name, name)
-	return nil
+	return unitDecl(t, u, u.Ports, "port", name)
 }
 
 func param(t *testing.T, u *design.Unit, name string) *design.Decl {
 	t.Helper()
-	for _, d := range u.Params {
+	return unitDecl(t, u, u.Params, "param", name)
+}
+
+// unitDecl returns the decl of list (a list of u's, what) named name.
+func unitDecl(t *testing.T, u *design.Unit, list []*design.Decl, what, name string) *design.Decl {
+	t.Helper()
+	for _, d := range list {
 		if d.Name == name {
 			return d
 		}
 	}
-	t.Fatalf("unit %s has no param %q", u.Name, name)
+	t.Fatalf("unit %s has no %s %q", u.Name, what, name)
 	return nil
 }
 

@@ -277,6 +277,21 @@ func isSyncKeyword(s string) bool {
 	return false
 }
 
+// nest descends one level of item or statement nesting; past maxDepth it
+// reports msg, skips to the next item and returns false. A caller that
+// nested leaves with defer p.leave().
+func (p *parser) nest(msg string) bool {
+	if p.depth > maxDepth {
+		p.errHere(msg)
+		p.sync()
+		return false
+	}
+	p.depth++
+	return true
+}
+
+func (p *parser) leave() { p.depth-- }
+
 // sync skips to just past the next ';' or to (not past) a keyword that
 // starts or ends an item.
 func (p *parser) sync() {
@@ -501,6 +516,19 @@ func (p *parser) newDecl(kind design.DeclKind, name string, sp design.Span) *des
 	return &p.dslab[len(p.dslab)-1]
 }
 
+// declName consumes a declared name (the caller has checked isName) and its
+// unpacked dimensions, and returns the new decl of that kind and type.
+func (p *parser) declName(kind design.DeclKind, typ design.Type) *design.Decl {
+	nt := p.tok
+	p.next()
+	d := p.newDecl(kind, tokName(nt), p.span(nt))
+	d.Type = typ
+	for p.at("[") {
+		d.Type.Unpacked = append(d.Type.Unpacked, p.dim())
+	}
+	return d
+}
+
 // ---- model helpers ----
 
 // addRef records a ref of the current scope. Refs are collected in refBuf
@@ -679,25 +707,20 @@ func (p *parser) topItem() {
 		case "checker":
 			p.parseUnit(design.UnitChecker, p.i)
 			return
-		case "interface":
+		case "interface", "virtual":
 			if isTok(p.peek(1), "class") {
 				start := p.i
 				p.next()
 				p.class(start, true)
 				return
 			}
-			p.parseUnit(design.UnitInterface, p.i)
-			return
+			if t.text == "interface" {
+				p.parseUnit(design.UnitInterface, p.i)
+				return
+			}
 		case "class":
 			p.class(p.i, true)
 			return
-		case "virtual":
-			if isTok(p.peek(1), "class") {
-				start := p.i
-				p.next()
-				p.class(start, true)
-				return
-			}
 		case "primitive":
 			p.primitive()
 			return

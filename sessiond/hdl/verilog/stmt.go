@@ -80,13 +80,10 @@ func (p *parser) identStartsDecl() bool {
 
 // parseStmt parses one statement into the current scope.
 func (p *parser) parseStmt() {
-	if p.depth > maxDepth {
-		p.errHere("statements nested too deeply")
-		p.sync()
+	if !p.nest("statements nested too deeply") {
 		return
 	}
-	p.depth++
-	defer func() { p.depth-- }()
+	defer p.leave()
 	p.skipAttrs()
 	t := p.tok
 	switch t.kind {
@@ -156,12 +153,27 @@ func (p *parser) parseStmt() {
 	}
 }
 
+// endItem expects the ';' that ends an item; without it, it reports what
+// lacked one and, unless a new item starts there, skips to the next.
+func (p *parser) endItem(what string) {
+	if !p.accept(";") {
+		p.missingSemi(what, p.startsItem())
+	}
+}
+
+// endStmt is endItem for a statement.
 func (p *parser) endStmt(what string) {
 	if !p.accept(";") {
-		p.expected("';' after the " + what)
-		if !p.startsStmt() {
-			p.sync()
-		}
+		p.missingSemi(what, p.startsStmt())
+	}
+}
+
+// missingSemi reports a missing ';' after what and, unless the parse
+// resumes at the current token, skips to the next item.
+func (p *parser) missingSemi(what string, resumes bool) {
+	p.expected("';' after the " + what)
+	if !resumes {
+		p.sync()
 	}
 }
 
@@ -484,20 +496,7 @@ func (p *parser) forStmt() {
 				typ, _ = p.parseType(true)
 			}
 		}
-		p.expect(";", "';' after the for-loop initialisation")
-		if !p.at(";") {
-			p.discardExpr()
-		}
-		p.expect(";", "';' after the for-loop condition")
-		if !p.at(")") {
-			for {
-				p.stepExpr()
-				if !p.accept(",") {
-					break
-				}
-			}
-		}
-		p.expect(")", "')' after the for-loop step")
+		p.forCondStep()
 	} else {
 		p.forHeaderRest()
 	}
@@ -647,8 +646,13 @@ func (p *parser) exprStmt() {
 	}
 	lhs := p.parseLHS()
 	switch {
-	case p.at("="):
+	case p.at("=") || p.at("<="):
+		kind := design.AssignBlocking
+		if p.at("<=") {
+			kind = design.AssignNonblocking
+		}
 		p.next()
+		// intra-assignment timing control
 		if p.at("#") {
 			p.delay()
 		} else if p.at("@") {
@@ -662,23 +666,7 @@ func (p *parser) exprStmt() {
 		}
 		rhs := p.parseRHS()
 		p.endStmt("assignment")
-		p.scope.Assigns = append(p.scope.Assigns, design.Assign{Kind: design.AssignBlocking, LHS: lhs, RHS: rhs, Full: p.spanFrom(start)})
-	case p.at("<="):
-		p.next()
-		if p.at("#") {
-			p.delay()
-		} else if p.at("@") {
-			p.eventControl()
-		} else if p.at("repeat") {
-			p.next()
-			p.parenExpr("repeat")
-			if p.at("@") {
-				p.eventControl()
-			}
-		}
-		rhs := p.parseExpr()
-		p.endStmt("assignment")
-		p.scope.Assigns = append(p.scope.Assigns, design.Assign{Kind: design.AssignNonblocking, LHS: lhs, RHS: rhs, Full: p.spanFrom(start)})
+		p.scope.Assigns = append(p.scope.Assigns, design.Assign{Kind: kind, LHS: lhs, RHS: rhs, Full: p.spanFrom(start)})
 	case isCompound(p.tok):
 		p.next()
 		rhs := p.parseExpr()

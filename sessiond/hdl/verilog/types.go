@@ -210,13 +210,7 @@ func (p *parser) structType(t *design.Type) {
 				p.expected("a member name")
 				break
 			}
-			nt := p.tok
-			p.next()
-			d := p.newDecl(design.DeclField, tokName(nt), p.span(nt))
-			d.Type = mt
-			for p.at("[") {
-				d.Type.Unpacked = append(d.Type.Unpacked, p.dim())
-			}
+			d := p.declName(design.DeclField, mt)
 			if p.accept("=") {
 				d.Value = p.parseExpr()
 			}
