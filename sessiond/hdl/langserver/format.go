@@ -49,6 +49,9 @@ func (s *Server) format(raw json.RawMessage, ranged bool) (any, error) {
 	if ranged && p.Range != nil {
 		lo = l.Offset(p.Range.Start.Line, p.Range.Start.Character, !s.utf8)
 		hi = l.Offset(p.Range.End.Line, p.Range.End.Character, !s.utf8)
+		if lo > hi {
+			lo, hi = hi, lo
+		}
 	}
 	var edits []format.Edit
 	switch {

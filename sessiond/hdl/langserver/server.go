@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -72,11 +73,17 @@ type Server struct {
 	lintRun     bool // a lint is running
 	lintAgain   bool // another save arrived meanwhile
 	toldNoTools bool
-	hierGen     uint64
-	shutdown    bool
-	ctx         context.Context
-	cancel      context.CancelFunc
-	bg          sync.WaitGroup
+	hierGen     uint64 // the ShapeGeneration last announced
+	closing     bool   // close has begun: no new timers or goroutines
+
+	// Owned by whoever holds flushMu.
+	flushMu    sync.Mutex
+	flushShape uint64              // ShapeGeneration of the last flush
+	unitNames  map[string][]string // units each file declared at the last flush
+	shutdown   bool
+	ctx        context.Context
+	cancel     context.CancelFunc
+	bg         sync.WaitGroup
 }
 
 type document struct {
@@ -110,6 +117,7 @@ func New(opts Options) *Server {
 		published: map[string]bool{},
 		toolDiags: map[string][]Diagnostic{},
 		dirty:     map[string]bool{},
+		unitNames: map[string][]string{},
 		ctx:       ctx,
 		cancel:    cancel,
 	}
@@ -152,14 +160,15 @@ func (s *Server) Run() error {
 
 func (s *Server) close() {
 	s.cancel()
+	s.mu.Lock()
+	s.closing = true
+	if s.diagTimer != nil && s.diagTimer.Stop() {
+		s.bg.Done()
+	}
+	s.mu.Unlock()
 	if s.watch != nil {
 		_ = s.watch.Close()
 	}
-	s.mu.Lock()
-	if s.diagTimer != nil {
-		s.diagTimer.Stop()
-	}
-	s.mu.Unlock()
 	s.bg.Wait()
 	if s.proj != nil {
 		_ = s.proj.Close()
@@ -253,6 +262,10 @@ func (s *Server) handle(m *message) (err error) {
 	}
 	switch m.Method {
 	case "initialize":
+		if s.proj != nil {
+			s.reply(m.ID, nil, &respError{Code: codeInvalidRequest, Message: "the server is already initialized"})
+			return nil
+		}
 		res, e := s.initialize(m.Params)
 		s.respond(m.ID, res, e)
 		return nil
@@ -616,22 +629,34 @@ func (s *Server) watchLoop(ch <-chan []watch.Event) {
 // skips the debounce (a file just opened).
 func (s *Server) changed(rel string, now bool) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return
+	}
 	s.dirty[rel] = true
 	for p := range s.docs {
 		s.dirty[p] = true
 	}
-	if s.diagTimer != nil {
-		s.diagTimer.Stop()
+	if s.diagTimer != nil && s.diagTimer.Stop() {
+		s.bg.Done() // that flush will not run
 	}
 	delay := s.opts.DiagnosticDelay
 	if now {
 		delay = 0
 	}
-	s.diagTimer = time.AfterFunc(delay, s.flushDiagnostics)
-	s.mu.Unlock()
+	s.bg.Add(1)
+	s.diagTimer = time.AfterFunc(delay, func() {
+		defer s.bg.Done()
+		s.flushDiagnostics()
+	})
 }
 
 func (s *Server) publishAllAsync() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return
+	}
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()
@@ -642,12 +667,16 @@ func (s *Server) publishAllAsync() {
 // publishAll publishes every project file's diagnostics (and clears files
 // that had some and left the project).
 func (s *Server) publishAll() {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	var rels []string
 	s.proj.View(func(v *project.Snapshot) {
 		for _, src := range v.Sources() {
 			rels = append(rels, src.Path)
+			s.unitNames[src.Path] = v.UnitNames(src.Path)
 		}
 	})
+	s.flushShape = s.proj.ShapeGeneration()
 	s.mu.Lock()
 	for p := range s.published {
 		rels = append(rels, p)
@@ -673,15 +702,49 @@ func dedupStrings(in []string) []string {
 }
 
 func (s *Server) flushDiagnostics() {
+	// One flush at a time, so an older snapshot's results never land
+	// after a newer one's.
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
-	var rels []string
-	for p := range s.dirty {
-		rels = append(rels, p)
-	}
+	dirty := s.dirty
 	s.dirty = map[string]bool{}
 	s.mu.Unlock()
-	// Files that instantiate what changed may have new problems: when the
-	// unit set changes, everything is re-checked.
+	all := map[string]bool{}
+	shape := s.proj.ShapeGeneration()
+	s.proj.View(func(v *project.Snapshot) {
+		for rel := range dirty {
+			all[rel] = true
+			// A header's problems show in the files that include it.
+			for _, inc := range v.Includers(rel) {
+				all[inc] = true
+			}
+		}
+		if shape == s.flushShape {
+			return
+		}
+		// A unit, port or parameter changed: the files that use the
+		// units of the changed files (as they were and as they are) may
+		// have new problems, or lost some.
+		names := map[string]bool{}
+		for rel := range dirty {
+			for _, n := range s.unitNames[rel] {
+				names[n] = true
+			}
+			s.unitNames[rel] = v.UnitNames(rel)
+			for _, n := range s.unitNames[rel] {
+				names[n] = true
+			}
+		}
+		for _, rel := range v.Dependents(names) {
+			all[rel] = true
+		}
+	})
+	s.flushShape = shape
+	rels := make([]string, 0, len(all))
+	for rel := range all {
+		rels = append(rels, rel)
+	}
 	sort.Strings(rels)
 	s.publish(rels)
 	s.hierarchyChanged()
@@ -770,6 +833,10 @@ func (s *Server) startLint() {
 		return
 	}
 	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
 	if s.lintRun {
 		s.lintAgain = true
 		s.mu.Unlock()
@@ -820,13 +887,18 @@ func LintOptions(v *project.Snapshot, root string) lint.Options {
 		}
 		for _, inc := range src.File.Includes {
 			if inc.Resolved != "" {
-				d := filepath.ToSlash(filepath.Dir(inc.Resolved))
-				// An include written with a directory ("inc/defs.vh")
-				// needs the directory that name is relative to.
-				if n := strings.Count(inc.Name, "/"); n > 0 {
-					for i := 0; i < n; i++ {
-						d = filepath.ToSlash(filepath.Dir(d))
-					}
+				// The directory the written name is relative to:
+				// "inc/defs.vh" found at "rtl/inc/defs.vh" needs "rtl".
+				// A name that climbs ("../x.vh") resolves next to the
+				// including file, which the tools do themselves.
+				name := strings.TrimPrefix(path.Clean(inc.Name), "./")
+				d, ok := strings.CutSuffix(inc.Resolved, name)
+				if !ok || strings.HasPrefix(name, "../") {
+					continue
+				}
+				d = strings.TrimSuffix(d, "/")
+				if d == "" {
+					d = "."
 				}
 				if !dirs[d] {
 					dirs[d] = true

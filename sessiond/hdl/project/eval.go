@@ -19,10 +19,27 @@ type Eval struct {
 	over  Overrides
 	outer *Eval // where the override expressions are evaluated
 	depth int
+	// steps is the work left, shared by every evaluator one question
+	// makes: parameters defined in a cycle (A = B + B, B = A + A) would
+	// otherwise take exponential time.
+	steps *int
 }
 
+// evalSteps bounds the work of one evaluation.
+const evalSteps = 20000
+
 // NewEval evaluates at w with no overrides.
-func (s *Snapshot) NewEval(w *Where) *Eval { return &Eval{s: s, w: w} }
+func (s *Snapshot) NewEval(w *Where) *Eval { return &Eval{s: s, w: w, steps: newSteps()} }
+
+func newSteps() *int {
+	n := evalSteps
+	return &n
+}
+
+// sub is an evaluator at w sharing ev's budget and depth.
+func (ev *Eval) sub(w *Where) *Eval {
+	return &Eval{s: ev.s, w: w, depth: ev.depth, steps: ev.steps}
+}
 
 // ForInstance evaluates inside the unit an instance at w instantiates, with
 // the instance's overrides (evaluated at w).
@@ -50,14 +67,22 @@ func (s *Snapshot) ForInstance(w *Where, in *design.Instance, target UnitRef) *E
 	if target.Unit.Body != nil {
 		tw.Chain = []*design.Scope{target.Unit.Body}
 	}
-	return &Eval{s: s, w: tw, over: ov, outer: s.NewEval(w)}
+	outer := s.NewEval(w)
+	return &Eval{s: s, w: tw, over: ov, outer: outer, steps: outer.steps}
 }
 
 // Value evaluates e to an integer.
 func (ev *Eval) Value(e *design.Expr) (int64, bool) {
-	if e == nil || ev.depth > 64 {
+	if ev.steps == nil {
+		ev.steps = newSteps()
+	}
+	if ev.depth == 0 {
+		*ev.steps = evalSteps // a new question
+	}
+	if e == nil || ev.depth > 64 || *ev.steps <= 0 {
 		return 0, false
 	}
+	*ev.steps--
 	ev.depth++
 	defer func() { ev.depth-- }()
 	switch e.Op {
@@ -76,11 +101,7 @@ func (ev *Eval) Value(e *design.Expr) (int64, bool) {
 				lang = ev.w.Source.Lang
 			}
 			if y := ev.s.PackageMember(e.Text, e.Args[0].Text, lang); y != nil && y.Decl.Value != nil {
-				sub := &Eval{s: ev.s, w: &Where{Source: y.OwnerSource, Unit: y.Owner}, depth: ev.depth}
-				if y.Owner.Body != nil {
-					sub.w.Chain = []*design.Scope{y.Owner.Body}
-				}
-				return sub.Value(y.Decl.Value)
+				return ev.sub(whereOf(y)).Value(y.Decl.Value)
 			}
 		}
 	case design.ExprUnary:
@@ -110,9 +131,12 @@ func (ev *Eval) Value(e *design.Expr) (int64, bool) {
 		if len(e.Args) != 2 {
 			return 0, false
 		}
-		a, ok1 := ev.Value(e.Args[0])
-		b, ok2 := ev.Value(e.Args[1])
-		if !ok1 || !ok2 {
+		a, ok := ev.Value(e.Args[0])
+		if !ok {
+			return 0, false
+		}
+		b, ok := ev.Value(e.Args[1])
+		if !ok {
 			return 0, false
 		}
 		return binop(strings.ToLower(e.Text), a, b)
@@ -150,7 +174,10 @@ func (ev *Eval) Value(e *design.Expr) (int64, bool) {
 		}
 		if len(e.Args) == 3 && (fn == "$max" || fn == "$min") {
 			a, ok1 := ev.Value(e.Args[1])
-			b, ok2 := ev.Value(e.Args[2])
+			b, ok2 := int64(0), false
+			if ok1 {
+				b, ok2 = ev.Value(e.Args[2])
+			}
 			if ok1 && ok2 {
 				if fn == "$max" {
 					return max(a, b), true
@@ -256,10 +283,7 @@ func (ev *Eval) param(name string) (int64, bool) {
 	// that is the same unit.
 	sub := ev
 	if y.Owner != ev.w.Unit {
-		sub = &Eval{s: ev.s, w: &Where{Source: y.OwnerSource, Unit: y.Owner}, depth: ev.depth}
-		if y.Owner != nil && y.Owner.Body != nil {
-			sub.w.Chain = []*design.Scope{y.Owner.Body}
-		}
+		sub = ev.sub(whereOf(y))
 	}
 	return sub.Value(y.Decl.Value)
 }
@@ -549,9 +573,14 @@ func (ev *Eval) at(y *Symbol) *Eval {
 	if y.Owner == ev.w.Unit || y.Owner == nil {
 		return ev
 	}
+	return ev.sub(whereOf(y))
+}
+
+// whereOf is the body of the unit that declares y.
+func whereOf(y *Symbol) *Where {
 	w := &Where{Source: y.OwnerSource, Unit: y.Owner}
-	if y.Owner.Body != nil {
+	if y.Owner != nil && y.Owner.Body != nil {
 		w.Chain = []*design.Scope{y.Owner.Body}
 	}
-	return &Eval{s: ev.s, w: w}
+	return w
 }

@@ -59,13 +59,9 @@ type Source struct {
 	lines *Lines
 }
 
-// Lines is the line index of s.Src.
-func (s *Source) Lines() *Lines {
-	if s.lines == nil {
-		s.lines = NewLines(s.Src)
-	}
-	return s.lines
-}
+// Lines is the line index of s.Src (made with the parse, so readers
+// sharing the snapshot never race to build it).
+func (s *Source) Lines() *Lines { return s.lines }
 
 // UnitRef is a unit and the file that declares it.
 type UnitRef struct {
@@ -487,7 +483,7 @@ func (p *Project) parseLocked(paths []string, macros map[string]*design.Macro) {
 }
 
 func parseOne(rel string, src []byte, open bool, macros map[string]*design.Macro, inc includeFunc) (s *Source) {
-	s = &Source{Path: rel, Lang: langOf(rel), Src: src, Open: open}
+	s = &Source{Path: rel, Lang: langOf(rel), Src: src, Open: open, lines: NewLines(src)}
 	defer func() {
 		// The parsers are fuzzed; this is the last line of defence so one
 		// file can never take the server down.

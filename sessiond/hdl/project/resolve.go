@@ -47,12 +47,28 @@ func (s *Snapshot) Occurrences(src *Source, fn func(o *Occurrence) bool) {
 	}
 	rel := src.Path
 	stop := false
+	vh := src.Lang == design.VHDL
 	emit := func(o *Occurrence) {
-		if stop || o.Span.File != rel || o.Name == "" {
+		if stop || o.Span.File != rel || o.Name == "" || o.Span.Start < 0 || o.Span.End > len(src.Src) || o.Span.Start > o.Span.End {
 			return
 		}
-		if !fn(o) {
-			stop = true
+		text := string(src.Src[o.Span.Start:o.Span.End])
+		if eqName(text, o.Name, vh) || strings.TrimPrefix(text, "\\") == o.Name {
+			if !fn(o) {
+				stop = true
+			}
+			return
+		}
+		// A name that came through a macro argument carries the span of
+		// the whole macro use: narrow it to the name where it is written
+		// (every whole-word place in the use; References drops the copies).
+		for _, at := range wordsIn(text, o.Name, vh) {
+			c := *o
+			c.Span.Start, c.Span.End = o.Span.Start+at, o.Span.Start+at+len(o.Name)
+			if !fn(&c) {
+				stop = true
+				return
+			}
 		}
 	}
 	for _, m := range src.File.Macros {
@@ -318,19 +334,112 @@ func (s *Snapshot) References(y *Symbol, includeDecl bool) []*Occurrence {
 	if y.Kind == SymMacro {
 		want = strings.TrimPrefix(want, "`")
 	}
+	seen := map[design.Span]bool{}
 	for _, src := range s.Sources() {
 		s.Occurrences(src, func(o *Occurrence) bool {
-			if !eqName(o.Name, want, vh || src.Lang == design.VHDL) {
+			if seen[o.Span] || !eqName(o.Name, want, vh || src.Lang == design.VHDL) {
 				return true
 			}
 			if !includeDecl && o.Span == y.Span() {
 				return true
 			}
 			if z := s.Resolve(o); Same(z, y) {
+				seen[o.Span] = true
 				out = append(out, o)
 			}
 			return true
 		})
+	}
+	return out
+}
+
+// wordsIn are the offsets in text where name stands as a whole word.
+func wordsIn(text, name string, fold bool) []int {
+	var out []int
+	hay, needle := text, name
+	if fold {
+		hay, needle = strings.ToLower(text), strings.ToLower(name)
+	}
+	for i := 0; ; {
+		j := strings.Index(hay[i:], needle)
+		if j < 0 {
+			return out
+		}
+		a := i + j
+		b := a + len(needle)
+		if (a == 0 || !identByte(hay[a-1])) && (b == len(hay) || !identByte(hay[b])) {
+			out = append(out, a)
+		}
+		i = b
+	}
+}
+
+func identByte(c byte) bool {
+	return c == '_' || c == '$' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// UnitNames are the names of the units rel declares, lowercased.
+func (s *Snapshot) UnitNames(rel string) []string {
+	src := s.Source(rel)
+	if src == nil || src.File == nil {
+		return nil
+	}
+	var out []string
+	for _, u := range src.File.Units {
+		if u.Name != "" && u.Kind != design.UnitCompilation {
+			out = append(out, unitKey(u.Name))
+		}
+	}
+	return out
+}
+
+// Dependents are the files that use a unit named in names (lowercased):
+// instantiate it, import it, name an item of it (pkg::x) or implement it
+// (a VHDL architecture of an entity). Their problems can change with it.
+func (s *Snapshot) Dependents(names map[string]bool) []string {
+	if len(names) == 0 {
+		return nil
+	}
+	var out []string
+	for _, src := range s.Sources() {
+		if src.File == nil {
+			continue
+		}
+		uses := false
+		for _, u := range src.File.Units {
+			if names[unitKey(u.Of)] {
+				uses = true
+			}
+			Scopes(u, func(sc *design.Scope, _ []*design.Scope) {
+				if uses {
+					return
+				}
+				for _, in := range sc.Instances {
+					if names[unitKey(in.Module)] {
+						uses = true
+						return
+					}
+				}
+				for _, im := range sc.Imports {
+					if names[unitKey(im.Pkg)] {
+						uses = true
+						return
+					}
+				}
+				for i := range sc.Refs {
+					if sc.Refs[i].Kind == design.RefScoped && names[unitKey(sc.Refs[i].Pkg)] {
+						uses = true
+						return
+					}
+				}
+			})
+			if uses {
+				break
+			}
+		}
+		if uses {
+			out = append(out, src.Path)
+		}
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package project
 
 import (
+	"slices"
 	"strings"
 
 	"gatewave.dev/sessiond/hdl/design"
@@ -325,7 +326,9 @@ func Scopes(u *design.Unit, fn func(sc *design.Scope, chain []*design.Scope)) {
 	}
 	var walk func(sc *design.Scope, chain []*design.Scope)
 	walk = func(sc *design.Scope, chain []*design.Scope) {
-		chain = append(chain, sc)
+		// Clip: siblings must not share (and overwrite) one backing
+		// array, since callers keep the chains they are given.
+		chain = append(slices.Clip(chain), sc)
 		fn(sc, chain)
 		for _, c := range sc.Scopes {
 			walk(c, chain)
