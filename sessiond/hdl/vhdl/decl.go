@@ -20,14 +20,7 @@ func builtinType(name string) string {
 		return ""
 	}
 	var buf [24]byte
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	return builtinTypes[string(buf[:len(name)])]
+	return builtinTypes[string(lowerTo(buf[:], name))]
 }
 
 // looksLikeStatement reports whether the current token starts a
@@ -346,17 +339,33 @@ func (p *parser) rangeConstraint() design.Range {
 	return design.Range{Span: p.spanFrom(start)}
 }
 
-func (p *parser) typeDecl() {
-	start := p.curStart()
+// namedDecl consumes a declaration's keyword and name and returns the decl
+// of that kind; without a name it reports what it expected, skips the
+// declaration and returns nil.
+func (p *parser) namedDecl(kind design.DeclKind, what string) *design.Decl {
 	p.pos++
 	nt := p.cur()
 	if !isName(nt) {
-		p.errExpected("type name")
+		p.errExpected(what)
 		p.skipStatement()
-		return
+		return nil
 	}
 	p.pos++
-	d := p.newDecl(design.DeclTypedef, p.text(nt), p.tspan(nt))
+	return p.newDecl(kind, p.text(nt), p.tspan(nt))
+}
+
+// finishDecl gives d, which began at start, its full span and its doc.
+func (p *parser) finishDecl(d *design.Decl, start int) {
+	d.Full = p.spanFrom(start)
+	d.Doc = p.doc(start, d.Full.End, false)
+}
+
+func (p *parser) typeDecl() {
+	start := p.curStart()
+	d := p.namedDecl(design.DeclTypedef, "type name")
+	if d == nil {
+		return
+	}
 	scope := p.sc
 	var members []*design.Decl // enum literals, declared after the type
 	if p.accept(kwIs) {
@@ -478,50 +487,37 @@ func (p *parser) typeDecl() {
 		d.Type.Text = p.collapse(i0, p.pos)
 	}
 	p.expectSemi("after type declaration")
-	d.Full = p.spanFrom(start)
-	d.Doc = p.doc(start, d.Full.End, false)
+	p.finishDecl(d, start)
 	scope.Decls = append(scope.Decls, d)
 	scope.Decls = append(scope.Decls, members...)
 }
 
 func (p *parser) subtypeDecl() {
 	start := p.curStart()
-	p.pos++
-	nt := p.cur()
-	if !isName(nt) {
-		p.errExpected("subtype name")
-		p.skipStatement()
+	d := p.namedDecl(design.DeclTypedef, "subtype name")
+	if d == nil {
 		return
 	}
-	p.pos++
-	d := p.newDecl(design.DeclTypedef, p.text(nt), p.tspan(nt))
 	if p.expect(kwIs, "'is' after subtype name") {
 		d.Type = p.subtypeIndication()
 	}
 	p.expectSemi("after subtype declaration")
-	d.Full = p.spanFrom(start)
-	d.Doc = p.doc(start, d.Full.End, false)
+	p.finishDecl(d, start)
 	p.sc.Decls = append(p.sc.Decls, d)
 }
 
 func (p *parser) componentDecl() {
 	start := p.curStart()
-	p.pos++
-	nt := p.cur()
-	if !isName(nt) {
-		p.errExpected("component name")
-		p.skipStatement()
+	d := p.namedDecl(design.DeclComponent, "component name")
+	if d == nil {
 		return
 	}
-	p.pos++
-	d := p.newDecl(design.DeclComponent, p.text(nt), p.tspan(nt))
 	p.accept(kwIs)
 	var u design.Unit
 	p.unitHeader(&u, "component")
 	d.Members = append(u.Params, u.Ports...)
 	p.endOf(kwComponent, 0, d.Name, "component "+d.Name)
-	d.Full = p.spanFrom(start)
-	d.Doc = p.doc(start, d.Full.End, false)
+	p.finishDecl(d, start)
 	p.fold(start, d.Full.End)
 	p.sc.Decls = append(p.sc.Decls, d)
 }
@@ -544,8 +540,7 @@ func (p *parser) aliasDecl() {
 		d.Value = p.expr()
 	}
 	p.expectSemi("after alias declaration")
-	d.Full = p.spanFrom(start)
-	d.Doc = p.doc(start, d.Full.End, false)
+	p.finishDecl(d, start)
 	p.sc.Decls = append(p.sc.Decls, d)
 }
 
@@ -603,8 +598,7 @@ func (p *parser) subprogram(inInterface bool) *design.Decl {
 	switch {
 	case p.at(opSemi):
 		p.pos++
-		d.Full = p.spanFrom(start)
-		d.Doc = p.doc(start, d.Full.End, false)
+		p.finishDecl(d, start)
 		return d
 	case p.at(kwIs):
 		p.pos++
@@ -708,8 +702,7 @@ func (p *parser) interfaceElement(kind design.DeclKind, what string, list []*des
 					p.pos++
 				}
 			}
-			d.Full = p.spanFrom(start)
-			d.Doc = p.doc(start, d.Full.End, false)
+			p.finishDecl(d, start)
 			return append(list, d)
 		}
 		p.errExpected("generic type name")

@@ -35,14 +35,7 @@ func (p *parser) isKnownFunc(name string) bool {
 		return false
 	}
 	var buf [32]byte
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	key := buf[:len(name)]
+	key := lowerTo(buf[:], name)
 	if knownFuncs[string(key)] {
 		return true
 	}

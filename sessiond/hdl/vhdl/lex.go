@@ -362,6 +362,15 @@ func isBasedDigit(c byte) bool {
 	return class[c]&cDigit != 0 || (c|0x20 >= 'a' && c|0x20 <= 'f')
 }
 
+// opOne is the operator of each byte that is one on its own; the bytes that
+// may start a longer one are looked at first by lexOp.
+var opOne = [256]uint8{
+	'(': opLParen, ')': opRParen, ';': opSemi, ',': opComma, '.': opDot, '&': opAmp,
+	'|': opBar, '!': opBar, '[': opLBrack, ']': opRBrack, '+': opPlus, '-': opMinus,
+	'@': opAt, '`': opBacktick, '^': opCaret, ':': opColon, '=': opEQ, '*': opStar,
+	'/': opSlash, '<': opLT, '>': opGT, '?': opQuestion,
+}
+
 func lexOp(src []byte, i int) (int, uint8) {
 	c := src[i]
 	var c1, c2 byte
@@ -372,54 +381,22 @@ func lexOp(src []byte, i int) (int, uint8) {
 		c2 = src[i+2]
 	}
 	switch c {
-	case '(':
-		return i + 1, opLParen
-	case ')':
-		return i + 1, opRParen
-	case ';':
-		return i + 1, opSemi
-	case ',':
-		return i + 1, opComma
-	case '.':
-		return i + 1, opDot
-	case '&':
-		return i + 1, opAmp
-	case '|', '!':
-		return i + 1, opBar
-	case '[':
-		return i + 1, opLBrack
-	case ']':
-		return i + 1, opRBrack
-	case '+':
-		return i + 1, opPlus
-	case '-':
-		return i + 1, opMinus
-	case '@':
-		return i + 1, opAt
-	case '`':
-		return i + 1, opBacktick
-	case '^':
-		return i + 1, opCaret
 	case ':':
 		if c1 == '=' {
 			return i + 2, opVarAssign
 		}
-		return i + 1, opColon
 	case '=':
 		if c1 == '>' {
 			return i + 2, opArrow
 		}
-		return i + 1, opEQ
 	case '*':
 		if c1 == '*' {
 			return i + 2, opPow
 		}
-		return i + 1, opStar
 	case '/':
 		if c1 == '=' {
 			return i + 2, opNE
 		}
-		return i + 1, opSlash
 	case '<':
 		switch c1 {
 		case '=':
@@ -429,7 +406,6 @@ func lexOp(src []byte, i int) (int, uint8) {
 		case '<':
 			return i + 2, opDLT
 		}
-		return i + 1, opLT
 	case '>':
 		switch c1 {
 		case '=':
@@ -437,7 +413,6 @@ func lexOp(src []byte, i int) (int, uint8) {
 		case '>':
 			return i + 2, opDGT
 		}
-		return i + 1, opGT
 	case '?':
 		switch c1 {
 		case '?':
@@ -459,7 +434,9 @@ func lexOp(src []byte, i int) (int, uint8) {
 			}
 			return i + 2, opMGT
 		}
-		return i + 1, opQuestion
+	}
+	if op := opOne[c]; op != 0 {
+		return i + 1, op
 	}
 	// Skip a whole UTF-8 sequence or one stray byte.
 	return i + 1, opOther

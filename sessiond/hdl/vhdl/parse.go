@@ -413,6 +413,20 @@ func lower(s string) string {
 	return s
 }
 
+// lowerTo writes s in lower case to buf, which must hold it, and returns
+// that part of buf: a map key that costs no allocation.
+func lowerTo(buf []byte, s string) []byte {
+	b := buf[:len(s)]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b[i] = c
+	}
+	return b
+}
+
 func eqFold(a, b string) bool {
 	if len(a) != len(b) {
 		return false
@@ -678,22 +692,25 @@ func (p *parser) unitName(what string) (string, design.Span) {
 	return "", p.span(pe, pe)
 }
 
-func (p *parser) newUnit(kind design.UnitKind, kwTok tok) *design.Unit {
+// newUnit starts a design unit at its keyword kwTok: its doc, its name
+// (what names it in an error) and its scope, which takes the pending context
+// clause.
+func (p *parser) newUnit(kind design.UnitKind, kwTok tok, what string) *design.Unit {
 	u := &design.Unit{Kind: kind, Full: p.tspan(kwTok)}
 	u.Doc = p.doc(int(kwTok.start), int(kwTok.end), false)
 	if u.Doc == "" && p.ctxStart >= 0 { // the comment above the context clause
 		u.Doc = p.doc(p.ctxStart, p.ctxStart, true)
 	}
 	p.ctxStart = -1
+	u.Name, u.NameSpan = p.unitName(what)
+	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
+	p.takePending(u.Body)
 	return u
 }
 
 func (p *parser) entity() {
 	kwTok := p.advance()
-	u := p.newUnit(design.UnitEntity, kwTok)
-	u.Name, u.NameSpan = p.unitName("entity name")
-	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
-	p.takePending(u.Body)
+	u := p.newUnit(design.UnitEntity, kwTok, "entity name")
 	p.push(u.Body)
 	p.expect(kwIs, "'is' after entity name")
 	p.unitHeader(u, "entity")
@@ -727,10 +744,7 @@ func (p *parser) unitHeader(u *design.Unit, what string) {
 
 func (p *parser) architecture() {
 	kwTok := p.advance()
-	u := p.newUnit(design.UnitArchitecture, kwTok)
-	u.Name, u.NameSpan = p.unitName("architecture name")
-	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
-	p.takePending(u.Body)
+	u := p.newUnit(design.UnitArchitecture, kwTok, "architecture name")
 	p.push(u.Body)
 	if p.expect(kwOf, "'of' after architecture name") {
 		u.Of, u.OfSpan = p.unitName("entity name after 'of'")
@@ -750,11 +764,8 @@ func (p *parser) architecture() {
 func (p *parser) pkg() {
 	kwTok := p.advance()
 	if p.accept(kwBody) {
-		u := p.newUnit(design.UnitPackageBody, kwTok)
-		u.Name, u.NameSpan = p.unitName("package name")
+		u := p.newUnit(design.UnitPackageBody, kwTok, "package name")
 		u.Of, u.OfSpan = u.Name, u.NameSpan
-		u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
-		p.takePending(u.Body)
 		p.push(u.Body)
 		if u.Of != "" {
 			p.addRef(design.RefUnit, u.Of, u.OfSpan)
@@ -766,10 +777,7 @@ func (p *parser) pkg() {
 		p.pop(nil)
 		return
 	}
-	u := p.newUnit(design.UnitPackage, kwTok)
-	u.Name, u.NameSpan = p.unitName("package name")
-	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
-	p.takePending(u.Body)
+	u := p.newUnit(design.UnitPackage, kwTok, "package name")
 	p.push(u.Body)
 	p.expect(kwIs, "'is' after package name")
 	if p.accept(kwNew) {
@@ -829,10 +837,7 @@ func (p *parser) instantiatedName(kind design.RefKind) {
 // configuration declarations are parsed for their names and skipped.
 func (p *parser) configuration() {
 	kwTok := p.advance()
-	u := p.newUnit(design.UnitConfiguration, kwTok)
-	u.Name, u.NameSpan = p.unitName("configuration name")
-	u.Body = &design.Scope{Kind: design.ScopeUnit, Name: u.Name, NameSpan: u.NameSpan}
-	p.takePending(u.Body)
+	u := p.newUnit(design.UnitConfiguration, kwTok, "configuration name")
 	if p.expect(kwOf, "'of' after configuration name") {
 		u.Of, u.OfSpan = p.unitName("entity name after 'of'")
 		if u.Of != "" {
