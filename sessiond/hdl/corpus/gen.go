@@ -455,19 +455,19 @@ func (g *gen) leaf(l leafPlan, target int) []byte {
 	return b.Bytes()
 }
 
-// midLeaves writes a level-1 mid module chaining leaves.
-func (g *gen) midLeaves(name string, leaves []leafPlan) []byte {
-	var b w
-	b.f("// %s.sv - generated cluster of %d leaf stages.", name, len(leaves))
+// chainHead writes a chaining mid module's header up to its first child:
+// the module (doc: what it does) with its width parameter W (wDoc, default
+// width) and ports, and the chain input d0/v0.
+func chainHead(b *w, name, doc, wDoc, width string) {
 	b.f("`include \"gen_defs.svh\"")
 	b.f("")
-	b.f("// %s: chains its leaves; the data width is set by the parent.", name)
+	b.f("// %s: %s", name, doc)
 	b.f("module %s", name)
 	b.f("    import gen_pkg::*;")
 	b.f("#(")
-	b.f("    // Data width of the chain.")
-	b.f("    parameter int W = 16")
-	portsHeader(&b, false, 0)
+	b.f("    // %s", wDoc)
+	b.f("    parameter int W = %s", width)
+	portsHeader(b, false, 0)
 	b.f("    // Chain input.")
 	b.f("    logic [W-1:0] d0;")
 	b.f("    // Chain input is valid.")
@@ -475,6 +475,13 @@ func (g *gen) midLeaves(name string, leaves []leafPlan) []byte {
 	b.f("    assign d0 = in_data;")
 	b.f("    assign v0 = in_valid;")
 	b.f("")
+}
+
+// midLeaves writes a level-1 mid module chaining leaves.
+func (g *gen) midLeaves(name string, leaves []leafPlan) []byte {
+	var b w
+	b.f("// %s.sv - generated cluster of %d leaf stages.", name, len(leaves))
+	chainHead(&b, name, "chains its leaves; the data width is set by the parent.", "Data width of the chain.", "16")
 	for i, l := range leaves {
 		k := i + 1
 		aux := 1 + g.r.IntN(8)
@@ -534,26 +541,11 @@ func (g *gen) midMids(name string, kids []string, top bool) []byte {
 	} else {
 		b.f("// %s.sv - generated group of %d clusters.", name, len(kids))
 	}
-	b.f("`include \"gen_defs.svh\"")
-	b.f("")
-	b.f("// %s: chains its children, each at its own data width.", name)
-	b.f("module %s", name)
-	b.f("    import gen_pkg::*;")
-	b.f("#(")
-	b.f("    // Data width at the ports.")
+	width := "16"
 	if top {
-		b.f("    parameter int W = `GEN_W")
-	} else {
-		b.f("    parameter int W = 16")
+		width = "`GEN_W"
 	}
-	portsHeader(&b, false, 0)
-	b.f("    // Chain input.")
-	b.f("    logic [W-1:0] d0;")
-	b.f("    // Chain input is valid.")
-	b.f("    logic         v0;")
-	b.f("    assign d0 = in_data;")
-	b.f("    assign v0 = in_valid;")
-	b.f("")
+	chainHead(&b, name, "chains its children, each at its own data width.", "Data width at the ports.", width)
 	for i, kid := range kids {
 		k := i + 1
 		b.f("    // Data width of child %d (%s).", k, kid)
