@@ -349,6 +349,15 @@ type tokText struct {
 	s, e int
 }
 
+// tokTexts converts a lexer's tokens for verify.
+func tokTexts[T any](ts []T, conv func(T) tokText) []tokText {
+	out := make([]tokText, len(ts))
+	for i, t := range ts {
+		out[i] = conv(t)
+	}
+	return out
+}
+
 // verify re-lexes the edited text and fails when a token changed, which
 // would mean the edits touched more than whitespace between tokens (or
 // at the end of a comment of kind comment) (it

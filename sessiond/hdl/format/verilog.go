@@ -18,12 +18,7 @@ func Verilog(src []byte, sv bool, lo, hi int, st Style) ([]Edit, error) {
 	e.run()
 	edits := e.d.edits(lo, hi, st)
 	lex := func(b []byte) []tokText {
-		ts := verilog.Lex(b, sv)
-		out := make([]tokText, len(ts))
-		for i, t := range ts {
-			out[i] = tokText{uint8(t.Kind), t.Start, t.End}
-		}
-		return out
+		return tokTexts(verilog.Lex(b, sv), func(t verilog.Token) tokText { return tokText{uint8(t.Kind), t.Start, t.End} })
 	}
 	if err := verify(src, edits, lex, uint8(verilog.Comment)); err != nil {
 		return nil, err

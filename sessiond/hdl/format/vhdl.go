@@ -19,12 +19,7 @@ func VHDL(src []byte, lo, hi int, st Style) ([]Edit, error) {
 	e.run()
 	edits := e.d.edits(lo, hi, st)
 	lex := func(b []byte) []tokText {
-		ts := vhdl.Lex(b)
-		out := make([]tokText, len(ts))
-		for i, t := range ts {
-			out[i] = tokText{uint8(t.Kind), t.Start, t.End}
-		}
-		return out
+		return tokTexts(vhdl.Lex(b), func(t vhdl.Token) tokText { return tokText{uint8(t.Kind), t.Start, t.End} })
 	}
 	if err := verify(src, edits, lex, uint8(vhdl.TokComment)); err != nil {
 		return nil, err
