@@ -187,7 +187,7 @@ func (s *Server) addMissingPorts(v *project.Snapshot, w *project.Where, in *desi
 		indent = leadingSpace(b[ls:last.Start])
 	} else {
 		ls := src.Lines().LineStart(src.Lines().LineOf(in.Full.Start))
-		indent = leadingSpace(b[ls:in.Full.Start]) + "\t"
+		indent = leadingSpace(b[ls:in.Full.Start]) + indentUnit(b)
 	}
 	var text strings.Builder
 	insertAt := closeAt
@@ -199,19 +199,30 @@ func (s *Server) addMissingPorts(v *project.Snapshot, w *project.Where, in *desi
 		if i > 0 {
 			text.WriteString(",")
 		}
+		// The same-named signal where there is one; else left open for
+		// the user to fill (a guessed name would be undeclared).
+		actual := ""
+		if y := v.Lookup(w, p.Name); y != nil && y.Kind == project.SymDecl && isConnectable(y.Decl) {
+			actual = p.Name
+		} else if vh {
+			actual = "open"
+		}
 		if vh {
-			text.WriteString("\n" + indent + p.Name + " => " + p.Name)
+			text.WriteString("\n" + indent + p.Name + " => " + actual)
 		} else {
-			text.WriteString("\n" + indent + "." + p.Name + "(" + p.Name + ")")
+			text.WriteString("\n" + indent + "." + p.Name + "(" + actual + ")")
 		}
 	}
-	// Keep the closing parenthesis on a line of its own if it was.
-	if ws := b[insertAt:closeAt]; !strings.Contains(string(ws), "\n") {
-		text.WriteString("\n" + strings.TrimSuffix(indent, "\t"))
-		// Replace the whitespace between the last connection and ')'.
-		return s.editAction(v, src, fmt.Sprintf("Add the missing port connections (%d)", len(missing)), insertAt, closeAt, text.String())
+	// The closing parenthesis goes on a line of its own, indented like
+	// the instance; whatever whitespace stood before it is replaced.
+	title := fmt.Sprintf("Add the missing port connections (%d)", len(missing))
+	if strings.TrimSpace(string(b[insertAt:closeAt])) != "" {
+		// A comment after the last connection stays where it is.
+		return s.editAction(v, src, title, insertAt, insertAt, text.String())
 	}
-	return s.editAction(v, src, fmt.Sprintf("Add the missing port connections (%d)", len(missing)), insertAt, insertAt, text.String())
+	ls := src.Lines().LineStart(src.Lines().LineOf(in.Full.Start))
+	text.WriteString("\n" + leadingSpace(b[ls:in.Full.Start]))
+	return s.editAction(v, src, title, insertAt, closeAt, text.String())
 }
 
 func leadingSpace(b []byte) string {
@@ -329,7 +340,7 @@ func declInsertPoint(src *project.Source, u *design.Unit) (int, string) {
 			}
 			if j > i && strings.EqualFold(string(b[i:j]), "begin") {
 				ls := l.LineStart(l.LineOf(i))
-				return ls, "\t"
+				return ls, indentUnit(b)
 			}
 			if j == i {
 				j++
@@ -349,12 +360,49 @@ func declInsertPoint(src *project.Source, u *design.Unit) (int, string) {
 		return -1, ""
 	}
 	line := l.LineOf(after) + 1
-	indent := "\t"
-	if line < l.Count() {
-		ls := l.LineStart(line)
-		if ind := leadingSpace(b[ls:l.LineEnd(line)]); ind != "" {
-			indent = ind
+	// Indent like the body's first line that has text.
+	indent := indentUnit(b)
+	for k := line; k < l.Count() && l.LineStart(k) < u.Full.End; k++ {
+		text := b[l.LineStart(k):l.LineEnd(k)]
+		if strings.TrimSpace(string(text)) != "" {
+			if ind := leadingSpace(text); ind != "" {
+				indent = ind
+			}
+			break
 		}
 	}
 	return l.LineStart(line), indent
+}
+
+// isConnectable reports whether d is something a port connects to.
+func isConnectable(d *design.Decl) bool {
+	switch d.Kind {
+	case design.DeclPort, design.DeclNet, design.DeclVar, design.DeclSignal, design.DeclInterfacePort:
+		return true
+	}
+	return false
+}
+
+// indentUnit is the file's indentation step: a tab if lines are indented
+// with tabs, else the smallest run of leading spaces (at least 2), else 4.
+func indentUnit(b []byte) string {
+	best := 0
+	tabs := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "\t") {
+			tabs++
+			continue
+		}
+		n := len(line) - len(strings.TrimLeft(line, " "))
+		if n >= 2 && n < len(line) && (best == 0 || n < best) {
+			best = n
+		}
+	}
+	switch {
+	case tabs > 0 && best == 0:
+		return "\t"
+	case best > 0:
+		return strings.Repeat(" ", best)
+	}
+	return "    "
 }

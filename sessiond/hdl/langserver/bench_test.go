@@ -356,7 +356,7 @@ func BenchmarkOnSaveChecks(b *testing.B) {
 		b.Fatal(err)
 	}
 	var o lint.Options
-	p.View(func(v *project.Snapshot) { o = langserver.LintOptions(v, root) })
+	p.View(func(v *project.Snapshot) { o, _ = langserver.LintOptions(v, root) })
 	o.Top, o.Tools, o.Timeout = top, []string{lint.Verilator}, 10*time.Minute
 	start = time.Now()
 	ds, err := lint.Run(context.Background(), o)

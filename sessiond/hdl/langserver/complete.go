@@ -117,7 +117,8 @@ func (c *completer) run() {
 	}
 	c.scopeItems()
 	if c.w.Unit == nil || atStatementStart(text, a) {
-		c.moduleItems()
+		// Where a module item starts, a module is likelier than a signal.
+		c.moduleItems("0")
 	}
 	c.keywords()
 }
@@ -360,7 +361,7 @@ func (c *completer) packageItems(pkg string) {
 }
 
 func (c *completer) macros() {
-	for name, m := range c.v.Macros() {
+	for name, m := range c.v.VisibleMacros(c.src.Path) {
 		it := CompletionItem{Label: name, Kind: ciConstant, Detail: "`define " + strings.TrimSpace(name+" "+m.Body), SortText: "0" + name}
 		if len(m.Params) > 0 {
 			var ps []string
@@ -692,13 +693,16 @@ func (c *completer) instanceItems(ctx *instCtx, afterDot bool) bool {
 		if ctx.connected[strings.ToLower(p.Name)] {
 			continue
 		}
-		actual := "${1:" + p.Name + "}"
-		if ctx.params {
-			if p.Value != nil {
-				actual = "${1:" + snippetEscape(c.v.SpanText(p.Value.Span)) + "}"
-			}
-		} else if y := c.v.Lookup(c.w, p.Name); y != nil && y.Kind == project.SymDecl && y.Decl.Kind != design.DeclParam {
+		actual := "${1}"
+		switch {
+		case ctx.params && p.Value != nil:
+			actual = "${1:" + snippetEscape(c.v.SpanText(p.Value.Span)) + "}"
+		case ctx.params:
+			actual = "${1:" + p.Name + "}"
+		case c.signalNamed(p.Name):
 			actual = p.Name
+		case vh:
+			actual = "${1:open}"
 		}
 		var insert string
 		switch {
@@ -734,7 +738,7 @@ func snippetEscape(s string) string {
 // moduleItems offer each module, interface and entity; choosing one
 // writes the whole instantiation with every parameter and port named,
 // connected to same-named signals where they exist.
-func (c *completer) moduleItems() {
+func (c *completer) moduleItems(rank string) {
 	n := 0
 	for _, u := range c.v.AllUnits() {
 		switch u.Unit.Kind {
@@ -756,7 +760,7 @@ func (c *completer) moduleItems() {
 		it := CompletionItem{
 			Label: u.Unit.Name, Kind: ciModule,
 			Detail:     unitKindName(u.Unit.Kind) + " · " + u.Source.Path,
-			SortText:   "5" + u.Unit.Name,
+			SortText:   rank + "0" + u.Unit.Name,
 			InsertText: c.instantiation(u), InsertTextFormat: 2,
 		}
 		if u.Unit.Doc != "" {
@@ -768,18 +772,29 @@ func (c *completer) moduleItems() {
 
 func (c *completer) instantiation(u project.UnitRef) string {
 	params := headerParams(u.Unit)
-	n := 1
+	// The instance name is the first stop; then the parameters and the
+	// ports in order.
+	n := 2
 	ph := func(def string) string {
 		s := fmt.Sprintf("${%d:%s}", n, snippetEscape(def))
 		n++
 		return s
 	}
+	// A port is connected to the same-named signal where there is one,
+	// else left empty (VHDL: open) for the user to fill: a guessed name
+	// would only be an undeclared identifier.
 	actual := func(p *design.Decl) string {
-		if y := c.v.Lookup(c.w, p.Name); y != nil && y.Kind == project.SymDecl && y.Decl.Kind != design.DeclParam && y.Decl.Kind != design.DeclLocalParam {
+		if c.signalNamed(p.Name) {
 			return p.Name
 		}
-		return ph(p.Name)
+		if c.vhdl() {
+			return ph("open")
+		}
+		s := fmt.Sprintf("${%d}", n)
+		n++
+		return s
 	}
+	first := func(def string) string { return "${1:" + snippetEscape(def) + "}" }
 	width := 0
 	for _, p := range u.Unit.Ports {
 		width = max(width, len(p.Name))
@@ -792,7 +807,7 @@ func (c *completer) instantiation(u project.UnitRef) string {
 	var b strings.Builder
 	if c.vhdl() {
 		// The label comes first in VHDL.
-		b.WriteString(ph(name) + " : entity work." + u.Unit.Name)
+		b.WriteString(first(name) + " : entity work." + u.Unit.Name)
 		if len(params) > 0 {
 			b.WriteString("\n\tgeneric map (")
 			for i, p := range params {
@@ -835,7 +850,7 @@ func (c *completer) instantiation(u project.UnitRef) string {
 		}
 		b.WriteString("\n)")
 	}
-	b.WriteString(" " + ph(name) + " (")
+	b.WriteString(" " + first(name) + " (")
 	for i, p := range u.Unit.Ports {
 		b.WriteString("\n\t." + pad(p.Name, width) + " (" + actual(p) + ")")
 		if i < len(u.Unit.Ports)-1 {
@@ -908,4 +923,18 @@ func (c *completer) keywords() {
 		c.add(CompletionItem{Label: k, Kind: ciKeyword, SortText: "9" + k})
 	}
 	sort.SliceStable(c.items, func(i, j int) bool { return c.items[i].SortText < c.items[j].SortText })
+}
+
+// signalNamed reports whether a net, variable, signal or port of that name
+// is visible here (something a port can be connected to).
+func (c *completer) signalNamed(name string) bool {
+	y := c.v.Lookup(c.w, name)
+	if y == nil || y.Kind != project.SymDecl {
+		return false
+	}
+	switch y.Decl.Kind {
+	case design.DeclPort, design.DeclNet, design.DeclVar, design.DeclSignal, design.DeclInterfacePort:
+		return true
+	}
+	return false
 }

@@ -209,8 +209,8 @@ func TestCompletionNamedPortsFromAnotherFile(t *testing.T) {
 	if r := item(items, "rst"); r.InsertText != "rst(rst)" {
 		t.Errorf("rst inserts %q, want it connected to the same-named signal", r.InsertText)
 	}
-	if b := item(items, "busy"); b.InsertText != "busy(${1:busy})" {
-		t.Errorf("busy inserts %q, want a placeholder (no signal named busy here)", b.InsertText)
+	if b := item(items, "busy"); b.InsertText != "busy(${1})" {
+		t.Errorf("busy inserts %q, want an empty connection to fill (no signal named busy here)", b.InsertText)
 	}
 	// Parameters after #(.
 	typed2 := text[:end] + "    uart_rx #(.\n" + text[end:]
@@ -232,7 +232,7 @@ func TestCompletionModuleExpandsToInstantiation(t *testing.T) {
 	if it == nil {
 		t.Fatalf("no uart_tx in %v", labels(items))
 	}
-	for _, want := range []string{"uart_tx #(", ".DATA_BITS (${1:8})", ".PARITY    (${2:0})", ".clk   (clk)", ".rst   (rst)", ".data  (${5:data})", ");"} {
+	for _, want := range []string{"uart_tx #(", ".DATA_BITS (${2:8})", ".PARITY    (${3:0})", ") ${1:u_uart_tx} (", ".clk   (clk)", ".rst   (rst)", ".start (${4})", ".data  (${5})", ");"} {
 		if !strings.Contains(it.InsertText, want) {
 			t.Errorf("instantiation snippet lacks %q:\n%s", want, it.InsertText)
 		}
@@ -563,11 +563,17 @@ func TestCodeActions(t *testing.T) {
 		}
 		switch {
 		case strings.HasPrefix(a.Title, "Add the missing port connections"):
+			// rst and tick exist in top: connected; baud_gen's other
+			// ports have no same-named signal: left empty, not guessed.
 			if !strings.Contains(edits[0].NewText, ".rst(rst)") || !strings.Contains(edits[0].NewText, ".tick(tick)") {
 				t.Errorf("missing ports edit: %q", edits[0].NewText)
 			}
+			fixed := applyEdits(c.read("rtl/top.v"), []textEdit{{Range: edits[0].Range, NewText: edits[0].NewText}})
+			if !strings.Contains(fixed, "        .tick_os(extra_os),\n        .rst(rst),\n        .tick(tick)\n    );") {
+				t.Errorf("after the fix:\n%s", fixed[strings.Index(fixed, "u_b2"):])
+			}
 		case strings.HasPrefix(a.Title, "Declare"):
-			if !strings.Contains(edits[0].NewText, "wire extra_os;") {
+			if edits[0].NewText != "    wire extra_os;\n" {
 				t.Errorf("declare edit: %q", edits[0].NewText)
 			}
 		}
@@ -700,5 +706,67 @@ func TestHighlightsAndWorkspaceSymbols(t *testing.T) {
 	}
 	if len(syms) != 1 || syms[0].Name != "`UART_OVERSAMPLE" || c.relOf(syms[0].Location.URI) != "include/uart_defs.vh" {
 		t.Errorf("workspace symbol for a macro: %s", dump(syms))
+	}
+}
+
+// Ports with no same-named signal are left empty, never guessed.
+func TestAddMissingPortsLeavesUnknownSignalsOpen(t *testing.T) {
+	c := newClient(t, copyProject(t, "uart"), clientOptions{})
+	c.open("rtl/top.v")
+	text := c.read("rtl/top.v")
+	end := strings.LastIndex(text, "endmodule")
+	c.change("rtl/top.v", text[:end]+"    uart_tx u_t3 (.clk(clk));\n"+text[end:])
+	c.waitDiags("rtl/top.v", "missing ports", func(d []diag) bool { return hasCode(d, "missing-port", "") != nil })
+	var actions []struct {
+		Title string `json:"title"`
+		Edit  struct {
+			Changes map[string][]textEdit `json:"changes"`
+		} `json:"edit"`
+	}
+	p := c.at("rtl/top.v", "u_t3", 0, 1)
+	if err := json.Unmarshal(c.request("textDocument/codeAction", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")},
+		"range": rng{p, p}, "context": map[string]any{"diagnostics": []any{}}}), &actions); err != nil {
+		t.Fatal(err)
+	}
+	if len(actions) != 1 {
+		t.Fatalf("actions: %s", dump(actions))
+	}
+	fixed := applyEdits(c.read("rtl/top.v"), actions[0].Edit.Changes[c.uri("rtl/top.v")])
+	for _, s := range []string{".rst(rst)", ".tick(tick)", ".start()", ".data()", ".txd()", ".busy()\n    );"} {
+		if !strings.Contains(fixed, s) {
+			t.Errorf("fixed text lacks %q:\n%s", s, fixed[strings.Index(fixed, "u_t3"):])
+		}
+	}
+	c.change("rtl/top.v", fixed)
+	ds := c.waitDiags("rtl/top.v", "no missing ports", func(d []diag) bool { return hasCode(d, "missing-port", "") == nil })
+	if d := hasCode(ds, "undeclared", ""); d != nil {
+		t.Errorf("the fix made an undeclared name: %s", dump(d))
+	}
+}
+
+// Macros of another core's headers and include guards are not offered.
+func TestMacroCompletionOffersWhatTheFileCanSee(t *testing.T) {
+	root := copyProject(t, "uart")
+	writeFiles(t, root, map[string]string{
+		"other/inc/other_defs.vh": "`ifndef OTHER_DEFS_VH\n`define OTHER_DEFS_VH\n`define OTHER_WIDTH 12\n`endif\n",
+		"other/rtl/o.v":           "`include \"other_defs.vh\"\nmodule o (output [`OTHER_WIDTH-1:0] y);\n  assign y = 0;\nendmodule\n",
+	})
+	c := newClient(t, root, clientOptions{})
+	c.open("rtl/top.v")
+	text := c.read("rtl/top.v")
+	end := strings.LastIndex(text, "endmodule")
+	c.change("rtl/top.v", text[:end]+"    assign x = `\n"+text[end:])
+	got := labels(c.complete("rtl/top.v", c.at("rtl/top.v", "assign x = `", 0, 12)))
+	if !slices.Contains(got, "UART_OVERSAMPLE") {
+		t.Errorf("the included header's macros are missing: %v", got)
+	}
+	for _, no := range []string{"OTHER_WIDTH", "OTHER_DEFS_VH", "UART_DEFS_VH"} {
+		if slices.Contains(got, no) {
+			t.Errorf("%s offered in top.v: %v", no, got)
+		}
+	}
+	c.open("other/rtl/o.v")
+	if got := labels(c.complete("other/rtl/o.v", c.at("other/rtl/o.v", "[`", 0, 2))); !slices.Contains(got, "OTHER_WIDTH") || slices.Contains(got, "UART_IDLE") {
+		t.Errorf("o.v completion: %v", got)
 	}
 }

@@ -864,8 +864,14 @@ func (s *Server) startLint() {
 // LintOptions is what the tools get for the project: the compiled files
 // in order, include directories (configured, then where included files
 // live) and defines.
-func LintOptions(v *project.Snapshot, root string) lint.Options {
+//
+// A Verilog file that instantiates a unit the workspace has only in VHDL
+// (or a Verilog file left out for that reason) is left out too: verilator
+// stops at the module it cannot find and reports nothing else for any
+// file. The notes say so on each such instance.
+func LintOptions(v *project.Snapshot, root string) (lint.Options, []LintNote) {
 	cfg := v.Config()
+	skip, notes := crossLanguageFiles(v)
 	o := lint.Options{Root: root, Defines: cfg.Defines, Top: cfg.Top}
 	dirs := map[string]bool{}
 	for _, d := range cfg.IncludeDirs {
@@ -876,7 +882,7 @@ func LintOptions(v *project.Snapshot, root string) lint.Options {
 	}
 	var pkgs, rest, vpk, vrest []string
 	for _, src := range v.Sources() {
-		if src.Header {
+		if src.Header || skip[src.Path] {
 			continue
 		}
 		isPkg := false
@@ -919,12 +925,59 @@ func LintOptions(v *project.Snapshot, root string) lint.Options {
 	}
 	o.Verilog = append(pkgs, rest...)
 	o.VHDL = append(vpk, vrest...)
-	return o
+	return o, notes
+}
+
+// LintNote is a diagnostic the server adds to the tools' own.
+type LintNote struct {
+	Path string
+	Diag design.Diag
+}
+
+// crossLanguageFiles are the Verilog files the Verilog tools cannot
+// check on their own: they instantiate a VHDL unit, or a module of a file
+// left out for that reason.
+func crossLanguageFiles(v *project.Snapshot) (map[string]bool, []LintNote) {
+	skip := map[string]bool{}
+	var notes []LintNote
+	for changed := true; changed; {
+		changed = false
+		for _, src := range v.Sources() {
+			if src.Lang == design.VHDL || src.Header || skip[src.Path] || src.File == nil {
+				continue
+			}
+			for _, u := range src.File.Units {
+				project.Scopes(u, func(sc *design.Scope, _ []*design.Scope) {
+					for _, in := range sc.Instances {
+						if skip[src.Path] {
+							return
+						}
+						t := v.Module(in.Module, src.Lang)
+						if t == nil || t.Source.Lang != design.VHDL && !skip[t.Source.Path] {
+							continue
+						}
+						why := fmt.Sprintf("the VHDL %s '%s'", unitKindName(t.Unit.Kind), t.Unit.Name)
+						if t.Source.Lang != design.VHDL {
+							why = fmt.Sprintf("'%s' from %s, which they skip too", t.Unit.Name, t.Source.Path)
+						}
+						skip[src.Path], changed = true, true
+						notes = append(notes, LintNote{Path: src.Path, Diag: design.Diag{
+							Span: in.ModuleSpan, Severity: design.Information, Code: "not-tool-checked",
+							Message: "The on-save Verilog tools skip this file: it instantiates " + why +
+								", which they cannot read. The server's own checks cover it.",
+						}})
+					}
+				})
+			}
+		}
+	}
+	return skip, notes
 }
 
 func (s *Server) runLint() {
 	var o lint.Options
-	s.proj.View(func(v *project.Snapshot) { o = LintOptions(v, s.root) })
+	var notes []LintNote
+	s.proj.View(func(v *project.Snapshot) { o, notes = LintOptions(v, s.root) })
 	o.Tools = s.opts.LintTools
 	o.Env = lintEnv()
 	if len(lint.Available()) == 0 {
@@ -966,6 +1019,11 @@ func (s *Server) runLint() {
 				Source:   d.Source,
 				Message:  d.Message,
 			})
+		}
+		for _, n := range notes {
+			if src := v.Source(n.Path); src != nil {
+				next[n.Path] = append(next[n.Path], s.toDiagnostic(src.Lines(), n.Diag))
+			}
 		}
 	})
 	s.mu.Lock()
@@ -1028,10 +1086,32 @@ func words(msg string) []string {
 // line. The server's own stays (it follows the text as it is typed).
 func overlapsAny(d Diagnostic, own []Diagnostic) bool {
 	for _, o := range own {
-		if o.Severity == d.Severity && o.Range.Start.Line == d.Range.Start.Line &&
-			o.Range.Start.Character <= d.Range.End.Character && d.Range.Start.Character <= o.Range.End.Character {
+		if o.Severity != d.Severity || o.Range.Start.Line != d.Range.Start.Line {
+			continue
+		}
+		if o.Range.Start.Character <= d.Range.End.Character && d.Range.Start.Character <= o.Range.End.Character || sameProblem(o, d) {
 			return true
 		}
+	}
+	return false
+}
+
+// sameProblem reports whether a tool's message on a line is the kind of
+// problem the server's own diagnostic there is (the tools point at other
+// tokens: verilator's WIDTH at the operator, ours at the operand).
+func sameProblem(own, tool Diagnostic) bool {
+	m := strings.ToLower(tool.Code + " " + tool.Message)
+	switch own.Code {
+	case "width-mismatch":
+		return strings.Contains(m, "width") || strings.Contains(m, "bits")
+	case "unknown-module":
+		return strings.Contains(m, "module") || strings.Contains(m, "entity")
+	case "undeclared":
+		return strings.Contains(m, "declared") || strings.Contains(m, "undefined") || strings.Contains(m, "not found")
+	case "unknown-port", "missing-port", "too-many-ports":
+		return strings.Contains(m, "port") || strings.Contains(m, "pin")
+	case "unknown-parameter":
+		return strings.Contains(m, "param")
 	}
 	return false
 }

@@ -2,6 +2,8 @@ package langserver_test
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -164,7 +166,6 @@ func TestMixedDesignOnSaveHasNoCrossLanguageNoise(t *testing.T) {
 	// VHDL counter that verilator cannot see is not an error.
 	c.waitNote("gatewave/lintDone", 1)
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	for rel, ds := range c.diags {
 		for _, d := range ds {
 			if d.Severity == 1 {
@@ -172,6 +173,32 @@ func TestMixedDesignOnSaveHasNoCrossLanguageNoise(t *testing.T) {
 			}
 		}
 	}
+	c.mu.Unlock()
+	// wrapper.v instantiates the VHDL counter: the Verilog tools leave it
+	// out (so they still check the rest) and the file says so.
+	ds := c.waitDiags("verilog/wrapper.v", "the note", func(d []diag) bool { return hasCode(d, "not-tool-checked", "hdl") != nil })
+	if n := hasCode(ds, "not-tool-checked", "hdl"); c.textAt("verilog/wrapper.v", n.Range) != "counter" || n.Severity != 3 {
+		t.Errorf("note: %s", dump(n))
+	}
+}
+
+// The Verilog tools still check every other file of a mixed workspace.
+func TestMixedDesignToolsStillCheckTheRest(t *testing.T) {
+	testenv.LookPath(t, "verilator")
+	root := copyProject(t, "mixed")
+	pwm := filepath.Join(root, "verilog/pwm.v")
+	data, err := os.ReadFile(pwm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	end := strings.LastIndex(text, "endmodule")
+	text = text[:end] + "    wire [7:0] spare_bus;\n" + text[end:]
+	writeFiles(t, root, map[string]string{"verilog/pwm.v": text})
+	c := newClient(t, root, clientOptions{lint: true})
+	c.open("verilog/pwm.v")
+	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("verilog/pwm.v")}})
+	c.waitDiags("verilog/pwm.v", "verilator's UNUSEDSIGNAL", func(d []diag) bool { return hasCode(d, "UNUSEDSIGNAL", lint.Verilator) != nil })
 }
 
 // A problem both the server and a tool see is shown once, the server's.
@@ -199,6 +226,37 @@ func TestToolAndServerDiagnosticsAreMerged(t *testing.T) {
 	for _, d := range ds {
 		if d.Severity == 1 && d.Source != "hdl" && d.Range.Start.Line == hasCode(ds, "unknown-module", "hdl").Range.Start.Line {
 			t.Errorf("the unknown module is reported twice: %s", dump(ds))
+		}
+	}
+}
+
+// verilator's WIDTH warning sits on another token of the line than the
+// server's width-mismatch; it is still the same problem, shown once.
+func TestWidthWarningShownOnce(t *testing.T) {
+	testenv.LookPath(t, "verilator")
+	root := copyProject(t, "uart")
+	c := newClient(t, root, clientOptions{lint: true})
+	c.open("rtl/top.v")
+	text := c.read("rtl/top.v")
+	end := strings.LastIndex(text, "endmodule")
+	bad := text[:end] + "    wire [3:0] four;\n    wire one;\n    assign four = 4'd3;\n    assign one = four;\n" + text[end:]
+	writeFiles(t, root, map[string]string{"rtl/top.v": bad})
+	c.change("rtl/top.v", bad)
+	n := 0
+	c.mu.Lock()
+	for _, m := range c.notes {
+		if m.Method == "gatewave/lintDone" {
+			n++
+		}
+	}
+	c.mu.Unlock()
+	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}})
+	c.waitNote("gatewave/lintDone", n+1)
+	ds := c.waitDiags("rtl/top.v", "the width mismatch", func(d []diag) bool { return hasCode(d, "width-mismatch", "hdl") != nil })
+	line := hasCode(ds, "width-mismatch", "hdl").Range.Start.Line
+	for _, d := range ds {
+		if d.Source != "hdl" && d.Range.Start.Line == line && d.Severity == 2 {
+			t.Errorf("also from %s: %s", d.Source, d.Message)
 		}
 	}
 }

@@ -228,9 +228,7 @@ func (s *Server) inlayHint(raw json.RawMessage) (any, error) {
 						switch {
 						case c.Expr != nil && c.Expr.Span.File == rel:
 							at = c.Expr.Span.Start
-						case c.Name != "" && c.NameSpan.File == rel:
-							at = c.NameSpan.End
-						default:
+						default: // an empty .port(): nothing to label
 							continue
 						}
 						if at < lo || at > hi {

@@ -98,7 +98,13 @@ func (s *Snapshot) ParamValues(ev *Eval, u *design.Unit) []Param {
 			continue
 		}
 		v := ""
-		if n, ok := ev.param(p.Name); ok {
+		e := ev.over[p.Name]
+		if e == nil {
+			e = p.Value
+		}
+		if e != nil && e.Op == design.ExprNumber && strings.ContainsAny(e.Text, "'#") {
+			v = e.Text // 32'hDEAD_BEEF reads better as written
+		} else if n, ok := ev.param(p.Name); ok {
 			v = strconv.FormatInt(n, 10)
 		} else if e := ev.over[p.Name]; e != nil {
 			v = s.exprSource(e)

@@ -717,6 +717,50 @@ func (s *Snapshot) Macros() map[string]*design.Macro { return s.p.macros }
 // Config is the configuration in effect.
 func (s *Snapshot) Config() Config { return s.p.cfg }
 
+// VisibleMacros are the macros to offer in rel: its own, those of the
+// headers it includes, those defined in source files (which compile
+// before it in some order) and the configured ones, but not the macros
+// of headers it does not include (another core's), nor include guards.
+func (s *Snapshot) VisibleMacros(rel string) map[string]*design.Macro {
+	out := map[string]*design.Macro{}
+	mine := map[string]bool{rel: true}
+	if src := s.Source(rel); src != nil {
+		for _, inc := range src.Included {
+			mine[inc] = true
+		}
+	}
+	for name, m := range s.p.macros {
+		def := s.Source(m.Span.File)
+		if def != nil && def.Header && !mine[m.Span.File] {
+			continue
+		}
+		if def != nil && isIncludeGuard(def, m) {
+			continue
+		}
+		out[name] = m
+	}
+	for f := range mine {
+		if src := s.Source(f); src != nil && src.File != nil {
+			for _, m := range src.File.Macros {
+				if !isIncludeGuard(src, m) {
+					out[m.Name] = m
+				}
+			}
+		}
+	}
+	return out
+}
+
+// isIncludeGuard reports whether m is a header's guard: defined empty
+// right after an `ifndef of the same name.
+func isIncludeGuard(src *Source, m *design.Macro) bool {
+	if m.Body != "" || len(m.Params) > 0 || m.Full.Start <= 0 || m.Full.Start > len(src.Src) {
+		return false
+	}
+	before := strings.TrimRight(string(src.Src[max(0, m.Full.Start-200):m.Full.Start]), " \t\r\n")
+	return strings.HasSuffix(before, "`ifndef "+m.Name)
+}
+
 // Includers are the files that include rel.
 func (s *Snapshot) Includers(rel string) []string { return s.p.includers[rel] }
 
