@@ -107,6 +107,7 @@ type exitFrame struct {
 	State    State    `json:"state"`
 	ExitCode *int     `json:"exit_code"`
 	Error    *Problem `json:"error,omitempty"`
+	Result   any      `json:"result,omitempty"`
 }
 
 // maxFrame bounds one output frame, so a late joiner receives a long log
@@ -170,7 +171,7 @@ func (s *Service) streamLog(conn *websocket.Conn) {
 	}
 	<-t.done
 	info := t.Info()
-	if err := conn.WriteJSON(exitFrame{Type: "exit", State: info.State, ExitCode: info.ExitCode, Error: info.Error}); err != nil {
+	if err := conn.WriteJSON(exitFrame{Type: "exit", State: info.State, ExitCode: info.ExitCode, Error: info.Error, Result: info.Result}); err != nil {
 		return
 	}
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, string(info.State)), time.Now().Add(time.Second))

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -86,6 +87,9 @@ type Info struct {
 	LogBytes int64 `json:"log_bytes"`
 	// Error explains a failure when the task's starter could diagnose it.
 	Error *Problem `json:"error,omitempty"`
+	// Result is what Spec.Result made of the finished task (a simulation's
+	// pass/fail), absent otherwise.
+	Result any `json:"result,omitempty"`
 }
 
 // Spec describes a task to start.
@@ -104,6 +108,17 @@ type Spec struct {
 	// clients see the exit; it may return a Problem explaining a failure and
 	// a line to append to the log.
 	Diagnose func(exitCode int, output []byte) *Problem
+	// Then are further commands run one after another once Argv has exited
+	// 0 (compile, then simulate), in Dir with Env, into the same log, each
+	// announced by a "$ argv" line; the first that fails ends the task, and
+	// its exit code is the task's. A program not found fails Start.
+	Then [][]string
+	// Result, when set, runs once the last command has exited (after
+	// Diagnose) with the index of that command (0 is Argv, 1 the first of
+	// Then), its exit code and the whole log; it returns what Info.Result
+	// reports and whether the task failed even though every command exited
+	// 0 (a simulation that printed an assertion error).
+	Result func(step, exitCode int, output []byte) (result any, failed bool)
 }
 
 // Task is one started command.
@@ -121,6 +136,7 @@ type Task struct {
 	started   time.Time
 	ended     *time.Time
 	problem   *Problem
+	result    any
 	cancelled bool
 	stopOnce  sync.Once
 }
@@ -138,7 +154,7 @@ func (t *Task) Info() Info {
 	return Info{
 		ID: t.id, Name: t.spec.Name, Argv: slices.Clone(t.spec.Argv), Dir: t.spec.Dir,
 		State: t.state, ExitCode: t.exitCode, StartedAt: t.started, EndedAt: t.ended,
-		LogBytes: t.log.size(), Error: t.problem,
+		LogBytes: t.log.size(), Error: t.problem, Result: t.result,
 	}
 }
 
@@ -212,6 +228,14 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 	if spec.Name == "" {
 		spec.Name = spec.Argv[0]
 	}
+	for _, argv := range spec.Then {
+		if len(argv) == 0 || argv[0] == "" || slices.ContainsFunc(argv, containsNUL) {
+			return nil, apierr.BadRequest("every further command of a task needs a program and no NUL bytes")
+		}
+		if _, err := exec.LookPath(argv[0]); err != nil && !strings.Contains(argv[0], "/") {
+			return nil, apierr.New(400, "command_not_found", "%s: not found in PATH on this machine", argv[0])
+		}
+	}
 
 	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
 	if cmd.Err != nil {
@@ -277,11 +301,26 @@ func (s *Service) run(t *Task) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 
 	code := exitCode(t.cmd.ProcessState, err)
+	step := 0
+	for i, argv := range t.spec.Then {
+		if code != 0 || t.isCancelled() {
+			break
+		}
+		step = i + 1
+		code = s.runThen(t, argv)
+	}
+	var (
+		result any
+		failed bool
+	)
 	var problem *Problem
 	if t.spec.Diagnose != nil {
 		if problem = t.spec.Diagnose(code, t.Output()); problem != nil {
 			fmt.Fprintf(t.log, "\n%s\n", problem.Message)
 		}
+	}
+	if t.spec.Result != nil {
+		result, failed = t.spec.Result(step, code, t.Output())
 	}
 	t.log.finish()
 	now := time.Now()
@@ -289,10 +328,11 @@ func (s *Service) run(t *Task) {
 	t.exitCode = &code
 	t.ended = &now
 	t.problem = problem
+	t.result = result
 	switch {
 	case t.cancelled:
 		t.state = Cancelled
-	case code == 0:
+	case code == 0 && !failed:
 		t.state = Succeeded
 	default:
 		t.state = Failed
@@ -301,6 +341,47 @@ func (s *Service) run(t *Task) {
 	t.mu.Unlock()
 	close(t.done)
 	s.log.Info("task ended", "id", t.id, "name", t.spec.Name, "state", state, "exit_code", code)
+}
+
+// runThen runs one of a task's further commands to its end (or the task's
+// cancellation) and returns its exit code; one that cannot start is 127.
+func (s *Service) runThen(t *Task, argv []string) int {
+	fmt.Fprintf(t.log, "$ %s\n", strings.Join(argv, " "))
+	cmd := exec.Command(argv[0], argv[1:]...)
+	childenv.Limit(cmd)
+	cmd.Dir = s.opts.Workspace.Abs(t.spec.Dir)
+	cmd.Env = append(append(childenv.Base(), s.opts.Env...), t.spec.Env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 2 * time.Second
+	cmd.Stdout = t.log
+	cmd.Stderr = t.log
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintf(t.log, "%s: %v\n", argv[0], err)
+		return 127
+	}
+	pgid := cmd.Process.Pid
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var err error
+	select {
+	case err = <-waited:
+	case <-t.cancel:
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case err = <-waited:
+		case <-time.After(s.opts.KillGrace):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			err = <-waited
+		}
+	}
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return exitCode(cmd.ProcessState, err)
+}
+
+func (t *Task) isCancelled() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cancelled
 }
 
 // exitCode reports a shell-style status: the exit code, or 128+signal.
