@@ -30,6 +30,7 @@ import (
 	"gatewave.dev/sessiond/bitstream"
 	"gatewave.dev/sessiond/flash"
 	"gatewave.dev/sessiond/lsp"
+	"gatewave.dev/sessiond/sim"
 	"gatewave.dev/sessiond/tasks"
 	"gatewave.dev/sessiond/telemetry"
 	"gatewave.dev/sessiond/terminal"
@@ -161,8 +162,12 @@ func (s *Server) buildServices() error {
 	if err != nil {
 		return err
 	}
+	sm, err := sim.New(sim.Options{Workspace: s.ws, Tasks: tk, Logger: s.log, Trusted: s.opts.TrustWorkspaceConfig})
+	if err != nil {
+		return err
+	}
 	s.tasks = tk
-	s.services = append(s.services, tk, term, bits, fl, ls)
+	s.services = append(s.services, tk, term, bits, fl, ls, sm)
 	return nil
 }
 
