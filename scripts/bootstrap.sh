@@ -11,7 +11,7 @@ DEBS=(
   chromium xvfb xauth imagemagick
   libwebkit2gtk-4.0-dev libgtk-3-dev
   clangd
-  yosys nextpnr-ice40 fpga-icestorm iverilog verilator ghdl openfpgaloader dfu-util gtkwave
+  yosys nextpnr-ice40 fpga-icestorm fpga-icestorm-chipdb iverilog verilator ghdl openfpgaloader dfu-util gtkwave
   mmdebstrap tini busybox-static e2fsprogs util-linux
 )
 GOPLS_VERSION=v0.23.0 # the newest gopls that builds with Go 1.26
