@@ -312,9 +312,11 @@ func (c *Collector) line(raw []byte) {
 	if strings.TrimSpace(s) == "" {
 		return
 	}
-	// An echoed command line: "yosys -p '...' blinky.v".
-	if first, _, _ := strings.Cut(s, " "); tools[filepath.Base(first)] && !strings.Contains(first, ":") {
-		c.setCommand(splitCommand(s))
+	// An echoed command line: "yosys -p '...' blinky.v", or a task's
+	// "$ iverilog ..." announcing its next command.
+	echo := strings.TrimPrefix(s, "$ ")
+	if first, _, _ := strings.Cut(echo, " "); tools[filepath.Base(first)] && !strings.Contains(first, ":") {
+		c.setCommand(splitCommand(echo))
 		c.last = nil
 		return
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
+	"gatewave.dev/sessiond/problems"
 	"gatewave.dev/shared/apierr"
 )
 
@@ -19,6 +20,18 @@ func (s *Service) Mount(api fiber.Router) {
 	api.Get("/tasks/:id", s.handleGet)
 	api.Delete("/tasks/:id", s.handleCancel)
 	api.Get("/tasks/:id/log", s.preLog, s.opts.Origins.Upgrade(s.streamLog))
+	api.Get("/build/report", s.handleReport)
+}
+
+// handleReport answers the latest build report (see the package doc).
+func (s *Service) handleReport(c *fiber.Ctx) error {
+	s.mu.Lock()
+	r := s.last
+	s.mu.Unlock()
+	if r == nil {
+		return apierr.NotFound("no build has made a report yet (a build whose nextpnr runs with --report FILE)")
+	}
+	return c.JSON(r)
 }
 
 // handleList answers {"tasks":[...started tasks...],"defined":[...named tasks...]}.
@@ -94,6 +107,7 @@ func (s *Service) preLog(c *fiber.Ctx) error {
 		return err
 	}
 	c.Locals("task", t)
+	c.Locals("problems", c.Query("problems") == "1")
 	return c.Next()
 }
 
@@ -108,6 +122,12 @@ type exitFrame struct {
 	ExitCode *int     `json:"exit_code"`
 	Error    *Problem `json:"error,omitempty"`
 	Result   any      `json:"result,omitempty"`
+	Report   any      `json:"report,omitempty"`
+}
+
+type problemsFrame struct {
+	Type     string             `json:"type"`
+	Problems []problems.Problem `json:"problems"`
 }
 
 // maxFrame bounds one output frame, so a late joiner receives a long log
@@ -128,7 +148,19 @@ func (s *Service) streamLog(conn *websocket.Conn) {
 	var (
 		off     int64
 		pending []byte // bytes of an unfinished UTF-8 sequence
+		sent    int    // problems sent so far
 	)
+	wantProblems, _ := conn.Locals("problems").(bool)
+	sendProblems := func() error {
+		if !wantProblems {
+			return nil
+		}
+		if ps := t.probs.Since(sent); len(ps) > 0 {
+			sent += len(ps)
+			return conn.WriteJSON(problemsFrame{Type: "problems", Problems: ps})
+		}
+		return nil
+	}
 	for {
 		data, next, wait, done := t.log.readFrom(off)
 		off = next
@@ -153,6 +185,9 @@ func (s *Service) streamLog(conn *websocket.Conn) {
 				pending = pending[n:]
 			}
 			pending = append([]byte(nil), pending...)
+			if err := sendProblems(); err != nil {
+				return
+			}
 			continue
 		}
 		if done {
@@ -170,8 +205,11 @@ func (s *Service) streamLog(conn *websocket.Conn) {
 		}
 	}
 	<-t.done
+	if err := sendProblems(); err != nil {
+		return
+	}
 	info := t.Info()
-	if err := conn.WriteJSON(exitFrame{Type: "exit", State: info.State, ExitCode: info.ExitCode, Error: info.Error, Result: info.Result}); err != nil {
+	if err := conn.WriteJSON(exitFrame{Type: "exit", State: info.State, ExitCode: info.ExitCode, Error: info.Error, Result: info.Result, Report: info.Report}); err != nil {
 		return
 	}
 	_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, string(info.State)), time.Now().Add(time.Second))

@@ -4,6 +4,38 @@
 // Each task runs in its own process group so cancelling it stops everything
 // it started, and its combined output is kept (bounded) so a client that
 // joins late still reads the log from the start.
+//
+// # Problems and the build report
+//
+// While a task runs its output goes through a problems.Collector: errors
+// and warnings of yosys, nextpnr, icepack/icetime, iverilog, verilator,
+// ghdl and make, with workspace-relative file, line and column. The task
+// JSON (GET api/v1/tasks/:id) carries them, and the log WebSocket opened
+// with ?problems=1 sends them as they are found, between the output frames
+// (without it the stream is as before: output frames, then exit):
+//
+//	{"id":"…","name":"build",…,
+//	 "problems":[{"source":"yosys","severity":"error","file":"blinky.v","line":11,
+//	              "column":5,"message":"syntax error, unexpected TOK_REG","code":"…"}],
+//	 "problems_dropped":0,
+//	 "report":{…}}
+//
+//	{"type":"output","data":"…"}
+//	{"type":"problems","problems":[{…},{…}]}   // new ones since the last frame
+//	{"type":"exit","state":"failed","exit_code":2,"error":{…},"report":{…}}
+//
+// file, line, column and code are left out when the tool gave none;
+// severity is "error", "warning" or "info". When a task starts, earlier
+// tasks of the same name lose their problems (their JSON then has
+// "problems":[] and "superseded_by":"<new id>"): a new run replaces the
+// last one's problems.
+//
+// When a task ran nextpnr with --report FILE (seen in the command line make
+// echoes, or the task's own argv), the task's "report" is a report.Report
+// built once it ends: utilization per resource with deltas, Fmax per clock
+// against its constraint, critical paths with source locations, and yosys'
+// cell count when yosys wrote `stat -json` with `tee -o FILE`. The latest
+// report is also at GET api/v1/build/report (404 before any build made one).
 package tasks
 
 import (
@@ -22,6 +54,8 @@ import (
 	"time"
 
 	"gatewave.dev/sessiond/childenv"
+	"gatewave.dev/sessiond/problems"
+	"gatewave.dev/sessiond/report"
 
 	"gatewave.dev/sessiond/workspace"
 	"gatewave.dev/shared/apierr"
@@ -90,6 +124,15 @@ type Info struct {
 	// Result is what Spec.Result made of the finished task (a simulation's
 	// pass/fail), absent otherwise.
 	Result any `json:"result,omitempty"`
+	// Problems are the errors and warnings matched in the output so far.
+	Problems []problems.Problem `json:"problems"`
+	// ProblemsDropped counts problems beyond the kept maximum.
+	ProblemsDropped int `json:"problems_dropped,omitempty"`
+	// SupersededBy is the later run of the same task that cleared Problems.
+	SupersededBy string `json:"superseded_by,omitempty"`
+	// Report is the build report, once a task that ran nextpnr with
+	// --report has ended.
+	Report *report.Report `json:"report,omitempty"`
 }
 
 // Spec describes a task to start.
@@ -126,19 +169,23 @@ type Task struct {
 	id     string
 	spec   Spec
 	log    *outputLog
+	probs  *problems.Collector
+	out    *teeWriter // probs, then log: every command's output
 	cmd    *exec.Cmd
 	done   chan struct{}
 	cancel chan struct{}
 
-	mu        sync.Mutex
-	state     State
-	exitCode  *int
-	started   time.Time
-	ended     *time.Time
-	problem   *Problem
-	result    any
-	cancelled bool
-	stopOnce  sync.Once
+	mu         sync.Mutex
+	state      State
+	exitCode   *int
+	started    time.Time
+	ended      *time.Time
+	problem    *Problem
+	result     any
+	report     *report.Report
+	superseded string
+	cancelled  bool
+	stopOnce   sync.Once
 }
 
 // ID is the task's identifier.
@@ -151,11 +198,16 @@ func (t *Task) Done() <-chan struct{} { return t.done }
 func (t *Task) Info() Info {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return Info{
+	info := Info{
 		ID: t.id, Name: t.spec.Name, Argv: slices.Clone(t.spec.Argv), Dir: t.spec.Dir,
 		State: t.state, ExitCode: t.exitCode, StartedAt: t.started, EndedAt: t.ended,
 		LogBytes: t.log.size(), Error: t.problem, Result: t.result,
+		Report: t.report, SupersededBy: t.superseded, Problems: []problems.Problem{},
 	}
+	if t.superseded == "" {
+		info.Problems, info.ProblemsDropped = t.probs.Problems()
+	}
+	return info
 }
 
 // Output returns the retained log (with a note where the middle was dropped).
@@ -182,6 +234,7 @@ type Service struct {
 	order  []string // start order, for listing and eviction
 	closed bool
 	wg     sync.WaitGroup
+	last   *report.Report // the latest build report
 }
 
 // New returns a Service for opts.
@@ -251,9 +304,13 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 	t := &Task{
 		id: newID(), spec: spec, log: newOutputLog(s.opts.MaxLog), cmd: cmd,
 		done: make(chan struct{}), cancel: make(chan struct{}), state: Running,
+		probs: problems.NewCollector(problems.Options{Root: s.opts.Workspace.Abs("."), Dir: dir, Command: spec.Argv}),
 	}
-	cmd.Stdout = t.log
-	cmd.Stderr = t.log
+	// Problems are matched before the bytes reach the log, so a reader who
+	// sees a line also finds its problem.
+	t.out = &teeWriter{t.probs, t.log}
+	cmd.Stdout = t.out
+	cmd.Stderr = t.out
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -270,6 +327,13 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 		return nil, fmt.Errorf("start %q: %w", spec.Argv[0], err)
 	}
 	t.started = time.Now()
+	for _, old := range s.tasks {
+		if old.spec.Name == spec.Name {
+			old.mu.Lock()
+			old.superseded = t.id
+			old.mu.Unlock()
+		}
+	}
 	s.tasks[t.id] = t
 	s.order = append(s.order, t.id)
 	s.evictLocked()
@@ -313,6 +377,8 @@ func (s *Service) run(t *Task) {
 		result any
 		failed bool
 	)
+	t.probs.Flush()
+	rep := s.buildReport(t)
 	var problem *Problem
 	if t.spec.Diagnose != nil {
 		if problem = t.spec.Diagnose(code, t.Output()); problem != nil {
@@ -329,6 +395,7 @@ func (s *Service) run(t *Task) {
 	t.ended = &now
 	t.problem = problem
 	t.result = result
+	t.report = rep
 	switch {
 	case t.cancelled:
 		t.state = Cancelled
@@ -339,6 +406,11 @@ func (s *Service) run(t *Task) {
 	}
 	state := t.state
 	t.mu.Unlock()
+	if rep != nil {
+		s.mu.Lock()
+		s.last = rep
+		s.mu.Unlock()
+	}
 	close(t.done)
 	s.log.Info("task ended", "id", t.id, "name", t.spec.Name, "state", state, "exit_code", code)
 }
@@ -346,17 +418,17 @@ func (s *Service) run(t *Task) {
 // runThen runs one of a task's further commands to its end (or the task's
 // cancellation) and returns its exit code; one that cannot start is 127.
 func (s *Service) runThen(t *Task, argv []string) int {
-	fmt.Fprintf(t.log, "$ %s\n", strings.Join(argv, " "))
+	fmt.Fprintf(t.out, "$ %s\n", strings.Join(argv, " "))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	childenv.Limit(cmd)
 	cmd.Dir = s.opts.Workspace.Abs(t.spec.Dir)
 	cmd.Env = append(append(childenv.Base(), s.opts.Env...), t.spec.Env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 2 * time.Second
-	cmd.Stdout = t.log
-	cmd.Stderr = t.log
+	cmd.Stdout = t.out
+	cmd.Stderr = t.out
 	if err := cmd.Start(); err != nil {
-		fmt.Fprintf(t.log, "%s: %v\n", argv[0], err)
+		fmt.Fprintf(t.out, "%s: %v\n", argv[0], err)
 		return 127
 	}
 	pgid := cmd.Process.Pid
