@@ -28,6 +28,9 @@ const shell: LanguageInfo = { id: "shellscript", name: "Shell", load: () => lega
 const yaml: LanguageInfo = { id: "yaml", name: "YAML", load: () => legacy(import("@codemirror/legacy-modes/mode/yaml"), "yaml", "yaml") };
 const makefile: LanguageInfo = { id: "makefile", name: "Makefile", load: async () => (await import("./makefile")).makefile() };
 const tcl: LanguageInfo = { id: "tcl", name: "Tcl", load: () => legacy(import("@codemirror/legacy-modes/mode/tcl"), "tcl", "tcl") };
+// Pin constraints: iCE40 .pcf lines are Tcl-shaped (set_io clk 21); the HDL
+// server completes, explains and checks them.
+const pcf: LanguageInfo = { id: "pcf", name: "Pin constraints", load: () => legacy(import("@codemirror/legacy-modes/mode/tcl"), "tcl", "pcf") };
 
 const byExt: Record<string, LanguageInfo> = {
   c, h: c,
@@ -42,6 +45,7 @@ const byExt: Record<string, LanguageInfo> = {
   yml: yaml, yaml,
   mk: makefile,
   tcl, xdc: tcl, sdc: tcl,
+  pcf, lpf: pcf, cst: pcf,
 };
 
 /** languageFor picks the language of a workspace path, or null for plain text. */
