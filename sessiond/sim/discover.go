@@ -68,7 +68,7 @@ func discover(s *project.Snapshot, conf []ConfigTestbench) []Testbench {
 	}
 	var files []string
 	for _, src := range s.Sources() {
-		if _, ok := byFile[src.Path]; ok || (!src.Header && IsTestbenchName(src.Path)) {
+		if _, ok := byFile[src.Path]; ok || (!src.Header && IsTestbenchName(src.Path) && declaresTop(src)) {
 			files = append(files, src.Path)
 		}
 	}
@@ -86,6 +86,17 @@ func discover(s *project.Snapshot, conf []ConfigTestbench) []Testbench {
 		out = append(out, tb)
 	}
 	return out
+}
+
+// declaresTop reports whether src declares a module or entity: a file
+// named like a testbench that declares only packages (tb_pkg.sv) is none.
+func declaresTop(src *project.Source) bool {
+	if src.File == nil {
+		return false
+	}
+	return slices.ContainsFunc(src.File.Units, func(u *design.Unit) bool {
+		return u.Kind == design.UnitModule || u.Kind == design.UnitEntity
+	})
 }
 
 // resolve works out one testbench: its top, its files, the tool options.

@@ -5,7 +5,8 @@
 // # Discovery
 //
 // A testbench is a file named *_tb.EXT or tb_*.EXT (EXT .v, .sv, .vhd or
-// .vhdl) in the HDL project (.ide/hdl.toml's files and exclude apply), or
+// .vhdl) that declares a module or entity (tb_pkg.sv, only a package, is
+// none), in the HDL project (.ide/hdl.toml's files and exclude apply), or
 // one named in .ide/tasks.toml (see ConfigPath), which is read only in a
 // trusted workspace. Its top is a module or entity without ports in that
 // file (or the configured top). Its files are found from the project index:
