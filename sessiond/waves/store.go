@@ -1,0 +1,320 @@
+package waves
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+)
+
+// chunk is one run of a handle's changes in the data file.
+type chunk struct {
+	Off   int64
+	Size  uint32
+	Count uint32
+	First uint64 // time of the first change
+	Last  uint64 // time of the last change
+}
+
+// Tuning of the builder: a handle's run is cut into a chunk at chunkBytes,
+// and every run is written out once all runs together hold budgetBytes.
+const (
+	chunkBytes  = 16 << 10
+	budgetBytes = 32 << 20
+)
+
+// scalarChars are the values of a one-bit signal, by their code.
+const scalarChars = "01xzhuwl-"
+
+var scalarCode = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := 0; i < len(scalarChars); i++ {
+		t[scalarChars[i]] = byte(i)
+	}
+	return t
+}()
+
+// Vector encodings (the low two bits of a vector change's varint).
+const (
+	tagBin  = 0 // 1 bit per bit
+	tagQuad = 1 // 2 bits per bit: 0 1 x z
+	tagRaw  = 2 // the characters as they are
+)
+
+type run struct {
+	buf    []byte
+	last   []byte
+	has    bool
+	first  uint64
+	prev   uint64
+	count  uint32
+	chunks []chunk
+}
+
+// builder turns a stream of changes into per-handle chunks on disk.
+type builder struct {
+	f        *os.File
+	w        *bufio.Writer
+	off      int64
+	handles  []Handle
+	runs     []run
+	buffered int
+	changes  int64
+	meta     *Meta
+}
+
+func newBuilder(f *os.File) *builder {
+	return &builder{f: f, w: bufio.NewWriterSize(f, 1<<20)}
+}
+
+func (b *builder) header(m *Meta) error {
+	b.meta = m
+	b.handles = m.Handles
+	b.runs = make([]run, len(m.Handles))
+	return nil
+}
+
+func (b *builder) change(h int, t uint64, v []byte) error {
+	r := &b.runs[h]
+	if r.has && string(r.last) == string(v) {
+		return nil
+	}
+	r.last = append(r.last[:0], v...)
+	r.has = true
+	if r.count == 0 {
+		r.first, r.prev = t, t
+	}
+	n0 := len(r.buf)
+	r.buf = appendChange(r.buf, b.handles[h], t-r.prev, v)
+	r.prev = t
+	r.count++
+	b.changes++
+	b.buffered += len(r.buf) - n0
+	if len(r.buf) >= chunkBytes {
+		if err := b.flushRun(r); err != nil {
+			return err
+		}
+	}
+	if b.buffered >= budgetBytes {
+		return b.flushAll()
+	}
+	return nil
+}
+
+func appendChange(buf []byte, h Handle, delta uint64, v []byte) []byte {
+	switch {
+	case h.Kind == KindBits && h.Width == 1 && len(v) == 1 && scalarCode[v[0]] != 0xff:
+		return binary.AppendUvarint(buf, delta<<4|uint64(scalarCode[v[0]]))
+	case h.Kind == KindBits && len(v) == h.Width:
+		bin, quad := true, true
+		for _, c := range v {
+			switch c {
+			case '0', '1':
+			case 'x', 'z':
+				bin = false
+			default:
+				bin, quad = false, false
+			}
+		}
+		switch {
+		case bin:
+			buf = binary.AppendUvarint(buf, delta<<2|tagBin)
+			var acc byte
+			for i, c := range v {
+				acc = acc<<1 | (c - '0')
+				if i&7 == 7 {
+					buf = append(buf, acc)
+					acc = 0
+				}
+			}
+			if r := len(v) & 7; r != 0 {
+				buf = append(buf, acc<<(8-r))
+			}
+			return buf
+		case quad:
+			buf = binary.AppendUvarint(buf, delta<<2|tagQuad)
+			var acc byte
+			for i, c := range v {
+				acc = acc<<2 | scalarCode[c]
+				if i&3 == 3 {
+					buf = append(buf, acc)
+					acc = 0
+				}
+			}
+			if r := len(v) & 3; r != 0 {
+				buf = append(buf, acc<<(2*(4-r)))
+			}
+			return buf
+		}
+		buf = binary.AppendUvarint(buf, delta<<2|tagRaw)
+		return append(buf, v...)
+	case h.Kind == KindBits:
+		// A scalar with a value outside 01xzhuwl-, or a vector of the wrong
+		// length (only when the reader could not normalize it).
+		if h.Width == 1 {
+			buf = binary.AppendUvarint(buf, delta<<4|15)
+		} else {
+			buf = binary.AppendUvarint(buf, delta<<2|3)
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(v)))
+		return append(buf, v...)
+	default:
+		buf = binary.AppendUvarint(buf, delta)
+		buf = binary.AppendUvarint(buf, uint64(len(v)))
+		return append(buf, v...)
+	}
+}
+
+func (b *builder) flushRun(r *run) error {
+	if r.count == 0 {
+		return nil
+	}
+	if _, err := b.w.Write(r.buf); err != nil {
+		return fmt.Errorf("write index: %w", err)
+	}
+	r.chunks = append(r.chunks, chunk{Off: b.off, Size: uint32(len(r.buf)), Count: r.count, First: r.first, Last: r.prev})
+	b.off += int64(len(r.buf))
+	b.buffered -= len(r.buf)
+	if cap(r.buf) > 2*chunkBytes {
+		r.buf = nil
+	} else {
+		r.buf = r.buf[:0]
+	}
+	r.count = 0
+	return nil
+}
+
+func (b *builder) flushAll() error {
+	for i := range b.runs {
+		if err := b.flushRun(&b.runs[i]); err != nil {
+			return err
+		}
+		if len(b.runs[i].buf) == 0 {
+			b.runs[i].buf = nil
+		}
+	}
+	return nil
+}
+
+// finish writes out what is buffered and returns the chunk tables.
+func (b *builder) finish() ([][]chunk, error) {
+	if err := b.flushAll(); err != nil {
+		return nil, err
+	}
+	if err := b.w.Flush(); err != nil {
+		return nil, fmt.Errorf("write index: %w", err)
+	}
+	out := make([][]chunk, len(b.runs))
+	for i := range b.runs {
+		out[i] = b.runs[i].chunks
+	}
+	b.runs = nil
+	return out, nil
+}
+
+// value is one decoded change's value, still in its packed form.
+type value struct {
+	tag byte // scalar code, or vector tag, or 0xff for length-prefixed bytes
+	b   []byte
+}
+
+// cursor decodes one chunk.
+type cursor struct {
+	h    Handle
+	data []byte
+	t    uint64
+}
+
+// next decodes a change; ok is false at the end of the chunk.
+func (c *cursor) next() (t uint64, v value, ok bool, err error) {
+	if len(c.data) == 0 {
+		return 0, value{}, false, nil
+	}
+	x, n := binary.Uvarint(c.data)
+	if n <= 0 {
+		return 0, value{}, false, errCorrupt
+	}
+	c.data = c.data[n:]
+	switch {
+	case c.h.Kind == KindBits && c.h.Width == 1 && x&15 < uint64(len(scalarChars)):
+		c.t += x >> 4
+		return c.t, value{tag: byte(x & 15)}, true, nil
+	case c.h.Kind == KindBits && c.h.Width == 1:
+		// fall through to the length-prefixed form below
+		c.t += x >> 4
+	case c.h.Kind == KindBits:
+		c.t += x >> 2
+		tag := byte(x & 3)
+		var size int
+		switch tag {
+		case tagBin:
+			size = (c.h.Width + 7) / 8
+		case tagQuad:
+			size = (c.h.Width + 3) / 4
+		case tagRaw:
+			size = c.h.Width
+		default:
+			return c.lenPrefixed()
+		}
+		if size > len(c.data) {
+			return 0, value{}, false, errCorrupt
+		}
+		v = value{tag: tag, b: c.data[:size]}
+		c.data = c.data[size:]
+		return c.t, v, true, nil
+	default:
+		c.t += x
+	}
+	return c.lenPrefixed()
+}
+
+func (c *cursor) lenPrefixed() (uint64, value, bool, error) {
+	l, n := binary.Uvarint(c.data)
+	if n <= 0 || l > uint64(len(c.data)-n) {
+		return 0, value{}, false, errCorrupt
+	}
+	v := value{tag: 0xff, b: c.data[n : n+int(l)]}
+	c.data = c.data[n+int(l):]
+	return c.t, v, true, nil
+}
+
+var errCorrupt = fmt.Errorf("index data is corrupt")
+
+// text renders v the way the API sends values.
+func (h Handle) text(v value) string {
+	if h.Kind != KindBits || v.tag == 0xff {
+		return string(v.b)
+	}
+	if h.Width == 1 {
+		return scalarChars[v.tag : v.tag+1]
+	}
+	out := make([]byte, h.Width)
+	switch v.tag {
+	case tagBin:
+		for i := range out {
+			out[i] = '0' + (v.b[i>>3]>>(7-uint(i&7)))&1
+		}
+	case tagQuad:
+		for i := range out {
+			out[i] = scalarChars[(v.b[i>>2]>>(2*(3-uint(i&3))))&3]
+		}
+	default:
+		copy(out, v.b)
+	}
+	return string(out)
+}
+
+// readChunk reads c's bytes from r into buf.
+func readChunk(r io.ReaderAt, c chunk, buf []byte) ([]byte, error) {
+	if cap(buf) < int(c.Size) {
+		buf = make([]byte, c.Size)
+	}
+	buf = buf[:c.Size]
+	if _, err := r.ReadAt(buf, c.Off); err != nil {
+		return nil, fmt.Errorf("read index chunk at %d: %w", c.Off, err)
+	}
+	return buf, nil
+}
