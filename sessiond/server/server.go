@@ -35,6 +35,7 @@ import (
 	"gatewave.dev/sessiond/telemetry"
 	"gatewave.dev/sessiond/terminal"
 	"gatewave.dev/sessiond/watch"
+	"gatewave.dev/sessiond/waves"
 	"gatewave.dev/sessiond/workspace"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/httpauth"
@@ -166,8 +167,12 @@ func (s *Server) buildServices() error {
 	if err != nil {
 		return err
 	}
+	wv, err := waves.New(waves.Options{Workspace: s.ws, Logger: s.log})
+	if err != nil {
+		return err
+	}
 	s.tasks = tk
-	s.services = append(s.services, tk, term, bits, fl, ls, sm)
+	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv)
 	return nil
 }
 
