@@ -20,6 +20,8 @@ import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
 import { FileTree } from "./ui/tree";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
+import { WavesHub } from "./waves/hub";
+import { showMenu } from "./waves/viewer";
 
 type PanelId = "problems" | "output" | "terminal" | "telemetry";
 
@@ -28,6 +30,8 @@ export class App {
   readonly status = new StatusHub();
   tree!: FileTree;
   editors!: EditorArea;
+  /** The waveform viewers (.vcd/.fst tabs) and cross-probing with the HDL editors. */
+  waves!: WavesHub;
   private terminals!: TerminalPanel;
   private output!: OutputPanel;
   private hardware!: HardwarePanel;
@@ -74,7 +78,12 @@ export class App {
 
   async start(): Promise<void> {
     const linkState = (name: string, s: Parameters<StatusHub["set"]>[1]) => this.status.set(name, s);
+    this.waves = new WavesHub(this.conn, {
+      hdl: () => this.hdlServer(),
+      openAt: (uri, pos) => this.openAt(uri, pos),
+    });
     this.editors = new EditorArea(this.api, {
+      viewer: (path) => this.waves.viewerFor(path),
       lsp: (path, lang) => this.lspFor(path, lang),
       changed: (tab) => this.onTabChanged(tab),
       saved: (p) => {
@@ -118,7 +127,18 @@ export class App {
       } else if (mod && e.shiftKey && (e.key === "B" || e.key === "b")) {
         e.preventDefault();
         this.hardware.build();
+      } else if (mod && e.altKey && e.code === "KeyW" && this.editors.active) {
+        e.preventDefault(); // Mod-Alt-W: add the signal under the cursor to the waves
+        void this.waves.addFromEditor(this.editors.active.view, this.editors.active.path);
       }
+    });
+    this.editors.el.addEventListener("contextmenu", (e) => {
+      const tab = this.editors.active;
+      if (!tab || !this.waves.current || !this.waves.canProbe(tab.path) || !(e.target as Element).closest?.(".cm-content")) return;
+      e.preventDefault();
+      const pos = tab.view.posAtCoords({ x: e.clientX, y: e.clientY });
+      if (pos !== null && !tab.view.state.selection.ranges.some((r) => r.from <= pos && pos <= r.to)) tab.view.dispatch({ selection: { anchor: pos } });
+      showMenu([{ label: "Add to waves", key: "Ctrl+Alt+W", testid: "add-to-waves", run: () => this.waves.addFromEditor(tab.view, tab.path) }], e.clientX, e.clientY, () => tab.view.focus());
     });
     await Promise.all([this.tree.load(), this.hardware.init(), this.trust.refresh()]);
     // Deep link: #open=path/in/workspace opens that file.
@@ -369,6 +389,12 @@ export class App {
     this.lspEl.dataset.level = st.level;
     this.lspEl.hidden = !st.text;
     this.lspEl.classList.toggle("clickable", !!st.detail);
+  }
+
+  /** hdlServer is the HDL language server ("hdl"), started if needed, or null when the workspace has none. */
+  private async hdlServer(): Promise<LspServer | null> {
+    const hdl = (await this.lspLanguages).find((l) => l.id === "hdl");
+    return hdl?.available ? this.ensureServer(hdl) : null;
   }
 
   /** openAt opens a workspace URI with the cursor at an LSP position. */

@@ -26,7 +26,24 @@ export interface Tab {
   lspConf: Compartment;
 }
 
+/** A tab that is not a text editor (the waveform viewer): it draws itself into el. */
+export interface Viewer {
+  readonly el: HTMLElement;
+  focus(): void;
+  /** The file changed on disk. */
+  changed(): void;
+  dispose(): void;
+}
+
+interface ViewerTab {
+  path: string;
+  viewer: Viewer;
+  tabEl: HTMLElement;
+}
+
 export interface AreaHooks {
+  /** The viewer for a file that opens in one instead of a text editor, or null. */
+  viewer?(path: string): Viewer | null;
   /** The LSP extension for a file, or null when no server handles its language. */
   lsp(path: string, lang: LanguageInfo | null): Promise<Extension | null>;
   /** Called whenever the active tab, its dirty state or its cursor changes. */
@@ -42,6 +59,9 @@ export class EditorArea {
   private empty: HTMLElement;
   private tabs: Tab[] = [];
   active: Tab | null = null;
+  private viewerTabs: ViewerTab[] = [];
+  /** The viewer tab shown, when one is (then active is null). */
+  activeViewer: ViewerTab | null = null;
   private opening = new Map<string, Promise<Tab | null>>();
 
   constructor(private api: Sessiond, private hooks: AreaHooks) {
@@ -69,8 +89,18 @@ export class EditorArea {
     return this.tabs.find((t) => t.path === path);
   }
 
-  /** open shows path in a tab, loading it if needed; resolves to its view. */
+  /** open shows path in a tab, loading it if needed; resolves to its view (null for a viewer tab). */
   async open(path: string): Promise<EditorView | null> {
+    const vt = this.viewerTabs.find((t) => t.path === path);
+    if (vt) {
+      this.activateViewer(vt);
+      return null;
+    }
+    const viewer = this.find(path) ? null : this.hooks.viewer?.(path);
+    if (viewer) {
+      this.addViewer(path, viewer);
+      return null;
+    }
     const existing = this.find(path);
     if (existing) {
       this.activate(existing);
@@ -130,8 +160,74 @@ export class EditorArea {
     return tab;
   }
 
+  private addViewer(path: string, viewer: Viewer) {
+    const vt: ViewerTab = { path, viewer, tabEl: h("div.tab", { role: "tab", title: path, "data-path": path, "data-kind": "viewer" }) };
+    vt.tabEl.append(
+      h("span.tab-name", {}, basename(path)),
+      h("button.tab-close", {
+        title: "Close",
+        "aria-label": "Close " + path,
+        onclick: (e: Event) => {
+          e.stopPropagation();
+          this.closeViewer(vt);
+        },
+      }, "×"),
+    );
+    vt.tabEl.onclick = () => this.activateViewer(vt);
+    vt.tabEl.onmousedown = (e) => {
+      if (e.button === 1) {
+        e.preventDefault();
+        this.closeViewer(vt);
+      }
+    };
+    viewer.el.hidden = true;
+    this.host.append(viewer.el);
+    this.viewerTabs.push(vt);
+    this.tabsEl.append(vt.tabEl);
+    this.activateViewer(vt);
+  }
+
+  activateViewer(vt: ViewerTab): void {
+    if (this.active) this.active.view.dom.hidden = true;
+    this.active = null;
+    for (const t of this.viewerTabs) t.viewer.el.hidden = t !== vt;
+    this.activeViewer = vt;
+    this.empty.hidden = true;
+    for (const t of [...this.tabs, ...this.viewerTabs]) {
+      t.tabEl.classList.toggle("active", t === vt);
+      t.tabEl.setAttribute("aria-selected", String(t === vt));
+    }
+    vt.tabEl.scrollIntoView({ block: "nearest", inline: "nearest" });
+    vt.viewer.focus();
+    this.hooks.changed(null);
+  }
+
+  closeViewer(vt: ViewerTab): void {
+    const i = this.viewerTabs.indexOf(vt);
+    if (i < 0) return;
+    this.viewerTabs.splice(i, 1);
+    vt.tabEl.remove();
+    vt.viewer.el.remove();
+    vt.viewer.dispose();
+    if (this.activeViewer !== vt) return;
+    this.activeViewer = null;
+    const next = this.viewerTabs[Math.min(i, this.viewerTabs.length - 1)];
+    if (next) this.activateViewer(next);
+    else if (this.tabs.length) this.activate(this.tabs[this.tabs.length - 1]);
+    else {
+      this.empty.hidden = false;
+      this.hooks.changed(null);
+    }
+  }
+
   activate(tab: Tab): void {
     if (this.active && this.active !== tab) this.active.view.dom.hidden = true;
+    if (this.activeViewer) {
+      this.activeViewer.viewer.el.hidden = true;
+      this.activeViewer.tabEl.classList.remove("active");
+      this.activeViewer.tabEl.setAttribute("aria-selected", "false");
+      this.activeViewer = null;
+    }
     this.active = tab;
     this.empty.hidden = true;
     tab.view.dom.hidden = false;
@@ -187,6 +283,7 @@ export class EditorArea {
       this.active = null;
       const next = this.tabs[Math.min(i, this.tabs.length - 1)];
       if (next) this.activate(next);
+      else if (this.viewerTabs.length) this.activateViewer(this.viewerTabs[this.viewerTabs.length - 1]);
       else {
         this.empty.hidden = false;
         this.hooks.changed(null);
@@ -282,6 +379,10 @@ export class EditorArea {
   applyEvents(events: WatchEvent[]): void {
     const touched = new Map<string, WatchEvent>();
     for (const ev of events) touched.set(ev.path, ev);
+    for (const vt of this.viewerTabs) {
+      const ev = touched.get(vt.path);
+      if (ev && (ev.op === "write" || ev.op === "create")) vt.viewer.changed();
+    }
     for (const tab of this.tabs) {
       const ev = touched.get(tab.path);
       if (!ev || tab.saving) continue;
@@ -304,6 +405,12 @@ export class EditorArea {
 
   /** moved retargets tabs after a rename in the tree (reopening keeps LSP and language right). */
   async moved(from: string, to: string): Promise<void> {
+    for (const vt of [...this.viewerTabs]) {
+      if (vt.path !== from && !vt.path.startsWith(from + "/")) continue;
+      const wasActive = this.activeViewer === vt;
+      this.closeViewer(vt);
+      if (wasActive) await this.open(to + vt.path.slice(from.length));
+    }
     for (const tab of [...this.tabs]) {
       if (tab.path !== from && !tab.path.startsWith(from + "/")) continue;
       const newPath = to + tab.path.slice(from.length);
