@@ -11,7 +11,8 @@ import type { LanguageInfo } from "./editor/languages";
 import type { Diagnostic, LspHealth, LspServer } from "./lsp/lsp";
 import { pathFromURI } from "./lsp/paths";
 import { serverFor, statusFor } from "./lsp/status";
-import { HardwarePanel, OutputPanel } from "./ui/build";
+import { type BuildProblem, HardwarePanel, OutputPanel, showBuildMarks } from "./ui/build";
+import { ReportPanel } from "./ui/report";
 import { toast } from "./ui/dialog";
 import { clear, h } from "./ui/dom";
 import { RestartWatch, sessionIDOf } from "./ui/restarting";
@@ -20,24 +21,23 @@ import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
 import { FileTree } from "./ui/tree";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
-import { WavesHub } from "./waves/hub";
-import { showMenu } from "./waves/viewer";
 
-type PanelId = "problems" | "output" | "terminal" | "telemetry";
+type PanelId = "problems" | "output" | "report" | "terminal" | "telemetry";
 
 export class App {
   readonly api: Sessiond;
   readonly status = new StatusHub();
   tree!: FileTree;
   editors!: EditorArea;
-  /** The waveform viewers (.vcd/.fst tabs) and cross-probing with the HDL editors. */
-  waves!: WavesHub;
   private terminals!: TerminalPanel;
   private output!: OutputPanel;
   private hardware!: HardwarePanel;
   private telemetry!: TelemetryView;
   private problemsEl = h("div.problems", { "data-testid": "problems" });
   private problems = new Map<string, Diagnostic[]>();
+  /** The latest build's problems, kept apart from the language servers' and merged for display. */
+  private buildProblems: BuildProblem[] = [];
+  private report = new ReportPanel({ open: (p, l, c) => void this.goto(p, l, c ?? 1) });
   private panelTabs = new Map<PanelId, HTMLElement>();
   private panelBodies = new Map<PanelId, HTMLElement>();
   private panelEl!: HTMLElement;
@@ -78,12 +78,7 @@ export class App {
 
   async start(): Promise<void> {
     const linkState = (name: string, s: Parameters<StatusHub["set"]>[1]) => this.status.set(name, s);
-    this.waves = new WavesHub(this.conn, {
-      hdl: () => this.hdlServer(),
-      openAt: (uri, pos) => this.openAt(uri, pos),
-    });
     this.editors = new EditorArea(this.api, {
-      viewer: (path) => this.waves.viewerFor(path),
       lsp: (path, lang) => this.lspFor(path, lang),
       changed: (tab) => this.onTabChanged(tab),
       saved: (p) => {
@@ -100,7 +95,11 @@ export class App {
       moved: (a, b) => void this.editors.moved(a, b),
       removed: (p) => this.editors.removed(p),
     });
-    this.output = new OutputPanel(this.conn, linkState);
+    this.output = new OutputPanel(this.conn, linkState, {
+      open: (p, l, c) => void this.goto(p, l, c ?? 1),
+      problems: (_task, list) => this.setBuildProblems(list),
+      report: (r) => this.report.show(r),
+    });
     this.hardware = new HardwarePanel(this.api, this.output, { showOutput: () => this.showPanel("output"), state: linkState });
     this.terminals = new TerminalPanel(this.conn, linkState);
     this.telemetry = new TelemetryView(this.conn, linkState);
@@ -127,18 +126,7 @@ export class App {
       } else if (mod && e.shiftKey && (e.key === "B" || e.key === "b")) {
         e.preventDefault();
         this.hardware.build();
-      } else if (mod && e.altKey && e.code === "KeyW" && this.editors.active) {
-        e.preventDefault(); // Mod-Alt-W: add the signal under the cursor to the waves
-        void this.waves.addFromEditor(this.editors.active.view, this.editors.active.path);
       }
-    });
-    this.editors.el.addEventListener("contextmenu", (e) => {
-      const tab = this.editors.active;
-      if (!tab || !this.waves.current || !this.waves.canProbe(tab.path) || !(e.target as Element).closest?.(".cm-content")) return;
-      e.preventDefault();
-      const pos = tab.view.posAtCoords({ x: e.clientX, y: e.clientY });
-      if (pos !== null && !tab.view.state.selection.ranges.some((r) => r.from <= pos && pos <= r.to)) tab.view.dispatch({ selection: { anchor: pos } });
-      showMenu([{ label: "Add to waves", key: "Ctrl+Alt+W", testid: "add-to-waves", run: () => this.waves.addFromEditor(tab.view, tab.path) }], e.clientX, e.clientY, () => tab.view.focus());
     });
     await Promise.all([this.tree.load(), this.hardware.init(), this.trust.refresh()]);
     // Deep link: #open=path/in/workspace opens that file.
@@ -166,6 +154,7 @@ export class App {
     const panels: [PanelId, string, HTMLElement][] = [
       ["problems", "Problems", this.problemsEl],
       ["output", "Output", this.output.el],
+      ["report", "Report", this.report.el],
       ["terminal", "Terminal", this.terminals.el],
       ["telemetry", "Telemetry", this.telemetry.el],
     ];
@@ -391,12 +380,6 @@ export class App {
     this.lspEl.classList.toggle("clickable", !!st.detail);
   }
 
-  /** hdlServer is the HDL language server ("hdl"), started if needed, or null when the workspace has none. */
-  private async hdlServer(): Promise<LspServer | null> {
-    const hdl = (await this.lspLanguages).find((l) => l.id === "hdl");
-    return hdl?.available ? this.ensureServer(hdl) : null;
-  }
-
   /** openAt opens a workspace URI with the cursor at an LSP position. */
   private async openAt(uri: string, pos: { line: number; character: number }) {
     const path = pathFromURI(uri);
@@ -412,18 +395,42 @@ export class App {
   private setProblems(path: string, items: Diagnostic[]) {
     if (items.length) this.problems.set(path, items);
     else this.problems.delete(path);
+    this.renderProblems();
+  }
+
+  /** setBuildProblems replaces the build's problems (a new run clears the last one's). */
+  private setBuildProblems(list: BuildProblem[]) {
+    const before = new Set(this.buildProblems.map((p) => p.file ?? ""));
+    this.buildProblems = list;
+    this.renderProblems();
+    for (const p of new Set([...before, ...list.map((p) => p.file ?? "")])) {
+      const view = p ? this.editors.find(p)?.view : undefined;
+      if (view) showBuildMarks(view, list.filter((b) => b.file === p));
+    }
+  }
+
+  /** renderProblems merges the language servers' and the build's problems, each tagged with its source. */
+  private renderProblems() {
     clear(this.problemsEl);
     let errors = 0, warnings = 0;
-    const all = [...this.problems.entries()].sort(([a], [b]) => a.localeCompare(b));
+    type Row = { severity: string; message: string; source?: string; line: number; character: number; build: boolean };
+    const files = new Map<string, Row[]>();
+    const add = (p: string, r: Row) => (files.get(p) ?? files.set(p, []).get(p)!).push(r);
+    for (const [p, list] of this.problems) for (const d of list) add(p, { ...d, build: false });
+    for (const b of this.buildProblems) add(b.file ?? "", { severity: b.severity, message: b.message, source: b.source + (b.code ? " " + b.code : ""), line: b.line ?? 0, character: b.column ?? 1, build: true });
+    const all = [...files.entries()].sort(([a], [b]) => (a === "" ? 1 : b === "" ? -1 : a.localeCompare(b)));
     for (const [p, list] of all) {
-      this.problemsEl.append(h("div.problem-file", {}, p, h("span.count", {}, String(list.length))));
+      list.sort((a, b) => a.line - b.line || a.character - b.character);
+      this.problemsEl.append(h("div.problem-file", {}, p || "Build", h("span.count", {}, String(list.length))));
       for (const d of list) {
         if (d.severity === "error") errors++;
         else if (d.severity === "warning") warnings++;
-        this.problemsEl.append(h("div.problem." + d.severity, {
-          onclick: () => this.goto(p, d.line, d.character),
+        this.problemsEl.append(h("div.problem." + d.severity + (d.build ? ".build" : ""), {
+          onclick: p && d.line ? () => this.goto(p, d.line, d.character) : undefined,
           title: d.source ?? "",
-        }, h("span.sev", {}, d.severity === "error" ? "⊗" : d.severity === "warning" ? "⚠" : "ℹ"), h("span.msg", {}, d.message), h("span.loc", {}, `[${d.line}, ${d.character}]`)));
+          "data-testid": d.build ? "build-problem" : "problem",
+        }, h("span.sev", {}, d.severity === "error" ? "⊗" : d.severity === "warning" ? "⚠" : "ℹ"), h("span.msg", {}, d.message),
+        d.source ? h("span.src", {}, d.source) : null, d.line ? h("span.loc", {}, `[${d.line}, ${d.character}]`) : null));
       }
     }
     if (!all.length) this.problemsEl.append(h("div.muted", {}, "No problems have been detected."));
@@ -442,6 +449,7 @@ export class App {
   private onTabChanged(tab: Tab | null) {
     this.unsaved.report(this.editors.dirtyTabs.map((t) => t.path));
     this.renderLspStatus();
+    if (tab) showBuildMarks(tab.view, this.buildProblems.filter((b) => b.file === tab.path));
     if (!tab) {
       this.cursorEl.textContent = "";
       this.langEl.textContent = "";

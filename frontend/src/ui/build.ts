@@ -1,6 +1,8 @@
 // Build and flash: the Build button runs sessiond's `build` task and streams
 // its log; the bitstream list refreshes when a task ends; Flash writes the
 // selected bitstream over WebUSB (DFU) or through sessiond's flash endpoint.
+import { StateEffect, StateField, type Range } from "@codemirror/state";
+import { Decoration, type DecorationSet, EditorView } from "@codemirror/view";
 import { type Connection, wsURL } from "../api/conn";
 import type { Bitstream, Programmer, Sessiond, Task } from "../api/sessiond";
 import { ReconnectingSocket, type LinkState } from "../api/socket";
@@ -8,44 +10,78 @@ import { explain } from "../dfu/dfu";
 import { flashWebUSB, hasWebUSB } from "../dfu/flash";
 import { clear, formatBytes, h } from "./dom";
 import { toast } from "./dialog";
+import { LogPanel } from "./log";
+import type { BuildReport } from "./report";
 
-// eslint-disable-next-line no-control-regex
-const ansi = /\x1b\[[0-9;?]*[A-Za-z]/g;
+/** A problem sessiond matched in a task's output (see sessiond/tasks). */
+export interface BuildProblem {
+  source: string;
+  severity: "error" | "warning" | "info";
+  file?: string;
+  line?: number;
+  column?: number;
+  message: string;
+  code?: string;
+}
+
+/** What the output panel tells the app about a task's run. */
+export interface OutputHooks {
+  /** open shows a workspace file at a 1-based line (log links). */
+  open(path: string, line: number, column?: number): void;
+  /** problems replaces the build problems with a run's (so far). */
+  problems?(task: string, list: BuildProblem[]): void;
+  /** report is called with the report a finished build made. */
+  report?(r: BuildReport): void;
+}
 
 /** OutputPanel shows the log of the latest task. */
 export class OutputPanel {
   readonly el: HTMLElement;
+  readonly log: LogPanel;
   private head: HTMLElement;
-  private pre: HTMLElement;
   private socket: ReconnectingSocket | null = null;
+  private dir = "";
 
-  constructor(private conn: Connection, private onState: (name: string, s: LinkState) => void) {
+  constructor(private conn: Connection, private onState: (name: string, s: LinkState) => void, private hooks: OutputHooks = { open: () => undefined }) {
     this.head = h("div.output-head", {}, "No task has run yet.");
-    this.pre = h("pre.output", { "data-testid": "build-log" });
-    this.el = h("div.output-panel", {}, this.head, this.pre);
+    this.log = new LogPanel({ open: (p, l, c) => this.hooks.open(p, l, c), base: () => this.dir });
+    this.el = h("div.output-panel", {}, this.head, this.log.el);
   }
 
   /** follow streams a task's log until it exits; resolves with the final task state. */
   follow(task: Task, onExit: (state: string, code: number | null) => void, cancel?: () => void): void {
     this.socket?.close();
-    clear(this.pre);
+    this.log.clear();
+    this.dir = (task as Task & { dir?: string }).dir ?? "";
     this.setHead(task.name || task.argv.join(" "), "running", cancel);
     let done = false;
-    this.socket = new ReconnectingSocket(() => wsURL(this.conn, `api/v1/tasks/${encodeURIComponent(task.id)}/log`), {
+    let problems: BuildProblem[] = [];
+    // A new run clears the last one's problems.
+    this.hooks.problems?.(task.name, problems);
+    this.socket = new ReconnectingSocket(() => wsURL(this.conn, `api/v1/tasks/${encodeURIComponent(task.id)}/log?problems=1`), {
       onOpen: (_ws, again) => {
-        if (again) clear(this.pre); // the server replays the log from the start
+        if (again) {
+          // The server replays the log and its problems from the start.
+          this.log.clear();
+          problems = [];
+        }
       },
       onMessage: (data) => {
         if (typeof data !== "string") return;
-        let m: { type: string; data?: string; state?: string; exit_code?: number };
+        let m: { type: string; data?: string; state?: string; exit_code?: number; problems?: BuildProblem[]; report?: BuildReport };
         try {
           m = JSON.parse(data);
         } catch {
           return;
         }
         if (m.type === "output" && m.data) this.append(m.data);
-        else if (m.type === "exit") {
+        else if (m.type === "problems" && m.problems) {
+          problems = problems.concat(m.problems);
+          this.hooks.problems?.(task.name, problems);
+        } else if (m.type === "exit") {
           done = true;
+          this.log.flush();
+          if (m.report) this.hooks.report?.(m.report);
           this.setHead(task.name || task.argv.join(" "), m.state ?? "done", undefined, m.exit_code);
           onExit(m.state ?? "", m.exit_code ?? null);
         }
@@ -56,9 +92,7 @@ export class OutputPanel {
   }
 
   private append(text: string) {
-    const atBottom = this.pre.scrollTop + this.pre.clientHeight >= this.pre.scrollHeight - 4;
-    this.pre.append(text.replace(ansi, ""));
-    if (atBottom) this.pre.scrollTop = this.pre.scrollHeight;
+    this.log.append(text);
   }
 
   note(text: string) {
@@ -250,4 +284,37 @@ export class HardwarePanel {
     if (this.flashing) this.flashing.abort();
     else if (this.nativeTask) this.api.cancelTask(this.nativeTask).catch((e) => toast(e.message, "error"));
   }
+}
+
+// Build problems in the editor: their own decorations (a wavy underline of
+// the reported line from the column on, the message as its title), apart
+// from the language server's lint diagnostics so neither replaces the other.
+const setBuildMarks = StateEffect.define<DecorationSet>();
+const buildMarks = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update: (deco, tr) => {
+    for (const e of tr.effects) if (e.is(setBuildMarks)) return e.value;
+    return deco.map(tr.changes);
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
+
+/** showBuildMarks draws a file's build problems in its editor (an empty list clears them). */
+export function showBuildMarks(view: EditorView, list: BuildProblem[]): void {
+  const doc = view.state.doc;
+  const ranges: Range<Decoration>[] = [];
+  for (const p of list) {
+    if (!p.line || p.line > doc.lines) continue;
+    const line = doc.line(p.line);
+    const from = Math.min(line.from + Math.max((p.column ?? 1) - 1, 0), line.to);
+    const title = `${p.source}${p.code ? " " + p.code : ""}: ${p.message}`;
+    ranges.push(Decoration.line({ class: `cm-build-line cm-build-${p.severity}`, attributes: { title } }).range(line.from));
+    if (line.to > from) ranges.push(Decoration.mark({ class: `cm-build-mark cm-build-${p.severity}`, attributes: { title } }).range(from, line.to));
+  }
+  const deco = Decoration.set(ranges, true);
+  if (view.state.field(buildMarks, false) === undefined) {
+    if (!ranges.length) return;
+    view.dispatch({ effects: StateEffect.appendConfig.of(buildMarks) });
+  }
+  view.dispatch({ effects: setBuildMarks.of(deco) });
 }
