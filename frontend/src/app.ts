@@ -21,6 +21,7 @@ import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
 import { FileTree } from "./ui/tree";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
+import { SimPanel } from "./ui/sim";
 
 type PanelId = "problems" | "output" | "report" | "terminal" | "telemetry";
 
@@ -32,6 +33,7 @@ export class App {
   private terminals!: TerminalPanel;
   private output!: OutputPanel;
   private hardware!: HardwarePanel;
+  private sim!: SimPanel;
   private telemetry!: TelemetryView;
   private problemsEl = h("div.problems", { "data-testid": "problems" });
   private problems = new Map<string, Diagnostic[]>();
@@ -101,6 +103,7 @@ export class App {
       report: (r) => this.report.show(r),
     });
     this.hardware = new HardwarePanel(this.api, this.output, { showOutput: () => this.showPanel("output"), state: linkState });
+    this.sim = new SimPanel(this.conn, { output: this.output, showOutput: () => this.showPanel("output"), open: (p, l, c) => void this.goto(p, l, c ?? 1), openWaves: (p) => void this.editors.open(p) });
     this.terminals = new TerminalPanel(this.conn, linkState);
     this.telemetry = new TelemetryView(this.conn, linkState);
     // Once trusted, editors opened from now on get the workspace's languages.
@@ -128,7 +131,7 @@ export class App {
         this.hardware.build();
       }
     });
-    await Promise.all([this.tree.load(), this.hardware.init(), this.trust.refresh()]);
+    await Promise.all([this.tree.load(), this.hardware.init(), this.sim.refresh(), this.trust.refresh()]);
     // Deep link: #open=path/in/workspace opens that file.
     const open = new URLSearchParams(location.hash.replace(/^#/, "")).get("open");
     if (open) {
@@ -174,7 +177,7 @@ export class App {
       bodies);
     const panelResizer = h("div.resizer.horizontal", { title: "Drag to resize" });
     const sideResizer = h("div.resizer.vertical", { title: "Drag to resize" });
-    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hierarchy.el, this.hardware.el);
+    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hierarchy.el, this.hardware.el, this.sim.el);
     const main = h("main.main", {}, this.editors.el, panelResizer, this.panelEl);
 
     clear(this.root);
@@ -184,6 +187,7 @@ export class App {
         h("span.workspace", {}, new URL(this.conn.base).host),
         h("span.spacer", {}),
         this.hardware.buildBtn,
+        this.sim.simBtn,
         h("button.btn.plain", { onclick: () => this.showPanel("terminal"), title: "Terminal (Ctrl+`)", "data-testid": "open-terminal" }, "Terminal"),
         h("button.btn.plain", { onclick: () => this.showPanel("telemetry"), title: "Telemetry", "data-testid": "open-telemetry" }, "Telemetry"),
       ),
