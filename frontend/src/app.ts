@@ -21,7 +21,8 @@ import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
 import { FileTree } from "./ui/tree";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
-import { SimPanel } from "./ui/sim";
+import { WavesHub } from "./waves/hub";
+import { showMenu } from "./waves/viewer";
 
 type PanelId = "problems" | "output" | "report" | "terminal" | "telemetry";
 
@@ -30,10 +31,11 @@ export class App {
   readonly status = new StatusHub();
   tree!: FileTree;
   editors!: EditorArea;
+  /** The waveform viewers (.vcd/.fst tabs) and cross-probing with the HDL editors. */
+  waves!: WavesHub;
   private terminals!: TerminalPanel;
   private output!: OutputPanel;
   private hardware!: HardwarePanel;
-  private sim!: SimPanel;
   private telemetry!: TelemetryView;
   private problemsEl = h("div.problems", { "data-testid": "problems" });
   private problems = new Map<string, Diagnostic[]>();
@@ -80,7 +82,12 @@ export class App {
 
   async start(): Promise<void> {
     const linkState = (name: string, s: Parameters<StatusHub["set"]>[1]) => this.status.set(name, s);
+    this.waves = new WavesHub(this.conn, {
+      hdl: () => this.hdlServer(),
+      openAt: (uri, pos) => this.openAt(uri, pos),
+    });
     this.editors = new EditorArea(this.api, {
+      viewer: (path) => this.waves.viewerFor(path),
       lsp: (path, lang) => this.lspFor(path, lang),
       changed: (tab) => this.onTabChanged(tab),
       saved: (p) => {
@@ -103,7 +110,6 @@ export class App {
       report: (r) => this.report.show(r),
     });
     this.hardware = new HardwarePanel(this.api, this.output, { showOutput: () => this.showPanel("output"), state: linkState });
-    this.sim = new SimPanel(this.conn, { output: this.output, showOutput: () => this.showPanel("output"), open: (p, l, c) => void this.goto(p, l, c ?? 1), openWaves: (p) => void this.editors.open(p) });
     this.terminals = new TerminalPanel(this.conn, linkState);
     this.telemetry = new TelemetryView(this.conn, linkState);
     // Once trusted, editors opened from now on get the workspace's languages.
@@ -129,9 +135,20 @@ export class App {
       } else if (mod && e.shiftKey && (e.key === "B" || e.key === "b")) {
         e.preventDefault();
         this.hardware.build();
+      } else if (mod && e.altKey && e.code === "KeyW" && this.editors.active) {
+        e.preventDefault(); // Mod-Alt-W: add the signal under the cursor to the waves
+        void this.waves.addFromEditor(this.editors.active.view, this.editors.active.path);
       }
     });
-    await Promise.all([this.tree.load(), this.hardware.init(), this.sim.refresh(), this.trust.refresh()]);
+    this.editors.el.addEventListener("contextmenu", (e) => {
+      const tab = this.editors.active;
+      if (!tab || !this.waves.current || !this.waves.canProbe(tab.path) || !(e.target as Element).closest?.(".cm-content")) return;
+      e.preventDefault();
+      const pos = tab.view.posAtCoords({ x: e.clientX, y: e.clientY });
+      if (pos !== null && !tab.view.state.selection.ranges.some((r) => r.from <= pos && pos <= r.to)) tab.view.dispatch({ selection: { anchor: pos } });
+      showMenu([{ label: "Add to waves", key: "Ctrl+Alt+W", testid: "add-to-waves", run: () => this.waves.addFromEditor(tab.view, tab.path) }], e.clientX, e.clientY, () => tab.view.focus());
+    });
+    await Promise.all([this.tree.load(), this.hardware.init(), this.trust.refresh()]);
     // Deep link: #open=path/in/workspace opens that file.
     const open = new URLSearchParams(location.hash.replace(/^#/, "")).get("open");
     if (open) {
@@ -177,7 +194,7 @@ export class App {
       bodies);
     const panelResizer = h("div.resizer.horizontal", { title: "Drag to resize" });
     const sideResizer = h("div.resizer.vertical", { title: "Drag to resize" });
-    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hierarchy.el, this.hardware.el, this.sim.el);
+    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hierarchy.el, this.hardware.el);
     const main = h("main.main", {}, this.editors.el, panelResizer, this.panelEl);
 
     clear(this.root);
@@ -187,7 +204,6 @@ export class App {
         h("span.workspace", {}, new URL(this.conn.base).host),
         h("span.spacer", {}),
         this.hardware.buildBtn,
-        this.sim.simBtn,
         h("button.btn.plain", { onclick: () => this.showPanel("terminal"), title: "Terminal (Ctrl+`)", "data-testid": "open-terminal" }, "Terminal"),
         h("button.btn.plain", { onclick: () => this.showPanel("telemetry"), title: "Telemetry", "data-testid": "open-telemetry" }, "Telemetry"),
       ),
@@ -382,6 +398,12 @@ export class App {
     this.lspEl.dataset.level = st.level;
     this.lspEl.hidden = !st.text;
     this.lspEl.classList.toggle("clickable", !!st.detail);
+  }
+
+  /** hdlServer is the HDL language server ("hdl"), started if needed, or null when the workspace has none. */
+  private async hdlServer(): Promise<LspServer | null> {
+    const hdl = (await this.lspLanguages).find((l) => l.id === "hdl");
+    return hdl?.available ? this.ensureServer(hdl) : null;
   }
 
   /** openAt opens a workspace URI with the cursor at an LSP position. */
