@@ -21,6 +21,7 @@ import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
 import { FileTree } from "./ui/tree";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
+import { SimPanel } from "./ui/sim";
 import { WavesHub } from "./waves/hub";
 import { showMenu } from "./waves/viewer";
 
@@ -36,6 +37,7 @@ export class App {
   private terminals!: TerminalPanel;
   private output!: OutputPanel;
   private hardware!: HardwarePanel;
+  private sim!: SimPanel;
   private telemetry!: TelemetryView;
   private problemsEl = h("div.problems", { "data-testid": "problems" });
   private problems = new Map<string, Diagnostic[]>();
@@ -110,6 +112,7 @@ export class App {
       report: (r) => this.report.show(r),
     });
     this.hardware = new HardwarePanel(this.api, this.output, { showOutput: () => this.showPanel("output"), state: linkState });
+    this.sim = new SimPanel(this.conn, { output: this.output, showOutput: () => this.showPanel("output"), open: (p, l, c) => void this.goto(p, l, c ?? 1), openWaves: (p) => void this.editors.open(p) });
     this.terminals = new TerminalPanel(this.conn, linkState);
     this.telemetry = new TelemetryView(this.conn, linkState);
     // Once trusted, editors opened from now on get the workspace's languages.
@@ -148,7 +151,7 @@ export class App {
       if (pos !== null && !tab.view.state.selection.ranges.some((r) => r.from <= pos && pos <= r.to)) tab.view.dispatch({ selection: { anchor: pos } });
       showMenu([{ label: "Add to waves", key: "Ctrl+Alt+W", testid: "add-to-waves", run: () => this.waves.addFromEditor(tab.view, tab.path) }], e.clientX, e.clientY, () => tab.view.focus());
     });
-    await Promise.all([this.tree.load(), this.hardware.init(), this.trust.refresh()]);
+    await Promise.all([this.tree.load(), this.hardware.init(), this.sim.refresh(), this.trust.refresh()]);
     // Deep link: #open=path/in/workspace opens that file.
     const open = new URLSearchParams(location.hash.replace(/^#/, "")).get("open");
     if (open) {
@@ -194,7 +197,7 @@ export class App {
       bodies);
     const panelResizer = h("div.resizer.horizontal", { title: "Drag to resize" });
     const sideResizer = h("div.resizer.vertical", { title: "Drag to resize" });
-    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hierarchy.el, this.hardware.el);
+    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hierarchy.el, this.hardware.el, this.sim.el);
     const main = h("main.main", {}, this.editors.el, panelResizer, this.panelEl);
 
     clear(this.root);
@@ -204,6 +207,7 @@ export class App {
         h("span.workspace", {}, new URL(this.conn.base).host),
         h("span.spacer", {}),
         this.hardware.buildBtn,
+        this.sim.simBtn,
         h("button.btn.plain", { onclick: () => this.showPanel("terminal"), title: "Terminal (Ctrl+`)", "data-testid": "open-terminal" }, "Terminal"),
         h("button.btn.plain", { onclick: () => this.showPanel("telemetry"), title: "Telemetry", "data-testid": "open-telemetry" }, "Telemetry"),
       ),
