@@ -211,6 +211,33 @@ describe("waveform viewer end to end", { timeout: 180_000, skip: problem ?? fals
     await page.waitForFunction(() => /^\d+$/.test(document.querySelector('[data-wave-value="tb.count"]')?.textContent ?? ""));
     await page.waitForTimeout(300);
     await screenshot(page, "waves-restored");
+  });
+
+  test("go to declaration from a wave, add to waves from the editor", async (t) => {
+    if (noTools) return missing(t, "iverilog/vvp");
+    // Take count out of the view, so adding it back from the editor shows.
+    await page.locator('[data-wave-signal="tb.count"] .wave-name').click();
+    await page.keyboard.press("Delete");
+    await page.locator('[data-wave-signal="tb.count"]').waitFor({ state: "detached" });
+    await page.locator('[data-wave-signal="tb.clk"] .wave-name').click({ button: "right" });
+    await page.locator("[data-testid=wave-goto-decl]").click();
+    await page.locator('.cm-content[data-path="tb.v"]').waitFor({ timeout: 20_000 });
+    await page.waitForFunction(() => {
+      const v = window.gatewave.editors.find("tb.v")?.view;
+      return v && v.state.doc.lineAt(v.state.selection.main.head).text.includes("reg clk");
+    }, null, { timeout: 20_000 });
+    // The cursor on `count` in the always block, then Ctrl+Alt+W.
+    await page.evaluate(() => {
+      const v = window.gatewave.editors.find("tb.v").view;
+      const at = v.state.doc.toString().indexOf("count <=") + 2;
+      v.dispatch({ selection: { anchor: at } });
+      v.focus();
+    });
+    await page.keyboard.press("Control+Alt+KeyW");
+    await page.getByText("Added tb.count").waitFor({ timeout: 10_000 });
+    await page.locator('.tab[data-path="waves/tb.vcd"]').click();
+    await page.locator('[data-wave-signal="tb.count"]').waitFor();
+    await screenshot(page, "waves-crossprobe");
     assert.deepEqual(errors, []);
   });
 });

@@ -185,6 +185,7 @@ export class WaveViewer {
       this.bodyEl.hidden = false;
       this.renderScopes();
       this.renderRows();
+      this.renderCursor();
       this.measure();
       this.refetch();
     } catch (err) {
