@@ -53,6 +53,8 @@ export class SimPanel {
   private resultEl: HTMLElement;
   private testbenches: Testbench[] = [];
   private running = false;
+  /** The testbench the simulator choice was made for (kept while it stays selected). */
+  private simFor = "";
 
   constructor(private conn: Connection, private hooks: SimHooks) {
     this.tbSel = h("select.select", { title: "Testbench", "data-testid": "sim-testbench", onchange: () => this.fillSimulators() });
@@ -90,8 +92,11 @@ export class SimPanel {
 
   private fillSimulators() {
     const tb = this.testbenches.find((t) => t.file === this.tbSel.value);
+    const sims = tb?.simulators ?? [];
+    const chosen = this.simFor === tb?.file && sims.includes(this.simSel.value) ? this.simSel.value : tb?.simulator;
+    this.simFor = tb?.file ?? "";
     clear(this.simSel);
-    for (const s of tb?.simulators ?? []) this.simSel.append(h("option", { value: s, selected: s === tb?.simulator }, s));
+    for (const s of sims) this.simSel.append(h("option", { value: s, selected: s === chosen }, s));
     this.runBtn.disabled = this.simBtn.disabled = this.running || !tb || !!tb.error;
   }
 
@@ -170,7 +175,7 @@ export class SimPanel {
     }
     if (r.waves) {
       const waves = r.waves;
-      this.resultEl.append(h("button.btn.plain.small", { "data-testid": "sim-open-waves", title: waves, onclick: () => this.hooks.openWaves(waves) }, "〰 Open waves"));
+      this.resultEl.append(h("button.btn.plain.small", { "data-testid": "sim-open-waves", title: waves, onclick: () => this.hooks.openWaves(waves) }, "Open waves"));
     }
   }
 }
