@@ -49,7 +49,7 @@ func DefaultLanguages() map[string]Language {
 		"c":   {Command: "clangd", Args: []string{"--log=error"}, Extensions: []string{".c", ".h"}},
 		"cpp": {Command: "clangd", Args: []string{"--log=error"}, Extensions: []string{".cpp", ".cc", ".cxx", ".hpp", ".hh", ".hxx"}},
 		"go":  {Command: "gopls", Extensions: []string{".go"}},
-		"hdl": {Command: langserver.Name, Builtin: true, Extensions: []string{".v", ".vh", ".sv", ".svh", ".vhd", ".vhdl"}},
+		"hdl": {Command: langserver.Name, Builtin: true, Extensions: []string{".v", ".vh", ".sv", ".svh", ".vhd", ".vhdl", ".pcf", ".lpf", ".cst"}},
 	}
 }
 

@@ -44,6 +44,14 @@ func (c *completer) add(it CompletionItem) {
 }
 
 func (s *Server) completion(raw json.RawMessage) (any, error) {
+	if q, err := s.parsePos(raw); err == nil && isPinFile(q.rel) {
+		var out CompletionList
+		s.proj.View(func(v *project.Snapshot) {
+			text := s.pinText(v, q.rel)
+			out = s.pinCompletion(v, q.rel, project.NewLines(text).Offset(q.pos.Line, q.pos.Character, !s.utf8))
+		})
+		return out, nil
+	}
 	var out CompletionList
 	err := s.atPos(raw, func(v *project.Snapshot, src *project.Source, off int) {
 		c := &completer{s: s, v: v, src: src, off: off, seen: map[string]bool{}}

@@ -11,6 +11,17 @@ import (
 )
 
 func (s *Server) hover(raw json.RawMessage) (any, error) {
+	if q, err := s.parsePos(raw); err == nil && isPinFile(q.rel) {
+		var h *Hover
+		s.proj.View(func(v *project.Snapshot) {
+			text := s.pinText(v, q.rel)
+			h = s.pinHover(v, q.rel, project.NewLines(text).Offset(q.pos.Line, q.pos.Character, !s.utf8))
+		})
+		if h == nil {
+			return nil, nil
+		}
+		return h, nil
+	}
 	var res *Hover
 	err := s.atPos(raw, func(v *project.Snapshot, src *project.Source, off int) {
 		if inc := includeAt(src, off); inc != nil {

@@ -73,8 +73,9 @@ type Server struct {
 	lintRun     bool // a lint is running
 	lintAgain   bool // another save arrived meanwhile
 	toldNoTools bool
-	hierGen     uint64 // the ShapeGeneration last announced
-	closing     bool   // close has begun: no new timers or goroutines
+	hierGen     uint64          // the ShapeGeneration last announced
+	closing     bool            // close has begun: no new timers or goroutines
+	pinKnown    map[string]bool // constraint files seen (on disk or opened)
 
 	// Owned by whoever holds flushMu.
 	flushMu    sync.Mutex
@@ -118,6 +119,7 @@ func New(opts Options) *Server {
 		toolDiags: map[string][]Diagnostic{},
 		dirty:     map[string]bool{},
 		unitNames: map[string][]string{},
+		pinKnown:  map[string]bool{},
 		ctx:       ctx,
 		cancel:    cancel,
 	}
@@ -487,9 +489,21 @@ func (s *Server) didOpen(raw json.RawMessage) error {
 	s.mu.Lock()
 	s.docs[rel] = d
 	s.mu.Unlock()
-	s.proj.SetOpen(rel, d.text)
+	if isPinFile(rel) {
+		s.notePinFile(rel)
+	} else {
+		s.proj.SetOpen(rel, d.text)
+	}
 	s.changed(rel, true)
 	return nil
+}
+
+// notePinFile remembers a constraint file, to check again when the
+// design's ports change.
+func (s *Server) notePinFile(rel string) {
+	s.mu.Lock()
+	s.pinKnown[rel] = true
+	s.mu.Unlock()
 }
 
 type contentChange struct {
@@ -524,7 +538,9 @@ func (s *Server) didChange(raw json.RawMessage) error {
 	}
 	d.text, d.version = text, p.TextDocument.Version
 	s.mu.Unlock()
-	s.proj.SetOpen(rel, text)
+	if !isPinFile(rel) {
+		s.proj.SetOpen(rel, text)
+	}
 	s.changed(rel, false)
 	return nil
 }
@@ -560,7 +576,9 @@ func (s *Server) didClose(raw json.RawMessage) error {
 	s.mu.Lock()
 	delete(s.docs, rel)
 	s.mu.Unlock()
-	s.proj.CloseOpen(rel)
+	if !isPinFile(rel) {
+		s.proj.CloseOpen(rel)
+	}
 	s.changed(rel, false)
 	return nil
 }
@@ -595,6 +613,10 @@ func (s *Server) watchLoop(ch <-chan []watch.Event) {
 			for _, e := range batch {
 				if e.Path == project.ConfigFile || project.IsHDL(e.Path) {
 					rels = append(rels, e.Path)
+				}
+				if isPinFile(e.Path) {
+					s.notePinFile(e.Path)
+					s.changed(e.Path, false)
 				}
 				s.mu.Lock()
 				_, open := s.docs[e.Path]
@@ -677,7 +699,14 @@ func (s *Server) publishAll() {
 		}
 	})
 	s.flushShape = s.proj.ShapeGeneration()
+	pins := s.pinFiles()
 	s.mu.Lock()
+	for _, p := range pins {
+		s.pinKnown[p] = true
+	}
+	for p := range s.pinKnown {
+		rels = append(rels, p)
+	}
 	for p := range s.published {
 		rels = append(rels, p)
 	}
@@ -739,6 +768,12 @@ func (s *Server) flushDiagnostics() {
 		for _, rel := range v.Dependents(names) {
 			all[rel] = true
 		}
+		// The top's ports may have changed: check the pin constraints.
+		s.mu.Lock()
+		for rel := range s.pinKnown {
+			all[rel] = true
+		}
+		s.mu.Unlock()
 	})
 	s.flushShape = shape
 	rels := make([]string, 0, len(all))
@@ -772,7 +807,9 @@ func (s *Server) publish(rels []string) {
 	s.proj.View(func(v *project.Snapshot) {
 		for _, rel := range rels {
 			var ds []Diagnostic
-			if src := v.Source(rel); src != nil {
+			if isPinFile(rel) {
+				ds = s.pinDiagnostics(v, rel)
+			} else if src := v.Source(rel); src != nil {
 				for _, d := range v.Diagnostics(rel) {
 					ds = append(ds, s.toDiagnostic(src.Lines(), d))
 				}

@@ -37,6 +37,10 @@ type Config struct {
 	Exclude []string `toml:"exclude"`
 	// Top is the top unit; "" means every unit nothing instantiates.
 	Top string `toml:"top"`
+	// Device and Package name the FPGA for pin constraints ("hx1k",
+	// "tq144"); "" means what the Makefile's nextpnr line says.
+	Device  string `toml:"device"`
+	Package string `toml:"package"`
 }
 
 // Extensions are the HDL file extensions the project indexes.
@@ -69,7 +73,7 @@ func LoadConfig(root *os.Root) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %w", ConfigFile, err)
 	}
 	if u := md.Undecoded(); len(u) > 0 {
-		return Config{}, fmt.Errorf("%s: unknown key %q (known: include_dirs, defines, files, exclude, top)", ConfigFile, u[0].String())
+		return Config{}, fmt.Errorf("%s: unknown key %q (known: include_dirs, defines, files, exclude, top, device, package)", ConfigFile, u[0].String())
 	}
 	for i, d := range c.IncludeDirs {
 		clean := path.Clean(strings.TrimPrefix(d, "./"))
