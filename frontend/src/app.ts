@@ -1,6 +1,7 @@
 // App: the IDE shell wiring the file tree, editors, panels and status bar to
 // one sessiond connection.
 import type { Extension } from "@codemirror/state";
+import { EditorView } from "@codemirror/view";
 import { type Connection, httpURL, onTrouble, wsURL } from "./api/conn";
 import { type LspLanguage, Sessiond, type WatchEvent } from "./api/sessiond";
 import { ReconnectingSocket } from "./api/socket";
@@ -418,7 +419,9 @@ export class App {
     if (!view) return;
     const doc = view.state.doc;
     const line = doc.line(Math.min(Math.max(pos.line, 0) + 1, doc.lines));
-    view.dispatch({ selection: { anchor: line.from + Math.min(Math.max(pos.character, 0), line.length) }, scrollIntoView: true });
+    const at = line.from + Math.min(Math.max(pos.character, 0), line.length);
+    // Centred: a jump target at the viewport's bottom edge hides what follows it.
+    view.dispatch({ selection: { anchor: at }, effects: EditorView.scrollIntoView(at, { y: "center" }) });
     view.focus();
   }
 
@@ -472,7 +475,7 @@ export class App {
     if (!view) return;
     const l = view.state.doc.line(Math.min(line, view.state.doc.lines));
     const pos = Math.min(l.from + ch - 1, l.to);
-    view.dispatch({ selection: { anchor: pos }, scrollIntoView: true });
+    view.dispatch({ selection: { anchor: pos }, effects: EditorView.scrollIntoView(pos, { y: "center" }) });
     view.focus();
   }
 
