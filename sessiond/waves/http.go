@@ -107,5 +107,7 @@ func (s *Service) handleWindow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return sendJSON(c, w)
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Send(w.AppendJSON(nil))
 }

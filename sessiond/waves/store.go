@@ -215,35 +215,36 @@ func (b *builder) finish() ([][]chunk, error) {
 	return out, nil
 }
 
-// value is one decoded change's value, still in its packed form.
+// value is one decoded change's value, still in its packed form: a tag
+// and a span of the query buffer (no pointer, so keeping it is cheap).
 type value struct {
-	tag byte // scalar code, or vector tag, or 0xff for length-prefixed bytes
-	b   []byte
+	tag      byte // scalar code, vector tag, or 0xff for length-prefixed bytes
+	off, end int32
 }
 
-// cursor decodes one chunk.
+// cursor decodes one chunk held in buf[pos:end].
 type cursor struct {
-	h    Handle
-	data []byte
-	t    uint64
+	h        Handle
+	buf      []byte
+	pos, end int
+	t        uint64
 }
 
 // next decodes a change; ok is false at the end of the chunk.
 func (c *cursor) next() (t uint64, v value, ok bool, err error) {
-	if len(c.data) == 0 {
+	if c.pos >= c.end {
 		return 0, value{}, false, nil
 	}
-	x, n := binary.Uvarint(c.data)
+	x, n := binary.Uvarint(c.buf[c.pos:c.end])
 	if n <= 0 {
 		return 0, value{}, false, errCorrupt
 	}
-	c.data = c.data[n:]
+	c.pos += n
 	switch {
 	case c.h.Kind == KindBits && c.h.Width == 1 && x&15 < uint64(len(scalarChars)):
 		c.t += x >> 4
 		return c.t, value{tag: byte(x & 15)}, true, nil
 	case c.h.Kind == KindBits && c.h.Width == 1:
-		// fall through to the length-prefixed form below
 		c.t += x >> 4
 	case c.h.Kind == KindBits:
 		c.t += x >> 2
@@ -259,11 +260,11 @@ func (c *cursor) next() (t uint64, v value, ok bool, err error) {
 		default:
 			return c.lenPrefixed()
 		}
-		if size > len(c.data) {
+		if size > c.end-c.pos {
 			return 0, value{}, false, errCorrupt
 		}
-		v = value{tag: tag, b: c.data[:size]}
-		c.data = c.data[size:]
+		v = value{tag: tag, off: int32(c.pos), end: int32(c.pos + size)}
+		c.pos += size
 		return c.t, v, true, nil
 	default:
 		c.t += x
@@ -272,21 +273,22 @@ func (c *cursor) next() (t uint64, v value, ok bool, err error) {
 }
 
 func (c *cursor) lenPrefixed() (uint64, value, bool, error) {
-	l, n := binary.Uvarint(c.data)
-	if n <= 0 || l > uint64(len(c.data)-n) {
+	l, n := binary.Uvarint(c.buf[c.pos:c.end])
+	if n <= 0 || l > uint64(c.end-c.pos-n) {
 		return 0, value{}, false, errCorrupt
 	}
-	v := value{tag: 0xff, b: c.data[n : n+int(l)]}
-	c.data = c.data[n+int(l):]
+	v := value{tag: 0xff, off: int32(c.pos + n), end: int32(c.pos + n + int(l))}
+	c.pos += n + int(l)
 	return c.t, v, true, nil
 }
 
 var errCorrupt = fmt.Errorf("index data is corrupt")
 
-// text renders v the way the API sends values.
-func (h Handle) text(v value) string {
+// text renders v, a span of buf, the way the API sends values.
+func (h Handle) text(buf []byte, v value) string {
+	b := buf[v.off:v.end]
 	if h.Kind != KindBits || v.tag == 0xff {
-		return string(v.b)
+		return string(b)
 	}
 	if h.Width == 1 {
 		return scalarChars[v.tag : v.tag+1]
@@ -295,14 +297,14 @@ func (h Handle) text(v value) string {
 	switch v.tag {
 	case tagBin:
 		for i := range out {
-			out[i] = '0' + (v.b[i>>3]>>(7-uint(i&7)))&1
+			out[i] = '0' + (b[i>>3]>>(7-uint(i&7)))&1
 		}
 	case tagQuad:
 		for i := range out {
-			out[i] = scalarChars[(v.b[i>>2]>>(2*(3-uint(i&3))))&3]
+			out[i] = scalarChars[(b[i>>2]>>(2*(3-uint(i&3))))&3]
 		}
 	default:
-		copy(out, v.b)
+		copy(out, b)
 	}
 	return string(out)
 }

@@ -38,6 +38,7 @@ type vcdReader struct {
 	buf      []byte
 	pos, end int
 	base     int64 // file offset of buf[0]
+	tokOff   int64 // file offset of the last token
 	line     int
 	eof      bool
 	progress *atomic.Int64
@@ -56,7 +57,7 @@ func newVCDReader(r io.Reader, progress *atomic.Int64) *vcdReader {
 }
 
 func (p *vcdReader) errorf(format string, args ...any) error {
-	return &SyntaxError{Format: "vcd", Line: p.line, Offset: p.base + int64(p.pos), Msg: fmt.Sprintf(format, args...)}
+	return &SyntaxError{Format: "vcd", Line: p.line, Offset: p.tokOff, Msg: fmt.Sprintf(format, args...)}
 }
 
 // fill moves the unread tail to the front and reads more.
@@ -112,6 +113,7 @@ func (p *vcdReader) token() ([]byte, error) {
 			break
 		}
 		if p.eof {
+			p.tokOff = p.base + int64(p.pos)
 			return nil, nil
 		}
 		if err := p.fill(); err != nil {
@@ -124,6 +126,7 @@ func (p *vcdReader) token() ([]byte, error) {
 			p.pos++
 		}
 		if p.pos < p.end || p.eof {
+			p.tokOff = p.base + int64(start)
 			return p.buf[start:p.pos], nil
 		}
 		// The token runs past the buffer: keep it and read more.
@@ -388,6 +391,10 @@ func (p *vcdReader) readValues(s sink) error {
 			hd := p.tb.meta.Handles[h]
 			var out []byte
 			switch {
+			case (c == 'r' || c == 'R') != (hd.Kind == KindReal):
+				return p.errorf("%c value for %s variable %q", c, kindName(hd.Kind), truncate(id))
+			case (c == 's' || c == 'S') && hd.Kind != KindString:
+				return p.errorf("string value for %s variable %q", kindName(hd.Kind), truncate(id))
 			case c == 'r' || c == 'R':
 				f, err := strconv.ParseFloat(string(val), 64)
 				if err != nil {
@@ -397,8 +404,6 @@ func (p *vcdReader) readValues(s sink) error {
 				p.scratch = out[:0]
 			case c == 's' || c == 'S' || hd.Kind == KindString:
 				out = val
-			case hd.Kind == KindReal:
-				return p.errorf("vector value for real variable %q", truncate(id))
 			default:
 				for i, b := range val {
 					if !isBit(b) {
@@ -486,4 +491,14 @@ func parseUint(b []byte) (uint64, bool) {
 		v = v*10 + d
 	}
 	return v, true
+}
+
+func kindName(k Kind) string {
+	switch k {
+	case KindReal:
+		return "real"
+	case KindString:
+		return "string"
+	}
+	return "bit"
 }

@@ -20,22 +20,27 @@ type Change struct {
 
 // MarshalJSON writes the change as the pair [t,"v"].
 func (c Change) MarshalJSON() ([]byte, error) {
-	b := make([]byte, 0, 24+len(c.V))
+	return c.appendJSON(nil), nil
+}
+
+func (c Change) appendJSON(b []byte) []byte {
 	b = append(b, '[')
 	b = strconv.AppendUint(b, c.T, 10)
 	b = append(b, ',')
-	if plainASCII(c.V) {
+	b = appendString(b, c.V)
+	return append(b, ']')
+}
+
+// appendString appends s as a JSON string; encoding/json escapes what is
+// not plain ASCII.
+func appendString(b []byte, s string) []byte {
+	if plainASCII(s) {
 		b = append(b, '"')
-		b = append(b, c.V...)
-		b = append(b, '"')
-	} else {
-		q, err := json.Marshal(c.V)
-		if err != nil {
-			return nil, err
-		}
-		b = append(b, q...)
+		b = append(b, s...)
+		return append(b, '"')
 	}
-	return append(b, ']'), nil
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q...)
 }
 
 // UnmarshalJSON reads the pair [t,"v"].
@@ -74,6 +79,38 @@ type Window struct {
 	Signals []SignalWindow `json:"signals"`
 }
 
+// AppendJSON appends the window's JSON document to b. It is what
+// MarshalJSON returns, without encoding/json's second pass over the
+// output, which costs more than the query on a million-change window.
+func (w *Window) AppendJSON(b []byte) []byte {
+	b = append(b, `{"start":`...)
+	b = strconv.AppendUint(b, w.Start, 10)
+	b = append(b, `,"end":`...)
+	b = strconv.AppendUint(b, w.End, 10)
+	b = append(b, `,"signals":[`...)
+	for i, sw := range w.Signals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendInt(b, int64(sw.ID), 10)
+		b = append(b, `,"initial":`...)
+		b = appendString(b, sw.Initial)
+		b = append(b, `,"changes":[`...)
+		for j, c := range sw.Changes {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = c.appendJSON(b)
+		}
+		b = append(b, "]}"...)
+	}
+	return append(b, "]}"...)
+}
+
+// MarshalJSON encodes the window.
+func (w *Window) MarshalJSON() ([]byte, error) { return w.AppendJSON(nil), nil }
+
 // unknown is the value before a handle's first change.
 func (h Handle) unknown() string {
 	if h.Kind != KindBits {
@@ -85,6 +122,7 @@ func (h Handle) unknown() string {
 // sampler downsamples a time-ordered run of changes to pixels.
 type sampler struct {
 	h      Handle
+	buf    []byte
 	t0, t1 uint64
 	w      int
 	scale  float64 // pixels per time unit
@@ -94,6 +132,7 @@ type sampler struct {
 	firstT uint64
 	lastT  uint64
 	val    value
+	next   uint64 // first time of the pixel after s.pix
 }
 
 func newSampler(h Handle, t0, t1 uint64, w int) *sampler {
@@ -109,14 +148,30 @@ func (s *sampler) pixel(t uint64) int {
 }
 
 func (s *sampler) add(t uint64, v value) {
-	p := s.pixel(t)
-	if p != s.pix {
+	if t >= s.next || s.pix < 0 {
+		p := s.pixel(t)
 		s.flush(p)
 		s.pix, s.cnt, s.firstT = p, 0, t
+		s.next = s.boundary(p + 1)
 	}
 	s.cnt++
 	s.lastT = t
 	s.val = v
+}
+
+// boundary is the first time that falls in pixel p (or later).
+func (s *sampler) boundary(p int) uint64 {
+	if p >= s.w {
+		return math.MaxUint64
+	}
+	b := s.t0 + uint64(math.Ceil(float64(p)/s.scale))
+	for b > s.t0 && s.pixel(b-1) >= p { // float rounding: step back
+		b--
+	}
+	for s.pixel(b) < p {
+		b++
+	}
+	return b
 }
 
 // flush ends the current pixel; next is the pixel of the following change
@@ -127,16 +182,16 @@ func (s *sampler) add(t uint64, v value) {
 func (s *sampler) flush(next int) {
 	switch {
 	case s.cnt == 1:
-		s.out = append(s.out, Change{s.firstT, s.h.text(s.val)})
+		s.out = append(s.out, Change{s.firstT, s.h.text(s.buf, s.val)})
 	case s.cnt > 1:
 		s.out = append(s.out, Change{s.firstT, "*"})
 		if next > s.pix+1 && s.pix+1 < s.w {
-			b := s.t0 + uint64(math.Ceil(float64(s.pix+1)/s.scale))
+			b := s.boundary(s.pix + 1)
 			if b <= s.lastT {
 				b = s.lastT + 1
 			}
 			if b <= s.t1 {
-				s.out = append(s.out, Change{b, s.h.text(s.val)})
+				s.out = append(s.out, Change{b, s.h.text(s.buf, s.val)})
 			}
 		}
 	}
@@ -166,18 +221,19 @@ func query(r io.ReaderAt, h Handle, chunks []chunk, t0, t1 uint64, pixels int) (
 	}
 	buf := make([]byte, 0, size)
 	for _, c := range chunks[k:j] {
-		b, err := readChunk(r, c, buf[len(buf):len(buf)])
+		b, err := readChunk(r, c, buf[len(buf):])
 		if err != nil {
 			return "", nil, err
 		}
 		buf = buf[:len(buf)+len(b)]
 	}
 	s := newSampler(h, t0, t1, pixels)
+	s.buf = buf
 	var init value
 	haveInit := false
 	off := 0
 	for _, c := range chunks[k:j] {
-		cur := cursor{h: h, data: buf[off : off+int(c.Size)], t: c.First}
+		cur := cursor{h: h, buf: buf, pos: off, end: off + int(c.Size), t: c.First}
 		off += int(c.Size)
 		if c.Last <= t0 {
 			// Only the last change matters, but it is found by decoding.
@@ -211,7 +267,7 @@ func query(r io.ReaderAt, h Handle, chunks []chunk, t0, t1 uint64, pixels int) (
 	}
 	s.flush(pixels + 1)
 	if haveInit {
-		initial = h.text(init)
+		initial = h.text(buf, init)
 	}
 	if s.out != nil {
 		changes = s.out

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ func newService(t *testing.T, dir string) *Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ws.Close() })
-	s, err := New(Options{Workspace: ws, CacheDir: t.TempDir()})
+	s, err := New(Options{Workspace: ws, CacheDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
