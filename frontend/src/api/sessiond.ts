@@ -155,6 +155,11 @@ export class Sessiond {
     return requestJSON(this.conn, "GET", "api/v1/lsp");
   }
 
+  /** buildReport is the latest build's report; it rejects (404) before any build made one. */
+  buildReport<T>(): Promise<T> {
+    return requestJSON(this.conn, "GET", "api/v1/build/report");
+  }
+
   telemetry(): Promise<Telemetry> {
     return requestJSON(this.conn, "GET", "api/v1/telemetry");
   }
