@@ -97,6 +97,9 @@ func (p *parser) parseRHS() *design.Expr {
 // parseExprOrType parses an expression or, where a type is allowed (type
 // parameter values, $bits(type)), a data type as an ExprOther.
 func (p *parser) parseExprOrType() *design.Expr {
+	if p.cut() {
+		return p.cutExpr()
+	}
 	t := p.tok
 	if t.kind == Keyword && (isDataTypeKeyword(t.text) && t.text != "signed" && t.text != "unsigned" || isNetKeyword(t.text)) && !isTok(p.peek(1), "'") {
 		return p.typeExpr()
@@ -147,6 +150,9 @@ func (p *parser) parseBinary(minPrec int) *design.Expr {
 }
 
 func (p *parser) parseUnary() *design.Expr {
+	if p.cut() {
+		return p.cutExpr()
+	}
 	t := p.tok
 	if t.kind == Op && isUnaryOp(t.text) {
 		if p.depth > maxDepth {
@@ -165,6 +171,15 @@ func (p *parser) parseUnary() *design.Expr {
 		return e
 	}
 	return p.parsePrimary()
+}
+
+// cutExpr is the missing operand where an expression was cut (see cut):
+// empty, just after the previous token. The construct the expression was
+// in reports what is missing.
+func (p *parser) cutExpr() *design.Expr {
+	sp := p.span(&p.toks[p.i-1])
+	sp.Start = sp.End
+	return p.newExpr(design.ExprOther, "", sp)
 }
 
 // parseLHS parses an assignment target (or the callee of a call
@@ -213,7 +228,7 @@ func (p *parser) parsePrimary() *design.Expr {
 			if k < len(p.toks) && isTok(&p.toks[k], "::") {
 				p.addRef(design.Ref{Kind: design.RefType, Name: name, Span: sp})
 				p.next()
-				p.conns("class parameters", true)
+				p.conns("class parameters", "", "", true)
 			}
 		}
 		if p.at("::") {
@@ -227,7 +242,7 @@ func (p *parser) parsePrimary() *design.Expr {
 					k := p.skipGroupAt(p.i + 1)
 					if k < len(p.toks) && isTok(&p.toks[k], "::") {
 						p.next()
-						p.conns("class parameters", true)
+						p.conns("class parameters", "", "", true)
 					}
 				}
 			}

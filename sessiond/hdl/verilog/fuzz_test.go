@@ -22,7 +22,8 @@ func FuzzParse(f *testing.F) {
 		"`define F(a, b=2) a+b\nmodule m; wire [`F(1):0] w; endmodule",
 		"`ifdef A\n`elsif B\n`else\n`endif",
 		"module m; fifo u(.a(b), .c(", "class c #(type T=int) extends b; rand T x; endclass",
-		"`include \"x.vh\"\n", "'{a: 1, default: '0}", "`define A `B\n`define B `A\n`A",
+		"`include \"x.vh\"\n", "module m;\n  assign x = a +\n  arbiter u_arb (.a(b));\nendmodule",
+		"module m;\n  foo u_f (.a(\n  fifo #(.W(\n  bar u (.x\n`define X\n  wire [7:0] w = \n  p::t v;\nendmodule", "'{a: 1, default: '0}", "`define A `B\n`define B `A\n`A",
 	} {
 		f.Add([]byte(s), false)
 	}

@@ -239,6 +239,11 @@ func (p *parser) identItem(ctx ictx, start int) {
 			p.instances(start)
 			return
 		}
+		if isTok(p.peek(2), "(") && !p.groupClosedAt(p.i+2) {
+			// a half-typed parameter list: an instance being written
+			p.instances(start)
+			return
+		}
 		p.dataDecl(ctx, start)
 	case isName(n1):
 		n2 := p.peek(2)
@@ -302,6 +307,32 @@ func (p *parser) skipGroupAt(i int) int {
 		i++
 	}
 	return i
+}
+
+// groupClosedAt reports whether the bracketed group starting at toks[i]
+// is closed before a ';' or the end of the file.
+func (p *parser) groupClosedAt(i int) bool {
+	lvl := 0
+	for ; i < len(p.toks); i++ {
+		t := &p.toks[i]
+		if t.kind == EOF {
+			return false
+		}
+		if t.kind == Op {
+			switch t.text {
+			case "(", "[", "{", "'{", "(*":
+				lvl++
+			case ")", "]", "}":
+				lvl--
+				if lvl <= 0 {
+					return true
+				}
+			case ";":
+				return false
+			}
+		}
+	}
+	return false
 }
 
 func (p *parser) skipBracketsAt(i int) int {
@@ -1135,7 +1166,7 @@ func (p *parser) gate() {
 			p.sync()
 			return
 		}
-		p.conns("gate", false)
+		p.conns("gate", "", "", false)
 		if !p.accept(",") {
 			break
 		}
@@ -1157,7 +1188,15 @@ func (p *parser) instances(start int) {
 		hs := p.i
 		p.next()
 		if p.at("(") {
-			params, _, _, _ = p.conns("parameter override", true)
+			var closed bool
+			params, closed, _, _ = p.conns("parameter override", "parameter list of", mod, true)
+			if !closed && p.cut() {
+				// cut by a new item: keep the half-typed, nameless instance
+				plist = p.spanFrom(hs)
+				inst := &design.Instance{Module: mod, ModuleSpan: msp, Params: params, ParamList: plist, Full: p.spanFrom(start)}
+				p.scope.Instances = append(p.scope.Instances, inst)
+				return
+			}
 		} else {
 			vs := p.i
 			e := p.parsePrimary()
@@ -1189,7 +1228,7 @@ func (p *parser) instances(start int) {
 		if p.at("(") {
 			ps := p.i
 			var closed bool
-			inst.Ports, closed, inst.Wildcard, inst.WildcardSpan = p.conns("port connections of "+inst.Name, false)
+			inst.Ports, closed, inst.Wildcard, inst.WildcardSpan = p.conns("port connections of "+inst.Name, "port list of instance", inst.Name, false)
 			inst.PortList = p.spanFrom(ps)
 			p.fold(inst.PortList)
 			if !closed {
@@ -1220,8 +1259,10 @@ func (p *parser) instances(start int) {
 }
 
 // conns parses ( conn {, conn} ) at the current '('. closed reports whether
-// the list ended with ')'.
-func (p *parser) conns(what string, param bool) (cs []design.Conn, closed, wild bool, wsp design.Span) {
+// the list ended with ')'. A list cut by a new line that starts an item
+// (see cut) ends there with "unterminated <of> '<name>'" (of defaults to
+// what; no name when empty).
+func (p *parser) conns(what, of, name string, param bool) (cs []design.Conn, closed, wild bool, wsp design.Span) {
 	p.next() // (
 	if p.accept(")") {
 		return nil, true, false, wsp
@@ -1229,6 +1270,10 @@ func (p *parser) conns(what string, param bool) (cs []design.Conn, closed, wild 
 	last := -1
 	for {
 		p.stuck(&last)
+		if p.cut() {
+			p.unterminated(what, of, name)
+			return cs, false, wild, wsp
+		}
 		if p.eof() || p.at(";") || p.tok.kind == Keyword && isConnStop(p.tok.text) {
 			p.expected("')' to close the " + what)
 			return cs, false, wild, wsp
@@ -1258,6 +1303,12 @@ func (p *parser) conns(what string, param bool) (cs []design.Conn, closed, wild 
 					c.Expr = p.parseExprOrType()
 				}
 				if !p.accept(")") {
+					if p.cut() {
+						p.unterminated(what, of, name)
+						c.Full = p.spanFrom(start)
+						cs = append(cs, c)
+						return cs, false, wild, wsp
+					}
 					p.expected("')' after the connection of ." + c.Name)
 					if p.eof() || p.at(";") || p.tok.kind == Keyword && isConnStop(p.tok.text) {
 						c.Full = p.spanFrom(start)
@@ -1288,6 +1339,10 @@ func (p *parser) conns(what string, param bool) (cs []design.Conn, closed, wild 
 		if p.accept(")") {
 			return cs, true, wild, wsp
 		}
+		if p.cut() {
+			p.unterminated(what, of, name)
+			return cs, false, wild, wsp
+		}
 		if p.eof() || p.at(";") || p.tok.kind == Keyword && isConnStop(p.tok.text) || p.lineBetween(&p.toks[p.i-1], p.tok) && p.startsItem() {
 			p.expected("')' to close the " + what)
 			return cs, false, wild, wsp
@@ -1299,6 +1354,18 @@ func (p *parser) conns(what string, param bool) (cs []design.Conn, closed, wild 
 		}
 		p.accept(",")
 	}
+}
+
+// unterminated reports a connection list cut by a new item (see conns).
+func (p *parser) unterminated(what, of, name string) {
+	if of == "" {
+		of = what
+	}
+	msg := "unterminated " + of
+	if name != "" {
+		msg += " '" + name + "'"
+	}
+	p.errBefore(msg)
 }
 
 func isConnStop(s string) bool {
@@ -1689,6 +1756,9 @@ func (p *parser) subroutine(start int, proto bool) {
 				continue
 			}
 		}
+		if p.instCut() {
+			break
+		}
 		is := p.i
 		p.parseStmt()
 		if p.i == is {
@@ -1838,7 +1908,7 @@ func (p *parser) class(start int, top bool) {
 				if p.at("#") {
 					p.next()
 					if p.at("(") {
-						p.conns("class parameters", true)
+						p.conns("class parameters", "", "", true)
 					}
 				}
 				if p.at("(") {
@@ -1857,7 +1927,7 @@ func (p *parser) class(start int, top bool) {
 				if p.at("#") {
 					p.next()
 					if p.at("(") {
-						p.conns("class parameters", true)
+						p.conns("class parameters", "", "", true)
 					}
 				}
 			}

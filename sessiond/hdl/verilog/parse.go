@@ -230,16 +230,27 @@ func (p *parser) expected(what string) {
 	if p.i > 0 {
 		prev := &p.toks[p.i-1]
 		if prev.file != p.tok.file || p.tok.kind == EOF || p.lineBetween(prev, p.tok) {
-			sp := p.span(prev)
-			sp.Start = sp.End
-			if sp.End > 0 {
-				sp.Start = sp.End - 1
-			}
-			p.errSpan(sp, "expected "+what)
+			p.errBefore("expected " + what)
 			return
 		}
 	}
 	p.errHere(msg)
+}
+
+// errBefore reports msg at the end of the previous token (the last
+// character of it): where text is missing when the current token is on a
+// later line.
+func (p *parser) errBefore(msg string) {
+	if p.i == 0 {
+		p.errHere(msg)
+		return
+	}
+	sp := p.span(&p.toks[p.i-1])
+	sp.Start = sp.End
+	if sp.End > 0 {
+		sp.Start = sp.End - 1
+	}
+	p.errSpan(sp, msg)
 }
 
 func (p *parser) lineBetween(a, b *ptok) bool {
@@ -251,6 +262,143 @@ func (p *parser) lineBetween(a, b *ptok) bool {
 		return false
 	}
 	return strings.IndexByte(src[a.se:b.ss], '\n') >= 0
+}
+
+// cut reports whether the current token begins a new line and can only
+// begin a module item, never continue what is being parsed: a half-typed
+// expression, connection list or statement ends there (the caller reports
+// what was left unfinished) and the new line parses as the next item.
+// Patterns that are valid inside an expression (a name, a call, a cast,
+// cls#(..)::x, `ifdef) never cut; see itemAhead.
+func (p *parser) cut() bool {
+	if p.i == 0 || p.tok.kind == EOF {
+		return false
+	}
+	prev := &p.toks[p.i-1]
+	if !p.lineBetween(prev, p.tok) {
+		return false
+	}
+	return p.itemAhead() || p.directiveBetween(prev, p.tok)
+}
+
+// itemAhead reports whether the tokens from the current one can only be
+// the start of a module item: IDENT IDENT (a declaration or instance),
+// IDENT #... other than cls#(..)::x, pkg::type IDENT, an item keyword, or a
+// data type keyword followed by a declared name.
+func (p *parser) itemAhead() bool {
+	t := p.tok
+	switch t.kind {
+	case Ident:
+		n := p.peek(1)
+		switch {
+		case isName(n):
+			return true
+		case isTok(n, "#"):
+			if !isTok(p.peek(2), "(") {
+				return true
+			}
+			k := p.skipGroupAt(p.i + 2)
+			return k < len(p.toks) && !isTok(&p.toks[k], "::")
+		case isTok(n, "::"):
+			k := p.i
+			for k+2 < len(p.toks) && isTok(&p.toks[k+1], "::") && isName(&p.toks[k+2]) {
+				k += 2
+			}
+			return k > p.i && k+1 < len(p.toks) && isName(&p.toks[k+1])
+		}
+		return false
+	case Keyword:
+		s := t.text
+		if isDataTypeKeyword(s) {
+			switch s {
+			case "logic", "reg", "bit", "byte", "shortint", "int", "longint", "integer", "time",
+				"real", "shortreal", "realtime", "string":
+			default:
+				return false
+			}
+			// a declaration: type [signed] [dims] name
+			k := p.i + 1
+			if k < len(p.toks) && (isTok(&p.toks[k], "signed") || isTok(&p.toks[k], "unsigned")) {
+				k++
+			}
+			k = p.skipBracketsAt(k)
+			return k < len(p.toks) && isName(&p.toks[k])
+		}
+		return isItemKeyword(s)
+	}
+	return false
+}
+
+// isItemKeyword reports keywords that never occur inside an expression and
+// start (or end) an item where the parse can resume.
+func isItemKeyword(s string) bool {
+	switch s {
+	case "input", "output", "inout", "assign", "always", "always_ff", "always_comb",
+		"always_latch", "initial", "final", "parameter", "localparam", "function", "task",
+		"typedef", "generate", "endgenerate", "genvar", "module", "macromodule", "endmodule",
+		"interface", "endinterface", "program", "endprogram", "package", "endpackage", "import",
+		"modport", "class", "endclass", "begin", "end", "endcase", "endfunction", "endtask",
+		"wire", "tri", "tri0", "tri1", "wand", "wor", "triand", "trior", "trireg", "supply0",
+		"supply1", "uwire":
+		return true
+	}
+	return false
+}
+
+// directiveBetween reports a `define, `undef, `include or other
+// non-conditional directive line between tokens a and b (on different
+// lines of one file). Conditional directives (`ifdef...) are not: they
+// legitimately split expressions and connection lists.
+func (p *parser) directiveBetween(a, b *ptok) bool {
+	src := p.pp.fsrc[a.file]
+	gap := src[a.se:b.ss]
+	for {
+		j := strings.IndexByte(gap, '`')
+		if j < 0 {
+			return false
+		}
+		k := j
+		for k > 0 && (gap[k-1] == ' ' || gap[k-1] == '\t') {
+			k--
+		}
+		if k > 0 && gap[k-1] == '\n' {
+			e := j + 1
+			for e < len(gap) && (gap[e] >= 'a' && gap[e] <= 'z' || gap[e] == '_') {
+				e++
+			}
+			switch gap[j+1 : e] {
+			case "define", "undef", "undefineall", "include", "timescale", "default_nettype",
+				"resetall", "celldefine", "endcelldefine", "unconnected_drive",
+				"nounconnected_drive", "pragma", "line", "begin_keywords", "end_keywords":
+				return true
+			}
+		}
+		gap = gap[j+1:]
+	}
+}
+
+// instCut reports a module instance (instAhead) beginning a new line: it
+// ends a statement list, which cannot contain one.
+func (p *parser) instCut() bool {
+	return p.i > 0 && p.tok.kind == Ident && p.lineBetween(&p.toks[p.i-1], p.tok) && p.instAhead()
+}
+
+// instAhead reports a module instance at the current token: IDENT IDENT (,
+// IDENT IDENT [..] ( or IDENT #(..) IDENT (.
+func (p *parser) instAhead() bool {
+	if p.tok.kind != Ident {
+		return false
+	}
+	n := p.peek(1)
+	k := p.i + 1
+	if isTok(n, "#") {
+		k = p.skipHashAt(k)
+	}
+	if k >= len(p.toks) || !isName(&p.toks[k]) {
+		return false
+	}
+	k = p.skipBracketsAt(k + 1)
+	return k < len(p.toks) && isTok(&p.toks[k], "(")
 }
 
 func (p *parser) expect(s, what string) bool {

@@ -105,6 +105,11 @@ func (p *parser) parseStmt() {
 			p.parseStmt()
 			return
 		}
+		if p.instCut() {
+			// a module instance on a new line: the statement is missing
+			p.expected("a statement")
+			return
+		}
 		if p.identStartsDecl() {
 			p.dataDecl(inModule, p.i)
 			return
@@ -359,6 +364,8 @@ func (p *parser) block(label string, lsp design.Span) {
 			if blockStop(t.text) {
 				break
 			}
+		} else if p.instCut() {
+			break
 		}
 		is := p.i
 		p.parseStmt()
@@ -413,7 +420,7 @@ func (p *parser) caseStmt() {
 	}
 	for !p.eof() && !p.at("endcase") {
 		t := p.tok
-		if t.kind == Keyword && blockStop(t.text) {
+		if t.kind == Keyword && blockStop(t.text) || p.instCut() {
 			break
 		}
 		is := p.i

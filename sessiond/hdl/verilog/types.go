@@ -38,7 +38,7 @@ func (p *parser) parseType(implicit bool) (design.Type, bool) {
 				if p.at("#") {
 					p.next()
 					if p.at("(") {
-						p.conns("interface parameters", true)
+						p.conns("interface parameters", "", "", true)
 					}
 				}
 				if p.at(".") && isName(p.peek(1)) {
@@ -111,7 +111,7 @@ func (p *parser) namedType(t *design.Type) {
 	for {
 		if p.at("#") && isTok(p.peek(1), "(") {
 			p.next()
-			p.conns("type parameters", true)
+			p.conns("type parameters", "", "", true)
 			continue
 		}
 		if p.at("::") && isName(p.peek(1)) {
