@@ -153,6 +153,8 @@ export class App {
       showMenu([{ label: "Add to waves", key: "Ctrl+Alt+W", testid: "add-to-waves", run: () => this.waves.addFromEditor(tab.view, tab.path) }], e.clientX, e.clientY, () => tab.view.focus());
     });
     await Promise.all([this.tree.load(), this.hardware.init(), this.sim.refresh(), this.trust.refresh()]);
+    // The last build's report, from before this page was opened.
+    this.api.buildReport<Parameters<ReportPanel["show"]>[0]>().then((r) => this.report.show(r), () => {});
     // Deep link: #open=path/in/workspace opens that file.
     const open = new URLSearchParams(location.hash.replace(/^#/, "")).get("open");
     if (open) {
