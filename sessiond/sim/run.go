@@ -198,7 +198,9 @@ func firstFailure(simulator, stage string, log []byte) *failure {
 	for _, raw := range strings.Split(string(log), "\n") {
 		line := strings.TrimRight(raw, "\r")
 		if f := lineFailure(simulator, stage, line); f != nil {
-			f.reason = strings.TrimSpace(f.reason)
+			if f.reason = strings.TrimSpace(f.reason); f.reason == "" || strings.HasSuffix(f.reason, ":") {
+				f.reason = strings.TrimSpace(line)
+			}
 			return f
 		}
 	}
