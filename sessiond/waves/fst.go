@@ -94,6 +94,9 @@ func readFST(ctx context.Context, r io.ReaderAt, size int64, tmpDir string, prog
 			return fmt.Errorf("read fst: %w", err)
 		}
 		uclen := binary.BigEndian.Uint64(first[9:])
+		if uclen > 1100*uint64(size)+1024 {
+			return fstErr(9, "wrapper claims %d bytes from %d", uclen, size)
+		}
 		tmp, err := os.CreateTemp(tmpDir, "unpack-*.fst")
 		if err != nil {
 			return fmt.Errorf("unpack fst: %w", err)
@@ -270,7 +273,7 @@ func (p *fstReader) readGeom(b fstBlock) error {
 }
 
 func inflate(src []byte, uclen uint64) ([]byte, error) {
-	if uclen > fstMaxSection {
+	if uclen > fstMaxSection || uclen > 1100*uint64(len(src))+1024 {
 		return nil, fmt.Errorf("%d bytes uncompressed is too large", uclen)
 	}
 	zr, err := zlib.NewReader(bytes.NewReader(src))
@@ -491,6 +494,9 @@ func (p *fstReader) readVC(b fstBlock, first bool, s sink) error {
 			return bad(tpos, "time table: %v", err)
 		}
 	}
+	if tsItems > uint64(len(tdata)) {
+		return bad(tpos, "time table: %d items in %d bytes", tsItems, len(tdata))
+	}
 	times := make([]uint64, tsItems)
 	var tv uint64
 	for i := range times {
@@ -555,6 +561,9 @@ func (p *fstReader) readVC(b fstBlock, first bool, s sink) error {
 		return bad(ip, "position table runs past the block")
 	}
 	idxPos := ip - int(chainClen)
+	if vcMax > uint64(len(p.lens)) {
+		return bad(pos, "%d handles in a block of a dump with %d", vcMax, len(p.lens))
+	}
 	offs, lens, err := fstChainTable(blk[idxPos:ip], b.typ, vcMax, idxPos-vcStart)
 	if err != nil {
 		return bad(idxPos, "position table: %v", err)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 const hdr = "$scope module a $end\n$var wire 1 ! x $end\n$var wire 4 # v $end\n$upscope $end\n$enddefinitions $end\n"
@@ -73,6 +75,8 @@ func FuzzVCD(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
+		tm := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("slow input %q", in[:min(len(in), 2000)])) })
+		defer tm.Stop()
 		c := &collector{}
 		err := newVCDReader(bytes.NewReader(in), nil).read(c)
 		if err != nil {
@@ -105,6 +109,8 @@ func FuzzFST(f *testing.F) {
 	}
 	dir := f.TempDir()
 	f.Fuzz(func(t *testing.T, in []byte) {
+		tm := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("slow input %q", in[:min(len(in), 2000)])) })
+		defer tm.Stop()
 		_ = readFST(context.Background(), bytes.NewReader(in), int64(len(in)), dir, nil, &collector{})
 	})
 }

@@ -371,11 +371,17 @@ func (s *Service) build(d *Dump, f *os.File) (*Meta, [][]chunk, *os.File, error)
 		}
 	}()
 	b := newBuilder(tmp)
+	pp := newPipe(b)
 	switch d.format {
 	case "vcd":
-		err = newVCDReader(ctxReader{s.ctx, f}, &d.progress).read(b)
+		err = newVCDReader(ctxReader{s.ctx, f}, &d.progress).read(pp)
 	default:
-		err = readFST(s.ctx, f, d.size, s.opts.CacheDir, &d.progress, b)
+		err = readFST(s.ctx, f, d.size, s.opts.CacheDir, &d.progress, pp)
+	}
+	if b.meta != nil { // the header was read: the pipe runs
+		if cerr := pp.close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("index %s: %w", d.path, err)

@@ -109,32 +109,38 @@ func appendChange(buf []byte, h Handle, delta uint64, v []byte) []byte {
 	case h.Kind == KindBits && h.Width == 1 && len(v) == 1 && scalarCode[v[0]] != 0xff:
 		return binary.AppendUvarint(buf, delta<<4|uint64(scalarCode[v[0]]))
 	case h.Kind == KindBits && len(v) == h.Width:
-		bin, quad := true, true
-		for _, c := range v {
-			switch c {
-			case '0', '1':
-			case 'x', 'z':
+		// Binary first, in one pass; most vectors are.
+		start := len(buf)
+		buf = binary.AppendUvarint(buf, delta<<2|tagBin)
+		var acc byte
+		bin := true
+		for i, c := range v {
+			d := c - '0'
+			if d > 1 {
 				bin = false
-			default:
-				bin, quad = false, false
+				break
+			}
+			acc = acc<<1 | d
+			if i&7 == 7 {
+				buf = append(buf, acc)
+				acc = 0
 			}
 		}
-		switch {
-		case bin:
-			buf = binary.AppendUvarint(buf, delta<<2|tagBin)
-			var acc byte
-			for i, c := range v {
-				acc = acc<<1 | (c - '0')
-				if i&7 == 7 {
-					buf = append(buf, acc)
-					acc = 0
-				}
-			}
+		if bin {
 			if r := len(v) & 7; r != 0 {
 				buf = append(buf, acc<<(8-r))
 			}
 			return buf
-		case quad:
+		}
+		buf = buf[:start]
+		quad := true
+		for _, c := range v {
+			if c != '0' && c != '1' && c != 'x' && c != 'z' {
+				quad = false
+				break
+			}
+		}
+		if quad {
 			buf = binary.AppendUvarint(buf, delta<<2|tagQuad)
 			var acc byte
 			for i, c := range v {

@@ -96,20 +96,23 @@ func (p *vcdReader) fill() error {
 }
 
 // token returns the next whitespace-separated token, nil at the end. The
-// slice is valid until the next call.
+// slice is valid until the next call. The loops work on locals: this is
+// the hottest code of indexing.
 func (p *vcdReader) token() ([]byte, error) {
 	for {
-		for p.pos < p.end {
-			c := p.buf[p.pos]
+		buf, pos, end, line := p.buf, p.pos, p.end, p.line
+		for pos < end {
+			c := buf[pos]
 			if c > ' ' {
 				break
 			}
 			if c == '\n' {
-				p.line++
+				line++
 			}
-			p.pos++
+			pos++
 		}
-		if p.pos < p.end {
+		p.pos, p.line = pos, line
+		if pos < end {
 			break
 		}
 		if p.eof {
@@ -122,12 +125,14 @@ func (p *vcdReader) token() ([]byte, error) {
 	}
 	start := p.pos
 	for {
-		for p.pos < p.end && p.buf[p.pos] > ' ' {
-			p.pos++
+		buf, pos, end := p.buf, p.pos, p.end
+		for pos < end && buf[pos] > ' ' {
+			pos++
 		}
-		if p.pos < p.end || p.eof {
+		p.pos = pos
+		if pos < end || p.eof {
 			p.tokOff = p.base + int64(start)
-			return p.buf[start:p.pos], nil
+			return buf[start:pos], nil
 		}
 		// The token runs past the buffer: keep it and read more.
 		scanned := p.pos - start
@@ -263,7 +268,7 @@ func (p *vcdReader) readVar() error {
 	}
 	typ := f[0]
 	width, err := strconv.Atoi(f[1])
-	if err != nil || width < 0 || width > 1<<20 {
+	if err != nil || width < 0 || width > 1<<16 {
 		return p.errorf("$var %s: bad size %q", f[3], f[1])
 	}
 	id := f[2]
@@ -406,10 +411,11 @@ func (p *vcdReader) readValues(s sink) error {
 				out = val
 			default:
 				for i, b := range val {
-					if !isBit(b) {
+					l := bitChar[b]
+					if l == 0 {
 						return p.errorf("bad bit %q in vector %q", b, truncate(val))
 					}
-					val[i] = lower(b)
+					val[i] = l
 				}
 				out = p.padVector(val, hd.Width)
 				p.vec = out[:0]
@@ -442,13 +448,18 @@ func lower(c byte) byte {
 	return c
 }
 
-func isBit(c byte) bool {
-	switch lower(c) {
-	case '0', '1', 'x', 'z', 'h', 'u', 'w', 'l', '-':
-		return true
+// bitChar maps the characters of a VCD vector to their lower case, and
+// everything else to 0.
+var bitChar = func() (t [256]byte) {
+	for _, c := range []byte("01xzhuwl-") {
+		t[c] = c
+		if c >= 'a' {
+			t[c-'a'+'A'] = c
+		}
 	}
-	return false
-}
+	return t
+}()
+
 
 // padVector extends v to width bits the VCD way (0 for a leading 0 or 1,
 // else the leading bit) or keeps its rightmost width bits.
