@@ -460,7 +460,6 @@ var bitChar = func() (t [256]byte) {
 	return t
 }()
 
-
 // padVector extends v to width bits the VCD way (0 for a leading 0 or 1,
 // else the leading bit) or keeps its rightmost width bits.
 func (p *vcdReader) padVector(v []byte, width int) []byte {
