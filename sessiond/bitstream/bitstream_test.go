@@ -65,7 +65,7 @@ func TestICE40Flow(t *testing.T) {
 	}
 	frames := 0
 	out, exit, closeCode := e.TaskLog(ctx, task.ID, func(string) { frames++ })
-	for _, step := range []string{"yosys -q", "nextpnr-ice40 -q --hx1k", "icepack build/blinky.asc build/blinky.bin"} {
+	for _, step := range []string{"yosys -p", "nextpnr-ice40 --hx1k", "Info: Program finished normally.", "icepack build/blinky.asc build/blinky.bin"} {
 		if !strings.Contains(out, step) {
 			t.Errorf("the log lacks %q:\n%s", step, out)
 		}
