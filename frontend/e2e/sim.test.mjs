@@ -62,10 +62,47 @@ describe("simulation end to end", { timeout: 300_000, skip: problem ?? false }, 
     });
   }
 
-  test("opens the waves the run wrote", async () => {
+  test("opens the waves the run wrote, where clk toggles at 12 MHz", async () => {
     await page.click("[data-testid=sim-open-waves]");
     await page.locator('.tab[data-path="build/blinky_tb.vcd"]').waitFor({ timeout: 15_000 });
-    await page.waitForTimeout(1500);
+    // verilator's dump puts the testbench under TOP, iverilog's does not.
+    await page.locator("[data-testid=wave-search]").fill("blinky_tb.clk");
+    const row = page.locator('[data-testid=waves] .wave-tree-row[data-scope-signal$="blinky_tb.clk"]').first();
+    await row.waitFor({ timeout: 20_000 });
+    const path = await row.getAttribute("data-scope-signal");
+    await row.dblclick();
+    const sig = page.locator(`[data-wave-signal="${path}"]`);
+    await sig.waitFor();
+    // Cursor into the first microsecond, then step over clk's edges.
+    const range = page.locator("[data-testid=wave-range]");
+    const start = Number(await range.getAttribute("data-start"));
+    const end = Number(await range.getAttribute("data-end"));
+    const box = await page.locator("[data-testid=wave-canvas]").boundingBox();
+    await page.mouse.click(box.x + ((1_000_000 - start) / (end - start)) * box.width, box.y + 30);
+    const cursor = page.locator("[data-testid=wave-cursor-time]");
+    const at = async () => Number(await cursor.getAttribute("data-time"));
+    await page.waitForFunction(() => document.querySelector("[data-testid=wave-cursor-time]")?.getAttribute("data-time"));
+    const value = page.locator(`[data-wave-value="${path}"]`);
+    await page.waitForFunction((p) => /^[01]$/.test(document.querySelector(`[data-wave-value="${p}"]`)?.textContent ?? ""), path);
+    await sig.click();
+    // Each edge flips clk: wait for the cursor to move and the value to flip.
+    const rising = [];
+    let was = await value.textContent();
+    for (let i = 0; i < 6 && rising.length < 3; i++) {
+      const before = await at();
+      await page.keyboard.press("]");
+      await page.waitForFunction(([b, v, p]) => Number(document.querySelector("[data-testid=wave-cursor-time]")?.getAttribute("data-time")) > b &&
+        document.querySelector(`[data-wave-value="${p}"]`)?.textContent === v, [before, was === "1" ? "0" : "1", path]);
+      was = await value.textContent();
+      if (was === "1") rising.push(await at());
+    }
+    // `timescale 1ns/1ps: the dump counts picoseconds; PERIOD is 83.333 ns,
+    // each half rounded to the picosecond.
+    assert.equal(rising.length, 3, `rising edges ${rising}`);
+    for (let i = 1; i < rising.length; i++) {
+      const p = rising[i] - rising[i - 1];
+      assert.ok(Math.abs(p - 83_333) <= 1, `one 12 MHz period between rising edges: ${rising}`);
+    }
     await screenshot(page, "sim-waves");
   });
 
