@@ -112,10 +112,7 @@ func (s *Server) codeAction(raw json.RawMessage) (any, error) {
 			Diagnostics []Diagnostic `json:"diagnostics"`
 		} `json:"context"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, err
-	}
-	rel, err := s.rel(p.TextDocument.URI)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
 	if err != nil {
 		return nil, err
 	}

@@ -371,20 +371,25 @@ func (c *client) waitSeq(rel string, seq int) {
 	}
 }
 
+// noteCount is how many times the server has sent method.
+func (c *client) noteCount(method string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := 0
+	for _, m := range c.notes {
+		if m.Method == method {
+			k++
+		}
+	}
+	return k
+}
+
 // waitNote waits until the server has sent method n times in all.
 func (c *client) waitNote(method string, n int) {
 	c.t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
-		c.mu.Lock()
-		k := 0
-		for _, m := range c.notes {
-			if m.Method == method {
-				k++
-			}
-		}
-		c.mu.Unlock()
-		if k >= n {
+		if c.noteCount(method) >= n {
 			return
 		}
 		select {

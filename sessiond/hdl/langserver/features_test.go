@@ -414,17 +414,7 @@ func TestHierarchy(t *testing.T) {
 	// Typing that leaves the structure alone announces nothing; a new
 	// instance does.
 	c.waitNote("gatewave/hierarchyChanged", 1)
-	count := func() int {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		n := 0
-		for _, m := range c.notes {
-			if m.Method == "gatewave/hierarchyChanged" {
-				n++
-			}
-		}
-		return n
-	}
+	count := func() int { return c.noteCount("gatewave/hierarchyChanged") }
 	n := count()
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")

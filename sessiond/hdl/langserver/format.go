@@ -22,10 +22,7 @@ func (s *Server) format(raw json.RawMessage, ranged bool) (any, error) {
 		Range        *Range                 `json:"range"`
 		Options      FormattingOptions      `json:"options"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, err
-	}
-	rel, err := s.rel(p.TextDocument.URI)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
 	if err != nil {
 		return nil, err
 	}

@@ -20,14 +20,17 @@ type posRequest struct {
 
 func (s *Server) parsePos(raw json.RawMessage) (posRequest, error) {
 	var p TextDocumentPositionParams
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return posRequest{}, fmt.Errorf("params: %w", err)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
+	return posRequest{rel: rel, pos: p.Position}, err
+}
+
+// decode unmarshals raw into p and maps the document URI it names (uri
+// points into p) to a workspace-relative path.
+func (s *Server) decode(raw json.RawMessage, p any, uri *string) (string, error) {
+	if err := json.Unmarshal(raw, p); err != nil {
+		return "", fmt.Errorf("params: %w", err)
 	}
-	rel, err := s.rel(p.TextDocument.URI)
-	if err != nil {
-		return posRequest{}, err
-	}
-	return posRequest{rel: rel, pos: p.Position}, nil
+	return s.rel(*uri)
 }
 
 // atPos parses a position request and runs fn on a snapshot with the
@@ -165,10 +168,7 @@ func (s *Server) references(raw json.RawMessage) (any, error) {
 			IncludeDeclaration bool `json:"includeDeclaration"`
 		} `json:"context"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, err
-	}
-	rel, err := s.rel(p.TextDocument.URI)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
 	if err != nil {
 		return nil, err
 	}
@@ -268,10 +268,7 @@ func (s *Server) rename(raw json.RawMessage) (any, error) {
 		TextDocumentPositionParams
 		NewName string `json:"newName"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil, err
-	}
-	rel, err := s.rel(p.TextDocument.URI)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
 	if err != nil {
 		return nil, err
 	}

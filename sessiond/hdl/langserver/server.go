@@ -478,12 +478,9 @@ func (s *Server) didOpen(raw json.RawMessage) error {
 			Text    string `json:"text"`
 		} `json:"textDocument"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil
-	}
-	rel, err := s.rel(p.TextDocument.URI)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
 	if err != nil {
-		return nil
+		return nil // a notification has no one to answer
 	}
 	d := &document{rel: rel, uri: p.TextDocument.URI, version: p.TextDocument.Version, text: []byte(p.TextDocument.Text)}
 	s.mu.Lock()
@@ -519,12 +516,9 @@ func (s *Server) didChange(raw json.RawMessage) error {
 		} `json:"textDocument"`
 		ContentChanges []contentChange `json:"contentChanges"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil
-	}
-	rel, err := s.rel(p.TextDocument.URI)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
 	if err != nil {
-		return nil
+		return nil // a notification has no one to answer
 	}
 	s.mu.Lock()
 	d := s.docs[rel]
@@ -566,12 +560,9 @@ func (s *Server) didClose(raw json.RawMessage) error {
 	var p struct {
 		TextDocument TextDocumentIdentifier `json:"textDocument"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil
-	}
-	rel, err := s.rel(p.TextDocument.URI)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
 	if err != nil {
-		return nil
+		return nil // a notification has no one to answer
 	}
 	s.mu.Lock()
 	delete(s.docs, rel)
@@ -587,10 +578,7 @@ func (s *Server) didSave(raw json.RawMessage) error {
 	var p struct {
 		TextDocument TextDocumentIdentifier `json:"textDocument"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return nil
-	}
-	if rel, err := s.rel(p.TextDocument.URI); err == nil && project.IsHDL(rel) {
+	if rel, err := s.decode(raw, &p, &p.TextDocument.URI); err == nil && project.IsHDL(rel) {
 		s.startLint()
 	}
 	return nil

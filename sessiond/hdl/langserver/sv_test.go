@@ -212,16 +212,7 @@ func TestToolAndServerDiagnosticsAreMerged(t *testing.T) {
 	bad := text[:end] + "    no_such_block u_x (.a(clk));\n" + text[end:]
 	writeFiles(t, root, map[string]string{"rtl/top.v": bad})
 	c.change("rtl/top.v", bad)
-	n := 0
-	c.mu.Lock()
-	for _, m := range c.notes {
-		if m.Method == "gatewave/lintDone" {
-			n++
-		}
-	}
-	c.mu.Unlock()
-	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}})
-	c.waitNote("gatewave/lintDone", n+1)
+	c.saveAndLint("rtl/top.v")
 	ds := c.waitDiags("rtl/top.v", "the unknown module", func(d []diag) bool { return hasCode(d, "unknown-module", "hdl") != nil })
 	for _, d := range ds {
 		if d.Severity == 1 && d.Source != "hdl" && d.Range.Start.Line == hasCode(ds, "unknown-module", "hdl").Range.Start.Line {
@@ -242,16 +233,7 @@ func TestWidthWarningShownOnce(t *testing.T) {
 	bad := text[:end] + "    wire [3:0] four;\n    wire one;\n    assign four = 4'd3;\n    assign one = four;\n" + text[end:]
 	writeFiles(t, root, map[string]string{"rtl/top.v": bad})
 	c.change("rtl/top.v", bad)
-	n := 0
-	c.mu.Lock()
-	for _, m := range c.notes {
-		if m.Method == "gatewave/lintDone" {
-			n++
-		}
-	}
-	c.mu.Unlock()
-	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}})
-	c.waitNote("gatewave/lintDone", n+1)
+	c.saveAndLint("rtl/top.v")
 	ds := c.waitDiags("rtl/top.v", "the width mismatch", func(d []diag) bool { return hasCode(d, "width-mismatch", "hdl") != nil })
 	line := hasCode(ds, "width-mismatch", "hdl").Range.Start.Line
 	for _, d := range ds {
@@ -259,4 +241,12 @@ func TestWidthWarningShownOnce(t *testing.T) {
 			t.Errorf("also from %s: %s", d.Source, d.Message)
 		}
 	}
+}
+
+// saveAndLint says rel was saved and waits until the tools have run.
+func (c *client) saveAndLint(rel string) {
+	c.t.Helper()
+	n := c.noteCount("gatewave/lintDone")
+	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri(rel)}})
+	c.waitNote("gatewave/lintDone", n+1)
 }

@@ -16,10 +16,7 @@ type docParams struct {
 
 func (s *Server) parseDoc(raw json.RawMessage) (string, *Range, error) {
 	var p docParams
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return "", nil, err
-	}
-	rel, err := s.rel(p.TextDocument.URI)
+	rel, err := s.decode(raw, &p, &p.TextDocument.URI)
 	return rel, p.Range, err
 }
 
