@@ -159,6 +159,10 @@ func TestDesktop(t *testing.T) {
 		hdlDefinition(ctx, t, conn)
 	})
 
+	t.Run("indexes a waveform dump and answers a window", func(t *testing.T) {
+		waveWindow(ctx, t, conn, ws)
+	})
+
 	t.Run("quitting with unsaved edits and running tasks asks first", func(t *testing.T) {
 		in.command("open main.v")
 		in.waitFor(ctx, "an editor", func(ev event) bool { return ev.Event == "dom" && ev.Report.Editor })
@@ -555,5 +559,52 @@ func hdlDefinition(ctx context.Context, t *testing.T, conn event) {
 	send(`{"jsonrpc":"2.0","id":2,"method":"textDocument/definition","params":{"textDocument":{"uri":"file:///workspace/main.v"},"position":{"line":3,"character":4}}}`)
 	if def := await("2"); !bytes.Contains(def, []byte(`file:///workspace/rtl/counter.v`)) {
 		t.Fatalf("definition of counter: %s", def)
+	}
+}
+
+// waveWindow has the app's sessiond index a small VCD written into the
+// workspace and answer a window of it: the waves viewer's backend is
+// there in the desktop app as in a container.
+func waveWindow(ctx context.Context, t *testing.T, conn event, ws string) {
+	t.Helper()
+	vcd := "$timescale 1ns $end\n$scope module tb $end\n$var wire 1 ! clk $end\n$upscope $end\n$enddefinitions $end\n" +
+		"#0\n$dumpvars\n0!\n$end\n#5\n1!\n#10\n0!\n#15\n1!\n#20\n0!\n"
+	if err := os.WriteFile(filepath.Join(ws, "tb.vcd"), []byte(vcd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+		Error string `json:"error"`
+	}
+	for deadline := time.Now().Add(testenv.WaitLong); ; {
+		code, body := get(ctx, t, conn.BaseURL, "api/v1/waves?path=tb.vcd", conn.Token)
+		if code != http.StatusOK {
+			t.Fatalf("GET api/v1/waves: %d %s", code, body)
+		}
+		if err := json.Unmarshal(body, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.State == "ready" {
+			break
+		}
+		if st.State == "failed" || time.Now().After(deadline) {
+			t.Fatalf("indexing: %s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	code, body := get(ctx, t, conn.BaseURL, "api/v1/waves/"+st.ID+"/search?q=clk", conn.Token)
+	var found struct {
+		Signals []struct {
+			ID   int    `json:"id"`
+			Path string `json:"path"`
+		} `json:"signals"`
+	}
+	if err := json.Unmarshal(body, &found); code != http.StatusOK || err != nil || len(found.Signals) != 1 || found.Signals[0].Path != "tb.clk" {
+		t.Fatalf("search: %d %s", code, body)
+	}
+	code, body = get(ctx, t, conn.BaseURL, fmt.Sprintf("api/v1/waves/%s/window?signals=%d&start=0&end=20&pixels=100", st.ID, found.Signals[0].ID), conn.Token)
+	if code != http.StatusOK || !bytes.Contains(body, []byte(`[5,"1"]`)) || !bytes.Contains(body, []byte(`[10,"0"]`)) {
+		t.Fatalf("window: %d %s", code, body)
 	}
 }

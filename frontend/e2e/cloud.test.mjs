@@ -172,7 +172,7 @@ describe("IDE through the cloud", { timeout: 240_000, skip: problem ?? false }, 
     assert.ok(st.includes(" M blinky.v"), st);
     assert.ok(st.includes(`?? ${untracked}`), st);
     // The HDL language server runs inside the container, through the tunnel.
-    await page.locator('[data-hier-path="blinky"]').waitFor({ timeout: 20_000 });
+    await page.locator('[data-hier-path="blinky_tb/dut"]').waitFor({ timeout: 20_000 });
     await page.getByText(/gatewave-hdl/).first().waitFor({ timeout: 10_000 });
     await screenshot(page, "cloud-02-resumed");
   });
