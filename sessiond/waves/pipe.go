@@ -1,9 +1,12 @@
 package waves
 
-// pipe runs a sink in its own goroutine, fed in batches, so that reading a
-// dump and encoding its index use two cores.
+// pipe runs a builder in its own goroutine, fed in batches, so that
+// reading a dump and encoding its index use two cores. A batch entry is
+// either a value as the readers normalize it, or (keyed) a value the VCD
+// reader has already encoded the way the builder keeps it (see
+// builder.changeKey), which saves the builder a pass over its bytes.
 type pipe struct {
-	dst  sink
+	dst  *builder
 	full chan *batch
 	free chan *batch
 	done chan error
@@ -11,18 +14,23 @@ type pipe struct {
 }
 
 type batch struct {
-	h    []int32
-	t    []uint64
-	end  []uint32 // end offset of each value in data
+	n    int
+	h    [batchLen]int32
+	t    [batchLen]uint64
+	end  [batchLen]uint32 // end offset of each value in data, | keyed
 	data []byte
 }
 
-const batchLen = 1 << 15
+const (
+	batchLen  = 1 << 15
+	batchData = 1 << 22
+	keyed     = 1 << 31
+)
 
-func newPipe(dst sink) *pipe {
+func newPipe(dst *builder) *pipe {
 	p := &pipe{dst: dst, full: make(chan *batch, 2), free: make(chan *batch, 3), done: make(chan error, 1)}
 	for i := 0; i < 3; i++ {
-		p.free <- &batch{}
+		p.free <- &batch{data: make([]byte, 0, batchData+1<<16)}
 	}
 	p.cur = <-p.free
 	return p
@@ -41,14 +49,23 @@ func (p *pipe) run() {
 	for b := range p.full {
 		if err == nil {
 			start := uint32(0)
-			for i, h := range b.h {
-				if err = p.dst.change(int(h), b.t[i], b.data[start:b.end[i]]); err != nil {
+			n := b.n
+			hs, ts, ends, data := b.h[:n], b.t[:n], b.end[:n], b.data
+			for i, h := range hs {
+				e := ends[i]
+				if e&keyed != 0 {
+					e &^= keyed
+					err = p.dst.changeKey(int(h), ts[i], data[start:e])
+				} else {
+					err = p.dst.change(int(h), ts[i], data[start:e])
+				}
+				if err != nil {
 					break
 				}
-				start = b.end[i]
+				start = e
 			}
 		}
-		b.h, b.t, b.end, b.data = b.h[:0], b.t[:0], b.end[:0], b.data[:0]
+		b.n, b.data = 0, b.data[:0]
 		p.free <- b
 	}
 	p.done <- err
@@ -56,21 +73,27 @@ func (p *pipe) run() {
 
 func (p *pipe) change(h int, t uint64, v []byte) error {
 	b := p.cur
-	b.h = append(b.h, int32(h))
-	b.t = append(b.t, t)
 	b.data = append(b.data, v...)
-	b.end = append(b.end, uint32(len(b.data)))
-	if len(b.h) >= batchLen || len(b.data) >= 1<<22 {
+	p.commit(h, t, 0)
+	return nil
+}
+
+// commit ends the entry whose value the caller appended to p.cur.data.
+func (p *pipe) commit(h int, t uint64, flag uint32) {
+	b := p.cur
+	n := b.n
+	b.h[n], b.t[n], b.end[n] = int32(h), t, uint32(len(b.data))|flag
+	b.n = n + 1
+	if b.n >= batchLen || len(b.data) >= batchData {
 		p.full <- b
 		p.cur = <-p.free
 	}
-	return nil
 }
 
 // close hands over the last batch and waits for the sink; it must be
 // called once after a successful header, whatever happened since.
 func (p *pipe) close() error {
-	if len(p.cur.h) > 0 {
+	if p.cur.n > 0 {
 		p.full <- p.cur
 	}
 	close(p.full)

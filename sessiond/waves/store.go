@@ -46,8 +46,9 @@ const (
 
 type run struct {
 	buf    []byte
-	last   []byte
+	last   []byte // the last change's key (see builder.changeKey)
 	has    bool
+	shift  uint8 // of the time delta in a change's first varint
 	first  uint64
 	prev   uint64
 	count  uint32
@@ -64,6 +65,7 @@ type builder struct {
 	buffered int
 	changes  int64
 	meta     *Meta
+	key      []byte
 }
 
 func newBuilder(f *os.File) *builder {
@@ -74,21 +76,40 @@ func (b *builder) header(m *Meta) error {
 	b.meta = m
 	b.handles = m.Handles
 	b.runs = make([]run, len(m.Handles))
+	for i, h := range m.Handles {
+		switch {
+		case h.Kind == KindBits && h.Width == 1:
+			b.runs[i].shift = 4
+		case h.Kind == KindBits:
+			b.runs[i].shift = 2
+		}
+	}
 	return nil
 }
 
 func (b *builder) change(h int, t uint64, v []byte) error {
+	b.key = appendKey(b.key[:0], b.handles[h], v)
+	return b.changeKey(h, t, b.key)
+}
+
+// changeKey adds a change given as its key: the low bits of the change's
+// first varint (scalar code or vector tag; nothing for reals and
+// strings) in one byte, then the bytes that follow the varint. Equal
+// values have equal keys, so the key is also what a change is compared
+// with to drop repeats.
+func (b *builder) changeKey(h int, t uint64, key []byte) error {
 	r := &b.runs[h]
-	if r.has && string(r.last) == string(v) {
+	if r.has && string(r.last) == string(key) {
 		return nil
 	}
-	r.last = append(r.last[:0], v...)
+	r.last = append(r.last[:0], key...)
 	r.has = true
 	if r.count == 0 {
 		r.first, r.prev = t, t
 	}
 	n0 := len(r.buf)
-	r.buf = appendChange(r.buf, b.handles[h], t-r.prev, v)
+	r.buf = binary.AppendUvarint(r.buf, (t-r.prev)<<r.shift|uint64(key[0]))
+	r.buf = append(r.buf, key[1:]...)
 	r.prev = t
 	r.count++
 	b.changes++
@@ -104,35 +125,15 @@ func (b *builder) change(h int, t uint64, v []byte) error {
 	return nil
 }
 
-func appendChange(buf []byte, h Handle, delta uint64, v []byte) []byte {
+// appendKey appends the key of value v of a handle h (see changeKey).
+func appendKey(key []byte, h Handle, v []byte) []byte {
 	switch {
 	case h.Kind == KindBits && h.Width == 1 && len(v) == 1 && scalarCode[v[0]] != 0xff:
-		return binary.AppendUvarint(buf, delta<<4|uint64(scalarCode[v[0]]))
+		return append(key, scalarCode[v[0]])
 	case h.Kind == KindBits && len(v) == h.Width:
-		// Binary first, in one pass; most vectors are.
-		start := len(buf)
-		buf = binary.AppendUvarint(buf, delta<<2|tagBin)
-		var acc byte
-		bin := true
-		for i, c := range v {
-			d := c - '0'
-			if d > 1 {
-				bin = false
-				break
-			}
-			acc = acc<<1 | d
-			if i&7 == 7 {
-				buf = append(buf, acc)
-				acc = 0
-			}
+		if k, ok := appendBin(key, v); ok {
+			return k
 		}
-		if bin {
-			if r := len(v) & 7; r != 0 {
-				buf = append(buf, acc<<(8-r))
-			}
-			return buf
-		}
-		buf = buf[:start]
 		quad := true
 		for _, c := range v {
 			if c != '0' && c != '1' && c != 'x' && c != 'z' {
@@ -141,37 +142,67 @@ func appendChange(buf []byte, h Handle, delta uint64, v []byte) []byte {
 			}
 		}
 		if quad {
-			buf = binary.AppendUvarint(buf, delta<<2|tagQuad)
+			key = append(key, tagQuad)
 			var acc byte
 			for i, c := range v {
 				acc = acc<<2 | scalarCode[c]
 				if i&3 == 3 {
-					buf = append(buf, acc)
+					key = append(key, acc)
 					acc = 0
 				}
 			}
 			if r := len(v) & 3; r != 0 {
-				buf = append(buf, acc<<(2*(4-r)))
+				key = append(key, acc<<(2*(4-r)))
 			}
-			return buf
+			return key
 		}
-		buf = binary.AppendUvarint(buf, delta<<2|tagRaw)
-		return append(buf, v...)
+		key = append(key, tagRaw)
+		return append(key, v...)
 	case h.Kind == KindBits:
 		// A scalar with a value outside 01xzhuwl-, or a vector of the wrong
 		// length (only when the reader could not normalize it).
 		if h.Width == 1 {
-			buf = binary.AppendUvarint(buf, delta<<4|15)
+			key = append(key, 15)
 		} else {
-			buf = binary.AppendUvarint(buf, delta<<2|3)
+			key = append(key, 3)
 		}
-		buf = binary.AppendUvarint(buf, uint64(len(v)))
-		return append(buf, v...)
+		key = binary.AppendUvarint(key, uint64(len(v)))
+		return append(key, v...)
 	default:
-		buf = binary.AppendUvarint(buf, delta)
-		buf = binary.AppendUvarint(buf, uint64(len(v)))
-		return append(buf, v...)
+		key = append(key, 0)
+		key = binary.AppendUvarint(key, uint64(len(v)))
+		return append(key, v...)
 	}
+}
+
+// appendBin appends the key of a vector of only 0 and 1 (tagBin, then one
+// bit per bit, MSB first); ok is false, and key as it was, if v has
+// another character.
+func appendBin(key []byte, v []byte) ([]byte, bool) {
+	start := len(key)
+	key = append(key, tagBin)
+	for len(v) >= 8 {
+		// Eight characters at once: each byte must be '0' or '1'; the
+		// multiplication gathers their low bits, the first one highest.
+		x := binary.LittleEndian.Uint64(v) ^ 0x3030303030303030
+		if x&0xfefefefefefefefe != 0 {
+			return key[:start], false
+		}
+		key = append(key, byte(x*0x8040201008040201>>56))
+		v = v[8:]
+	}
+	if len(v) > 0 {
+		var acc byte
+		for _, c := range v {
+			d := c - '0'
+			if d > 1 {
+				return key[:start], false
+			}
+			acc = acc<<1 | d
+		}
+		key = append(key, acc<<(8-len(v)))
+	}
+	return key, true
 }
 
 func (b *builder) flushRun(r *run) error {

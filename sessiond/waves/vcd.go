@@ -144,6 +144,28 @@ func (p *vcdReader) token() ([]byte, error) {
 	}
 }
 
+// peekToken returns the next token if it is all in the buffer (it ends
+// before the buffer does, or at the end of the file), and false, reading
+// nothing, if not.
+func (p *vcdReader) peekToken() ([]byte, bool) {
+	buf, pos, line := p.buf[:p.end], p.pos, p.line
+	for pos < len(buf) && buf[pos] <= ' ' {
+		if buf[pos] == '\n' {
+			line++
+		}
+		pos++
+	}
+	start := pos
+	for pos < len(buf) && buf[pos] > ' ' {
+		pos++
+	}
+	if start == pos || (pos == len(buf) && !p.eof) {
+		return nil, false
+	}
+	p.pos, p.line, p.tokOff = pos, line, p.base+int64(start)
+	return buf[start:pos], true
+}
+
 // tokensUntilEnd collects the tokens of a header command up to $end.
 func (p *vcdReader) tokensUntilEnd(cmd string) ([]string, error) {
 	var out []string
@@ -338,6 +360,8 @@ func truncate(t []byte) string {
 }
 
 func (p *vcdReader) readValues(s sink) error {
+	// A pipe takes the commonest values as builder keys, encoded here.
+	pp, _ := s.(*pipe)
 	var now uint64
 	seenTime := false
 	for {
@@ -371,8 +395,13 @@ func (p *vcdReader) readValues(s sink) error {
 				return p.errorf("unknown identifier %q", truncate(t[1:]))
 			}
 			v := lower(c)
-			p.scratch = append(p.scratch[:0], v)
 			hd := p.tb.meta.Handles[h]
+			if pp != nil && hd.Kind == KindBits && hd.Width == 1 && scalarCode[v] != 0xff {
+				pp.cur.data = append(pp.cur.data, scalarCode[v])
+				pp.commit(h, now, keyed)
+				continue
+			}
+			p.scratch = append(p.scratch[:0], v)
 			if hd.Kind == KindBits && hd.Width > 1 {
 				p.scratch = p.padVector(p.scratch, hd.Width)
 			}
@@ -380,11 +409,16 @@ func (p *vcdReader) readValues(s sink) error {
 				return err
 			}
 		case 'b', 'B', 'r', 'R', 's', 'S':
-			val := append(p.vec[:0], t[1:]...)
-			p.vec = val
-			id, err := p.token()
-			if err != nil {
-				return err
+			val := t[1:]
+			id, ok := p.peekToken()
+			if !ok {
+				// The identifier is not all in the buffer yet: keep the
+				// value, which reading more may move.
+				p.vec = append(p.vec[:0], val...)
+				val = p.vec
+				if id, err = p.token(); err != nil {
+					return err
+				}
 			}
 			if id == nil {
 				return p.errorf("value %q has no identifier", truncate(t))
@@ -409,7 +443,16 @@ func (p *vcdReader) readValues(s sink) error {
 				p.scratch = out[:0]
 			case c == 's' || c == 'S' || hd.Kind == KindString:
 				out = val
+			case pp != nil && hd.Width > 1 && len(val) == hd.Width:
+				key, ok := appendBin(pp.cur.data, val)
+				if ok {
+					pp.cur.data = key
+					pp.commit(h, now, keyed)
+					continue
+				}
+				fallthrough
 			default:
+				val = append(p.vec[:0], val...)
 				for i, b := range val {
 					l := bitChar[b]
 					if l == 0 {
