@@ -8,31 +8,20 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { depsProblem, launch, screenshot, startSessiond } from "./harness.mjs";
+import { openIDE, requireDeps, screenshot } from "./harness.mjs";
 
-const problem = depsProblem();
-if (problem && process.env.CI === "true") {
-  test("e2e dependencies are installed", () => {
-    throw new Error(problem + " (required under CI=true)");
-  });
-}
+const problem = requireDeps();
 
 describe("build results end to end", { timeout: 300_000, skip: problem ?? false }, () => {
-  let s, browser, page;
-  const errors = [];
+  let ide, s, page, errors;
 
   before(async () => {
-    s = await startSessiond();
-    browser = await launch();
-    page = await browser.context.newPage();
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(s.url);
-    await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
+    ide = await openIDE();
+    ({ s, page, errors } = ide);
   });
 
   after(async () => {
-    await browser?.close();
-    await s?.stop();
+    await ide?.close();
   });
 
   async function build(want) {

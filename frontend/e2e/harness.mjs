@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createServer } from "node:net";
+import { test } from "node:test";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const frontendDir = resolve(here, "..");
@@ -115,4 +116,40 @@ export async function launch() {
 export async function screenshot(page, name) {
   mkdirSync(resultsDir, { recursive: true });
   await page.screenshot({ path: join(resultsDir, name + ".png") });
+}
+
+/**
+ * requireDeps returns what is missing for the browser tests (null when
+ * nothing is); under CI=true it also registers a failing test for it, so
+ * a suite skipped with it never passes silently.
+ */
+export function requireDeps() {
+  const problem = depsProblem();
+  if (problem && process.env.CI === "true") {
+    test("e2e dependencies are installed", () => {
+      throw new Error(problem + " (required under CI=true)");
+    });
+  }
+  return problem;
+}
+
+/**
+ * openIDE starts sessiond (on a copy of the sample, or on workspace) and
+ * Chromium on its IDE, ready; errors collects the page's uncaught errors.
+ */
+export async function openIDE({ workspace } = {}) {
+  const s = await startSessiond({ workspace });
+  const browser = await launch();
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(s.url);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
+  return {
+    s, browser, page, errors,
+    async close() {
+      await browser.close();
+      await s.stop();
+    },
+  };
 }

@@ -7,35 +7,24 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { depsProblem, frontendDir, launch, screenshot, startSessiond } from "./harness.mjs";
+import { frontendDir, openIDE, requireDeps, screenshot } from "./harness.mjs";
 
 const uart = join(frontendDir, "..", "sessiond", "hdl", "corpus", "testdata", "uart");
 
-const problem = depsProblem();
-if (problem && process.env.CI === "true") {
-  test("e2e dependencies are installed", () => {
-    throw new Error(problem + " (required under CI=true)");
-  });
-}
+const problem = requireDeps();
 
 describe("HDL language server end to end", { timeout: 300_000, skip: problem ?? false }, () => {
-  let s, browser, page, dir;
-  const errors = [];
+  let ide, page, errors, dir;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "gatewave-hdl-e2e-"));
     cpSync(uart, dir, { recursive: true });
-    s = await startSessiond({ workspace: dir });
-    browser = await launch();
-    page = await browser.context.newPage();
-    page.on("pageerror", (e) => errors.push(e.message));
-    await page.goto(s.url);
-    await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
+    ide = await openIDE({ workspace: dir });
+    ({ page, errors } = ide);
   });
 
   after(async () => {
-    await browser?.close();
-    await s?.stop();
+    await ide?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
