@@ -100,3 +100,12 @@ func TestReviewSecondInitialize(t *testing.T) {
 		t.Errorf("a second initialize was accepted")
 	}
 }
+
+// After shutdown only exit is accepted (LSP 3.17).
+func TestRequestsAfterShutdownAreRefused(t *testing.T) {
+	c := newClient(t, copyProject(t, "uart"), clientOptions{})
+	c.request("shutdown", nil)
+	if _, e := c.call("textDocument/hover", c.docPos("rtl/top.v", pos{0, 0})); !strings.Contains(e, "shutting down") {
+		t.Errorf("hover after shutdown: %q", e)
+	}
+}

@@ -76,15 +76,16 @@ type Server struct {
 	hierGen     uint64          // the ShapeGeneration last announced
 	closing     bool            // close has begun: no new timers or goroutines
 	pinKnown    map[string]bool // constraint files seen (on disk or opened)
+	shutdown    bool            // the client asked to shut down
 
 	// Owned by whoever holds flushMu.
 	flushMu    sync.Mutex
 	flushShape uint64              // ShapeGeneration of the last flush
 	unitNames  map[string][]string // units each file declared at the last flush
-	shutdown   bool
-	ctx        context.Context
-	cancel     context.CancelFunc
-	bg         sync.WaitGroup
+
+	ctx    context.Context // ends with Run: stops the watcher and the tools
+	cancel context.CancelFunc
+	bg     sync.WaitGroup // timers and goroutines close waits for
 }
 
 type document struct {
@@ -285,6 +286,15 @@ func (s *Server) handle(m *message) (err error) {
 	if s.proj == nil {
 		if isRequest {
 			s.reply(m.ID, nil, &respError{Code: codeNotInitialized, Message: "initialize first"})
+		}
+		return nil
+	}
+	s.mu.Lock()
+	down := s.shutdown
+	s.mu.Unlock()
+	if down {
+		if isRequest {
+			s.reply(m.ID, nil, &respError{Code: codeInvalidRequest, Message: "the server is shutting down; only exit is accepted"})
 		}
 		return nil
 	}
