@@ -147,12 +147,19 @@ func TestLocations(t *testing.T) {
 
 // BenchmarkSampleBuild builds the sample with the report (make writing
 // nextpnr's report and yosys' stat, then Build) and without it (make
-// REPORT=), alternating, from clean, in the same run. ratio is with over
-// without (target ≤ 1.05).
+// REPORT=), alternating, from clean, in the same run. ratio is the fastest
+// build with over the fastest without (target ≤ 1.05): the fastest of
+// several is what the work costs, the others also measure what else the
+// machine was doing.
 func BenchmarkSampleBuild(b *testing.B) {
 	needTools(b)
 	with, without := copyBlinky(b), copyBlinky(b)
-	var dWith, dWithout time.Duration
+	var bestWith, bestWithout time.Duration
+	best := func(d *time.Duration, t time.Duration) {
+		if *d == 0 || t < *d {
+			*d = t
+		}
+	}
 	runWith := func() {
 		os.RemoveAll(filepath.Join(with, "build"))
 		t0 := time.Now()
@@ -160,15 +167,15 @@ func BenchmarkSampleBuild(b *testing.B) {
 		if _, err := Build(sampleOptions(with)); err != nil {
 			b.Fatal(err)
 		}
-		dWith += time.Since(t0)
+		best(&bestWith, time.Since(t0))
 	}
 	runWithout := func() {
 		os.RemoveAll(filepath.Join(without, "build"))
 		t0 := time.Now()
 		mustMake(b, without, "REPORT=")
-		dWithout += time.Since(t0)
+		best(&bestWithout, time.Since(t0))
 	}
-	const rounds = 4
+	const rounds = 6
 	b.ResetTimer()
 	for range b.N {
 		for i := range rounds {
@@ -181,8 +188,7 @@ func BenchmarkSampleBuild(b *testing.B) {
 			}
 		}
 	}
-	n := float64(rounds * b.N)
-	b.ReportMetric(dWith.Seconds()/n, "with_s")
-	b.ReportMetric(dWithout.Seconds()/n, "without_s")
-	b.ReportMetric(dWith.Seconds()/dWithout.Seconds(), "ratio")
+	b.ReportMetric(bestWith.Seconds(), "with_s")
+	b.ReportMetric(bestWithout.Seconds(), "without_s")
+	b.ReportMetric(bestWith.Seconds()/bestWithout.Seconds(), "ratio")
 }
