@@ -400,3 +400,10 @@ func (c *client) waitNote(method string, n int) {
 		}
 	}
 }
+
+// beforeEndmodule is text with add inserted before its last endmodule, as
+// a user typing at the end of the module would.
+func beforeEndmodule(text, add string) string {
+	end := strings.LastIndex(text, "endmodule")
+	return text[:end] + add + text[end:]
+}

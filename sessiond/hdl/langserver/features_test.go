@@ -193,8 +193,7 @@ func TestCompletionNamedPortsFromAnotherFile(t *testing.T) {
 	c := newClient(t, copyProject(t, "uart"), clientOptions{})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	typed := text[:end] + "    uart_tx #(.DATA_BITS(16)) u_tx2 (\n        .clk(clk),\n        .\n" + text[end:]
+	typed := beforeEndmodule(text, "    uart_tx #(.DATA_BITS(16)) u_tx2 (\n        .clk(clk),\n        .\n")
 	c.change("rtl/top.v", typed)
 	items := c.complete("rtl/top.v", c.at("rtl/top.v", "        .\n", 0, 9))
 	got := labels(items)
@@ -213,7 +212,7 @@ func TestCompletionNamedPortsFromAnotherFile(t *testing.T) {
 		t.Errorf("busy inserts %q, want an empty connection to fill (no signal named busy here)", b.InsertText)
 	}
 	// Parameters after #(.
-	typed2 := text[:end] + "    uart_rx #(.\n" + text[end:]
+	typed2 := beforeEndmodule(text, "    uart_rx #(.\n")
 	c.change("rtl/top.v", typed2)
 	items = c.complete("rtl/top.v", c.at("rtl/top.v", "uart_rx #(.\n", 0, 11))
 	if got := labels(items); !slices.Contains(got, "DATA_BITS") || !slices.Contains(got, "SYNC_STAGES") || slices.Contains(got, "clk") {
@@ -225,8 +224,7 @@ func TestCompletionModuleExpandsToInstantiation(t *testing.T) {
 	c := newClient(t, copyProject(t, "uart"), clientOptions{})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	c.change("rtl/top.v", text[:end]+"    uart_t\n"+text[end:])
+	c.change("rtl/top.v", beforeEndmodule(text, "    uart_t\n"))
 	items := c.complete("rtl/top.v", c.at("rtl/top.v", "    uart_t\n", 0, 10))
 	it := item(items, "uart_tx")
 	if it == nil {
@@ -243,8 +241,7 @@ func TestCompletionMacrosSystemTasksAndScope(t *testing.T) {
 	c := newClient(t, copyProject(t, "uart"), clientOptions{})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	c.change("rtl/top.v", text[:end]+"    assign x = `UART_S + $clo + tx_b + DIV_;\n"+text[end:])
+	c.change("rtl/top.v", beforeEndmodule(text, "    assign x = `UART_S + $clo + tx_b + DIV_;\n"))
 	if got := labels(c.complete("rtl/top.v", c.at("rtl/top.v", "`UART_S", 0, 7))); !slices.Contains(got, "UART_STOP_BITS") || !slices.Contains(got, "UART_START") {
 		t.Errorf("macro completion = %v", got)
 	}
@@ -336,15 +333,14 @@ func TestProjectDiagnosticsAsYouType(t *testing.T) {
 	c := newClient(t, copyProject(t, "uart"), clientOptions{})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	bad := text[:end] + `    wire [3:0] narrow;
+	bad := beforeEndmodule(text, `    wire [3:0] narrow;
     wire [7:0] wide;
     assign narrow = wide;
     no_such_mod u_x (.a(1'b0));
     baud_gen u_b2 (.clk(clk), .rst(rst), .tick(tick), .bogus(tick));
     uart_tx u_t3 (.clk(clk), .rst(rst), .tick(tick), .start(1'b0), .data(narrow), .txd(), .busy());
     assign wide = undeclared_thing;
-` + text[end:]
+`)
 	c.change("rtl/top.v", bad)
 	ds := c.waitDiags("rtl/top.v", "the five problems", func(d []diag) bool { return len(d) >= 5 })
 	checks := []struct{ code, text string }{
@@ -367,7 +363,7 @@ func TestProjectDiagnosticsAsYouType(t *testing.T) {
 		}
 	}
 	// A syntax error as you type, and recovery when it is fixed.
-	c.change("rtl/top.v", text[:end]+"    wire [7:0] oops\n    assign tx_busy = 1'b0;\n"+text[end:])
+	c.change("rtl/top.v", beforeEndmodule(text, "    wire [7:0] oops\n    assign tx_busy = 1'b0;\n"))
 	c.waitDiags("rtl/top.v", "a syntax error", func(d []diag) bool { return hasCode(d, "syntax", "hdl") != nil })
 	c.change("rtl/top.v", text)
 	c.waitDiags("rtl/top.v", "no problems", func(d []diag) bool { return len(d) == 0 })
@@ -425,8 +421,7 @@ func TestHierarchy(t *testing.T) {
 	if count() != n {
 		t.Errorf("a comment announced a hierarchy change")
 	}
-	end := strings.LastIndex(text, "endmodule")
-	c.change("rtl/top.v", text[:end]+"    baud_gen u_b2 ();\n"+text[end:])
+	c.change("rtl/top.v", beforeEndmodule(text, "    baud_gen u_b2 ();\n"))
 	c.waitNote("gatewave/hierarchyChanged", n+1)
 }
 
@@ -523,8 +518,7 @@ func TestCodeActions(t *testing.T) {
 	c := newClient(t, copyProject(t, "uart"), clientOptions{})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	c.change("rtl/top.v", text[:end]+"    baud_gen u_b2 (\n        .clk(clk),\n        .tick_os(extra_os)\n    );\n"+text[end:])
+	c.change("rtl/top.v", beforeEndmodule(text, "    baud_gen u_b2 (\n        .clk(clk),\n        .tick_os(extra_os)\n    );\n"))
 	ds := c.waitDiags("rtl/top.v", "missing ports and an undeclared name", func(d []diag) bool {
 		return hasCode(d, "missing-port", "") != nil && hasCode(d, "undeclared", "") != nil
 	})
@@ -644,8 +638,7 @@ func TestDiskChangesAreWatched(t *testing.T) {
 	c := newClient(t, root, clientOptions{watch: true})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	c.change("rtl/top.v", text[:end]+"    fresh u_f (.a(clk));\n"+text[end:])
+	c.change("rtl/top.v", beforeEndmodule(text, "    fresh u_f (.a(clk));\n"))
 	c.waitDiags("rtl/top.v", "unknown module fresh", func(d []diag) bool { return hasCode(d, "unknown-module", "") != nil })
 	// A netlist written into build/ (tool output) is not part of the
 	// design; a generator writing the module into the sources is.
@@ -704,8 +697,7 @@ func TestAddMissingPortsLeavesUnknownSignalsOpen(t *testing.T) {
 	c := newClient(t, copyProject(t, "uart"), clientOptions{})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	c.change("rtl/top.v", text[:end]+"    uart_tx u_t3 (.clk(clk));\n"+text[end:])
+	c.change("rtl/top.v", beforeEndmodule(text, "    uart_tx u_t3 (.clk(clk));\n"))
 	c.waitDiags("rtl/top.v", "missing ports", func(d []diag) bool { return hasCode(d, "missing-port", "") != nil })
 	var actions []struct {
 		Title string `json:"title"`
@@ -744,8 +736,7 @@ func TestMacroCompletionOffersWhatTheFileCanSee(t *testing.T) {
 	c := newClient(t, root, clientOptions{})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	c.change("rtl/top.v", text[:end]+"    assign x = `\n"+text[end:])
+	c.change("rtl/top.v", beforeEndmodule(text, "    assign x = `\n"))
 	got := labels(c.complete("rtl/top.v", c.at("rtl/top.v", "assign x = `", 0, 12)))
 	if !slices.Contains(got, "UART_OVERSAMPLE") {
 		t.Errorf("the included header's macros are missing: %v", got)

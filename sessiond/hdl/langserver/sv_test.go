@@ -16,8 +16,7 @@ func TestSystemVerilogPackagesStructsInterfaces(t *testing.T) {
 	c := newClient(t, copyProject(t, "soc_sv"), clientOptions{})
 	c.open("rtl/soc_top.sv")
 	text := c.read("rtl/soc_top.sv")
-	end := strings.LastIndex(text, "endmodule")
-	c.change("rtl/soc_top.sv", text[:end]+"    assign x = bus_pkg::NU + cpu_req_i.ad + u_bus.re;\n"+text[end:])
+	c.change("rtl/soc_top.sv", beforeEndmodule(text, "    assign x = bus_pkg::NU + cpu_req_i.ad + u_bus.re;\n"))
 	// pkg:: items.
 	items := c.complete("rtl/soc_top.sv", c.at("rtl/soc_top.sv", "bus_pkg::NU", 0, 11))
 	if it := item(items, "NUM_REGS"); it == nil {
@@ -139,8 +138,7 @@ func TestOnSaveRunsTheRealTools(t *testing.T) {
 	c := newClient(t, root, clientOptions{lint: true})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	bad := text[:end] + "    wire [7:0] spare_bus;\n" + text[end:]
+	bad := beforeEndmodule(text, "    wire [7:0] spare_bus;\n")
 	writeFiles(t, root, map[string]string{"rtl/top.v": bad})
 	c.change("rtl/top.v", bad)
 	c.notify("textDocument/didSave", map[string]any{"textDocument": map[string]any{"uri": c.uri("rtl/top.v")}})
@@ -192,8 +190,7 @@ func TestMixedDesignToolsStillCheckTheRest(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(data)
-	end := strings.LastIndex(text, "endmodule")
-	text = text[:end] + "    wire [7:0] spare_bus;\n" + text[end:]
+	text = beforeEndmodule(text, "    wire [7:0] spare_bus;\n")
 	writeFiles(t, root, map[string]string{"verilog/pwm.v": text})
 	c := newClient(t, root, clientOptions{lint: true})
 	c.open("verilog/pwm.v")
@@ -208,8 +205,7 @@ func TestToolAndServerDiagnosticsAreMerged(t *testing.T) {
 	c := newClient(t, root, clientOptions{lint: true})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	bad := text[:end] + "    no_such_block u_x (.a(clk));\n" + text[end:]
+	bad := beforeEndmodule(text, "    no_such_block u_x (.a(clk));\n")
 	writeFiles(t, root, map[string]string{"rtl/top.v": bad})
 	c.change("rtl/top.v", bad)
 	c.saveAndLint("rtl/top.v")
@@ -229,8 +225,7 @@ func TestWidthWarningShownOnce(t *testing.T) {
 	c := newClient(t, root, clientOptions{lint: true})
 	c.open("rtl/top.v")
 	text := c.read("rtl/top.v")
-	end := strings.LastIndex(text, "endmodule")
-	bad := text[:end] + "    wire [3:0] four;\n    wire one;\n    assign four = 4'd3;\n    assign one = four;\n" + text[end:]
+	bad := beforeEndmodule(text, "    wire [3:0] four;\n    wire one;\n    assign four = 4'd3;\n    assign one = four;\n")
 	writeFiles(t, root, map[string]string{"rtl/top.v": bad})
 	c.change("rtl/top.v", bad)
 	c.saveAndLint("rtl/top.v")
