@@ -1,5 +1,8 @@
-// A USB DFU 1.1 download driver written against an injected USBDevice-shaped
-// object (WebUSB in the browser, a simulator in tests).
+// A USB DFU 1.1 driver (download, upload, detach) written against an
+// injected USBDevice-shaped object (WebUSB in the browser, a simulator in
+// tests). Every wait goes through a Clock and every control transfer is
+// bounded by a timeout; errors are FlashErrors with a sentence.
+import { abortError as flashAbortError, type Clock, FlashError, type FlashErrorCode, realClock } from "../flash/types";
 import { Attr, DFU_CLASS, DFU_SUBCLASS, FUNCTIONAL_DESCRIPTOR, PROTOCOL_RUNTIME, Request, State, Status, stateNames, statusText } from "./protocol";
 
 /** The part of WebUSB's USBDevice the driver uses. */
@@ -30,10 +33,10 @@ export interface DfuTarget {
   runtime: boolean;
 }
 
-/** A device-reported failure, carrying the DFU status and state. */
-export class DfuError extends Error {
-  constructor(message: string, readonly status?: number, readonly state?: number) {
-    super(message);
+/** A DFU failure, carrying the DFU status and state when the device reported them. */
+export class DfuError extends FlashError {
+  constructor(message: string, readonly status?: number, readonly state?: number, code: FlashErrorCode = "device_error", offset?: number) {
+    super(message, code, offset);
     this.name = "DfuError";
   }
 }
@@ -111,23 +114,19 @@ export function parseFunctionalDescriptor(data: DataView, interfaceNumber: numbe
   return null;
 }
 
-function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError());
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError());
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** abortError is what a cancelled transfer rejects with (a DOMException named AbortError). */
+export function abortError(): Error {
+  return flashAbortError();
 }
 
-export function abortError(): Error {
-  return new DOMException("The flash was cancelled", "AbortError");
+/** Default bound on one control transfer. */
+export const DEFAULT_TRANSFER_TIMEOUT_MS = 5000;
+
+/** Microtask turns a transfer gets to settle before its timeout starts counting (see Dfu.transfer). */
+const SETTLE_TURNS = 32;
+
+function isNetworkError(err: unknown): boolean {
+  return (err as Error)?.name === "NetworkError";
 }
 
 export function describeStatus(st: DfuStatus): string {
@@ -135,37 +134,138 @@ export function describeStatus(st: DfuStatus): string {
   return `${name} (${text}) in state ${stateNames[st.state] ?? st.state}`;
 }
 
+/** Options of one Dfu session. */
+export interface DfuSessionOptions {
+  /** Defaults to realClock. */
+  clock?: Clock;
+  /** Bound on one control transfer; default 5 s. */
+  transferTimeoutMs?: number;
+}
+
+export interface UploadOptions {
+  signal?: AbortSignal;
+  /** Called after each block read. */
+  progress?(done: number, total: number): void;
+  transferSize?: number;
+}
+
 /** Dfu drives one DFU interface of one device. */
 export class Dfu {
   descriptor: FunctionalDescriptor | null = null;
-  private sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private clock: Clock;
+  private sleepFn: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private timeoutMs: number;
+  /** The signal of the running download/upload: a hung transfer also ends on cancel. */
+  private signal?: AbortSignal;
 
-  constructor(readonly device: DfuUsbDevice, readonly target: DfuTarget, sleep?: (ms: number, signal?: AbortSignal) => Promise<void>) {
-    this.sleep = sleep ?? defaultSleep;
+  /**
+   * The third argument is the session's clock and timeout, or (as before
+   * Clock existed) a sleep function used for every wait.
+   */
+  constructor(readonly device: DfuUsbDevice, readonly target: DfuTarget, o?: DfuSessionOptions | ((ms: number, signal?: AbortSignal) => Promise<void>)) {
+    const opts: DfuSessionOptions = typeof o === "function" ? {} : (o ?? {});
+    this.clock = opts.clock ?? realClock;
+    this.sleepFn = typeof o === "function" ? o : (ms, signal) => this.clock.sleep(ms, signal);
+    this.timeoutMs = opts.transferTimeoutMs ?? DEFAULT_TRANSFER_TIMEOUT_MS;
+  }
+
+  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.sleepFn(ms, signal);
+  }
+
+  /**
+   * transfer runs one USB call with a timeout. The call first gets a few
+   * microtask turns to settle, so a device that answers at once (every
+   * simulator, most real replies already queued) never starts a timer; only
+   * a call still pending after that races clock.sleep(timeout). With a
+   * virtual clock this keeps time from jumping by the timeout on every
+   * transfer. A NetworkError (the device left the bus) becomes "unplugged".
+   */
+  private async transfer<T>(name: string, call: () => Promise<T>): Promise<T> {
+    let p: Promise<T>;
+    try {
+      p = call();
+    } catch (err) {
+      throw this.mapError(name, err);
+    }
+    p = p.catch((err) => {
+      throw this.mapError(name, err);
+    });
+    let settled = false;
+    p.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    for (let i = 0; i < SETTLE_TURNS && !settled; i++) await Promise.resolve();
+    if (settled) return p;
+    const ac = new AbortController();
+    const ms = this.timeoutMs;
+    const timer = this.clock.sleep(ms, ac.signal).then(
+      () => {
+        throw new DfuError(`The device did not answer ${name} within ${ms} ms: unplug it, plug it back in and flash again.`, undefined, undefined, "timeout");
+      },
+      () => new Promise<never>(() => {}),
+    );
+    const racers: Promise<T>[] = [p, timer];
+    const signal = this.signal;
+    let onAbort: (() => void) | undefined;
+    if (signal) {
+      racers.push(
+        new Promise<never>((_, reject) => {
+          onAbort = () => reject(abortError());
+          if (signal.aborted) onAbort();
+          else signal.addEventListener("abort", onAbort, { once: true });
+        }),
+      );
+    }
+    try {
+      return await Promise.race(racers);
+    } finally {
+      ac.abort();
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  private mapError(name: string, err: unknown): Error {
+    if (err instanceof FlashError || (err as Error)?.name === "AbortError") return err as Error;
+    if (isNetworkError(err)) return new DfuError(`The device disconnected during ${name}: plug it back in and flash again.`, undefined, undefined, "unplugged");
+    const e = err as Error;
+    return new DfuError(`${name} failed: ${e?.message ?? String(err)}. Unplug the device, plug it back in and flash again.`);
   }
 
   /** open claims the interface and reads the functional descriptor. */
   async open(): Promise<void> {
-    if (!this.device.opened) await this.device.open();
-    if (this.device.configuration?.configurationValue !== this.target.configurationValue) {
-      await this.device.selectConfiguration(this.target.configurationValue);
+    const d = this.device;
+    if (!d.opened) await this.transfer("open", () => d.open());
+    if (d.configuration?.configurationValue !== this.target.configurationValue) {
+      await this.transfer("selectConfiguration", () => d.selectConfiguration(this.target.configurationValue));
     }
-    await this.device.claimInterface(this.target.interfaceNumber);
-    const intf = this.device.configuration?.interfaces.find((i) => i.interfaceNumber === this.target.interfaceNumber);
+    try {
+      await this.transfer("claimInterface", () => d.claimInterface(this.target.interfaceNumber));
+    } catch (err) {
+      if (err instanceof DfuError && err.code !== "device_error") throw err;
+      throw new DfuError(
+        `The DFU interface ${this.target.interfaceNumber} of ${d.productName ?? "the device"} could not be claimed (${(err as Error).message}): another program or an OS driver holds it; close it and flash again.`,
+        undefined,
+        undefined,
+        "claim_failed",
+      );
+    }
+    const intf = d.configuration?.interfaces.find((i) => i.interfaceNumber === this.target.interfaceNumber);
     if (this.target.alternateSetting !== 0 || (intf && intf.alternates.length > 1)) {
-      await this.device.selectAlternateInterface(this.target.interfaceNumber, this.target.alternateSetting);
+      await this.transfer("selectAlternateInterface", () => d.selectAlternateInterface(this.target.interfaceNumber, this.target.alternateSetting));
     }
     this.descriptor = await this.readFunctionalDescriptor();
   }
 
   async close(): Promise<void> {
     try {
-      await this.device.releaseInterface(this.target.interfaceNumber);
+      await this.transfer("releaseInterface", () => this.device.releaseInterface(this.target.interfaceNumber));
     } catch {
       // the device may already be gone after manifestation
     }
     try {
-      await this.device.close();
+      await this.transfer("close", () => this.device.close());
     } catch {
       // idem
     }
@@ -176,13 +276,14 @@ export class Dfu {
     const index = Math.max(0, confs.findIndex((c) => c.configurationValue === this.target.configurationValue));
     const setup: USBControlTransferParameters = { requestType: "standard", recipient: "device", request: 0x06, value: (0x02 << 8) | index, index: 0 };
     try {
-      const head = await this.device.controlTransferIn(setup, 9);
+      const head = await this.transfer("GET_DESCRIPTOR", () => this.device.controlTransferIn(setup, 9));
       if (head.status !== "ok" || !head.data || head.data.byteLength < 4) return null;
       const total = head.data.getUint16(2, true);
-      const full = await this.device.controlTransferIn(setup, total);
+      const full = await this.transfer("GET_DESCRIPTOR", () => this.device.controlTransferIn(setup, total));
       if (full.status !== "ok" || !full.data) return null;
       return parseFunctionalDescriptor(full.data, this.target.interfaceNumber);
-    } catch {
+    } catch (err) {
+      if (err instanceof DfuError && (err.code === "unplugged" || err.code === "timeout")) throw err;
       return null;
     }
   }
@@ -192,13 +293,13 @@ export class Dfu {
   }
 
   private async out(request: number, name: string, value = 0, data?: BufferSource): Promise<void> {
-    const r = await this.device.controlTransferOut(this.setup(request, value), data);
+    const r = await this.transfer(name, () => this.device.controlTransferOut(this.setup(request, value), data));
     if (r.status === "stall") throw new DfuStallError(name);
     if (r.status !== "ok") throw new DfuError(`${name}: transfer status ${r.status}`);
   }
 
   async getStatus(): Promise<DfuStatus> {
-    const r = await this.device.controlTransferIn(this.setup(Request.GETSTATUS), 6);
+    const r = await this.transfer("DFU_GETSTATUS", () => this.device.controlTransferIn(this.setup(Request.GETSTATUS), 6));
     if (r.status === "stall") throw new DfuStallError("DFU_GETSTATUS");
     if (r.status !== "ok" || !r.data || r.data.byteLength < 6) throw new DfuError(`DFU_GETSTATUS: short or failed reply (${r.status})`);
     const d = r.data;
@@ -211,7 +312,7 @@ export class Dfu {
   }
 
   async getState(): Promise<number> {
-    const r = await this.device.controlTransferIn(this.setup(Request.GETSTATE), 1);
+    const r = await this.transfer("DFU_GETSTATE", () => this.device.controlTransferIn(this.setup(Request.GETSTATE), 1));
     if (r.status === "stall") throw new DfuStallError("DFU_GETSTATE");
     if (r.status !== "ok" || !r.data || r.data.byteLength < 1) throw new DfuError("DFU_GETSTATE failed");
     return r.data.getUint8(0);
@@ -229,8 +330,14 @@ export class Dfu {
     return this.out(Request.DNLOAD, "DFU_DNLOAD", block & 0xffff, data as BufferSource);
   }
 
+  /** detach sends DFU_DETACH with wTimeout (DFU 1.1 §5.1), capped to 16 bits. */
   detach(timeoutMs: number): Promise<void> {
     return this.out(Request.DETACH, "DFU_DETACH", Math.min(timeoutMs, 0xffff));
+  }
+
+  /** reset issues a USB reset (after DETACH on a device without bitWillDetach, or to leave manifestation). */
+  async usbReset(): Promise<void> {
+    await this.transfer("USB reset", () => this.device.reset());
   }
 
   /**
@@ -271,67 +378,135 @@ export class Dfu {
           throw new DfuError(`The device is stuck in ${stateNames[st.state] ?? st.state}; unplug it and try again`, st.status, st.state);
       }
     }
-    throw new DfuError("The device did not return to dfuIDLE");
+    throw new DfuError("The device did not return to dfuIDLE; unplug it and try again");
   }
 
   /** download writes firmware following DFU 1.1 §7 (download) and §7.2 (manifestation). */
   async download(firmware: Uint8Array, o: DownloadOptions = {}): Promise<DownloadResult> {
     const { signal } = o;
     const maxPoll = o.maxPollMs ?? 60_000;
-    if (o.sleep) this.sleep = o.sleep;
+    if (o.sleep) this.sleepFn = o.sleep;
     const desc = this.descriptor;
-    if (desc && !(desc.attributes & Attr.canDnload)) throw new DfuError("The device does not accept downloads (bitCanDnload is 0)");
+    if (desc && !(desc.attributes & Attr.canDnload)) throw new DfuError("The device does not accept downloads (bitCanDnload is 0)", undefined, undefined, "unsupported");
     const size = o.transferSize ?? desc?.transferSize ?? 1024;
-    if (!(size > 0)) throw new DfuError("The device reports wTransferSize 0");
+    if (!(size > 0)) throw new DfuError("The device reports wTransferSize 0", undefined, undefined, "unsupported");
     const tolerant = !!(desc && desc.attributes & Attr.manifestationTolerant);
     const total = firmware.byteLength;
-    o.progress?.(0, total, "connecting");
-    await this.recover(signal, maxPoll);
-
-    let block = 0;
-    let sent = 0;
+    this.signal = signal;
     try {
-      while (sent < total) {
-        if (signal?.aborted) throw abortError();
-        const chunk = firmware.subarray(sent, Math.min(total, sent + size));
-        await this.dnloadChecked(block, chunk);
-        await this.waitIdle(State.dfuDNLOAD_IDLE, signal, maxPoll);
-        sent += chunk.byteLength;
-        block++;
-        o.progress?.(sent, total, "downloading");
-      }
-    } catch (err) {
-      if ((err as Error).name === "AbortError") {
-        // Leave the device idle (DFU_ABORT is valid in dfuDNLOAD-IDLE).
-        await this.recover(undefined, maxPoll).catch(() => {});
-      }
-      throw err;
-    }
+      o.progress?.(0, total, "connecting");
+      await this.recover(signal, maxPoll);
 
-    // A zero-length DNLOAD tells the device the transfer is complete.
-    o.progress?.(sent, total, "manifesting");
-    await this.dnloadChecked(block, new Uint8Array(0));
-    const reset = await this.manifest(tolerant, maxPoll);
-    o.progress?.(sent, total, "done");
-    return { bytes: sent, blocks: block, reset };
+      let block = 0;
+      let sent = 0;
+      try {
+        while (sent < total) {
+          if (signal?.aborted) throw abortError();
+          const chunk = firmware.subarray(sent, Math.min(total, sent + size));
+          await this.dnloadChecked(block, chunk, sent);
+          await this.waitIdle(State.dfuDNLOAD_IDLE, signal, maxPoll, block, sent);
+          sent += chunk.byteLength;
+          block++;
+          o.progress?.(sent, total, "downloading");
+        }
+      } catch (err) {
+        if ((err as Error).name === "AbortError") {
+          // Leave the device idle (DFU_ABORT is valid in dfuDNLOAD-IDLE).
+          this.signal = undefined;
+          await this.recover(undefined, maxPoll).catch(() => {});
+        }
+        if (err instanceof DfuError && (err.code === "unplugged" || err.code === "timeout")) {
+          const what = err.code === "unplugged" ? "The device disconnected" : "The device stopped answering";
+          throw new DfuError(`${what} during block ${block} (${sent} of ${total} bytes written): plug it back in and flash again.`, undefined, undefined, err.code, sent);
+        }
+        throw err;
+      }
+
+      // A zero-length DNLOAD tells the device the transfer is complete.
+      o.progress?.(sent, total, "manifesting");
+      await this.dnloadChecked(block, new Uint8Array(0), sent);
+      const reset = await this.manifest(tolerant, maxPoll);
+      o.progress?.(sent, total, "done");
+      return { bytes: sent, blocks: block, reset };
+    } finally {
+      this.signal = undefined;
+    }
   }
 
-  private async dnloadChecked(block: number, chunk: Uint8Array) {
+  /**
+   * upload reads up to length bytes with DFU_UPLOAD (DFU 1.1 §6.2): blocks of
+   * wTransferSize until a short block ends the upload (the device is then
+   * back in dfuIDLE) or length bytes have arrived (then DFU_ABORT leaves
+   * dfuUPLOAD-IDLE). Returns what the device sent, at most length bytes.
+   */
+  async upload(length: number, o: UploadOptions = {}): Promise<Uint8Array> {
+    const desc = this.descriptor;
+    if (desc && !(desc.attributes & Attr.canUpload)) throw new DfuError("The device cannot be read back (bitCanUpload is 0)", undefined, undefined, "unsupported");
+    const size = o.transferSize ?? desc?.transferSize ?? 1024;
+    const out = new Uint8Array(length);
+    let got = 0;
+    let block = 0;
+    let ended = false;
+    this.signal = o.signal;
+    try {
+      await this.recover(o.signal);
+      while (got < length) {
+        if (o.signal?.aborted) throw abortError();
+        let r: USBInTransferResult;
+        try {
+          r = await this.transfer("DFU_UPLOAD", () => this.device.controlTransferIn(this.setup(Request.UPLOAD, block & 0xffff), size));
+        } catch (err) {
+          if (err instanceof DfuError && (err.code === "unplugged" || err.code === "timeout")) {
+            const what = err.code === "unplugged" ? "The device disconnected" : "The device stopped answering";
+            throw new DfuError(`${what} while reading back block ${block} (${got} of ${length} bytes read): plug it back in and flash again.`, undefined, undefined, err.code, got);
+          }
+          throw err;
+        }
+        if (r.status === "stall") {
+          const st = await this.getStatus().catch(() => null);
+          throw new DfuError(`The device refused to send block ${block} back: ${st ? describeStatus(st) : "stalled"}`, st?.status, st?.state);
+        }
+        if (r.status !== "ok" || !r.data) throw new DfuError(`DFU_UPLOAD: transfer status ${r.status}`);
+        const n = r.data.byteLength;
+        const take = Math.min(n, length - got);
+        out.set(new Uint8Array(r.data.buffer, r.data.byteOffset, take), got);
+        got += take;
+        block++;
+        o.progress?.(got, length);
+        if (n < size) {
+          ended = true;
+          break;
+        }
+      }
+      if (!ended) await this.abort();
+      return out.subarray(0, got);
+    } catch (err) {
+      if ((err as Error).name === "AbortError") {
+        this.signal = undefined;
+        await this.recover().catch(() => {});
+      }
+      throw err;
+    } finally {
+      this.signal = undefined;
+    }
+  }
+
+  private async dnloadChecked(block: number, chunk: Uint8Array, offset: number) {
     try {
       await this.dnload(block, chunk);
     } catch (err) {
       if (!(err instanceof DfuStallError)) throw err;
       const st = await this.getStatus().catch(() => null);
-      throw new DfuError(`The device refused block ${block}: ${st ? describeStatus(st) : "stalled"}`, st?.status, st?.state);
+      throw new DfuError(`The device refused block ${block}: ${st ? describeStatus(st) : "stalled"}`, st?.status, st?.state, "device_error", offset);
     }
   }
 
   /** waitIdle polls GETSTATUS, sleeping bwPollTimeout while the device is busy, until want. */
-  private async waitIdle(want: number, signal: AbortSignal | undefined, maxPoll: number): Promise<DfuStatus> {
+  private async waitIdle(want: number, signal: AbortSignal | undefined, maxPoll: number, block: number, offset: number): Promise<DfuStatus> {
     for (;;) {
       const st = await this.getStatus();
       if (st.state === State.dfuERROR || st.status !== Status.OK) {
-        throw new DfuError(`The device reported an error: ${describeStatus(st)}`, st.status, st.state);
+        throw new DfuError(`The device reported an error at block ${block}: ${describeStatus(st)}`, st.status, st.state, "device_error", offset);
       }
       if (st.state === want) return st;
       if (st.state === State.dfuDNBUSY || st.state === State.dfuDNLOAD_SYNC) {
@@ -350,12 +525,17 @@ export class Dfu {
    */
   private async manifest(tolerant: boolean, maxPoll: number): Promise<boolean> {
     let sawManifest = false;
+    const reset = async () => {
+      await this.usbReset().catch(() => {});
+      return true;
+    };
     for (let i = 0; i < 1000; i++) {
       let st: DfuStatus;
       try {
         st = await this.getStatus();
       } catch (err) {
-        if (!tolerant && (sawManifest || !(err instanceof DfuStallError))) {
+        const gone = err instanceof DfuError && (err.code === "unplugged" || err.code === "timeout");
+        if (!tolerant && (sawManifest || gone || !(err instanceof DfuStallError))) {
           // The device left the bus to run its new firmware.
           return true;
         }
@@ -368,8 +548,7 @@ export class Dfu {
         case State.dfuIDLE:
           return false;
         case State.dfuMANIFEST_WAIT_RESET:
-          await this.device.reset().catch(() => {});
-          return true;
+          return reset();
         case State.dfuMANIFEST:
           sawManifest = true;
           await this.sleep(Math.min(st.pollTimeout, maxPoll));
@@ -385,8 +564,7 @@ export class Dfu {
               throw new DfuError(`Manifestation failed: ${describeStatus(again)}`, again.status, again.state);
             }
             if (again && again.state === State.dfuIDLE) return false;
-            await this.device.reset().catch(() => {});
-            return true;
+            return reset();
           }
           break;
         case State.dfuMANIFEST_SYNC:
@@ -396,7 +574,7 @@ export class Dfu {
           throw new DfuError(`Unexpected state after the last block: ${describeStatus(st)}`, st.status, st.state);
       }
     }
-    throw new DfuError("Manifestation did not finish");
+    throw new DfuError("Manifestation did not finish; unplug the device and try again");
   }
 }
 
@@ -407,6 +585,6 @@ export function explain(err: unknown): string {
   if (e?.name === "NotFoundError") return "No device was chosen.";
   if (e?.name === "SecurityError") return "The browser blocked USB access (the page must be served over HTTPS or from localhost).";
   if (e?.name === "NetworkError") return "The device disconnected during the transfer.";
-  if (e instanceof DfuError) return e.message;
+  if (e instanceof FlashError) return e.message;
   return e?.message ?? String(err);
 }
