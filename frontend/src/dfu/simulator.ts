@@ -1,8 +1,14 @@
 // A USB DFU 1.1 device simulator, written from the specification's state
-// machine (DFU 1.1 appendix A.2) rather than from the driver. It exposes the
-// USBDevice surface WebUSB gives a page, so the same object serves the unit
-// tests and the end-to-end test (injected as navigator.usb).
-import { Attr, DFU_CLASS, DFU_SUBCLASS, FUNCTIONAL_DESCRIPTOR, PROTOCOL_DFU, Request, State, Status } from "./protocol";
+// machines (DFU 1.1 appendix A.1 run-time, A.2 DFU mode) rather than from
+// the driver. It exposes the USBDevice surface WebUSB gives a page, so the
+// same object serves the unit tests and the end-to-end test (injected as
+// navigator.usb), and implements SimUsbDevice so it can sit on a FakeUSB bus:
+// a run-time device that detaches re-enumerates on that bus as a DFU-mode
+// device, with Chromium's permission rule (a device keeps the page's grant
+// only when vendor id, product id and serial number stay the same).
+import type { Clock } from "../flash/types";
+import { type FakeUSB, inResult, networkError, outResult, type SimUsbDevice } from "../flash/sim/usb";
+import { Attr, DFU_CLASS, DFU_SUBCLASS, FUNCTIONAL_DESCRIPTOR, PROTOCOL_DFU, PROTOCOL_RUNTIME, Request, State, Status } from "./protocol";
 
 export interface SimulatorOptions {
   /** wTransferSize; default 256. */
@@ -34,26 +40,82 @@ export interface SimulatorOptions {
   productName?: string;
   vendorId?: number;
   productId?: number;
+  serialNumber?: string;
+  /** Time source for bwPollTimeout and wDetachTimeOut; default performance.now (pass the VirtualClock the driver uses). */
+  clock?: Pick<Clock, "now">;
+  /**
+   * Start as the application's run-time interface (protocol 0x01, appIDLE):
+   * DFU_DETACH then a USB reset within wTimeout (or, with willDetach, the
+   * device itself) re-enumerates it as a DFU-mode device, found in
+   * `reenumerated` and, when usb is given, plugged into that bus.
+   */
+  runtime?: boolean;
+  /** The DFU-mode product id after detach; default productId (then a page keeps its grant when the serial number is set). */
+  dfuProductId?: number;
+  /** The bus to re-enumerate on. */
+  usb?: FakeUSB;
+  /** wDetachTimeOut in the functional descriptor, ms; default 1000. */
+  detachTimeoutMs?: number;
+  /** bitCanUpload: DFU_UPLOAD returns the manifested image of the selected alternate; default false. */
+  canUpload?: boolean;
+  /** Flip bit 0 of the byte at this offset when the image is committed (memory that did not keep what was written). */
+  corruptAt?: number;
+  /** Names of the DFU interface's alternate settings (iInterface strings); default ["iCE40 SRAM"]. */
+  alts?: string[];
+  /** An ST DfuSe bootloader (bcdDFUVersion 0x011A, STM32 ids and alternate names; UM0424, AN3156). */
+  dfuse?: boolean;
+  /** bcdDFUVersion; default 0x0110 (0x011A with dfuse). */
+  dfuVersion?: number;
+  /** The after+1-th request of this kind (0-based count after) never completes: a hung device. */
+  hang?: { request: "DNLOAD" | "GETSTATUS" | "UPLOAD" | "DETACH"; after?: number };
 }
+
+/**
+ * The STM32 system-memory DfuSe bootloader as ST documents it: ids 0483:DF11
+ * (UM0424 §2, AN3156 §2), functional descriptor bmAttributes 0x0B
+ * (bitCanDnload, bitCanUpload, bitWillDetach), wDetachTimeOut 255 ms,
+ * wTransferSize 2048 and bcdDFUVersion 0x011A (AN3156 §3, DFU interface
+ * descriptors), and alternate settings named by the "@name/address/sectors"
+ * string format (UM0424 §10.3 "DFU mode descriptor set").
+ */
+export const DFUSE_DEFAULTS: SimulatorOptions = {
+  vendorId: 0x0483,
+  productId: 0xdf11,
+  productName: "STM32  BOOTLOADER",
+  transferSize: 2048,
+  canUpload: true,
+  willDetach: true,
+  manifestationTolerant: false,
+  detachTimeoutMs: 255,
+  dfuVersion: 0x011a,
+  alts: ["@Internal Flash  /0x08000000/064*0002Kg", "@Option Bytes  /0x1FFFF800/01*016 e"],
+};
 
 type Setup = USBControlTransferParameters;
 
-/** A tiny stand-in for USBInTransferResult/USBOutTransferResult (also works where the DOM classes don't exist). */
-function inResult(status: USBTransferStatus, bytes?: Uint8Array): USBInTransferResult {
-  return { status, data: bytes ? new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) : undefined } as USBInTransferResult;
-}
+const SIM_DEFAULTS = {
+  transferSize: 256,
+  capacity: 1 << 20,
+  manifestationTolerant: false,
+  canDownload: true,
+  canUpload: false,
+  willDetach: false,
+  pollTimeoutMs: 5,
+  busyPolls: 1,
+  manifestPollMs: 10,
+  resetsAfterManifest: false,
+  failStatus: Status.errWRITE as number,
+  productName: "DFU simulator",
+  vendorId: 0x1209,
+  productId: 0x5af0,
+  serialNumber: "SIM0001",
+  runtime: false,
+  detachTimeoutMs: 1000,
+  dfuVersion: 0x0110,
+  alts: ["iCE40 SRAM"],
+};
 
-function outResult(status: USBTransferStatus, n: number): USBOutTransferResult {
-  return { status, bytesWritten: n } as USBOutTransferResult;
-}
-
-function networkError(): Error {
-  const e = new Error("A transfer error has occurred: the device is gone");
-  e.name = "NetworkError";
-  return e;
-}
-
-export class DfuSimulator {
+export class DfuSimulator implements SimUsbDevice {
   // --- USBDevice surface ---
   readonly usbVersionMajor = 2;
   readonly usbVersionMinor = 0;
@@ -68,7 +130,7 @@ export class DfuSimulator {
   readonly deviceVersionSubminor = 0;
   readonly manufacturerName = "Gatewave";
   readonly productName: string;
-  readonly serialNumber = "SIM0001";
+  readonly serialNumber: string;
   readonly configurations: USBConfiguration[];
   configuration: USBConfiguration | null = null;
   opened = false;
@@ -86,47 +148,60 @@ export class DfuSimulator {
   resets = 0;
   /** Every control request, e.g. "GETSTATUS", "DNLOAD(3, 256)". */
   log: string[] = [];
-  /** True once the device left the bus (self reset); every transfer fails after. */
+  /** True once the device left the bus (self reset, unplug, re-enumeration); every transfer fails after. */
   gone = false;
+  /** The DFU-mode device this run-time device re-enumerated as, after DETACH. */
+  reenumerated: DfuSimulator | null = null;
+  /** The selected alternate setting. */
+  alt = 0;
+  /** Committed images by alternate setting (what DFU_UPLOAD returns). */
+  images = new Map<number, Uint8Array>();
 
-  private o: Required<Omit<SimulatorOptions, "failAtBlock" | "manifestFailStatus" | "initialState" | "initialStatus">> & SimulatorOptions;
+  private o: SimulatorOptions & typeof SIM_DEFAULTS;
   private claimed = false;
   private busyUntil = 0;
   private busyLeft = 0;
   private pendingBlock: { n: number; data: Uint8Array } | null = null;
   private manifestStep: "none" | "sync" | "busy" | "done" = "none";
   private attributes: number;
+  private clock: Pick<Clock, "now">;
+  private detachUntil = 0;
+  private uploadOffset = 0;
+  private hangCount = 0;
+  private readonly opts: SimulatorOptions;
 
   constructor(opts: SimulatorOptions = {}) {
-    this.o = {
-      transferSize: 256,
-      capacity: 1 << 20,
-      manifestationTolerant: false,
-      canDownload: true,
-      willDetach: false,
-      pollTimeoutMs: 5,
-      busyPolls: 1,
-      manifestPollMs: 10,
-      resetsAfterManifest: false,
-      failStatus: Status.errWRITE,
-      productName: "DFU simulator",
-      vendorId: 0x1209,
-      productId: 0x5af0,
-      ...opts,
-    };
+    this.opts = opts;
+    this.o = { ...SIM_DEFAULTS, ...(opts.dfuse ? DFUSE_DEFAULTS : {}), ...opts } as SimulatorOptions & typeof SIM_DEFAULTS;
     this.vendorId = this.o.vendorId;
     this.productId = this.o.productId;
     this.productName = this.o.productName;
-    this.state = opts.initialState ?? State.dfuIDLE;
+    this.serialNumber = this.o.serialNumber;
+    this.clock = opts.clock ?? { now: () => (typeof performance !== "undefined" ? performance.now() : Date.now()) };
+    this.state = opts.initialState ?? (this.o.runtime ? State.appIDLE : State.dfuIDLE);
     this.status = opts.initialStatus ?? Status.OK;
-    this.attributes = (this.o.canDownload ? Attr.canDnload : 0) | (this.o.manifestationTolerant ? Attr.manifestationTolerant : 0) | (this.o.willDetach ? Attr.willDetach : 0);
-    const alt = { alternateSetting: 0, interfaceClass: DFU_CLASS, interfaceSubclass: DFU_SUBCLASS, interfaceProtocol: PROTOCOL_DFU, interfaceName: "iCE40 SRAM", endpoints: [] };
-    const intf = { interfaceNumber: 0, alternate: alt, alternates: [alt], claimed: false };
-    this.configurations = [{ configurationValue: 1, configurationName: "DFU", interfaces: [intf] }] as unknown as USBConfiguration[];
+    // DFU 1.1 §4.1.3 table 4.2, bmAttributes.
+    this.attributes =
+      (this.o.canDownload ? Attr.canDnload : 0) |
+      (this.o.canUpload ? Attr.canUpload : 0) |
+      (this.o.manifestationTolerant ? Attr.manifestationTolerant : 0) |
+      (this.o.willDetach ? Attr.willDetach : 0);
+    const protocol = this.o.runtime ? PROTOCOL_RUNTIME : PROTOCOL_DFU;
+    const names = this.o.runtime ? ["DFU run-time"] : this.o.alts;
+    const alternates = names.map((name, i) => ({ alternateSetting: i, interfaceClass: DFU_CLASS, interfaceSubclass: DFU_SUBCLASS, interfaceProtocol: protocol, interfaceName: name, endpoints: [] }));
+    const intf = { interfaceNumber: 0, alternate: alternates[0], alternates, claimed: false };
+    this.configurations = [{ configurationValue: 1, configurationName: this.o.runtime ? "Application" : "DFU", interfaces: [intf] }] as unknown as USBConfiguration[];
   }
 
   private now(): number {
-    return typeof performance !== "undefined" ? performance.now() : Date.now();
+    return this.clock.now();
+  }
+
+  /** The bus unplugged the device (FakeUSB.unplug): every later call rejects with a NetworkError. */
+  detachFromBus(): void {
+    this.gone = true;
+    this.opened = false;
+    this.claimed = false;
   }
 
   // --- lifecycle ---
@@ -156,7 +231,11 @@ export class DfuSimulator {
   }
   async selectAlternateInterface(n: number, alt: number): Promise<void> {
     this.requireOpen();
-    if (n !== 0 || alt !== 0) throw new Error("NotFoundError: no such alternate setting");
+    const intf = this.configurations[0].interfaces[0];
+    if (n !== 0 || !intf.alternates.some((a) => a.alternateSetting === alt)) throw new DOMException("The alternate setting was not found.", "NotFoundError");
+    // SET_INTERFACE (USB 2.0 §9.4.10) is only meaningful while idle.
+    this.alt = alt;
+    this.log.push(`SETALT ${alt}`);
   }
   async clearHalt(): Promise<void> {}
   async transferIn(): Promise<USBInTransferResult> {
@@ -177,6 +256,17 @@ export class DfuSimulator {
     if (this.gone) throw networkError();
     this.resets++;
     this.log.push("RESET");
+    if (this.o.runtime) {
+      // DFU 1.1 appendix A.1: a USB reset in appDETACH before wTimeout
+      // elapses enters DFU mode (the device re-enumerates); after it, or in
+      // appIDLE, the application simply restarts.
+      if (this.state === State.appDETACH && this.now() <= this.detachUntil) {
+        queueMicrotask(() => this.reenumerate());
+      } else {
+        this.state = State.appIDLE;
+      }
+      return;
+    }
     if (this.state === State.dfuMANIFEST_WAIT_RESET) this.commit();
     this.state = State.dfuIDLE;
     this.status = Status.OK;
@@ -198,17 +288,20 @@ export class DfuSimulator {
     if (setup.requestType === "standard" && setup.request === 0x06) return inResult("ok", this.descriptor(setup.value).subarray(0, length));
     if (!this.isDfu(setup)) return inResult("stall");
     this.advanceTime();
+    if (this.o.runtime) return this.runtimeIn(setup);
     switch (setup.request) {
       case Request.GETSTATUS:
         this.log.push("GETSTATUS");
+        if (this.hangs("GETSTATUS")) return new Promise(() => {});
         return this.getStatus();
       case Request.GETSTATE:
         this.log.push("GETSTATE");
         if (this.state === State.dfuDNBUSY || this.state === State.dfuMANIFEST || this.state === State.dfuMANIFEST_WAIT_RESET) return this.stall();
         return inResult("ok", Uint8Array.of(this.state));
       case Request.UPLOAD:
-        this.log.push("UPLOAD");
-        return this.stall(); // bitCanUpload is 0
+        this.log.push(`UPLOAD(${setup.value}, ${length})`);
+        if (this.hangs("UPLOAD")) return new Promise(() => {});
+        return this.upload(length);
       default:
         this.log.push("IN?" + setup.request);
         return this.stall();
@@ -220,9 +313,11 @@ export class DfuSimulator {
     if (!this.isDfu(setup)) return outResult("stall", 0);
     this.advanceTime();
     const bytes = data ? new Uint8Array(ArrayBuffer.isView(data) ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data.slice(0)) : new Uint8Array(0);
+    if (this.o.runtime) return this.runtimeOut(setup);
     switch (setup.request) {
       case Request.DNLOAD:
         this.log.push(`DNLOAD(${setup.value}, ${bytes.byteLength})`);
+        if (this.hangs("DNLOAD")) return new Promise(() => {});
         return this.dnload(setup.value, bytes);
       case Request.CLRSTATUS:
         this.log.push("CLRSTATUS");
@@ -243,6 +338,90 @@ export class DfuSimulator {
         this.log.push("OUT?" + setup.request);
         return this.stallOut();
     }
+  }
+
+  /** hangs counts requests of a kind and says whether this one never completes (option hang). */
+  private hangs(kind: string): boolean {
+    const h = this.o.hang;
+    if (!h || h.request !== kind) return false;
+    return this.hangCount++ >= (h.after ?? 0);
+  }
+
+  /** Run-time requests (DFU 1.1 appendix A.1, appIDLE and appDETACH). */
+  private runtimeIn(setup: Setup): USBInTransferResult {
+    this.expireDetach();
+    switch (setup.request) {
+      case Request.GETSTATUS:
+        this.log.push("GETSTATUS");
+        return this.statusReply(0);
+      case Request.GETSTATE:
+        this.log.push("GETSTATE");
+        return inResult("ok", Uint8Array.of(this.state));
+      default:
+        // Any other request stalls; the state stays (appDETACH → appIDLE, table A.1).
+        this.log.push("IN?" + setup.request);
+        if (this.state === State.appDETACH) this.state = State.appIDLE;
+        return inResult("stall");
+    }
+  }
+
+  private runtimeOut(setup: Setup): USBOutTransferResult | Promise<USBOutTransferResult> {
+    this.expireDetach();
+    if (setup.request === Request.DETACH && this.state === State.appIDLE) {
+      this.log.push(`DETACH(${setup.value})`);
+      if (this.hangs("DETACH")) return new Promise(() => {});
+      // wValue is wTimeout: how long the device waits for the USB reset (§5.1).
+      this.state = State.appDETACH;
+      this.detachUntil = this.now() + Math.min(setup.value, this.o.detachTimeoutMs);
+      // bitWillDetach: the device performs the detach-attach sequence itself (§4.1.3).
+      if (this.o.willDetach) queueMicrotask(() => this.reenumerate());
+      return outResult("ok", 0);
+    }
+    this.log.push("OUT?" + setup.request);
+    if (this.state === State.appDETACH) this.state = State.appIDLE;
+    return outResult("stall", 0);
+  }
+
+  /** appDETACH lasts wTimeout; without a reset by then the device is back in appIDLE (table A.1). */
+  private expireDetach() {
+    if (this.state === State.appDETACH && this.now() > this.detachUntil) this.state = State.appIDLE;
+  }
+
+  /** reenumerate leaves the bus and comes back as the DFU-mode device (DFU 1.1 §5.2, §6.1: DFU-mode descriptors). */
+  private reenumerate() {
+    if (this.gone) return;
+    const o = this.opts;
+    const next = new DfuSimulator({ ...o, runtime: false, productId: o.dfuProductId ?? this.productId, initialState: undefined, initialStatus: undefined });
+    this.reenumerated = next;
+    const usb = o.usb;
+    if (!usb) {
+      this.detachFromBus();
+      return;
+    }
+    // Chromium keeps a page's permission for a device it sees again with the
+    // same vendor id, product id and serial number; a new product id is a
+    // new device the user must choose.
+    if (next.vendorId === this.vendorId && next.productId === this.productId && this.serialNumber) usb.replace(this, next);
+    else {
+      usb.unplug(this);
+      usb.plug(next);
+    }
+  }
+
+  /**
+   * DFU_UPLOAD (DFU 1.1 §6.2): from dfuIDLE (with wLength > 0) or
+   * dfuUPLOAD-IDLE the device sends the next wLength bytes of its image; a
+   * shorter frame ends the upload and returns to dfuIDLE.
+   */
+  private upload(length: number): USBInTransferResult {
+    if (!this.o.canUpload || length === 0) return this.stall();
+    if (this.state === State.dfuIDLE) this.uploadOffset = 0;
+    else if (this.state !== State.dfuUPLOAD_IDLE) return this.stall();
+    const img = this.images.get(this.alt) ?? new Uint8Array(0);
+    const chunk = img.slice(this.uploadOffset, this.uploadOffset + length);
+    this.uploadOffset += chunk.byteLength;
+    this.state = chunk.byteLength < length ? State.dfuIDLE : State.dfuUPLOAD_IDLE;
+    return inResult("ok", chunk);
   }
 
   private isDfu(s: Setup): boolean {
@@ -352,7 +531,10 @@ export class DfuSimulator {
   }
 
   private commit() {
-    this.manifested = this.firmware.slice();
+    const img = this.firmware.slice();
+    if (this.o.corruptAt !== undefined && this.o.corruptAt < img.length) img[this.o.corruptAt] ^= 1;
+    this.manifested = img;
+    this.images.set(this.alt, img);
   }
 
   private error(status: number) {
@@ -378,8 +560,12 @@ export class DfuSimulator {
   private descriptor(value: number): Uint8Array {
     if (value >> 8 !== 0x02) return new Uint8Array(0);
     const ts = this.o.transferSize;
-    const fn = [9, FUNCTIONAL_DESCRIPTOR, this.attributes, 0xe8, 0x03, ts & 0xff, ts >> 8, 0x10, 0x01];
-    const intf = [9, 0x04, 0, 0, 0, DFU_CLASS, DFU_SUBCLASS, PROTOCOL_DFU, 0];
+    const dt = this.o.detachTimeoutMs;
+    const ver = this.o.dfuVersion;
+    // DFU 1.1 §4.1.3 table 4.2: bLength, type 0x21, bmAttributes, wDetachTimeOut, wTransferSize, bcdDFUVersion.
+    const fn = [9, FUNCTIONAL_DESCRIPTOR, this.attributes, dt & 0xff, dt >> 8, ts & 0xff, ts >> 8, ver & 0xff, ver >> 8];
+    // One interface descriptor per alternate setting (§4.2.3), then the functional descriptor.
+    const intf = this.configurations[0].interfaces[0].alternates.flatMap((a) => [9, 0x04, 0, a.alternateSetting, 0, DFU_CLASS, DFU_SUBCLASS, a.interfaceProtocol, 0]);
     const total = 9 + intf.length + fn.length;
     const conf = [9, 0x02, total & 0xff, total >> 8, 1, 1, 0, 0x80, 50];
     return Uint8Array.from([...conf, ...intf, ...fn]);
