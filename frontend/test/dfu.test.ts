@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Dfu, DfuError, findTargets, parseFunctionalDescriptor } from "../src/dfu/dfu";
-import { flashWebUSB } from "../src/dfu/flash";
+import { chooseAlt, DFU_FILTERS, type DfuFlashOptions, flashDfu, flashWebUSB } from "../src/dfu/flash";
+import { addSuffix, checkImage, dfuCrc, parseSuffix } from "../src/dfu/suffix";
+import { VirtualClock } from "../src/flash/sim/clock";
+import { FakeUSB } from "../src/flash/sim/usb";
+import { FlashError, type FlashProgress } from "../src/flash/types";
 import { Attr, State, Status } from "../src/dfu/protocol";
 import { DfuSimulator, type SimulatorOptions } from "../src/dfu/simulator";
 
@@ -185,5 +189,349 @@ describe("flashWebUSB", () => {
     expect(r.bytes).toBe(5000);
     expect(sim.manifested).toEqual(img);
     expect(sim.opened).toBe(false);
+  });
+});
+
+// --- flashDfu: detach, DfuSe, .dfu suffix, alternates, timeouts, unplug, verify, cancel ---
+
+async function onBus(opts: SimulatorOptions) {
+  const clock = new VirtualClock();
+  const usb = new FakeUSB();
+  const sim = new DfuSimulator({ clock, usb, ...opts });
+  usb.plug(sim);
+  const device = await usb.requestDevice({ filters: DFU_FILTERS });
+  const phases: FlashProgress[] = [];
+  const base: DfuFlashOptions = { usb, clock, progress: (p) => phases.push(p) };
+  return { clock, usb, sim, device, phases, base };
+}
+
+async function flashErr(p: Promise<unknown>): Promise<FlashError> {
+  const err = await p.then(
+    () => null,
+    (e) => e,
+  );
+  expect(err).toBeInstanceOf(FlashError);
+  return err as FlashError;
+}
+
+function dnloads(sim: DfuSimulator): number {
+  return sim.log.filter((l) => l.startsWith("DNLOAD")).length;
+}
+
+describe("DfuError", () => {
+  it("is a FlashError with a code", async () => {
+    const { dfu } = await openSim({ failAtBlock: 0 });
+    const err = await dfu.download(image(100)).catch((e) => e);
+    expect(err).toBeInstanceOf(FlashError);
+    expect(err).toBeInstanceOf(DfuError);
+    expect(err.code).toBe("device_error");
+  });
+});
+
+describe(".dfu suffix", () => {
+  it("uses the spec's CRC-32 (initial 0xFFFFFFFF, no final XOR)", () => {
+    // zlib's CRC-32 of "123456789" is 0xCBF43926; without the final XOR it is its complement.
+    expect(dfuCrc(new TextEncoder().encode("123456789"))).toBe(~0xcbf43926 >>> 0);
+  });
+
+  it("is parsed and stripped; 0xFFFF matches any id", () => {
+    const img = image(300);
+    const file = addSuffix(img, { idVendor: 0x1209, idProduct: 0x5af0, bcdDevice: 0x0102 });
+    expect(file.length).toBe(316);
+    expect(Array.from(file.subarray(308, 312))).toEqual([0x55, 0x46, 0x44, 16]);
+    const s = parseSuffix(file)!;
+    expect(s).toMatchObject({ idVendor: 0x1209, idProduct: 0x5af0, bcdDevice: 0x0102, bcdDFU: 0x0100, length: 16 });
+    expect(s.crc).toBe(s.computedCrc);
+    expect(checkImage(file, [{ vendorId: 0x1209, productId: 0x5af0 }]).payload).toEqual(img);
+    expect(checkImage(addSuffix(img), [{ vendorId: 1, productId: 2 }]).payload).toEqual(img);
+    expect(parseSuffix(img)).toBeNull();
+    expect(checkImage(img).suffix).toBeNull();
+  });
+
+  it("a good file flashes without its suffix", async () => {
+    const { sim, device, base } = await onBus({ manifestationTolerant: true });
+    const img = image(1000);
+    const r = await flashDfu(device, addSuffix(img, { idVendor: 0x1209, idProduct: 0x5af0 }), base);
+    expect(sim.manifested).toEqual(img);
+    expect(r.bytes).toBe(1000);
+    expect(r.summary).toMatch(/suffix checked/);
+  });
+
+  it("a bad CRC is refused before the device is touched", async () => {
+    const { sim, device, base } = await onBus({ manifestationTolerant: true });
+    const file = addSuffix(image(1000), { idVendor: 0x1209, idProduct: 0x5af0 });
+    file[10] ^= 0x40;
+    const err = await flashErr(flashDfu(device, file, base));
+    expect(err.code).toBe("bad_image");
+    expect(err.message).toMatch(/damaged.*CRC/);
+    expect(sim.log).toEqual([]);
+  });
+
+  it("a file for another device is refused, naming both ids", async () => {
+    const { sim, device, base } = await onBus({ manifestationTolerant: true });
+    const err = await flashErr(flashDfu(device, addSuffix(image(100), { idVendor: 0xdead, idProduct: 0xbeef }), base));
+    expect(err.code).toBe("wrong_device");
+    expect(err.message).toContain("dead:beef");
+    expect(err.message).toContain("1209:5af0");
+    expect(dnloads(sim)).toBe(0);
+  });
+
+  it("a file naming the bootloader's product id fits a device that detached into it", async () => {
+    const { sim, usb, device, base } = await onBus({ runtime: true, productId: 0x5af1, dfuProductId: 0x5af0, manifestationTolerant: true });
+    // The bootloader keeps the grant here (the test grants it by hand, as a user choosing it again would).
+    const img = image(500);
+    const p = flashDfu(device, addSuffix(img, { idVendor: 0x1209, idProduct: 0x5af0 }), { ...base, usb: { getDevices: async () => usb.devices() as unknown as USBDevice[] } });
+    await p;
+    expect(sim.reenumerated!.manifested).toEqual(img);
+  });
+});
+
+describe("detach from a run-time interface", () => {
+  it("detaches, resets, finds the DFU-mode device and downloads", async () => {
+    const { sim, device, phases, base, clock } = await onBus({ runtime: true, manifestationTolerant: true, detachTimeoutMs: 800 });
+    expect(findTargets(device)[0].runtime).toBe(true);
+    const img = image(3000);
+    const r = await flashDfu(device, img, base);
+    expect(sim.log).toContain("DETACH(800)");
+    expect(sim.log).toContain("RESET");
+    expect(sim.gone).toBe(true);
+    const dfuMode = sim.reenumerated!;
+    expect(dfuMode.manifested).toEqual(img);
+    expect(dfuMode.earlyPolls).toBe(0);
+    expect(r.summary).toMatch(/detached into DFU mode/);
+    const order = [...new Set(phases.map((p) => p.phase))];
+    expect(order).toEqual(["connecting", "detaching", "writing", "manifesting", "done"]);
+    expect(phases.filter((p) => p.phase === "writing").at(-1)).toEqual({ phase: "writing", done: 3000, total: 3000 });
+    expect(r.elapsedMs).toBe(clock.now());
+  });
+
+  it("does not reset a device with bitWillDetach", async () => {
+    const { sim, device, base } = await onBus({ runtime: true, willDetach: true, manifestationTolerant: true });
+    await flashDfu(device, image(100), base);
+    expect(sim.log).toContain("DETACH(1000)");
+    expect(sim.log).not.toContain("RESET");
+    expect(sim.reenumerated!.manifested?.length).toBe(100);
+  });
+
+  it("asks for a new choice when the bootloader is a new device to the browser", async () => {
+    const { sim, device, base } = await onBus({ runtime: true, productId: 0x5af1, dfuProductId: 0x5af0 });
+    const err = await flashErr(flashDfu(device, image(100), base));
+    expect(err.code).toBe("permission");
+    expect(err.message).toMatch(/click Flash again and choose the board in DFU mode/);
+    expect(err.message).toContain("1209:5af0");
+    expect(sim.reenumerated).not.toBeNull();
+    expect(dnloads(sim.reenumerated!)).toBe(0);
+  });
+
+  it("gives up at the deadline when the device never comes back where the page can see it", async () => {
+    const clock = new VirtualClock();
+    const usb = new FakeUSB();
+    // No bus for the simulator: it leaves, and its DFU-mode self appears nowhere (as in Chromium, no connect event without a grant).
+    const sim = new DfuSimulator({ clock, runtime: true });
+    usb.plug(sim);
+    const device = await usb.requestDevice({ filters: DFU_FILTERS });
+    const err = await flashErr(flashDfu(device, image(100), { usb, clock, reenumerateTimeoutMs: 3000 }));
+    expect(err.code).toBe("permission");
+    expect(err.message).toMatch(/did not come back in DFU mode.*3 s/);
+    expect(clock.now()).toBeGreaterThanOrEqual(3000);
+    expect(clock.now()).toBeLessThan(3300);
+  });
+
+  it("a reset after wTimeout leaves the application running (appendix A.1)", async () => {
+    const clock = new VirtualClock();
+    const sim = new DfuSimulator({ clock, runtime: true, detachTimeoutMs: 500 });
+    await sim.open();
+    await sim.selectConfiguration(1);
+    await sim.claimInterface(0);
+    const req = { requestType: "class", recipient: "interface", request: 0, value: 500, index: 0 } as const;
+    expect((await sim.controlTransferOut(req)).status).toBe("ok");
+    expect(sim.state).toBe(State.appDETACH);
+    clock.advance(600);
+    await sim.reset();
+    await Promise.resolve();
+    expect(sim.state).toBe(State.appIDLE);
+    expect(sim.reenumerated).toBeNull();
+  });
+});
+
+describe("DfuSe", () => {
+  it("is refused with a sentence and nothing is written", async () => {
+    const { sim, device, base } = await onBus({ dfuse: true });
+    expect(device.vendorId).toBe(0x0483);
+    expect(device.productId).toBe(0xdf11);
+    expect(findTargets(device).map((t) => t.name)[0]).toBe("@Internal Flash  /0x08000000/064*0002Kg");
+    const err = await flashErr(flashDfu(device, image(100), base));
+    expect(err.code).toBe("unsupported");
+    expect(err.message).toMatch(/DfuSe.*0x011A.*dfu-util -s.*desktop app/);
+    expect(dnloads(sim)).toBe(0);
+    expect(sim.opened).toBe(false);
+  });
+
+  it("a DfuSe .dfu file is refused", () => {
+    expect(() => checkImage(addSuffix(image(10), { bcdDFU: 0x011a }))).toThrow(/DfuSe/);
+  });
+});
+
+describe("alternate setting", () => {
+  const alts = ["Bootloader", "iCE40 bitstream", "SPI flash"];
+
+  it("prefers the alternate named for the bitstream", async () => {
+    const { sim, device, base } = await onBus({ alts, manifestationTolerant: true });
+    const r = await flashDfu(device, image(200), base);
+    expect(sim.alt).toBe(1);
+    expect(sim.images.get(1)?.length).toBe(200);
+    expect(r.device).toMatch(/alt 1 "iCE40 bitstream"/);
+  });
+
+  it("takes o.alt when given", async () => {
+    const { sim, device, base } = await onBus({ alts, manifestationTolerant: true });
+    await flashDfu(device, image(200), { ...base, alt: 2 });
+    expect(sim.alt).toBe(2);
+    expect(sim.images.get(2)?.length).toBe(200);
+  });
+
+  it("falls back to alt 0", async () => {
+    const { sim, device, base } = await onBus({ alts: ["one", "two"], manifestationTolerant: true });
+    await flashDfu(device, image(200), base);
+    expect(sim.images.get(0)?.length).toBe(200);
+  });
+
+  it("lists the alternates when o.alt does not exist", async () => {
+    const { device, base } = await onBus({ alts });
+    const err = await flashErr(flashDfu(device, image(200), { ...base, alt: 5 }));
+    expect(err.message).toContain('no DFU alternate setting 5; it offers 0 "Bootloader", 1 "iCE40 bitstream", 2 "SPI flash"');
+    expect(chooseAlt(findTargets(device), 0).name).toBe("Bootloader");
+  });
+});
+
+describe("timeouts and unplugging", () => {
+  it("a DNLOAD that never completes times out on the clock", async () => {
+    const { sim, device, base, clock } = await onBus({ hang: { request: "DNLOAD", after: 2 } });
+    const err = await flashErr(flashDfu(device, image(2000), { ...base, transferTimeoutMs: 4000 }));
+    expect(err.code).toBe("timeout");
+    expect(err.message).toMatch(/stopped answering during block 2 \(512 of 2000 bytes written\)/);
+    expect(err.offset).toBe(512);
+    expect(clock.now()).toBeGreaterThanOrEqual(4000);
+    expect(dnloads(sim)).toBe(3);
+  });
+
+  it("a GETSTATUS that never completes times out", async () => {
+    const { device, base } = await onBus({ hang: { request: "GETSTATUS", after: 4 } });
+    const err = await flashErr(flashDfu(device, image(2000), base));
+    expect(err.code).toBe("timeout");
+  });
+
+  it("a hung DETACH times out", async () => {
+    const { device, base } = await onBus({ runtime: true, hang: { request: "DETACH" } });
+    const err = await flashErr(flashDfu(device, image(20), base));
+    expect(err.code).toBe("timeout");
+    expect(err.message).toMatch(/DFU_DETACH within 5000 ms/);
+  });
+
+  it("unplugging mid-download says which block", async () => {
+    const { sim, usb, device, base } = await onBus({ transferSize: 256 });
+    const err = await flashErr(
+      flashDfu(device, image(4096), {
+        ...base,
+        progress: (p) => {
+          if (p.phase === "writing" && p.done >= 1024) usb.unplug(sim);
+        },
+      }),
+    );
+    expect(err.code).toBe("unplugged");
+    expect(err.message).toMatch(/disconnected during block 4 \(1024 of 4096 bytes written\).*plug it back in/);
+    expect(sim.manifested).toBeNull();
+  });
+});
+
+describe("read-back verify", () => {
+  it("uploads what was written and compares equal", async () => {
+    const { sim, device, phases, base } = await onBus({ canUpload: true, manifestationTolerant: true, transferSize: 256 });
+    const img = image(1000);
+    const r = await flashDfu(device, img, base);
+    expect(r.verified).toBe(true);
+    expect(r.summary).toMatch(/verified/);
+    // 1000 = 3 full blocks + a short one: the short frame ends the upload, no ABORT needed.
+    expect(sim.log.filter((l) => l.startsWith("UPLOAD"))).toEqual(["UPLOAD(0, 256)", "UPLOAD(1, 256)", "UPLOAD(2, 256)", "UPLOAD(3, 256)"]);
+    expect(sim.log.at(-1)).not.toBe("ABORT");
+    expect(sim.state).toBe(State.dfuIDLE);
+    expect(phases.filter((p) => p.phase === "verifying").at(-1)).toEqual({ phase: "verifying", done: 1000, total: 1000 });
+  });
+
+  it("an image of whole blocks ends the upload with ABORT", async () => {
+    const { sim, device, base } = await onBus({ canUpload: true, manifestationTolerant: true, transferSize: 256 });
+    const r = await flashDfu(device, image(512), base);
+    expect(r.verified).toBe(true);
+    expect(sim.log.slice(-1)).toEqual(["ABORT"]);
+    expect(sim.state).toBe(State.dfuIDLE);
+  });
+
+  it("reports the first differing offset", async () => {
+    const { device, base } = await onBus({ canUpload: true, manifestationTolerant: true, corruptAt: 777 });
+    const err = await flashErr(flashDfu(device, image(1000), base));
+    expect(err.code).toBe("verify_mismatch");
+    expect(err.offset).toBe(777);
+    expect(err.message).toMatch(/offset 777/);
+  });
+
+  it("the upload state machine answers short final blocks (DFU 1.1 §6.2)", async () => {
+    const { dfu, sim } = await openSim({ canUpload: true, manifestationTolerant: true, transferSize: 64 });
+    await dfu.download(image(100));
+    const back = await dfu.upload(1 << 20);
+    expect(back).toEqual(image(100));
+    expect(sim.state).toBe(State.dfuIDLE);
+  });
+
+  it("is skipped when the device resets after manifestation, and said so", async () => {
+    const { device, base } = await onBus({ canUpload: true });
+    const r = await flashDfu(device, image(300), { ...base, verify: true });
+    expect(r.verified).toBe(false);
+    expect(r.summary).toMatch(/not read back \(the device restarted/);
+  });
+
+  it("is skipped with verify: false", async () => {
+    const { sim, device, base } = await onBus({ canUpload: true, manifestationTolerant: true });
+    const r = await flashDfu(device, image(300), { ...base, verify: false });
+    expect(r.verified).toBe(false);
+    expect(sim.log.some((l) => l.startsWith("UPLOAD"))).toBe(false);
+  });
+});
+
+describe("flashDfu cancel and timing", () => {
+  it("cancels between blocks with a FlashError and leaves the device idle", async () => {
+    const { sim, device, base } = await onBus({ transferSize: 64 });
+    const ac = new AbortController();
+    const err = await flashErr(
+      flashDfu(device, image(64 * 40), {
+        ...base,
+        signal: ac.signal,
+        progress: (p) => {
+          if (p.phase === "writing" && p.done >= 64 * 5) ac.abort();
+        },
+      }),
+    );
+    expect(err.code).toBe("cancelled");
+    expect(sim.state).toBe(State.dfuIDLE);
+    expect(sim.manifested).toBeNull();
+    expect(sim.log).toContain("ABORT");
+    expect(sim.opened).toBe(false);
+  });
+
+  it("a signal aborted before the start touches nothing", async () => {
+    const { sim, device, base } = await onBus({});
+    const ac = new AbortController();
+    ac.abort();
+    const err = await flashErr(flashDfu(device, image(10), { ...base, signal: ac.signal }));
+    expect(err.code).toBe("cancelled");
+    expect(sim.log).toEqual([]);
+  });
+
+  it("waits bwPollTimeout on the virtual clock, deterministically", async () => {
+    const { sim, device, base, clock } = await onBus({ transferSize: 100, pollTimeoutMs: 7, busyPolls: 2, manifestationTolerant: true, manifestPollMs: 30 });
+    const r = await flashDfu(device, image(1000), base);
+    expect(sim.earlyPolls).toBe(0);
+    // 10 blocks, each busy twice for 7 ms, then manifestation's 30 ms.
+    expect(r.elapsedMs).toBe(10 * 2 * 7 + 30);
+    expect(clock.now()).toBe(r.elapsedMs);
   });
 });
