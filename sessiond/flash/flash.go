@@ -1,9 +1,24 @@
 // Package flash writes bitstreams to FPGA boards attached to the machine
 // sessiond runs on (the desktop app, or a node with USB passthrough) with
-// openFPGALoader or dfu-util. Programmers are described in configuration,
-// in the manner of apio's programmers.json, as argv templates that are
-// filled with validated values and run without a shell. A flash runs as a
-// task, so its progress streams over the task log like a build's.
+// openFPGALoader or dfu-util. It serves the board list (boards.json, which
+// the browser's flashers read too), finds the boards plugged in by reading
+// sysfs, and turns a flash request into the right programmer's argv.
+// Programmers are described in configuration, in the manner of apio's
+// programmers.json, as argv templates that are filled with validated
+// values and run without a shell. A flash runs as a task, so its output
+// streams over the task log like a build's, and the task's "progress" is
+// parsed from the programmer's own progress bar.
+//
+// Routes (under /api/v1, token-authenticated):
+//
+//	GET  flash/boards      {"boards":[...boards.json entries...]}
+//	GET  flash/devices     {"devices":[Device...],"note":"why the list may be empty"}
+//	GET  flash/udev        text/plain udev rules for every board's vid:pid
+//	GET  flash/programmers {"programmers":[Availability...]}
+//	POST flash             {"path":"build/top.bin","board":"icestick","target":"flash"|"sram",
+//	                        "bus":1,"address":5}  (or "vidpid":"0403:6010"), or the
+//	                       programmer form {"path":..,"programmer":"openfpgaloader","board"|"cable"|"vidpid":..};
+//	                       202 with the task's JSON
 package flash
 
 import (
@@ -13,6 +28,7 @@ import (
 	"fmt"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -83,6 +99,16 @@ type Options struct {
 	Tasks *tasks.Service
 	// Programmers is the programmer table; nil means DefaultProgrammers().
 	Programmers map[string]Programmer
+	// Boards is the board list; nil means DefaultBoards().
+	Boards []Board
+	// SysfsRoot is where sysfs is mounted; "" means "/sys".
+	SysfsRoot string
+	// DevRoot holds the USB device nodes (DevRoot/bus/usb/BBB/DDD); ""
+	// means "/dev".
+	DevRoot string
+	// Access reports whether a device node can be opened read-write; nil
+	// opens it (O_RDWR) and closes it again.
+	Access func(path string) error
 }
 
 // Service starts flashes.
@@ -98,20 +124,43 @@ func New(opts Options) (*Service, error) {
 	if opts.Programmers == nil {
 		opts.Programmers = DefaultProgrammers()
 	}
+	if opts.Boards == nil {
+		opts.Boards = DefaultBoards()
+	}
+	if opts.SysfsRoot == "" {
+		opts.SysfsRoot = "/sys"
+	}
+	if opts.DevRoot == "" {
+		opts.DevRoot = "/dev"
+	}
+	if opts.Access == nil {
+		opts.Access = openReadWrite
+	}
 	return &Service{opts: opts}, nil
 }
 
 // Close stops nothing of its own: flashes are tasks, closed with them.
 func (s *Service) Close() error { return nil }
 
-// Request is a flash as the API receives it. At most one of Board, Cable
-// and VIDPID chooses the device.
+// Request is a flash as the API receives it, in one of two forms.
+//
+// By board (Programmer empty): Board is a board list id; it picks the
+// programmer and its arguments. Target is "flash" (the default) or
+// "sram"; Bus and Address (as GET flash/devices reports them) or VIDPID
+// pick one device when several are attached.
+//
+// By programmer: Programmer names an entry of the programmer table and at
+// most one of Board (the programmer's own board name), Cable and VIDPID
+// chooses the device.
 type Request struct {
 	Path       string `json:"path"`
 	Programmer string `json:"programmer"`
 	Board      string `json:"board,omitempty"`
 	Cable      string `json:"cable,omitempty"`
 	VIDPID     string `json:"vidpid,omitempty"`
+	Target     string `json:"target,omitempty"`
+	Bus        int    `json:"bus,omitempty"`
+	Address    int    `json:"address,omitempty"`
 }
 
 // Availability is a programmer as GET /api/v1/flash/programmers reports it.
@@ -156,8 +205,14 @@ func (s *Service) Argv(r Request) (argv []string, p Programmer, err error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	if r.Programmer == "" {
-		return nil, p, apierr.BadRequest(`"programmer" is required: one of %s`, strings.Join(ids, ", ")).WithDetails(map[string]any{"programmers": ids})
+	if r.Programmer == "" && r.Board == "" {
+		return nil, p, apierr.BadRequest(`give "board" (one of %s) or "programmer" (one of %s)`, strings.Join(s.boardIDs(), ", "), strings.Join(ids, ", ")).
+			WithDetails(map[string]any{"programmers": ids, "boards": s.boardIDs()})
+	}
+	if r.Target != "" || r.Bus != 0 || r.Address != 0 {
+		if r.Programmer != "" {
+			return nil, p, apierr.BadRequest(`"target", "bus" and "address" go with a board from the board list, without "programmer"`)
+		}
 	}
 	p, ok := s.opts.Programmers[r.Programmer]
 	if !ok {
@@ -178,7 +233,11 @@ func (s *Service) Argv(r Request) (argv []string, p Programmer, err error) {
 		return nil, p, apierr.BadRequest("%q is not a regular file (symlinks are not followed)", rel)
 	}
 
-	vars := map[string]string{"FILE": s.opts.Workspace.Abs(rel)}
+	file := s.opts.Workspace.Abs(rel)
+	if r.Programmer == "" {
+		return s.boardArgv(r, file)
+	}
+	vars := map[string]string{"FILE": file}
 	target := ""
 	set := 0
 	if r.Board != "" {
@@ -247,6 +306,12 @@ func expand(tmpl string, vars map[string]string) string {
 // Start validates r, checks the programmer is installed and starts the
 // flash as a task named "flash".
 func (s *Service) Start(r Request) (*tasks.Task, error) {
+	if r.Programmer == "" && r.Board != "" {
+		if b, ok := s.board(r.Board); ok && b.Protocol == ProtocolTinyprog {
+			return nil, apierr.New(422, "unsupported_protocol", "%s is flashed through its bootloader's serial protocol, which sessiond does not run natively (tinyprog is not a Debian package): use Flash in the browser, which speaks it over Web Serial", b.Name).
+				WithDetails(map[string]any{"board": b.ID, "protocol": b.Protocol})
+		}
+	}
 	argv, p, err := s.Argv(r)
 	if err != nil {
 		return nil, err
@@ -259,25 +324,65 @@ func (s *Service) Start(r Request) (*tasks.Task, error) {
 		return nil, apierr.New(424, "programmer_missing", "%s is not installed on the machine sessiond runs on%s", p.Binary, hint).
 			WithDetails(map[string]any{"programmer": r.Programmer, "binary": p.Binary, "package": p.Package})
 	}
+	rel, _ := workspace.Clean(r.Path) // Argv checked it
+	pp := &progressParser{total: imageSize(s.opts.Workspace.Abs(rel))}
 	return s.opts.Tasks.Start(tasks.Spec{
 		Name:     "flash",
 		Argv:     argv,
-		Diagnose: diagnose(p),
+		Diagnose: s.diagnose(p, r),
+		Progress: pp.Line,
 	})
 }
 
-// diagnose explains a failed flash from the programmer's output.
-func diagnose(p Programmer) func(int, []byte) *tasks.Problem {
+// diagnose explains a failed flash from the programmer's output and, for
+// "no device" or permission errors, from what sysfs shows: a matching
+// device that is plugged in but cannot be opened is a permission problem,
+// explained with what to do on this OS.
+func (s *Service) diagnose(p Programmer, r Request) func(int, []byte) *tasks.Problem {
 	return func(code int, out []byte) *tasks.Problem {
 		if code == 0 || code >= 128 { // success, or cancelled by a signal
 			return nil
 		}
 		text := string(out)
+		pr := &tasks.Problem{Code: "flash_failed", Message: fmt.Sprintf("%s exited with status %d; see the log above", p.Binary, code)}
 		for _, e := range p.Errors {
 			if strings.Contains(text, e.Match) {
-				return &tasks.Problem{Code: e.Code, Message: fmt.Sprintf("flash failed: %s", e.Message)}
+				pr = &tasks.Problem{Code: e.Code, Message: e.Message}
+				break
 			}
 		}
-		return &tasks.Problem{Code: "flash_failed", Message: fmt.Sprintf("flash failed: %s exited with status %d; see the log above", p.Binary, code)}
+		switch pr.Code {
+		case "no_device", "usb_permission", "device_error", "flash_failed":
+			if d, ok := s.blockedDevice(r); ok {
+				pr = &tasks.Problem{Code: "usb_permission", Message: fmt.Sprintf("the board is plugged in (%s:%s on bus %d address %d) but this user cannot open it: %s", d.VID, d.PID, d.Bus, d.Address, PermissionHelp(runtime.GOOS))}
+			} else if pr.Code == "usb_permission" {
+				pr.Message += ": " + PermissionHelp(runtime.GOOS)
+			}
+		}
+		pr.Message = "flash failed: " + pr.Message
+		return pr
 	}
+}
+
+// blockedDevice finds a device the request may have meant that is plugged
+// in but not accessible.
+func (s *Service) blockedDevice(r Request) (Device, bool) {
+	var vid, pid string
+	if m := vidpidPattern.FindStringSubmatch(r.VIDPID); m != nil {
+		vid, pid = strings.ToLower(m[1]), strings.ToLower(m[2])
+	}
+	b, isBoard := s.board(r.Board)
+	for _, d := range s.Devices().Devices {
+		if d.Accessible {
+			continue
+		}
+		switch {
+		case r.Bus != 0 && (d.Bus != r.Bus || d.Address != r.Address):
+		case vid != "" && (d.VID != vid || d.PID != pid):
+		case r.Programmer == "" && isBoard && !slices.Contains(d.Boards, b.ID):
+		default:
+			return d, true
+		}
+	}
+	return Device{}, false
 }

@@ -44,6 +44,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -133,6 +134,9 @@ type Info struct {
 	// Report is the build report, once a task that ran nextpnr with
 	// --report has ended.
 	Report *report.Report `json:"report,omitempty"`
+	// Progress is the latest progress Spec.Progress found in the output,
+	// absent before the first (and for tasks without Spec.Progress).
+	Progress *Progress `json:"progress,omitempty"`
 }
 
 // Spec describes a task to start.
@@ -162,6 +166,10 @@ type Spec struct {
 	// reports and whether the task failed even though every command exited
 	// 0 (a simulation that printed an assertion error).
 	Result func(step, exitCode int, output []byte) (result any, failed bool)
+	// Progress, when set, reads the output of Argv line by line (a line
+	// ends at '\n' or '\r') and returns the progress a line reports, which
+	// becomes Info.Progress. It is called from one goroutine at a time.
+	Progress func(line []byte) (Progress, bool)
 }
 
 // Task is one started command.
@@ -170,7 +178,8 @@ type Task struct {
 	spec   Spec
 	log    *outputLog
 	probs  *problems.Collector
-	out    *teeWriter // probs, then log: every command's output
+	out    *teeWriter      // probs, then log: every command's output
+	prog   *progressWriter // Spec.Progress's line splitter in front of out, or nil
 	cmd    *exec.Cmd
 	done   chan struct{}
 	cancel chan struct{}
@@ -184,6 +193,7 @@ type Task struct {
 	result     any
 	report     *report.Report
 	superseded string
+	progress   *Progress
 	cancelled  bool
 	stopOnce   sync.Once
 }
@@ -203,6 +213,10 @@ func (t *Task) Info() Info {
 		State: t.state, ExitCode: t.exitCode, StartedAt: t.started, EndedAt: t.ended,
 		LogBytes: t.log.size(), Error: t.problem, Result: t.result,
 		Report: t.report, SupersededBy: t.superseded, Problems: []problems.Problem{},
+	}
+	if t.progress != nil {
+		pr := *t.progress
+		info.Progress = &pr
 	}
 	if t.superseded == "" {
 		info.Problems, info.ProblemsDropped = t.probs.Problems()
@@ -309,8 +323,13 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 	// Problems are matched before the bytes reach the log, so a reader who
 	// sees a line also finds its problem.
 	t.out = &teeWriter{t.probs, t.log}
-	cmd.Stdout = t.out
-	cmd.Stderr = t.out
+	var out io.Writer = t.out
+	if spec.Progress != nil {
+		t.prog = &progressWriter{next: t.out, t: t}
+		out = t.prog
+	}
+	cmd.Stdout = out
+	cmd.Stderr = out
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -365,6 +384,9 @@ func (s *Service) run(t *Task) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
 
 	code := exitCode(t.cmd.ProcessState, err)
+	if t.prog != nil {
+		t.prog.flush()
+	}
 	step := 0
 	for i, argv := range t.spec.Then {
 		if code != 0 || t.isCancelled() {
