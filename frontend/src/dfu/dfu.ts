@@ -71,7 +71,7 @@ export interface DownloadResult {
 }
 
 /** findTargets lists the DFU interfaces of a device's configurations. */
-export function findTargets(device: DfuUsbDevice): DfuTarget[] {
+export function findTargets(device: Pick<DfuUsbDevice, "configurations">): DfuTarget[] {
   const out: DfuTarget[] = [];
   for (const conf of device.configurations ?? []) {
     for (const intf of conf.interfaces) {

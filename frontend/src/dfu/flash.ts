@@ -16,7 +16,14 @@ export const DFUSE_VERSION = 0x011a;
 export const DFU_FILTERS: USBDeviceFilter[] = [{ classCode: DFU_CLASS, subclassCode: DFU_SUBCLASS }];
 
 /** The part of navigator.usb flashDfu uses to find a device again after it detached. */
-export type DfuUsb = Pick<USB, "getDevices"> & Partial<Pick<USB, "addEventListener" | "removeEventListener">>;
+export interface DfuUsb {
+  getDevices(): Promise<USBDevice[]>;
+  addEventListener?(type: "connect", listener: (ev: { device: SeenDevice }) => void): void;
+  removeEventListener?(type: "connect", listener: (ev: { device: SeenDevice }) => void): void;
+}
+
+/** What flashDfu reads of a device a connect event announces (a USBDevice, or a simulator on FakeUSB). */
+type SeenDevice = Pick<USBDevice, "vendorId" | "productId" | "serialNumber" | "configurations">;
 
 export interface DfuFlashOptions extends CommonFlashOptions {
   /** The page's navigator.usb (or FakeUSB), to find the device after DFU_DETACH; defaults to navigator.usb. */
@@ -58,7 +65,7 @@ export function chooseAlt(targets: DfuTarget[], alt?: number): DfuTarget {
   return targets.find((t) => BITSTREAM_ALT.test(t.name)) ?? targets.find((t) => t.alternateSetting === 0) ?? targets[0];
 }
 
-function isDfuMode(d: USBDevice): boolean {
+function isDfuMode(d: SeenDevice): boolean {
   return findTargets(d).some((t) => !t.runtime);
 }
 
@@ -92,7 +99,6 @@ export async function flashDfu(device: USBDevice, image: Uint8Array, o: DfuFlash
       dev = await detachAndFind(device, targets[0], name, clock, o);
       detached = true;
     }
-    report("connecting", 1, 1);
     const target = chooseAlt(findTargets(dev).filter((t) => !t.runtime), o.alt);
     const dfu = new Dfu(dev, target, { clock, transferTimeoutMs: o.transferTimeoutMs });
     try {
@@ -178,11 +184,10 @@ async function detachAndFind(device: USBDevice, target: DfuTarget, name: string,
   const wTimeout = desc?.detachTimeout ?? 1000;
   const willDetach = !!(desc && desc.attributes & Attr.willDetach);
   const serial = device.serialNumber ?? "";
-  const same = (d: USBDevice) => d !== device && isDfuMode(d) && (serial ? d.serialNumber === serial : d.vendorId === device.vendorId);
-  const seen: USBDevice[] = [];
-  const onConnect = (ev: Event) => {
-    const d = (ev as USBConnectionEvent).device;
-    if (d) seen.push(d);
+  const same = (d: SeenDevice) => d !== device && isDfuMode(d) && (serial ? d.serialNumber === serial : d.vendorId === device.vendorId);
+  const seen: SeenDevice[] = [];
+  const onConnect = (ev: { device: SeenDevice }) => {
+    if (ev?.device) seen.push(ev.device);
   };
   usb.addEventListener?.("connect", onConnect);
   try {
@@ -203,7 +208,7 @@ async function detachAndFind(device: USBDevice, target: DfuTarget, name: string,
         report(o, "detaching", 1, 1);
         return found;
       }
-      const other = seen.find((d) => same(d) && !granted.includes(d));
+      const other = seen.find((d) => same(d) && !granted.some((g) => g === d));
       if (other) {
         throw new FlashError(
           `${name} restarted into its DFU bootloader (USB ${hex4(other.vendorId)}:${hex4(other.productId)}), which the browser treats as a new device this page may not use yet: click Flash again and choose the board in DFU mode.`,
