@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Dfu, DfuError, findTargets, parseFunctionalDescriptor } from "../src/dfu/dfu";
+import { Dfu, DfuError, explain, findTargets, parseFunctionalDescriptor } from "../src/dfu/dfu";
 import { chooseAlt, DFU_FILTERS, type DfuFlashOptions, flashDfu, flashWebUSB } from "../src/dfu/flash";
 import { addSuffix, checkImage, dfuCrc, parseSuffix } from "../src/dfu/suffix";
 import { VirtualClock } from "../src/flash/sim/clock";
@@ -533,5 +533,36 @@ describe("flashDfu cancel and timing", () => {
     // 10 blocks, each busy twice for 7 ms, then manifestation's 30 ms.
     expect(r.elapsedMs).toBe(10 * 2 * 7 + 30);
     expect(clock.now()).toBe(r.elapsedMs);
+  });
+});
+
+describe("more edges", () => {
+  it("a DfuSe run-time interface is refused before it is detached", async () => {
+    const { sim, device, base } = await onBus({ dfuse: true, runtime: true });
+    const err = await flashErr(flashDfu(device, image(100), base));
+    expect(err.code).toBe("unsupported");
+    expect(sim.log.some((l) => l.startsWith("DETACH"))).toBe(false);
+    expect(sim.reenumerated).toBeNull();
+  });
+
+  it("a hung UPLOAD times out during verify and names the block", async () => {
+    const { device, base } = await onBus({ canUpload: true, manifestationTolerant: true, hang: { request: "UPLOAD", after: 1 } });
+    const err = await flashErr(flashDfu(device, image(1000), { ...base, transferTimeoutMs: 2000 }));
+    expect(err.code).toBe("timeout");
+    expect(err.message).toMatch(/reading back block 1 \(256 of 1000 bytes read\)/);
+  });
+
+  it("explain gives a FlashError's sentence", async () => {
+    const { device, base } = await onBus({ dfuse: true });
+    const err = await flashDfu(device, image(1), base).catch((e) => e);
+    expect(explain(err)).toBe(err.message);
+  });
+
+  it("a device without DFU interfaces is refused", async () => {
+    const { device } = await onBus({});
+    const bare = { ...device, configurations: [], productName: "Keyboard" } as unknown as USBDevice;
+    const err = await flashErr(flashDfu(bare, image(1)));
+    expect(err.code).toBe("no_device");
+    expect(err.message).toMatch(/Keyboard has no DFU interface/);
   });
 });
