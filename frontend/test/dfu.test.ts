@@ -566,3 +566,20 @@ describe("more edges", () => {
     expect(err.message).toMatch(/Keyboard has no DFU interface/);
   });
 });
+
+describe("after manifestation", () => {
+  it("a detached device that is reset after manifestation comes back as the application", async () => {
+    const { sim, usb, device, base } = await onBus({ runtime: true, canUpload: true });
+    const img = image(700);
+    const r = await flashDfu(device, img, base);
+    await Promise.resolve();
+    const dfuMode = sim.reenumerated!;
+    expect(r.summary).toMatch(/device reset/);
+    expect(dfuMode.gone).toBe(true);
+    const app = dfuMode.application!;
+    expect(app.state).toBe(State.appIDLE);
+    expect(usb.devices()).toEqual([app]);
+    expect(app.images.get(0)).toEqual(img);
+    expect(findTargets(app as unknown as USBDevice)[0].runtime).toBe(true);
+  });
+});

@@ -152,6 +152,10 @@ export class DfuSimulator implements SimUsbDevice {
   gone = false;
   /** The DFU-mode device this run-time device re-enumerated as, after DETACH. */
   reenumerated: DfuSimulator | null = null;
+  /** The run-time device a DFU-mode device (one that came from run-time, on a bus) became after the USB reset that ends manifestation. */
+  application: DfuSimulator | null = null;
+  /** The run-time options this DFU-mode device was detached from. */
+  private appOpts: SimulatorOptions | null = null;
   /** The selected alternate setting. */
   alt = 0;
   /** Committed images by alternate setting (what DFU_UPLOAD returns). */
@@ -267,7 +271,17 @@ export class DfuSimulator implements SimUsbDevice {
       }
       return;
     }
-    if (this.state === State.dfuMANIFEST_WAIT_RESET) this.commit();
+    const manifested = this.state === State.dfuMANIFEST_WAIT_RESET;
+    if (manifested) this.commit();
+    // DFU 1.1 appendix A.2, dfuMANIFEST-WAIT-RESET: a USB reset with valid
+    // firmware starts the application, which enumerates in run-time mode.
+    if (manifested && this.appOpts && this.opts.usb) {
+      const app = new DfuSimulator(this.appOpts);
+      app.images = this.images;
+      this.application = app;
+      queueMicrotask(() => this.moveTo(app));
+      return;
+    }
     this.state = State.dfuIDLE;
     this.status = Status.OK;
     this.manifestStep = "none";
@@ -392,8 +406,14 @@ export class DfuSimulator implements SimUsbDevice {
     if (this.gone) return;
     const o = this.opts;
     const next = new DfuSimulator({ ...o, runtime: false, productId: o.dfuProductId ?? this.productId, initialState: undefined, initialStatus: undefined });
+    next.appOpts = o;
     this.reenumerated = next;
-    const usb = o.usb;
+    this.moveTo(next);
+  }
+
+  /** moveTo leaves the bus and comes back as next (without a bus, just leaves). */
+  private moveTo(next: DfuSimulator) {
+    const usb = this.opts.usb;
     if (!usb) {
       this.detachFromBus();
       return;
