@@ -6,7 +6,7 @@ import { VirtualClock } from "../src/flash/sim/clock";
 import { FakeUSB } from "../src/flash/sim/usb";
 import { FlashError, type FlashProgress } from "../src/flash/types";
 import { Attr, State, Status } from "../src/dfu/protocol";
-import { DfuSimulator, type SimulatorOptions } from "../src/dfu/simulator";
+import { dfuseRegion, DfuSimulator, type SimulatorOptions } from "../src/dfu/simulator";
 
 function image(n: number, seed = 7): Uint8Array {
   const b = new Uint8Array(n);
@@ -581,5 +581,58 @@ describe("after manifestation", () => {
     expect(usb.devices()).toEqual([app]);
     expect(app.images.get(0)).toEqual(img);
     expect(findTargets(app as unknown as USBDevice)[0].runtime).toBe(true);
+  });
+});
+
+describe("DfuSe simulator (UM0424 commands)", () => {
+  const le32 = (a: number) => [a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff, a >>> 24];
+
+  async function dfuseSession() {
+    const clock = new VirtualClock();
+    const sim = new DfuSimulator({ dfuse: true, clock });
+    const dfu = new Dfu(sim as unknown as USBDevice, findTargets(sim as unknown as USBDevice)[0], { clock });
+    await dfu.open();
+    return { sim, dfu, clock };
+  }
+
+  async function block(dfu: Dfu, clock: VirtualClock, n: number, data: number[] | Uint8Array) {
+    await dfu.dnload(n, Uint8Array.from(data));
+    for (;;) {
+      const st = await dfu.getStatus();
+      if (st.state !== State.dfuDNBUSY && st.state !== State.dfuDNLOAD_SYNC) return st;
+      await clock.sleep(st.pollTimeout);
+    }
+  }
+
+  it("reads its memory map from the alternate name", () => {
+    const r = dfuseRegion("@Internal Flash  /0x08000000/064*0002Kg")!;
+    expect(r.base).toBe(0x08000000);
+    expect(r.pageSize).toBe(2048);
+    expect(r.memory.length).toBe(128 * 1024);
+  });
+
+  it("writes at the address pointer after an erase", async () => {
+    const { sim, dfu, clock } = await dfuseSession();
+    expect(dfu.descriptor).toMatchObject({ dfuVersion: 0x011a, transferSize: 2048, detachTimeout: 255, attributes: 0x0b });
+    const data = image(2048);
+    expect((await block(dfu, clock, 0, [0x41, ...le32(0x08000800)])).status).toBe(Status.OK);
+    expect((await block(dfu, clock, 0, [0x21, ...le32(0x08000800)])).state).toBe(State.dfuDNLOAD_IDLE);
+    expect((await block(dfu, clock, 2, data)).status).toBe(Status.OK);
+    expect(sim.dfuseMemory!.memory.subarray(0x800, 0x1000)).toEqual(data);
+    // Programming it again without an erase fails: flash cells only go from 1 to 0.
+    expect((await block(dfu, clock, 2, data)).status).toBe(Status.errPROG);
+  });
+
+  it("takes a plain DFU download's first block as a command", async () => {
+    const { sim, dfu } = await dfuseSession();
+    const err = await dfu.download(image(4096)).catch((e) => e);
+    expect(err).toBeInstanceOf(DfuError);
+    expect(sim.status).toBe(Status.errSTALLEDPKT);
+    expect(sim.dfuseMemory!.memory.every((b) => b === 0xff)).toBe(true);
+  });
+
+  it("refuses an address outside its memory with errTARGET", async () => {
+    const { dfu, clock } = await dfuseSession();
+    expect((await block(dfu, clock, 0, [0x21, ...le32(0x20000000)])).status).toBe(Status.errTARGET);
   });
 });

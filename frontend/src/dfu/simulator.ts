@@ -115,6 +115,15 @@ const SIM_DEFAULTS = {
   alts: ["iCE40 SRAM"],
 };
 
+/** dfuseRegion reads the first sector group of a DfuSe alternate name, e.g. "@Internal Flash  /0x08000000/064*0002Kg" (64 pages of 2 KiB). */
+export function dfuseRegion(name: string): { base: number; pageSize: number; memory: Uint8Array } | null {
+  const m = /\/0x([0-9a-f]+)\/(\d+)\*(\d+)\s*([ KM]?)/i.exec(name);
+  if (!m) return null;
+  const unit = m[4].toUpperCase() === "K" ? 1024 : m[4].toUpperCase() === "M" ? 1 << 20 : 1;
+  const pageSize = Number(m[3]) * unit;
+  return { base: parseInt(m[1], 16), pageSize, memory: new Uint8Array(Number(m[2]) * pageSize).fill(0xff) };
+}
+
 export class DfuSimulator implements SimUsbDevice {
   // --- USBDevice surface ---
   readonly usbVersionMajor = 2;
@@ -195,6 +204,7 @@ export class DfuSimulator implements SimUsbDevice {
     const alternates = names.map((name, i) => ({ alternateSetting: i, interfaceClass: DFU_CLASS, interfaceSubclass: DFU_SUBCLASS, interfaceProtocol: protocol, interfaceName: name, endpoints: [] }));
     const intf = { interfaceNumber: 0, alternate: alternates[0], alternates, claimed: false };
     this.configurations = [{ configurationValue: 1, configurationName: this.o.runtime ? "Application" : "DFU", interfaces: [intf] }] as unknown as USBConfiguration[];
+    if (this.o.dfuse && !this.o.runtime) this.dfuseMemory = dfuseRegion(names[0]);
   }
 
   private now(): number {
@@ -511,6 +521,7 @@ export class DfuSimulator implements SimUsbDevice {
   private finishBlock(): USBInTransferResult {
     const blk = this.pendingBlock!;
     this.pendingBlock = null;
+    if (this.o.dfuse) return this.dfuseBlock(blk);
     if (this.o.failAtBlock !== undefined && this.blocks.length === this.o.failAtBlock) {
       this.error(this.o.failStatus);
       return this.statusReply(0);
@@ -530,7 +541,9 @@ export class DfuSimulator implements SimUsbDevice {
 
   private dnload(n: number, bytes: Uint8Array): USBOutTransferResult {
     if (bytes.byteLength > this.o.transferSize) return this.stallOut();
-    if (this.state === State.dfuIDLE) {
+    if (this.state === State.dfuIDLE && this.o.dfuse) {
+      if (bytes.byteLength === 0) return this.stallOut();
+    } else if (this.state === State.dfuIDLE) {
       if (bytes.byteLength === 0 || !this.o.canDownload) return this.stallOut();
       this.firmware = new Uint8Array(0);
       this.blocks = [];
@@ -548,6 +561,59 @@ export class DfuSimulator implements SimUsbDevice {
     this.busyLeft = this.o.busyPolls;
     this.state = State.dfuDNLOAD_SYNC;
     return outResult("ok", bytes.byteLength);
+  }
+
+  /** The DfuSe memory behind alternate 0, from its name (UM0424 §10.3: "@name/0xADDRESS/NN*SSSu"). */
+  readonly dfuseMemory: { base: number; pageSize: number; memory: Uint8Array } | null = null;
+  /** The DfuSe address pointer (Set Address Pointer command). */
+  dfusePointer = 0;
+
+  /**
+   * A DfuSe DNLOAD block (UM0424 §6, AN3156 §6.1): block 0 carries a
+   * command (0x21 + address: Set Address Pointer, 0x41 + address: erase the
+   * page holding it, 0x41 alone: mass erase); block 1 is reserved; block
+   * n ≥ 2 writes wTransferSize bytes at pointer + (n − 2) × wTransferSize.
+   * A plain DFU download, whose block 0 is firmware, is thus taken as a
+   * command; this is why the driver refuses DfuSe devices.
+   */
+  private dfuseBlock(blk: { n: number; data: Uint8Array }): USBInTransferResult {
+    const mem = this.dfuseMemory;
+    const d = blk.data;
+    const addr32 = (o: number) => (d[o] | (d[o + 1] << 8) | (d[o + 2] << 16) | (d[o + 3] << 24)) >>> 0;
+    const inRange = (a: number, len: number) => !!mem && a >= mem.base && a + len <= mem.base + mem.memory.length;
+    if (blk.n === 0) {
+      if (d.length === 5 && d[0] === 0x21) {
+        const a = addr32(1);
+        if (!inRange(a, 0)) return this.failBlock(Status.errTARGET);
+        this.dfusePointer = a;
+      } else if (d.length === 5 && d[0] === 0x41) {
+        const a = addr32(1);
+        if (!inRange(a, 1)) return this.failBlock(Status.errTARGET);
+        const page = Math.floor((a - mem!.base) / mem!.pageSize) * mem!.pageSize;
+        mem!.memory.fill(0xff, page, page + mem!.pageSize);
+      } else if (d.length === 1 && d[0] === 0x41) {
+        mem?.memory.fill(0xff);
+      } else {
+        return this.failBlock(Status.errSTALLEDPKT);
+      }
+    } else if (blk.n === 1) {
+      return this.failBlock(Status.errSTALLEDPKT);
+    } else {
+      const a = this.dfusePointer + (blk.n - 2) * this.o.transferSize;
+      if (!inRange(a, d.length)) return this.failBlock(Status.errTARGET);
+      const off = a - mem!.base;
+      // NOR flash programs only erased (0xFF) cells.
+      if (mem!.memory.subarray(off, off + d.length).some((b) => b !== 0xff)) return this.failBlock(Status.errPROG);
+      mem!.memory.set(d, off);
+    }
+    this.blocks.push(blk.n);
+    this.state = State.dfuDNLOAD_IDLE;
+    return this.statusReply(0);
+  }
+
+  private failBlock(status: number): USBInTransferResult {
+    this.error(status);
+    return this.statusReply(0);
   }
 
   private commit() {
