@@ -636,3 +636,21 @@ describe("DfuSe simulator (UM0424 commands)", () => {
     expect((await block(dfu, clock, 0, [0x21, ...le32(0x20000000)])).status).toBe(Status.errTARGET);
   });
 });
+
+describe("cancel while waiting for re-enumeration", () => {
+  it("stops waiting at once", async () => {
+    const clock = new VirtualClock();
+    const usb = new FakeUSB();
+    const sim = new DfuSimulator({ clock, runtime: true });
+    usb.plug(sim);
+    const device = await usb.requestDevice({ filters: DFU_FILTERS });
+    const ac = new AbortController();
+    const p = flashDfu(device, image(100), { usb, clock, signal: ac.signal });
+    // Let the detach happen, then cancel while the driver polls getDevices.
+    while (!sim.gone) await Promise.resolve();
+    ac.abort();
+    const err = await flashErr(p);
+    expect(err.code).toBe("cancelled");
+    expect(clock.now()).toBeLessThan(1000);
+  });
+});
