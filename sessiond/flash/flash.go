@@ -215,7 +215,7 @@ func (s *Service) Argv(r Request) (argv []string, p Programmer, err error) {
 		}
 	}
 	p, ok := s.opts.Programmers[r.Programmer]
-	if !ok {
+	if !ok && r.Programmer != "" {
 		return nil, p, apierr.NotFound("no programmer %q: configured ones are %s", r.Programmer, strings.Join(ids, ", ")).WithDetails(map[string]any{"programmers": ids})
 	}
 	rel, err := workspace.Clean(r.Path)

@@ -104,7 +104,7 @@ func (p *progressParser) Line(line []byte) (tasks.Progress, bool) {
 		}
 		fields := bytes.Fields(line[bytes.LastIndexByte(line, ']')+1:])
 		if phase != "" && len(fields) == 3 {
-			if n, err := strconv.ParseInt(string(fields[1]), 10, 64); err == nil {
+			if n, err := strconv.ParseInt(string(fields[1]), 10, 64); err == nil && n >= 0 {
 				total := p.total
 				if total < n {
 					total = n

@@ -1,0 +1,9 @@
+package flash
+
+import "gatewave.dev/sessiond/tasks"
+
+// NewProgressParser exposes the progress parser to the tests: a parser for
+// an image of total bytes.
+func NewProgressParser(total int64) func(line []byte) (tasks.Progress, bool) {
+	return (&progressParser{total: total}).Line
+}
