@@ -36,6 +36,23 @@
 // against its constraint, critical paths with source locations, and yosys'
 // cell count when yosys wrote `stat -json` with `tee -o FILE`. The latest
 // report is also at GET api/v1/build/report (404 before any build made one).
+//
+// # Progress
+//
+// A task started with Spec.Progress (a flash: sessiond/flash parses
+// openFPGALoader's and dfu-util's progress bars) reports how far it has
+// got. Its output is split into lines at '\n' and at '\r' (progress bars
+// redraw themselves with '\r'), and the latest progress a line showed is
+// the task JSON's "progress", absent until the first:
+//
+//	{"id":"…","name":"flash","state":"running",…,
+//	 "progress":{"phase":"writing","done":14336,"total":32768}}
+//
+// done and total count bytes unless the phase says otherwise; total 0
+// means not known (a phase such as "configuring" that has no size). The
+// field stays after the task ends, so a failed or cancelled flash shows
+// where it stopped. The log stream is unchanged: it carries the raw
+// output, '\r' included.
 package tasks
 
 import (
