@@ -277,6 +277,33 @@ describe("flashTinyprog", () => {
     expect(e.message).toContain("already open");
   });
 
+  it("reports the first offset that reads back wrong (a bit that would not program)", async () => {
+    const image = bitstream(20000);
+    let k = 0x100;
+    while (image[k] & 0x80) k++;
+    const bx0 = createTinyFpgaBx({
+      onLog(e, b) {
+        if (e === "program 0x28100+256") b.flash.memory[0x28000 + k] |= 0x80;
+      },
+    });
+    const serial = new FakeSerial({ requireGesture: false });
+    serial.plug(bx0.port);
+    const port = await serial.requestPort({ filters: TINYPROG_FILTERS });
+    const e = await flashError(flashTinyprog(port, image, { clock: bx0.clock }));
+    expect(e.code).toBe("verify_mismatch");
+    expect(e.offset).toBe(k);
+    expect(e.message).toContain(`image offset ${k} (flash address 0x${(0x28000 + k).toString(16).toUpperCase()})`);
+    expect(bx0.booted).toBe(false);
+  });
+
+  it("says the board is gone when it was unplugged after being chosen", async () => {
+    const { bx, serial, port } = await plugged();
+    serial.unplug(bx.port);
+    const e = await flashError(flashTinyprog(port, bitstream(4096), { clock: bx.clock }));
+    expect(e.code).toBe("unplugged");
+    expect(e.message).toContain("no longer plugged in");
+  });
+
   it("works on the real clock too", async () => {
     const { bx, port } = await plugged();
     const image = bitstream(3000);

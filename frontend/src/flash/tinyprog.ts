@@ -363,9 +363,12 @@ function isNetworkError(err: unknown): boolean {
 }
 
 /** openError says why port.open failed. */
-function openError(err: unknown): Error {
+function openError(err: unknown, port: SerialPort): Error {
   if (err instanceof FlashError || (err as Error)?.name === "AbortError") return err as Error;
   const e = err as DOMException;
+  if (port.connected === false) {
+    return new FlashError("The TinyFPGA BX is no longer plugged in: plug it in, press its reset button, then click Flash and choose it again.", "unplugged");
+  }
   if (e?.name === "InvalidStateError") {
     return new FlashError("The TinyFPGA BX's serial port is already open (another flash still running, or a serial monitor in this page): close it and flash again.", "claim_failed");
   }
@@ -405,7 +408,7 @@ class Link {
   async open(): Promise<void> {
     // CDC-ACM ignores the baud rate; the buffer holds a few answers.
     const opening = this.port.open({ baudRate: 115200, bufferSize: 4096 }).catch((err: unknown) => {
-      throw openError(err);
+      throw openError(err, this.port);
     });
     await this.bounded(opening, "opening the port");
     this.opened = true;
