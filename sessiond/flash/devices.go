@@ -47,8 +47,15 @@ type DeviceList struct {
 	Note string `json:"note,omitempty"`
 }
 
-// NoteNoUSBBus is the note when the kernel shows no USB bus at all.
-const NoteNoUSBBus = "no USB bus is visible to sessiond (%s does not exist): this session runs in a container without USB passthrough; use the browser's Flash (USB) or the desktop app"
+// noBusNote is the note when sysfs shows no USB bus at path: on Linux the
+// session runs in a container without USB passthrough; elsewhere there is
+// no sysfs to read.
+func noBusNote(goos, path string) string {
+	if goos == "linux" {
+		return fmt.Sprintf("no USB bus is visible to sessiond (%s does not exist): this session runs in a container without USB passthrough; use the browser's Flash (USB) or the desktop app", path)
+	}
+	return fmt.Sprintf("sessiond lists USB devices from Linux's sysfs, which %s does not have: flash by board anyway (openFPGALoader and dfu-util find the device themselves), or use the browser's Flash (USB)", goos)
+}
 
 // sysfs interface classes (USB-IF class codes; DFU 1.1 §4.2.1: application
 // specific class 0xFE, subclass 0x01).
@@ -69,7 +76,7 @@ func (s *Service) Devices() DeviceList {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return DeviceList{Devices: []Device{}, Note: fmt.Sprintf(NoteNoUSBBus, filepath.Join(s.opts.SysfsRoot, "bus", "usb"))}
+			return DeviceList{Devices: []Device{}, Note: noBusNote(runtime.GOOS, filepath.Join(s.opts.SysfsRoot, "bus", "usb"))}
 		}
 		return DeviceList{Devices: []Device{}, Note: fmt.Sprintf("cannot read the USB devices: %v", err)}
 	}

@@ -145,3 +145,28 @@ func denyAccess(paths ...string) func(string) error {
 		return f.Close()
 	}
 }
+
+func TestNoBusNoteElsewhere(t *testing.T) {
+	if n := flash.NoBusNote("darwin", "/sys/bus/usb"); strings.Contains(n, "container") || !strings.Contains(n, "darwin") || !strings.Contains(n, "flash by board") {
+		t.Errorf("macOS note = %q", n)
+	}
+	if n := flash.NoBusNote("linux", "/sys/bus/usb"); !strings.Contains(n, "/sys/bus/usb does not exist") {
+		t.Errorf("Linux note = %q", n)
+	}
+}
+
+// TestBoardProgrammerMissing: a flash by board whose programmer is not
+// installed says which package provides it.
+func TestBoardProgrammerMissing(t *testing.T) {
+	r := newRig(t, flash.Options{SysfsRoot: t.TempDir()})
+	t.Setenv("PATH", t.TempDir())
+	for board, pkg := range map[string]string{"icestick": "openfpgaloader", "fomu": "dfu-util"} {
+		var ae struct {
+			Error struct{ Code, Message string }
+		}
+		code, body := r.do(t, "POST", "/api/v1/flash", map[string]any{"path": "top.bin", "board": board}, &ae)
+		if code != 424 || ae.Error.Code != "programmer_missing" || !strings.Contains(ae.Error.Message, "Debian package "+pkg) {
+			t.Errorf("%s: %d %s", board, code, body)
+		}
+	}
+}

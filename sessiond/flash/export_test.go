@@ -7,3 +7,6 @@ import "gatewave.dev/sessiond/tasks"
 func NewProgressParser(total int64) func(line []byte) (tasks.Progress, bool) {
 	return (&progressParser{total: total}).Line
 }
+
+// NoBusNote exposes the note for a machine without a USB bus in sysfs.
+var NoBusNote = noBusNote
