@@ -163,6 +163,10 @@ func TestDesktop(t *testing.T) {
 		waveWindow(ctx, t, conn, ws)
 	})
 
+	t.Run("lists boards, USB devices and udev rules for native flashing", func(t *testing.T) {
+		flashRoutes(ctx, t, conn)
+	})
+
 	t.Run("quitting with unsaved edits and running tasks asks first", func(t *testing.T) {
 		in.command("open main.v")
 		in.waitFor(ctx, "an editor", func(ev event) bool { return ev.Event == "dom" && ev.Report.Editor })
