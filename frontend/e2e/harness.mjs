@@ -136,10 +136,12 @@ export function requireDeps() {
 /**
  * openIDE starts sessiond (on a copy of the sample, or on workspace) and
  * Chromium on its IDE, ready; errors collects the page's uncaught errors.
+ * initScript runs in every page before the IDE's own scripts.
  */
-export async function openIDE({ workspace } = {}) {
+export async function openIDE({ workspace, initScript } = {}) {
   const s = await startSessiond({ workspace });
   const browser = await launch();
+  if (initScript) await browser.context.addInitScript({ content: initScript });
   const page = await browser.context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(e.message));
@@ -152,4 +154,18 @@ export async function openIDE({ workspace } = {}) {
       await s.stop();
     },
   };
+}
+
+/**
+ * bundle builds one TypeScript entry of the frontend into an IIFE that
+ * defines the global name, for injection into a page (the device simulators).
+ */
+export async function bundle(entry, name) {
+  const { build } = await import("vite");
+  const out = await build({
+    configFile: false,
+    logLevel: "silent",
+    build: { write: false, minify: false, lib: { entry: join(frontendDir, entry), formats: ["iife"], name, fileName: name } },
+  });
+  return (Array.isArray(out) ? out[0] : out).output[0].code;
 }

@@ -1,12 +1,11 @@
 // End-to-end: Debian's Chromium drives the built IDE served by a real
 // sessiond on a copy of e2e/fixtures. Screenshots go to test-results/.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { depsProblem, frontendDir, launch, missing, screenshot, startSessiond } from "./harness.mjs";
+import { depsProblem, launch, missing, screenshot, startSessiond } from "./harness.mjs";
 
 const has = (bin) => {
   try {
@@ -16,30 +15,6 @@ const has = (bin) => {
     return false;
   }
 };
-
-/** simulatorScript bundles the DFU simulator for injection into the page as navigator.usb. */
-async function simulatorScript() {
-  const { build } = await import("vite");
-  const out = await build({
-    configFile: false,
-    logLevel: "silent",
-    build: { write: false, minify: false, lib: { entry: join(frontendDir, "src/dfu/simulator.ts"), formats: ["iife"], name: "GatewaveDfuSim", fileName: "sim" } },
-  });
-  const code = (Array.isArray(out) ? out[0] : out).output[0].code;
-  return `${code}
-(() => {
-  const usb = {
-    async requestDevice(opts) {
-      window.__dfuRequests = (window.__dfuRequests || []).concat([opts]);
-      window.__dfuSim = new GatewaveDfuSim.DfuSimulator({ transferSize: 1024, pollTimeoutMs: 2, manifestationTolerant: false });
-      return window.__dfuSim;
-    },
-    async getDevices() { return []; },
-    addEventListener() {}, removeEventListener() {},
-  };
-  Object.defineProperty(Navigator.prototype, "usb", { configurable: true, get: () => usb });
-})();`;
-}
 
 const problem = depsProblem();
 if (problem && process.env.CI === "true") {
@@ -55,7 +30,6 @@ describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
   before(async () => {
     s = await startSessiond();
     browser = await launch();
-    await browser.context.addInitScript({ content: await simulatorScript() });
     page = await browser.context.newPage();
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(s.url);
@@ -194,32 +168,6 @@ describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
     await screenshot(page, "06-build");
     assert.equal(state, "succeeded", await page.locator("[data-testid=build-log]").textContent());
     await page.locator('.bits-row[data-path="build/blinky.bin"]').waitFor({ timeout: 10_000 });
-  });
-
-  test("flashing the simulated DFU device delivers exactly the bitstream's bytes", async (t) => {
-    if (!ready(t)) return;
-    let bin;
-    try {
-      bin = readFileSync(join(s.dir, "build/blinky.bin"));
-    } catch {
-      return missing(t, "build/blinky.bin (the build test must pass first)");
-    }
-    await page.locator('.bits-row[data-path="build/blinky.bin"] input').check();
-    await page.click("[data-testid=flash]");
-    await page.locator("[data-testid=flash-status]").filter({ hasText: /Flashed|failed/ }).waitFor({ timeout: 60_000 });
-    const status = await page.locator("[data-testid=flash-status]").textContent();
-    await screenshot(page, "07-flash");
-    assert.match(status, /^Flashed build\/blinky\.bin/);
-    const got = await page.evaluate(async () => {
-      const sim = window.__dfuSim;
-      const digest = await crypto.subtle.digest("SHA-256", sim.manifested);
-      return { len: sim.manifested.byteLength, sha: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join(""), early: sim.earlyPolls, resets: sim.resets, filters: window.__dfuRequests[0].filters };
-    });
-    assert.equal(got.len, bin.byteLength);
-    assert.equal(got.sha, createHash("sha256").update(bin).digest("hex"));
-    assert.equal(got.early, 0, "bwPollTimeout honoured");
-    assert.equal(got.resets, 1, "a non-tolerant device is reset after manifestation");
-    assert.deepEqual(got.filters, [{ classCode: 0xfe, subclassCode: 0x01 }]);
   });
 
   test("telemetry charts draw live samples", async (t) => {

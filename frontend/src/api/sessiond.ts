@@ -1,4 +1,5 @@
 // Typed calls to the sessiond HTTP API (see the API contract in the repo docs).
+import type { Board, NativeDevice } from "../flash/boards";
 import { type Connection, request, requestJSON } from "./conn";
 
 export interface Entry {
@@ -147,8 +148,24 @@ export class Sessiond {
     return requestJSON(this.conn, "GET", "api/v1/flash/programmers");
   }
 
-  flash(spec: { path: string; programmer: string; board?: string; cable?: string; vidpid?: string }): Promise<Task> {
+  flash(spec: { path: string; board?: string; target?: string; programmer?: string; cable?: string; vidpid?: string }): Promise<Task> {
     return requestJSON(this.conn, "POST", "api/v1/flash", { json: spec });
+  }
+
+  /** flashBoards is the board list (sessiond/flash/boards.json). */
+  flashBoards(): Promise<{ boards: Board[] }> {
+    return requestJSON(this.conn, "GET", "api/v1/flash/boards");
+  }
+
+  /** flashDevices lists the boards plugged into sessiond's host. */
+  flashDevices(): Promise<{ devices: NativeDevice[]; note?: string }> {
+    return requestJSON(this.conn, "GET", "api/v1/flash/devices");
+  }
+
+  /** flashUdev is a udev rules file that lets a Linux user reach every known board. */
+  async flashUdev(): Promise<string> {
+    const res = await request(this.conn, "GET", "api/v1/flash/udev");
+    return res.text();
   }
 
   lspLanguages(): Promise<{ languages: LspLanguage[] }> {

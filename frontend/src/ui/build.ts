@@ -1,15 +1,16 @@
 // Build and flash: the Build button runs sessiond's `build` task and streams
 // its log; the bitstream list refreshes when a task ends; Flash writes the
-// selected bitstream over WebUSB (DFU) or through sessiond's flash endpoint.
+// selected bitstream to a board (ui/flash.ts).
 import { StateEffect, StateField, type Range } from "@codemirror/state";
 import { Decoration, type DecorationSet, EditorView } from "@codemirror/view";
 import { type Connection, wsURL } from "../api/conn";
-import type { Bitstream, Programmer, Sessiond, Task } from "../api/sessiond";
+import type { Bitstream, Sessiond, Task } from "../api/sessiond";
 import { ReconnectingSocket, type LinkState } from "../api/socket";
-import { explain } from "../dfu/dfu";
-import { flashWebUSB, hasWebUSB } from "../dfu/flash";
+import { desktopHost } from "../desktop";
+import { browserEnv } from "../flash/index";
 import { clear, formatBytes, h } from "./dom";
 import { toast } from "./dialog";
+import { FlashControls } from "./flash";
 import { LogPanel } from "./log";
 import type { BuildReport } from "./report";
 
@@ -113,59 +114,40 @@ export interface HardwareHooks {
   state(name: string, s: LinkState): void;
 }
 
-/** HardwarePanel lists bitstreams and flashes the selected one. */
+/** HardwarePanel lists bitstreams; its FlashControls write the selected one to a board. */
 export class HardwarePanel {
   readonly el: HTMLElement;
   private list: HTMLElement;
-  private progress: HTMLElement;
-  private bar: HTMLElement;
-  private label: HTMLElement;
-  private cancelBtn: HTMLButtonElement;
-  private programmerSel: HTMLSelectElement;
-  private boardInput: HTMLInputElement;
   private selected = "";
   private bitstreams: Bitstream[] = [];
-  private flashing: AbortController | null = null;
-  private nativeTask: string | null = null;
+  readonly flash: FlashControls;
   readonly buildBtn: HTMLButtonElement;
 
   constructor(private api: Sessiond, readonly output: OutputPanel, private hooks: HardwareHooks) {
     this.list = h("div.bits-list", { "data-testid": "bitstreams" });
-    this.bar = h("div.progress-bar", {});
-    this.label = h("span.progress-label", { "data-testid": "flash-status" }, "");
-    this.cancelBtn = h("button.btn.plain.small", { onclick: () => this.cancel(), "data-testid": "flash-cancel" }, "Cancel");
-    this.progress = h("div.progress", { hidden: true }, h("div.progress-track", {}, this.bar), h("div.progress-row", {}, this.label, this.cancelBtn));
-    this.programmerSel = h("select.select", { title: "Programmer for flashing through sessiond", "data-testid": "programmer" });
-    this.boardInput = h("input.text.small", { placeholder: "board (e.g. ice40_generic)", title: "openFPGALoader board name", "data-testid": "board" });
     this.buildBtn = h("button.btn.primary", { onclick: () => this.build(), "data-testid": "build" }, "▶ Build");
-    const webusb = hasWebUSB();
+    this.flash = new FlashControls(api, {
+      selected: () => this.selected,
+      showOutput: () => hooks.showOutput(),
+      follow: (task, onExit) => output.follow(task, onExit, () => api.cancelTask(task.id).catch((e) => toast(e.message, "error"))),
+    }, browserEnv(desktopHost() !== null));
     this.el = h("section.hardware", { "data-testid": "hardware" },
       h("header.pane-head", {}, h("span.pane-title", {}, "Bitstreams"), h("span.spacer", {}),
         h("button.icon-btn", { title: "Refresh", onclick: () => this.refresh() }, "⟳")),
       this.list,
-      h("div.flash-row", {},
-        h("button.btn.primary", { onclick: () => this.flash(), "data-testid": "flash", title: webusb ? "Write to a USB DFU board from this browser (WebUSB)" : "This browser has no WebUSB: flashing runs on sessiond" }, webusb ? "⚡ Flash (USB)" : "⚡ Flash"),
-        h("button.btn.plain", { onclick: () => this.flashNative(), "data-testid": "flash-native", title: "Flash with a programmer attached to the sessiond host" }, "via sessiond"),
-      ),
-      h("div.flash-row", {}, this.programmerSel, this.boardInput),
-      this.progress,
+      this.flash.el,
     );
   }
 
   async init(): Promise<void> {
     await this.refresh();
+    let files: string[] = [];
     try {
-      const { programmers } = await this.api.programmers();
-      this.fillProgrammers(programmers);
+      files = (await this.api.list("")).entries.map((e) => e.path);
     } catch {
-      this.fillProgrammers([]);
+      // The board guess falls back to the first board.
     }
-  }
-
-  private fillProgrammers(ps: Programmer[]) {
-    clear(this.programmerSel);
-    if (!ps.length) this.programmerSel.append(h("option", { value: "" }, "no programmers"));
-    for (const p of ps) this.programmerSel.append(h("option", { value: p.id, disabled: !p.available }, p.id + (p.available ? "" : " (missing)")));
+    await this.flash.init(files);
   }
 
   async refresh(): Promise<void> {
@@ -216,73 +198,6 @@ export class HardwarePanel {
       this.output.note(`Build could not start: ${(err as Error).message}`);
       toast(`Build: ${(err as Error).message}`, "error");
     }
-  }
-
-  private showProgress(frac: number | null, text: string) {
-    this.progress.hidden = false;
-    this.bar.classList.toggle("indeterminate", frac === null);
-    this.bar.style.width = frac === null ? "100%" : `${Math.round(frac * 100)}%`;
-    this.label.textContent = text;
-  }
-
-  private finish(text: string, ok: boolean) {
-    this.flashing = null;
-    this.nativeTask = null;
-    this.cancelBtn.hidden = true;
-    this.label.textContent = text;
-    this.bar.classList.remove("indeterminate");
-    this.bar.classList.toggle("failed", !ok);
-    if (ok) this.bar.style.width = "100%";
-    toast(text, ok ? "ok" : "error");
-  }
-
-  /** flash uses WebUSB when the browser has it, sessiond's endpoint otherwise. */
-  async flash(): Promise<void> {
-    if (!hasWebUSB()) return this.flashNative();
-    if (this.flashing || this.nativeTask) return toast("A flash is already running.");
-    const path = this.selected;
-    if (!path) return toast("Select a bitstream first.", "error");
-    const ac = new AbortController();
-    this.flashing = ac;
-    this.cancelBtn.hidden = false;
-    this.bar.classList.remove("failed");
-    this.showProgress(0, "Choose the board…");
-    try {
-      const image = await this.api.bitstream(path, ac.signal);
-      const r = await flashWebUSB(image, {
-        signal: ac.signal,
-        progress: (sent, total, phase) => this.showProgress(total ? sent / total : 1, phase === "manifesting" ? "Manifesting…" : `${phase} ${formatBytes(sent)} / ${formatBytes(total)}`),
-      });
-      this.finish(`Flashed ${path} to ${r.device}: ${formatBytes(r.bytes)} in ${r.blocks} blocks${r.reset ? ", device reset" : ""}.`, true);
-    } catch (err) {
-      this.finish(`Flash failed: ${explain(err)}`, false);
-    }
-  }
-
-  /** flashNative asks sessiond to run a programmer; the log streams into the output panel. */
-  async flashNative(): Promise<void> {
-    if (this.flashing || this.nativeTask) return toast("A flash is already running.");
-    const path = this.selected;
-    if (!path) return toast("Select a bitstream first.", "error");
-    const programmer = this.programmerSel.value;
-    if (!programmer) return toast("No programmer is available on sessiond.", "error");
-    this.bar.classList.remove("failed");
-    this.cancelBtn.hidden = false;
-    this.showProgress(null, `Flashing with ${programmer}…`);
-    try {
-      const board = this.boardInput.value.trim();
-      const task = await this.api.flash({ path, programmer, board: board || undefined });
-      this.nativeTask = task.id;
-      this.hooks.showOutput();
-      this.output.follow(task, (state, code) => this.finish(state === "succeeded" ? `Flashed ${path} with ${programmer}.` : `Flash ${state} (exit ${code}); see the output panel.`, state === "succeeded"));
-    } catch (err) {
-      this.finish(`Flash failed: ${(err as Error).message}`, false);
-    }
-  }
-
-  cancel(): void {
-    if (this.flashing) this.flashing.abort();
-    else if (this.nativeTask) this.api.cancelTask(this.nativeTask).catch((e) => toast(e.message, "error"));
   }
 }
 

@@ -30,3 +30,27 @@ export class VirtualClock implements Clock {
     if (signal?.aborted) throw abortError();
   }
 }
+
+/**
+ * PacedClock is virtual time that never falls behind the wall clock: for a
+ * simulator serving a driver that waits on real time (the page, where the
+ * IDE uses realClock), so a flash chip's busy time also ends for a driver
+ * that sleeps instead of polling.
+ */
+export class PacedClock extends VirtualClock {
+  private origin = performance.now();
+
+  private catchUp() {
+    this.until(performance.now() - this.origin);
+  }
+
+  now(): number {
+    this.catchUp();
+    return super.now();
+  }
+
+  advance(ms: number): void {
+    this.catchUp();
+    super.advance(ms);
+  }
+}

@@ -1,0 +1,137 @@
+// End-to-end: flashing from Debian's Chromium with simulated boards standing
+// in for navigator.usb and navigator.serial (src/flash/sim/page.ts; no board
+// can be attached here). Build the sample, then Flash it to a simulated
+// iCEstick (FT2232H + N25Q032 + iCE40HX1K): the flash reads back equal and
+// CDONE rises. Then the broken cases a user meets: a wrong flash chip, the
+// board unplugged mid-write, a bitstream for another FPGA, a browser with no
+// WebUSB; and a DFU board. Screenshots go to test-results/flash-*.png.
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { bundle, openIDE, requireDeps, screenshot } from "./harness.mjs";
+
+const problem = requireDeps();
+
+describe("flashing end to end", { timeout: 300_000, skip: problem ?? false }, () => {
+  let ide, s, page, errors, bin;
+
+  before(async () => {
+    ide = await openIDE({ initScript: await bundle("src/flash/sim/page.ts", "GatewaveFlashSim") });
+    ({ s, page, errors } = ide);
+  });
+
+  after(async () => {
+    await ide?.close();
+  });
+
+  const sha = (b) => createHash("sha256").update(b).digest("hex");
+
+  async function flash(board, want) {
+    await page.getByTestId("flash-board").selectOption(board);
+    await page.getByTestId("flash").click();
+    const status = page.getByTestId("flash-status");
+    await status.filter({ hasText: /^(Flashed|Flash failed|Can't flash)/ }).waitFor({ timeout: 120_000 });
+    const text = await status.innerText();
+    assert.match(text, want);
+    return text;
+  }
+
+  test("build, then flash the sample to a simulated iCEstick: read back equal, CDONE high", async () => {
+    await page.getByTestId("build").click();
+    await page.getByTestId("task-state").filter({ hasText: "succeeded" }).waitFor({ timeout: 180_000 });
+    await page.locator('.bits-row[data-path="build/blinky.bin"]').waitFor({ timeout: 10_000 });
+    await page.locator('.bits-row[data-path="build/blinky.bin"] input').check();
+    bin = readFileSync(join(s.dir, "build/blinky.bin"));
+    // The sample's pin file names the iCEstick, so it is the board offered first.
+    assert.equal(await page.getByTestId("flash-board").inputValue(), "icestick");
+
+    await page.evaluate(() => window.__flashSim.plugIce40({ bridge: "FT2232H", flash: "N25Q032", fpga: "hx1k" }));
+    const text = await flash("icestick", /^Flashed build\/blinky\.bin to Lattice iCEstick/);
+    await screenshot(page, "flash-icestick");
+    const got = await page.evaluate(async (n) => {
+      const b = window.__flashSim.ice40;
+      const d = await crypto.subtle.digest("SHA-256", b.flash.memory.slice(0, n));
+      return { sha: [...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, "0")).join(""), cdone: b.fpga.cdone, from: b.fpga.configuredFrom, rest: b.flash.memory.slice(n, n + 4096).every((x) => x === 0xff), requests: window.__flashSim.usb.requests.map((r) => r.filters) };
+    }, bin.byteLength);
+    assert.equal(got.sha, sha(bin), "the flash holds exactly the bitstream");
+    assert.ok(got.cdone, "CDONE rose after the FPGA loaded the image: " + text);
+    assert.equal(got.from, "flash");
+    assert.ok(got.rest, "nothing past the image was written");
+    assert.deepEqual(got.requests.at(-1), [{ vendorId: 0x0403, productId: 0x6010 }], "the chooser asked for the board's own FTDI id");
+  });
+
+  test("a wrong flash chip is named, and nothing is written", async () => {
+    await page.evaluate(() => {
+      window.__flashSim.unplugAll();
+      // A board whose flash answers an id we do not know: the simulator's flash with its id bytes replaced.
+      const b = window.__flashSim.plugIce40({ flash: "W25Q32" });
+      b.flash.jedecId.splice(0, 3, 0xc2, 0x99, 0x01);
+    });
+    const text = await flash("icestick", /^Flash failed: .*(c2 ?99 ?01|C2 ?99 ?01|0xc29901)/i);
+    await screenshot(page, "flash-wrong-chip");
+    assert.ok(await page.evaluate(() => window.__flashSim.ice40.flash.memory.every((x) => x === 0xff)), "nothing was erased or written: " + text);
+  });
+
+  test("unplugging the board mid-write says so, and the IDE keeps working", async () => {
+    await page.evaluate(() => {
+      window.__flashSim.unplugAll();
+      const sim = window.__flashSim;
+      const b = sim.plugIce40({});
+      // Pull the cable once a few pages have gone out.
+      const t = setInterval(() => {
+        if (b.flash.log.filter((l) => /^(PP|02|page program)/i.test(l)).length >= 8) {
+          clearInterval(t);
+          sim.usb.unplug(b.device);
+        }
+      }, 0);
+    });
+    await flash("icestick", /^Flash failed: .*(unplugged|disconnected|gone|lost)/i);
+    await screenshot(page, "flash-unplugged");
+  });
+
+  test("a bitstream for another FPGA is refused before anything is erased", async () => {
+    await page.evaluate(() => {
+      window.__flashSim.unplugAll();
+      window.__flashSim.plugIce40({ fpga: "hx8k" });
+    });
+    await flash("ice40hx8k-breakout", /^Flash failed: .*(hx1k|HX1K).*(hx8k|HX8K)|^Flash failed: .*(hx8k|HX8K).*(hx1k|HX1K)/);
+    await screenshot(page, "flash-wrong-device");
+    assert.ok(await page.evaluate(() => window.__flashSim.ice40.flash.memory.every((x) => x === 0xff)));
+    await page.getByTestId("flash-board").selectOption("icestick");
+  });
+
+  test("a DFU board gets exactly the bitstream's bytes", async () => {
+    await page.evaluate(() => {
+      window.__flashSim.unplugAll();
+      window.__flashSim.plugDfu({ vendorId: 0x1209, productId: 0x5bf0, productName: "Fomu", transferSize: 1024, pollTimeoutMs: 2 });
+    });
+    await flash("fomu", /^Flashed build\/blinky\.bin to Fomu/);
+    const got = await page.evaluate(async () => {
+      const d = await crypto.subtle.digest("SHA-256", window.__flashSim.dfu.manifested);
+      return [...new Uint8Array(d)].map((x) => x.toString(16).padStart(2, "0")).join("");
+    });
+    assert.equal(got, sha(bin));
+    await page.getByTestId("flash-board").selectOption("icestick");
+  });
+
+  test("a browser without WebUSB says what to use instead", async () => {
+    const p2 = await ide.browser.context.newPage();
+    await p2.addInitScript(() => {
+      delete Navigator.prototype.usb;
+      Object.defineProperty(Navigator.prototype, "usb", { configurable: true, get: () => undefined });
+    });
+    await p2.goto(s.url);
+    await p2.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
+    await p2.getByTestId("flash-board").selectOption("icestick");
+    const why = await p2.getByTestId("flash-obstacle").innerText();
+    assert.match(why, /no WebUSB.*Chrome/);
+    await screenshot(p2, "flash-no-webusb");
+    await p2.close();
+  });
+
+  test("no uncaught page errors", () => {
+    assert.deepEqual(errors, []);
+  });
+});

@@ -1,0 +1,262 @@
+// Flash controls: the board list (from sessiond) decides how the selected
+// bitstream reaches the board: from this browser over WebUSB/Web Serial, or
+// through sessiond's native programmers (the desktop app, or a node with the
+// board attached). Progress shows per phase; Cancel stops either path.
+import type { Sessiond, Task } from "../api/sessiond";
+import { protocolName, guessBoard, type Board, type NativeDevice } from "../flash/boards";
+import { browserEnv, chooseDevice, explainError, flashChosen, obstacle, type FlashEnv } from "../flash/index";
+import type { FlashProgress } from "../flash/types";
+import { choose, toast } from "./dialog";
+import { clear, formatBytes, h } from "./dom";
+
+export interface FlashHooks {
+  /** The bitstream path selected in the list, or "". */
+  selected(): string;
+  showOutput(): void;
+  /** Follows a sessiond task in the output panel. */
+  follow(task: Task, onExit: (state: string, code: number | null) => void): void;
+}
+
+const phaseWords: Record<string, string> = {
+  connecting: "Connecting",
+  identifying: "Identifying the flash",
+  waking: "Waking the flash",
+  erasing: "Erasing",
+  writing: "Writing",
+  verifying: "Verifying",
+  configuring: "Configuring the FPGA",
+  detaching: "Restarting into the bootloader",
+  manifesting: "Manifesting",
+  done: "Done",
+};
+
+/** phaseText is a progress line: "Writing 12.0 KB / 31.5 KB". */
+export function phaseText(p: FlashProgress): string {
+  const word = phaseWords[p.phase] ?? p.phase;
+  return p.total > 0 && p.phase !== "done" ? `${word} ${formatBytes(p.done)} / ${formatBytes(p.total)}` : `${word}…`;
+}
+
+export class FlashControls {
+  readonly el: HTMLElement;
+  private boards: Board[] = [];
+  private boardSel: HTMLSelectElement;
+  private targetSel: HTMLSelectElement;
+  private info: HTMLElement;
+  private devicesEl: HTMLElement;
+  private bar: HTMLElement;
+  private label: HTMLElement;
+  private cancelBtn: HTMLButtonElement;
+  private progress: HTMLElement;
+  private running: AbortController | null = null;
+  private nativeTask: string | null = null;
+
+  constructor(private api: Sessiond, private hooks: FlashHooks, private env: FlashEnv = browserEnv()) {
+    this.boardSel = h("select.select", { title: "Board", "data-testid": "flash-board", onchange: () => this.boardChanged(true) });
+    this.targetSel = h("select.select", { title: "Write to the configuration flash (kept) or to the FPGA's SRAM (lost at power-off)", "data-testid": "flash-target" });
+    this.info = h("div.flash-info", { "data-testid": "flash-info" });
+    this.devicesEl = h("div.flash-devices", { "data-testid": "flash-devices" });
+    this.bar = h("div.progress-bar", {});
+    this.label = h("span.progress-label", { "data-testid": "flash-status" }, "");
+    this.cancelBtn = h("button.btn.plain.small", { onclick: () => this.cancel(), "data-testid": "flash-cancel" }, "Cancel");
+    this.progress = h("div.progress", { hidden: true }, h("div.progress-track", {}, this.bar), h("div.progress-row", {}, this.label, this.cancelBtn));
+    this.el = h("div.flash", {},
+      h("div.flash-row", {}, this.boardSel, this.targetSel),
+      h("div.flash-row", {},
+        h("button.btn.primary", { onclick: () => this.flash(), "data-testid": "flash", title: "Write the selected bitstream to the board" }, "⚡ Flash"),
+        h("button.btn.plain", { onclick: () => this.flashNative(), "data-testid": "flash-native", title: "Flash with the programmer tools on the sessiond host (the desktop app, or a machine with the board attached)" }, "via sessiond"),
+      ),
+      this.info,
+      this.devicesEl,
+      this.progress,
+    );
+  }
+
+  /** init loads the board list and picks the workspace's board (its pin file, or the last one used). */
+  async init(files: string[]): Promise<void> {
+    try {
+      this.boards = (await this.api.flashBoards()).boards;
+    } catch (err) {
+      this.boards = [];
+      this.info.textContent = `The board list is unavailable: ${(err as Error).message}`;
+    }
+    clear(this.boardSel);
+    for (const b of this.boards) this.boardSel.append(h("option", { value: b.id }, `${b.name} (${protocolName(b.protocol)})`));
+    const saved = localStorage.getItem("gatewave.flash.board");
+    const pick = this.boards.find((b) => b.id === saved) ?? guessBoard(this.boards, files);
+    if (pick) this.boardSel.value = pick.id;
+    this.boardChanged(false);
+    if (this.env.desktop || !this.env.usb) void this.refreshDevices();
+  }
+
+  board(): Board | undefined {
+    return this.boards.find((b) => b.id === this.boardSel.value);
+  }
+
+  private boardChanged(save: boolean) {
+    const b = this.board();
+    clear(this.targetSel);
+    clear(this.info);
+    if (!b) return;
+    if (save) localStorage.setItem("gatewave.flash.board", b.id);
+    for (const t of b.targets) this.targetSel.append(h("option", { value: t }, t === "flash" ? "to flash (kept)" : "to SRAM (until power-off)"));
+    this.targetSel.disabled = b.targets.length < 2;
+    const why = obstacle(b, this.env);
+    if (why) this.info.append(h("div.flash-obstacle", { "data-testid": "flash-obstacle" }, why));
+    const facts = `${b.fpga}${b.flash ? `, ${formatBytes(b.flash.size)} flash` : ""}`;
+    this.info.append(b.notes
+      ? h("details.flash-notes", {}, h("summary.muted", {}, facts), h("div.muted", {}, b.notes))
+      : h("div.muted", {}, facts));
+  }
+
+  /** refreshDevices shows what sessiond's host has plugged in (the desktop app's machine). */
+  async refreshDevices(): Promise<void> {
+    clear(this.devicesEl);
+    let r: { devices: NativeDevice[]; note?: string };
+    try {
+      r = await this.api.flashDevices();
+    } catch (err) {
+      this.devicesEl.append(h("div.muted", {}, `Attached devices unavailable: ${(err as Error).message}`));
+      return;
+    }
+    if (!r.devices.length) {
+      this.devicesEl.append(h("div.muted", {}, r.note || "No board is attached to the sessiond host."));
+      return;
+    }
+    for (const d of r.devices) {
+      const names = d.boards.map((id) => this.boards.find((b) => b.id === id)?.name ?? id).join(" or ");
+      const row = h("div.flash-device", { "data-testid": "flash-device" },
+        h("span", {}, `${names || d.product || "USB device"} · ${d.vid}:${d.pid}${d.bus ? ` on bus ${d.bus} address ${d.address}` : ""}`));
+      if (d.problem) row.append(h("div.flash-obstacle", {}, d.problem));
+      if (!d.accessible) row.append(h("button.btn.plain.small", { onclick: () => this.showUdev(), "data-testid": "flash-udev" }, "udev rules"));
+      this.devicesEl.append(row);
+      if (d.boards.length && !d.boards.includes(this.boardSel.value)) {
+        this.boardSel.value = d.boards[0];
+        this.boardChanged(false);
+      }
+    }
+  }
+
+  private async showUdev() {
+    try {
+      const rules = await this.api.flashUdev();
+      await choose("Let your user reach the board (Linux)", h("pre.udev-rules", { "data-testid": "udev-rules" }, rules), [{ id: "ok", label: "Close", kind: "primary" }], "udev-dialog");
+    } catch (err) {
+      toast(`udev rules: ${(err as Error).message}`, "error");
+    }
+  }
+
+  private showProgress(frac: number | null, text: string) {
+    this.progress.hidden = false;
+    this.bar.classList.toggle("indeterminate", frac === null);
+    this.bar.style.width = frac === null ? "100%" : `${Math.round(frac * 100)}%`;
+    this.label.textContent = text;
+  }
+
+  private finish(text: string, ok: boolean) {
+    this.running = null;
+    this.nativeTask = null;
+    this.cancelBtn.hidden = true;
+    this.label.textContent = text;
+    this.bar.classList.remove("indeterminate");
+    this.bar.classList.toggle("failed", !ok);
+    if (ok) this.bar.style.width = "100%";
+    toast(text, ok ? "ok" : "error");
+  }
+
+  private begin(): { path: string; board: Board } | null {
+    if (this.running || this.nativeTask) {
+      toast("A flash is already running.");
+      return null;
+    }
+    const path = this.hooks.selected();
+    const board = this.board();
+    if (!path) {
+      toast("Select a bitstream first.", "error");
+      return null;
+    }
+    if (!board) {
+      toast("Choose a board first.", "error");
+      return null;
+    }
+    this.bar.classList.remove("failed");
+    this.cancelBtn.hidden = false;
+    return { path, board };
+  }
+
+  /**
+   * flash writes from this browser when it can, through sessiond in the
+   * desktop app. The device is asked for before the bitstream is fetched, so
+   * the click's permission to show the chooser never lapses.
+   */
+  async flash(): Promise<void> {
+    const b = this.board();
+    if (b && obstacle(b, this.env)) {
+      if (this.env.desktop) return this.flashNative();
+      this.finish(`Can't flash from this browser: ${obstacle(b, this.env)}`, false);
+      this.progress.hidden = false;
+      return;
+    }
+    const job = this.begin();
+    if (!job) return;
+    const ac = new AbortController();
+    this.running = ac;
+    this.showProgress(null, `Choose ${job.board.name} in the browser's dialog…`);
+    try {
+      const chosen = await chooseDevice(job.board, this.env);
+      this.showProgress(null, `Fetching ${job.path}…`);
+      const image = await this.api.bitstream(job.path, ac.signal);
+      const r = await flashChosen(chosen, image, {
+        target: this.targetSel.value === "sram" ? "sram" : "flash",
+        env: this.env,
+        signal: ac.signal,
+        progress: (p) => this.showProgress(p.total ? p.done / p.total : null, phaseText(p)),
+      });
+      this.finish(`Flashed ${job.path} to ${job.board.name}: ${r.summary}`, true);
+    } catch (err) {
+      this.finish(`Flash failed: ${explainError(err)}`, false);
+    }
+  }
+
+  /** flashNative asks sessiond to run the board's programmer; its log streams into the output panel. */
+  async flashNative(): Promise<void> {
+    const job = this.begin();
+    if (!job) return;
+    this.showProgress(null, `Flashing ${job.board.name} through sessiond…`);
+    try {
+      const task = await this.api.flash({ path: job.path, board: job.board.id, target: this.targetSel.value || undefined });
+      this.nativeTask = task.id;
+      this.hooks.showOutput();
+      this.hooks.follow(task, (state, code) => {
+        const ok = state === "succeeded";
+        this.finish(ok ? `Flashed ${job.path} to ${job.board.name} through sessiond.` : `Flash ${state}${code !== null ? ` (exit ${code})` : ""}: ${this.lastProblem ?? "see the output panel"}.`, ok);
+        void this.refreshDevices();
+      });
+      void this.pollNative(task.id);
+    } catch (err) {
+      this.finish(`Flash failed: ${(err as Error).message}`, false);
+    }
+  }
+
+  private lastProblem: string | null = null;
+
+  /** pollNative mirrors the task's parsed progress (from the tool's own output) in the bar. */
+  private async pollNative(id: string) {
+    this.lastProblem = null;
+    while (this.nativeTask === id) {
+      try {
+        const t = (await this.api.task(id)) as Task & { progress?: FlashProgress; problem?: { message: string } };
+        if (t.problem?.message) this.lastProblem = t.problem.message;
+        if (t.state !== "running") return;
+        if (t.progress) this.showProgress(t.progress.total ? t.progress.done / t.progress.total : null, phaseText(t.progress));
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  cancel(): void {
+    if (this.running) this.running.abort();
+    else if (this.nativeTask) this.api.cancelTask(this.nativeTask).catch((e) => toast(e.message, "error"));
+  }
+}
