@@ -73,13 +73,17 @@ async function openSession(device: USBDevice, o: Ice40FlashOptions): Promise<Ses
 }
 
 /**
- * release raises CRESET_B with SPI_SS_B driven high (so the FPGA boots as
- * SPI master from the flash), then lets go of SCK, MOSI and SS_B so the
- * FPGA can drive them; CRESET_B stays driven high.
+ * release lets the FPGA run. With CRESET_B low it first raises CRESET_B with
+ * SPI_SS_B driven high (so the FPGA boots as SPI master from the flash);
+ * then it lets go of SCK, MOSI and SS_B so the FPGA can drive them, keeping
+ * CRESET_B driven high. An FPGA already out of reset (just configured
+ * through SRAM) is never reset again.
  */
 function release(m: Mpsse, c: Cmd): Cmd {
-  m.set(c, PIN.CS, DIR_ACTIVE);
-  m.set(c, PIN.CS | PIN.CRESET, DIR_ACTIVE);
+  if (!(m.pins & PIN.CRESET)) {
+    m.set(c, PIN.CS, DIR_ACTIVE);
+    m.set(c, PIN.CS | PIN.CRESET, DIR_ACTIVE);
+  }
   return m.set(c, PIN.CS | PIN.CRESET, PIN.CRESET);
 }
 
