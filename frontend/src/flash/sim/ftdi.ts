@@ -166,6 +166,7 @@ class Channel {
     return ((this.lowVal & this.lowDir) | (this.wiring.inputs(t) & ~this.lowDir)) & 0xff;
   }
 
+  /** resetChip is a USB reset: buffers purged, MPSSE off, pins inputs. */
   resetChip(): void {
     this.purgeTx();
     this.purgeRx();
@@ -437,7 +438,10 @@ class Channel {
     const nBits = bits ? (args[0] & 7) + 1 : 0;
     const nBytes = bits ? 1 : (args[0] | (args[1] << 8)) + 1;
     const out = read ? new Uint8Array(nBytes) : undefined;
-    const fast = !bits && !lsb && outNeg && sckOut && mosiOut && !this.loopback && this.wiring.clockByte;
+    // Read data streams to the host as it is shifted in: one segment per packet's worth, stamped with its time.
+    const chunk = this.model.maxPacket - 2;
+    let emitted = 0;
+    const fast = !bits && !lsb && (outNeg || !write) && sckOut && mosiOut && !this.loopback && this.wiring.clockByte;
     for (let k = 0; k < nBytes; k++) {
       const b = write ? data[k] : 0xff;
       if (fast) {
@@ -445,9 +449,15 @@ class Channel {
         const v = write ? b : pinMosi ? 0xff : 0x00;
         const r = this.wiring.clockByte!(lv | 2, v, t);
         if (r !== undefined) {
-          if (out) out[k] = r;
           if (write) pinMosi = b & 1;
           t += 8 * dt;
+          if (out) {
+            out[k] = r;
+            if (k + 1 - emitted === chunk) {
+              this.emit(t, out.subarray(emitted, k + 1));
+              emitted = k + 1;
+            }
+          }
           continue;
         }
       }
@@ -467,11 +477,17 @@ class Channel {
         r = lsb ? (r >> 1) | (inBit << 7) : ((r << 1) | inBit) & 0xff;
         t += dt;
       }
-      if (out) out[k] = r & 0xff;
+      if (out) {
+        out[k] = r & 0xff;
+        if (k + 1 - emitted === chunk) {
+          this.emit(t, out.subarray(emitted, k + 1));
+          emitted = k + 1;
+        }
+      }
     }
     this.lowVal = (this.lowVal & ~2) | (pinMosi << 1);
     this.stats.spiBits += bits ? nBits : nBytes * 8;
-    if (out) this.emit(t, out);
+    if (out && emitted < out.length) this.emit(t, out.subarray(emitted));
     this.wiring.pins(this.levels(t), t);
     return t;
   }
@@ -514,47 +530,61 @@ class Channel {
     this.consumed += o - at;
   }
 
-  /** read answers one IN transfer of up to length bytes requested at now; returns the packets and when they are sent. */
+  /**
+   * read answers one IN transfer of up to length bytes requested at now. Like a
+   * pending USB transfer it collects full packets as the MPSSE produces them and
+   * ends at the first short packet, which the chip sends only when the latency
+   * timer expires or Send Immediate asked for it. Returns the bytes and when the last packet went.
+   */
   read(length: number, now: number): { data: Uint8Array; t: number; babble: boolean } {
     const mp = this.model.maxPacket;
     const payload = mp - 2;
-    const tFull = this.timeFor(payload);
-    const flushPending = this.flushUpTo > this.consumed;
-    const tFlush = flushPending ? this.flushT : Infinity;
-    const tLat = this.lastPacketT + this.latencyMs;
-    const T = Math.max(now, Math.min(tFull, tFlush, tLat));
-    if (T > now && T === tLat && tLat < Math.min(tFull, tFlush)) {
-      this.stats.latencyWaits++;
-      this.stats.latencyWaitMs += T - now;
-    }
-    // A short packet (or a status-only one) may go when the latency timer ran out or Send Immediate asked for it.
-    const mayShort = T >= tLat || (flushPending && T >= this.flushT);
     const chunks: Uint8Array[] = [];
     let room = length;
-    let avail = this.availableAt(T);
     let babble = false;
-    while (room > 0) {
-      const k = Math.min(payload, avail);
-      if (k < payload && !mayShort) break;
+    let T = now;
+    let waitedForTimer = false;
+    const send = (k: number) => {
       const pkt = new Uint8Array(2 + k);
       pkt[0] = STATUS0;
       pkt[1] = STATUS1;
       this.take(k, pkt, 2);
-      avail -= k;
+      this.lastPacketT = T;
       if (pkt.length > room) {
-        // The device sent more than the host asked for (WebUSB reports "babble" and truncates).
+        // The device sent more than the host asked for: WebUSB reports "babble" with the data truncated.
         chunks.push(pkt.subarray(0, room));
         babble = true;
+        room = 0;
+      } else {
+        chunks.push(pkt);
+        room -= pkt.length;
+      }
+    };
+    for (;;) {
+      let avail = this.availableAt(T);
+      while (avail >= payload && room > 0) {
+        send(payload);
+        avail -= payload;
+      }
+      if (room <= 0) break;
+      const tLat = this.lastPacketT + this.latencyMs;
+      const flushPending = this.flushUpTo > this.consumed;
+      if (T >= tLat || (flushPending && T >= this.flushT)) {
+        send(avail); // a short packet (maybe just the status bytes) ends the transfer
         break;
       }
-      chunks.push(pkt);
-      room -= pkt.length;
-      if (k < payload) break; // a short packet ends the transfer
+      const tFull = this.timeFor(payload);
+      const tFlush = flushPending ? this.flushT : Infinity;
+      const next = Math.max(T, Math.min(tFull, tFlush, tLat));
+      if (next === tLat && tLat < Math.min(tFull, tFlush)) waitedForTimer = true;
+      T = next;
     }
-    if (chunks.length === 0) chunks.push(Uint8Array.of(STATUS0, STATUS1).subarray(0, Math.min(2, length)));
+    if (waitedForTimer) {
+      this.stats.latencyWaits++;
+      this.stats.latencyWaitMs += T - now;
+    }
     if (this.flushUpTo <= this.consumed) this.flushUpTo = -1;
-    this.lastPacketT = T;
-    const total = chunks.reduce((a, c) => a + c.length, 0);
+    const total = chunks.reduce((x, c) => x + c.length, 0);
     const data = new Uint8Array(total);
     let o = 0;
     for (const c of chunks) {
@@ -740,8 +770,11 @@ export class FtdiDevice implements SimUsbDevice {
     const t = Math.max(this.clock.now(), c.execT);
     switch (s.request) {
       case SIO.RESET:
-        if (s.value === 0) c.resetChip();
-        else if (s.value === 1) c.purgeRx();
+        // SIO_RESET_SIO purges both buffers; the bit mode is left as it is (SET_BITMODE 0 resets it).
+        if (s.value === 0) {
+          c.purgeRx();
+          c.purgeTx();
+        } else if (s.value === 1) c.purgeRx();
         else if (s.value === 2) c.purgeTx();
         else return outResult("stall", 0);
         break;
@@ -815,9 +848,11 @@ export class FtdiDevice implements SimUsbDevice {
     this.needOpen();
     const c = this.endpointChannel(ep);
     if (ep % 2 !== 1) throw dom("NotFoundError", "The specified endpoint is not part of a claimed and selected alternate interface.");
-    const r = c.read(length, this.clock.now());
-    this.clock.until(r.t);
-    this.clock.advance(this.usbCost(r.data.length));
+    const now = this.clock.now();
+    const r = c.read(length, now);
+    // Packets that streamed out while the MPSSE worked cost only the last one's time after it.
+    const n = r.data.length;
+    this.clock.until(Math.max(r.t + this.usbCost(Math.min(n, this.model.maxPacket)), now + this.usbCost(n)));
     this.stats.usbTransfers++;
     this.stats.bytesIn += r.data.length;
     await Promise.resolve();

@@ -372,7 +372,8 @@ export class SpiFlash {
       else if (this.busyAt(t)) this.ignoring = !(v === 0x05 || v === 0x35 || v === 0x70);
       else this.ignoring = false;
       if (this.ignoring) {
-        this.log.push(`${v.toString(16).padStart(2, "0")} ignored: ${this.poweredDownAt(t) ? "deep power-down" : "busy"}`);
+        const why = this.deepPowerDown ? "deep power-down" : t < this.releaseAt ? "recovering (tRES1/tRST)" : "busy";
+        this.log.push(`${v.toString(16).padStart(2, "0")} ignored: ${why}`);
         this.onCommand?.(this.log[this.log.length - 1]);
       }
       // Reset (99h) must immediately follow reset enable (66h).
