@@ -217,6 +217,11 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
     const w = seen.filter((p) => p.phase === "writing");
     expect(w[w.length - 1]).toEqual({ phase: "writing", done: 32220, total: 32220 });
     expect(device.opened).toBe(false);
+    // The bridge saw clean MPSSE: only the sync check's deliberate bad opcode, no SPI timing faults.
+    expect(board.stats.badCommands).toBe(1);
+    expect(board.stats.edgeViolations).toBe(0);
+    expect(board.stats.marginalReads).toBe(0);
+    expect(board.stats.maxSectorErases).toBe(1);
     // And the driver reads it back itself.
     const back = await readIce40Flash(device, 0, 32220, { clock: board.clock });
     expect(Buffer.from(back).equals(Buffer.from(blinky))).toBe(true);
@@ -383,6 +388,9 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
     expect(e.code).toBe("cancelled");
     expect(device.opened).toBe(false);
     expect(board.flash.memory[0x2000 + 100]).toBe(0xff); // writing never started
+    // CRESET_B was released with SS_B high: the FPGA tried to boot from the (half-erased) flash.
+    expect(board.flash.log[board.flash.log.length - 1]).toMatch(/\(fpga\)/);
+    expect(board.fpga.cdone).toBe(false);
     // The board still works afterwards.
     await flashIce40(device, blinky, { clock: board.clock });
     expect(board.fpga.cdone).toBe(true);

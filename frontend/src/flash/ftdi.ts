@@ -32,17 +32,24 @@ export interface FtdiChip {
   name: "FT2232H" | "FT4232H" | "FT232H" | "FT2232D";
   /** H series: 60 MHz MPSSE base clock (with /5 off), clock-only commands 0x8E/0x8F, adaptive and 3-phase clocking. */
   hSeries: boolean;
-  /** Bytes one OUT transfer may carry (the chip's USB-to-MPSSE buffer). */
+  /** The channel's USB-to-MPSSE buffer (commands waiting to run). */
+  txBuffer: number;
+  /** The channel's MPSSE-to-USB buffer (answers waiting for the host). */
+  rxBuffer: number;
+  /**
+   * Bytes one OUT transfer carries. It may exceed txBuffer: the chip NAKs
+   * OUT packets while its buffer is full, which is USB's flow control, and
+   * fewer, larger transfers matter on the full-speed FT2232D (each transfer
+   * costs at least a 1 ms frame).
+   */
   outChunk: number;
-  /** Bytes of MPSSE answers one batch may produce before the host reads (the chip's MPSSE-to-USB buffer). */
-  inMax: number;
 }
 
 export const FTDI_CHIPS: Record<FtdiChip["name"], FtdiChip> = {
-  FT2232H: { name: "FT2232H", hSeries: true, outChunk: 4096, inMax: 4096 },
-  FT4232H: { name: "FT4232H", hSeries: true, outChunk: 2048, inMax: 2048 },
-  FT232H: { name: "FT232H", hSeries: true, outChunk: 1024, inMax: 1024 },
-  FT2232D: { name: "FT2232D", hSeries: false, outChunk: 384, inMax: 128 },
+  FT2232H: { name: "FT2232H", hSeries: true, txBuffer: 4096, rxBuffer: 4096, outChunk: 4096 },
+  FT4232H: { name: "FT4232H", hSeries: true, txBuffer: 2048, rxBuffer: 2048, outChunk: 4096 },
+  FT232H: { name: "FT232H", hSeries: true, txBuffer: 1024, rxBuffer: 1024, outChunk: 4096 },
+  FT2232D: { name: "FT2232D", hSeries: false, txBuffer: 384, rxBuffer: 128, outChunk: 4096 },
 };
 
 /** bcdDevice as WebUSB splits it (major.minor.subminor = bcd nibbles). */
@@ -126,6 +133,8 @@ export class Ftdi {
   where: FtdiWhere = { phase: "connecting" };
   private leftover: Uint8Array = new Uint8Array(0);
   private closed = false;
+  /** False while cleaning up after a failure or cancel: the last pin commands must go out even though the signal aborted. */
+  private abortable = true;
 
   private constructor(
     readonly device: USBDevice,
@@ -264,7 +273,7 @@ export class Ftdi {
   /** sleep waits on the session's clock, as a cancel. */
   async sleep(ms: number): Promise<void> {
     try {
-      await this.clock.sleep(ms, this.signal);
+      await this.clock.sleep(ms, this.abortable ? this.signal : undefined);
     } catch (err) {
       if ((err as Error)?.name === "AbortError") throw cancelled();
       throw err;
@@ -276,7 +285,12 @@ export class Ftdi {
   }
 
   checkAbort(): void {
-    if (this.signal?.aborted) throw cancelled();
+    if (this.abortable && this.signal?.aborted) throw cancelled();
+  }
+
+  /** ignoreSignal makes later transfers run even though the flash was cancelled (for the clean-up commands). */
+  ignoreSignal(): void {
+    this.abortable = false;
   }
 
   /** close puts the channel back in reset bit mode (optional), releases the interface and closes the device; it never throws. */
@@ -325,7 +339,7 @@ export class Ftdi {
     );
     const racers: Promise<T>[] = [p, timer];
     let onAbort: (() => void) | undefined;
-    const signal = this.signal;
+    const signal = this.abortable ? this.signal : undefined;
     if (signal) {
       racers.push(
         new Promise<never>((_, reject) => {

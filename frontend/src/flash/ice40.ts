@@ -89,6 +89,7 @@ function release(m: Mpsse, c: Cmd): Cmd {
 
 /** leaveSane is the cleanup after a failure: deselect the flash and release reset; it never throws. */
 async function leaveSane(s: Session): Promise<void> {
+  s.ftdi.ignoreSignal();
   try {
     await s.m.run(release(s.m, new Cmd()));
   } catch {

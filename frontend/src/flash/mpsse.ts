@@ -240,9 +240,21 @@ export class Mpsse {
     return c.write(new Uint8Array(n));
   }
 
-  /** run sends the batch and returns its answers (send-immediate appended when there are any). */
+  /**
+   * run sends the batch and returns its answers (send-immediate appended
+   * when there are any). The host reads only after the whole batch is
+   * written, so a batch longer than the chip's command buffer must not
+   * make more answers than its answer buffer holds: the MPSSE would stop
+   * on the full answer buffer, the rest of the batch would never be
+   * accepted, and the write would hang. A short batch (a read command)
+   * may ask for any amount: the chip pauses while its buffer is full and
+   * goes on as the host reads.
+   */
   async run(c: Cmd): Promise<Uint8Array> {
-    if (c.answers > this.ftdi.chip.inMax) throw new Error(`MPSSE batch expects ${c.answers} answer bytes, more than the ${this.ftdi.chip.name}'s ${this.ftdi.chip.inMax}`);
+    const chip = this.ftdi.chip;
+    if (c.answers > chip.rxBuffer && c.length + 1 > chip.txBuffer) {
+      throw new Error(`MPSSE batch of ${c.length} bytes expects ${c.answers} answer bytes, more than the ${chip.name}'s ${chip.rxBuffer}-byte buffer`);
+    }
     if (c.answers > 0) c.sendImmediate();
     await this.ftdi.write(c.bytes());
     if (c.answers === 0) return new Uint8Array(0);

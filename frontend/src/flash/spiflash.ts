@@ -144,6 +144,9 @@ export const CMD = {
   RELEASE_POWER_DOWN: 0xab,
 } as const;
 
+/** Bytes per read command when reading back. */
+const READ_CHUNK = 4096;
+
 export const STATUS_BUSY = 0x01;
 export const STATUS_WEL = 0x02;
 /** Block protect bits BP0-BP3 (Micron: BP0-BP2 + TB, Winbond: BP0-BP2 + TB); SEC/BP3 at bit 5. */
@@ -353,7 +356,8 @@ export class SpiFlash {
       if (!isErased(data.subarray(off, off + len))) pages.push({ a, off, len });
       off += len;
     }
-    const perBatch = Math.max(1, Math.min(16, this.m.ftdi.chip.inMax - 8));
+    // Answers: one status byte per page, far below every chip's answer buffer.
+    const perBatch = 16;
     let i = 0;
     while (i < pages.length) {
       this.m.ftdi.checkAbort();
@@ -387,10 +391,14 @@ export class SpiFlash {
     onDone?.(data.length);
   }
 
-  /** read reads length bytes from addr, in chunks that fit the bridge's answer buffer. */
+  /**
+   * read reads length bytes from addr, 4 KiB per read command (a short
+   * batch: the bridge pauses while its answer buffer is full and goes on as
+   * the host reads, so the chunk need not fit that buffer).
+   */
   async read(addr: number, length: number, onDone?: (bytes: number) => void, offsetBase = 0): Promise<Uint8Array> {
     const out = new Uint8Array(length);
-    const chunk = Math.max(16, this.m.ftdi.chip.inMax);
+    const chunk = READ_CHUNK;
     for (let off = 0; off < length; off += chunk) {
       this.m.ftdi.checkAbort();
       this.m.ftdi.where = { phase: "verifying", offset: offsetBase + off };
