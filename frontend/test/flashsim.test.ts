@@ -478,8 +478,9 @@ describe("SPI flash", () => {
 
 describe("iCE40 configuration", () => {
   it("configures from the flash at power-on when it holds a valid image", () => {
+    expect(createIce40Board().fpga).toMatchObject({ configs: 1, boots: 0, configuredFrom: null });
     const b = createIce40Board({ flashContents: hx1kImage });
-    expect(b.fpga.configs).toBe(1);
+    expect([b.fpga.configs, b.fpga.boots]).toEqual([1, 1]);
     expect(b.fpga.cdone).toBe(false); // the read takes tCR_SCK + 32220 * 8 bits at 7 MHz
     b.clock.advance(0.8 + (hx1kImage.length * 8) / 7000);
     expect(b.fpga.cdone).toBe(true);
@@ -516,6 +517,7 @@ describe("iCE40 configuration", () => {
     await wrong.board.clock.sleep(300);
     expect((await pins(wrong)) & 0x40).toBe(0);
     expect(wrong.board.fpga.lastError).toMatch(/not iCE40HX8K/);
+    expect([wrong.board.fpga.configs, wrong.board.fpga.boots]).toEqual([2, 0]); // power-on and the release above
 
     const bad = hx1kImage.slice();
     bad[5000] ^= 0x10;

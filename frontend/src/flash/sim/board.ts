@@ -54,8 +54,12 @@ export interface Ice40Board {
   };
   fpga: {
     cdone: boolean;
+    /** Where the last successful configuration came from. */
     configuredFrom: "flash" | "sram" | null;
+    /** Configuration cycles started: every CRESET_B release, power-on included. */
     configs: number;
+    /** Additive: configuration cycles that raised CDONE. */
+    boots: number;
     /** Additive: why the last configuration attempt failed ("" when it did not). */
     lastError: string;
     device: Ice40DeviceName;
@@ -147,6 +151,9 @@ export function createIce40Board(o: Ice40BoardOptions = {}): Ice40Board {
     get configs() {
       return fpga.configs;
     },
+    get boots() {
+      return fpga.boots;
+    },
     get lastError() {
       return fpga.lastError;
     },
@@ -171,6 +178,7 @@ export function createIce40Board(o: Ice40BoardOptions = {}): Ice40Board {
     pagePrograms: () => sum(flash.sectorPrograms),
     maxSectorErases: () => flash.sectorErases.reduce((x, y) => Math.max(x, y), 0),
     fpgaConfigs: () => fpga.configs,
+    fpgaBoots: () => fpga.boots,
   };
   const stats: Record<string, number> = {};
   for (const [k, f] of Object.entries(counters)) Object.defineProperty(stats, k, { get: f, enumerable: true });

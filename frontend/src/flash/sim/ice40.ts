@@ -170,7 +170,10 @@ export interface FlashSource {
 }
 
 export class Ice40 {
+  /** Configuration cycles started (each CRESET_B release, including power-on). */
   configs = 0;
+  /** Configuration cycles that ended with CDONE high. */
+  boots = 0;
   configuredFrom: "flash" | "sram" | null = null;
   /** Why the last configuration failed, for tests and the bench. */
   lastError = "";
@@ -207,6 +210,7 @@ export class Ice40 {
     this.reset = false;
     this.cdoneAt = Infinity;
     this.lastError = "";
+    this.configs++;
     const g = ICE40_DEVICES[this.device];
     if (ssLow) {
       // Peripheral mode. Without the SRAM jumpers SPI_SI is wired to the flash's DO, not to the FTDI's MOSI.
@@ -225,7 +229,7 @@ export class Ice40 {
     for (let i = 0; i < this.flash.size && p.state === "ok"; i++) p.push(read());
     if (p.state === "done") {
       this.cdoneAt = t + g.tCrSckMs + (p.bytes * 8) / MASTER_BITS_PER_MS;
-      this.configs++;
+      this.boots++;
       this.configuredFrom = "flash";
     } else this.lastError = p.state === "error" ? p.error : "no valid image in the flash";
   }
@@ -237,7 +241,7 @@ export class Ice40 {
       // TN1248 / DS1040 tDONE_IO: at least 49 clocks after the image.
       if (++this.clocksAfter >= 49 && this.cdoneAt === Infinity) {
         this.cdoneAt = t;
-        this.configs++;
+        this.boots++;
         this.configuredFrom = "sram";
       }
       return;
