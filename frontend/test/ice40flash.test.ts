@@ -335,6 +335,40 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
     expect(e.message).toMatch(/FF FF FF: no flash chip is answering/);
   });
 
+  it("gives up on a bridge that stops answering, with a timeout, not a hang", async () => {
+    const { board } = plugged();
+    const d = board.device as unknown as USBDevice;
+    let reads = 0;
+    const stuck = new Proxy(d, {
+      get(target, prop) {
+        if (prop === "transferIn") {
+          return (ep: number, n: number) => (++reads > 3 ? new Promise<never>(() => {}) : target.transferIn(ep, n));
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const t0 = board.clock.now();
+    const e = await rejection(flashIce40(stuck, blinky, { clock: board.clock }));
+    expect(e.code).toBe("timeout");
+    expect(e.message).toMatch(/did not answer a bulk read within 3000 ms during erasing/);
+    expect(board.clock.now() - t0).toBeGreaterThanOrEqual(3000);
+    expect(board.device.opened).toBe(false);
+  });
+
+  it("reads back within the chip only", async () => {
+    const { board, device } = plugged();
+    const e = await rejection(readIce40Flash(device, 4 * 1024 * 1024 - 10, 20, { clock: board.clock }));
+    expect(e.code).toBe("too_large");
+  });
+
+  it("programs SRAM through an FT2232D too", async () => {
+    const { board, device } = plugged({ sram: true, bridge: "FT2232D" });
+    await flashIce40(device, blinky, { clock: board.clock, target: "sram" });
+    expect(board.fpga.configuredFrom).toBe("sram");
+    expect(board.fpga.cdone).toBe(true);
+  });
+
   it("refuses an image larger than the flash", async () => {
     const { board, device } = plugged();
     const e = await rejection(flashIce40(device, blinky, { clock: board.clock, offset: 4 * 1024 * 1024 - 1000 }));
