@@ -310,6 +310,15 @@ describe("SPI flash", () => {
     expect(r.board.flash.sectorPrograms[1]).toBe(1);
   });
 
+  it("keeps a WREN sent after an operation ended without a status poll", async () => {
+    const r = await rig();
+    await r.cmd([0x06]);
+    await r.cmd([0x02, 0, 0, 0, 0x11]);
+    await r.board.clock.sleep(FLASH_CHIPS.N25Q032.timing.pageProgramMaxMs);
+    await r.cmd([0x06]);
+    expect((await status(r)) & 3).toBe(2);
+  });
+
   it("erases, programs and reads back (03h and 0Bh)", async () => {
     const r = await rig();
     const data = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7 + 3) & 0xff);

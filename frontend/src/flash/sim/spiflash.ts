@@ -197,19 +197,23 @@ export class SpiFlash {
 
   /** status1 as RDSR (05h) reports it at bus time t. */
   status1(t: number): number {
-    const busy = this.busyAt(t);
-    if (!busy && this.busyUntil >= 0) {
-      // The operation finished: WEL clears at its end (W25Q32JV §7.1.2 WEL:
-      // "reset to 0 ... upon completion of ... Page Program, Sector Erase, ...").
+    this.settle(t);
+    return (this.sr & 0xfc) | (this.wel ? 2 : 0) | (this.busyAt(t) ? 1 : 0);
+  }
+
+  /** settle completes a program/erase whose time is up: WEL clears at its end
+   * (W25Q32JV §7.1.2 WEL: "reset to 0 ... upon completion of ... Page Program, Sector Erase, ..."). */
+  private settle(t: number): void {
+    if (this.busyUntil >= 0 && t >= this.busyUntil) {
       this.busyUntil = -1;
       this.wel = false;
     }
-    return (this.sr & 0xfc) | (this.wel ? 2 : 0) | (busy ? 1 : 0);
   }
 
   /** CS# falling edge. */
   select(t: number): void {
     if (this.selected) return;
+    this.settle(t);
     this.selected = true;
     this.bytes = [];
     this.count = 0;
@@ -218,12 +222,12 @@ export class SpiFlash {
     this.outByte = 0xff;
     this.ignoring = false;
     this.page = null;
-    void t;
   }
 
   /** CS# rising edge: instructions that act on deselect execute here. */
   deselect(t: number): void {
     if (!this.selected) return;
+    this.settle(t);
     this.selected = false;
     const onBoundary = this.bitCount % 8 === 0;
     const b = this.bytes;
