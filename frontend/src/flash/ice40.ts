@@ -6,7 +6,7 @@
 // Flash: hold CRESET_B low (the FPGA lets go of the SPI bus), wake the flash,
 // check its id and size, erase the sectors the image covers, program, read
 // back, then raise CRESET_B with SPI_SS_B high (so the FPGA starts as SPI
-// master and reads the flash), let go of SCK/MOSI/SS_B, and wait for CDONE.
+// master and reads the flash), let go of all lines, and wait for CDONE.
 // SRAM: CRESET_B low with SPI_SS_B low (>= 200 ns), CRESET_B high with SS_B
 // still low (the FPGA samples it: slave mode), wait >= 1200 µs for it to clear
 // its configuration memory, send the image MSB first, then >= 49 more clocks,
@@ -74,17 +74,19 @@ async function openSession(device: USBDevice, o: Ice40FlashOptions): Promise<Ses
 
 /**
  * release lets the FPGA run. With CRESET_B low it first raises CRESET_B with
- * SPI_SS_B driven high (so the FPGA boots as SPI master from the flash);
- * then it lets go of SCK, MOSI and SS_B so the FPGA can drive them, keeping
- * CRESET_B driven high. An FPGA already out of reset (just configured
- * through SRAM) is never reset again.
+ * SPI_SS_B driven high (the FPGA samples SS_B then: high = boot as SPI master
+ * from the flash); then it lets go of every line, so the FPGA can drive
+ * SCK, MOSI and SS_B and nothing fights a reset button. The boards' pull-ups
+ * keep SS_B and CRESET_B high (the iCE40 data sheets ask for an external
+ * 10 kΩ pull-up on CRESET_B, which has none inside). An FPGA already out of
+ * reset (just configured through SRAM) is never reset again.
  */
 function release(m: Mpsse, c: Cmd): Cmd {
   if (!(m.pins & PIN.CRESET)) {
     m.set(c, PIN.CS, DIR_ACTIVE);
     m.set(c, PIN.CS | PIN.CRESET, DIR_ACTIVE);
   }
-  return m.set(c, PIN.CS | PIN.CRESET, PIN.CRESET);
+  return m.set(c, PIN.CS | PIN.CRESET, 0);
 }
 
 /** leaveSane is the cleanup after a failure: deselect the flash and release reset; it never throws. */
