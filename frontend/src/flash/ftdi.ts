@@ -108,12 +108,16 @@ const SETTLE_TURNS = 256;
 /** How long to wait before asking again when the FTDI answered with no data (one high-speed microframe). */
 const EMPTY_READ_PAUSE_MS = 0.125;
 
-const claimHelp =
-  "The operating system's serial driver holds the FTDI interface, so the browser cannot claim it. " +
-  "On Linux, unload it with `sudo rmmod ftdi_sio` (or install the udev rule from Help → Flashing, which unbinds ftdi_sio from this interface) and unplug and replug the board; " +
-  "Chromium on Linux detaches kernel drivers only in some cases. " +
-  "On Windows, install the WinUSB driver for interface 0 (Interface A) with Zadig. " +
-  "Or flash via sessiond (the desktop app or the workspace), which uses openFPGALoader.";
+function claimHelp(iface: number): string {
+  const name = `interface ${iface} (${String.fromCharCode(65 + iface)})`;
+  return (
+    `The operating system's serial driver holds the FTDI's ${name}, so the browser cannot claim it. ` +
+    "On Linux, unload it with `sudo rmmod ftdi_sio`, or install a udev rule that unbinds ftdi_sio from the board's programming interface " +
+    "(sessiond serves one at /api/v1/flash/udev), then unplug and replug the board; Chromium on Linux detaches kernel drivers only in some cases. " +
+    `On Windows, install the WinUSB driver for ${name} with Zadig. ` +
+    "Or flash via sessiond (the desktop app or the workspace), which uses openFPGALoader."
+  );
+}
 
 function describe(where: FtdiWhere): string {
   const at = where.offset !== undefined ? ` at offset 0x${where.offset.toString(16)}` : "";
@@ -169,7 +173,7 @@ export class Ftdi {
     } catch (err) {
       if (isGone(err) && !(err as Error)?.message?.match(/access/i)) throw new FlashError("The board went away while being opened: plug it back in and flash again.", "unplugged");
       throw new FlashError(
-        `The browser could not open the FTDI device (${(err as Error)?.message ?? String(err)}). On Linux, your user needs access to it: install the udev rules (Help → Flashing) and replug the board; on Windows, install WinUSB for interface 0 with Zadig.`,
+        `The browser could not open the FTDI device (${(err as Error)?.message ?? String(err)}). On Linux, your user needs access to it: install the udev rules (sessiond serves them at /api/v1/flash/udev) and replug the board; on Windows, install WinUSB for interface ${iface} with Zadig.`,
         "permission",
       );
     }
@@ -188,7 +192,7 @@ export class Ftdi {
       await device.claimInterface(iface);
     } catch (err) {
       await device.close().catch(() => {});
-      throw new FlashError(`${claimHelp} (${(err as Error)?.message ?? String(err)})`, "claim_failed");
+      throw new FlashError(`${claimHelp(iface)} (${(err as Error)?.message ?? String(err)})`, "claim_failed");
     }
     const setting = alt.alternate ?? alt.alternates[0];
     const epIn = setting.endpoints.find((e) => e.direction === "in" && e.type === "bulk");

@@ -238,7 +238,7 @@ async function toSram(s: Session, image: Uint8Array): Promise<Omit<FlashResult, 
   await m.run(release(m, new Cmd()));
   if (!cdone) {
     throw new FlashError(
-      "The FPGA did not raise CDONE after the image was sent to its SRAM: the image may be for another device, or the board is wired for flash programming (on the HX8K breakout, set jumpers J6 and J7 for SRAM; the iCEstick can only boot from flash).",
+      "The FPGA did not raise CDONE after the image was sent to its SRAM: the image may be for another device, or the board is set for flash programming (the HX8K breakout has jumpers for SRAM programming; the iCEstick and iCEBreaker wire the FPGA for flash).",
       "no_cdone",
     );
   }

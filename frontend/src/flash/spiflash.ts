@@ -254,7 +254,7 @@ export class SpiFlash {
     const id = hexBytes(this.jedecId);
     if ((r[0] === 0xff && r[1] === 0xff && r[2] === 0xff) || (r[0] === 0 && r[1] === 0 && r[2] === 0)) {
       throw new FlashError(
-        `The SPI flash answered its JEDEC id with ${id}: no flash chip is answering. Check that the board is wired for flash programming (on the HX8K breakout, jumpers J7 and J6 set for flash, not SRAM), then unplug it, plug it back in and flash again.`,
+        `The SPI flash answered its JEDEC id with ${id}: no flash chip is answering. Check that the board is set for flash programming (the HX8K breakout has jumpers for flash or SRAM programming), then unplug it, plug it back in and flash again.`,
         "wrong_chip",
       );
     }
