@@ -238,7 +238,7 @@ async function toSram(s: Session, image: Uint8Array): Promise<Omit<FlashResult, 
   await m.run(release(m, new Cmd()));
   if (!cdone) {
     throw new FlashError(
-      "The FPGA did not raise CDONE after the image was sent to its SRAM: the image may be for another device, or the board is set for flash programming (the HX8K breakout has jumpers for SRAM programming; the iCEstick and iCEBreaker wire the FPGA for flash).",
+      "The FPGA did not raise CDONE after the image was sent to its SRAM: the image may be for another device, or the board is set for flash programming (some boards, like the HX8K breakout, need jumpers moved for SRAM programming; the iCEstick cannot be programmed to SRAM).",
       "no_cdone",
     );
   }
