@@ -116,6 +116,31 @@ describe("flashing end to end", { timeout: 300_000, skip: problem ?? false }, ()
     await page.getByTestId("flash-board").selectOption("icestick");
   });
 
+  test("a TinyFPGA BX over Web Serial refuses the iCEstick's bitstream and leaves its bootloader alone", async () => {
+    await page.evaluate(() => {
+      window.__flashSim.unplugAll();
+      window.__flashSim.plugTinyFpga({});
+    });
+    const before = await page.evaluate(() => Array.from(window.__flashSim.tiny.flash.memory.slice(0, 0x28000)).reduce((a, x) => (a * 31 + x) >>> 0, 7));
+    await flash("tinyfpga-bx", /^Flash failed: .*(HX1K|hx1k|1K).*(LP8K|lp8k|8K)|^Flash failed: .*(LP8K|lp8k|8K).*(HX1K|hx1k|1K)/);
+    await screenshot(page, "flash-tinyfpga-wrong-device");
+    const after = await page.evaluate(() => Array.from(window.__flashSim.tiny.flash.memory.slice(0, 0x28000)).reduce((a, x) => (a * 31 + x) >>> 0, 7));
+    assert.equal(after, before, "the bootloader region is untouched");
+    await page.getByTestId("flash-board").selectOption("icestick");
+  });
+
+  test("via sessiond runs openFPGALoader on the host, and says plainly that no board is attached", async () => {
+    // This machine has no USB bus: the real programmer's "device not found" comes back in words.
+    await page.getByTestId("flash-board").selectOption("icestick");
+    await page.getByTestId("flash-native").click();
+    const status = page.getByTestId("flash-status");
+    await status.filter({ hasText: /^(Flashed|Flash (failed|cancelled))/ }).waitFor({ timeout: 60_000 });
+    const text = await status.innerText();
+    assert.match(text, /^Flash failed \(exit \d+\): no device found: connect the board/);
+    assert.match(await page.getByTestId("build-log").innerText(), /openFPGALoader|device not found/i);
+    await screenshot(page, "flash-native-no-device");
+  });
+
   test("a browser without WebUSB says what to use instead", async () => {
     const p2 = await ide.browser.context.newPage();
     await p2.addInitScript(() => {
@@ -127,6 +152,8 @@ describe("flashing end to end", { timeout: 300_000, skip: problem ?? false }, ()
     await p2.getByTestId("flash-board").selectOption("icestick");
     const why = await p2.getByTestId("flash-obstacle").innerText();
     assert.match(why, /no WebUSB.*Chrome/);
+    // Without WebUSB the host's devices are listed instead; this machine has no USB bus, and the note says so.
+    await p2.getByTestId("flash-devices").filter({ hasText: /USB/ }).waitFor({ timeout: 10_000 });
     await screenshot(p2, "flash-no-webusb");
     await p2.close();
   });

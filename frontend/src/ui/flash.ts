@@ -226,9 +226,11 @@ export class FlashControls {
       const task = await this.api.flash({ path: job.path, board: job.board.id, target: this.targetSel.value || undefined });
       this.nativeTask = task.id;
       this.hooks.showOutput();
-      this.hooks.follow(task, (state, code) => {
+      this.hooks.follow(task, async (state, code) => {
         const ok = state === "succeeded";
-        this.finish(ok ? `Flashed ${job.path} to ${job.board.name} through sessiond.` : `Flash ${state}${code !== null ? ` (exit ${code})` : ""}: ${this.lastProblem ?? "see the output panel"}.`, ok);
+        // The task's error says in words what the programmer's output meant (no device, no permission, ...).
+        const info = ok ? null : ((await this.api.task(task.id).catch(() => null)) as (Task & { error?: { message: string } }) | null);
+        this.finish(ok ? `Flashed ${job.path} to ${job.board.name} through sessiond.` : `Flash ${state}${code !== null ? ` (exit ${code})` : ""}: ${info?.error?.message?.replace(/^flash failed: /i, "") ?? "see the output panel"}`, ok);
         void this.refreshDevices();
       });
       void this.pollNative(task.id);
@@ -237,15 +239,11 @@ export class FlashControls {
     }
   }
 
-  private lastProblem: string | null = null;
-
   /** pollNative mirrors the task's parsed progress (from the tool's own output) in the bar. */
   private async pollNative(id: string) {
-    this.lastProblem = null;
     while (this.nativeTask === id) {
       try {
-        const t = (await this.api.task(id)) as Task & { progress?: FlashProgress; problem?: { message: string } };
-        if (t.problem?.message) this.lastProblem = t.problem.message;
+        const t = (await this.api.task(id)) as Task & { progress?: FlashProgress };
         if (t.state !== "running") return;
         if (t.progress) this.showProgress(t.progress.total ? t.progress.done / t.progress.total : null, phaseText(t.progress));
       } catch {

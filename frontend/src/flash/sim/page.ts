@@ -47,7 +47,7 @@ export function install(win: Window & { __flashSim?: PageSim }): PageSim {
       return d;
     },
     plugTinyFpga(o) {
-      const t = createTinyFpgaBx(o);
+      const t = createTinyFpgaBx({ clock: new PacedClock(), ...o });
       serial.plug(t.port);
       sim.tiny = t;
       return t;
