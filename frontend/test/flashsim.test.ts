@@ -263,6 +263,19 @@ describe("MPSSE", () => {
     await expect(r.dev.claimInterface(1)).rejects.toMatchObject({ name: "NotFoundError" });
   });
 
+  it("has its own MPSSE on interface B, which reaches nothing on this board", async () => {
+    const b = createIce40Board();
+    const dev = b.device as unknown as USBDevice;
+    await dev.open();
+    await dev.claimInterface(1);
+    await dev.controlTransferOut({ requestType: "vendor", recipient: "device", request: 0x0b, value: 0x0200, index: 2 });
+    await dev.transferOut(4, Uint8Array.from([0x86, 0x00, 0x00, ...CS_LOW_RESET, 0x11, 0x00, 0x00, 0x9f, 0x20, 0x02, 0x00, ...CS_HIGH_RESET, 0x87]));
+    const r = await dev.transferIn(3, 512);
+    expect([...new Uint8Array(r.data!.buffer, r.data!.byteOffset, r.data!.byteLength)]).toEqual([0x32, 0x60, 0xff, 0xff, 0xff]);
+    expect(b.flash.log).toEqual([]);
+    await expect(dev.transferOut(2, new Uint8Array([0x87]))).rejects.toMatchObject({ name: "InvalidStateError" });
+  });
+
   it("waits on GPIOL1: high passes (pulled up), low never ends", async () => {
     const r = await rig();
     await r.write([0x88, 0x81, 0x87]);
