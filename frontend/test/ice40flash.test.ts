@@ -409,6 +409,7 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
 
   it("is cancelled by its signal, and leaves the board released", async () => {
     const { board, device } = plugged();
+    const configs = board.fpga.configs;
     const ac = new AbortController();
     const e = await rejection(
       flashIce40(device, blinky, {
@@ -425,6 +426,7 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
     // CRESET_B was released with SS_B high: the FPGA tried to boot from the (half-erased) flash.
     expect(board.flash.log[board.flash.log.length - 1]).toMatch(/\(fpga\)/);
     expect(board.fpga.cdone).toBe(false);
+    expect(board.fpga.configs).toBeGreaterThan(configs);
     // The board still works afterwards.
     await flashIce40(device, blinky, { clock: board.clock });
     expect(board.fpga.cdone).toBe(true);
