@@ -65,9 +65,8 @@ describe("flashing end to end", { timeout: 300_000, skip: problem ?? false }, ()
   test("a wrong flash chip is named, and nothing is written", async () => {
     await page.evaluate(() => {
       window.__flashSim.unplugAll();
-      // A board whose flash answers an id we do not know: the simulator's flash with its id bytes replaced.
-      const b = window.__flashSim.plugIce40({ flash: "W25Q32" });
-      b.flash.jedecId.splice(0, 3, 0xc2, 0x99, 0x01);
+      // A board whose flash answers an id we do not know.
+      window.__flashSim.plugIce40({ flash: "W25Q32", jedecId: [0xc2, 0x99, 0x01] });
     });
     const text = await flash("icestick", /^Flash failed: .*(c2 ?99 ?01|C2 ?99 ?01|0xc29901)/i);
     await screenshot(page, "flash-wrong-chip");

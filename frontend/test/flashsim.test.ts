@@ -295,6 +295,12 @@ describe("MPSSE", () => {
 });
 
 describe("SPI flash", () => {
+  it("a chip made to answer another JEDEC id (an unknown part) answers it on 9Fh", async () => {
+    const r = await rig({ flash: "W25Q32", jedecId: [0xc2, 0x99, 0x01] });
+    expect(await r.cmd([0x9f], 3)).toEqual([0xc2, 0x99, 0x01]);
+    expect(r.board.flash.jedecId).toEqual([0xc2, 0x99, 0x01]);
+  });
+
   for (const [name, chip] of Object.entries(FLASH_CHIPS)) {
     it(`${name} reports its JEDEC id ${chip.jedecId.map((b) => b.toString(16)).join(" ")}`, async () => {
       const r = await rig({ flash: name as Ice40BoardOptions["flash"] });

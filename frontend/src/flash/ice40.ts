@@ -14,7 +14,7 @@
 import { cancelled, Ftdi, FTDI_FILTERS as FILTERS } from "./ftdi";
 import { checkIce40Image } from "./ice40image";
 import { Cmd, DIR_ACTIVE, Mpsse, PIN } from "./mpsse";
-import { formatSize, planErase, SpiFlash } from "./spiflash";
+import { formatSize, isErased, planEraseKeeping, SpiFlash } from "./spiflash";
 import { FlashError, realClock, type Clock, type FlashOptions, type FlashPhase, type FlashResult } from "./types";
 
 export interface Ice40FlashOptions extends FlashOptions {
@@ -165,12 +165,20 @@ async function toFlash(s: Session, image: Uint8Array, offset: number, verify: bo
     );
   }
   await flash.unprotect();
-  const plan = planErase(offset, image.length, chip);
-  const eraseTotal = plan.reduce((n, op) => n + op.size, 0);
+  // Whatever the erases clear besides the image is read first and written back after, so nothing else on the flash is lost.
+  const plan = planEraseKeeping(offset, image.length, chip, m.hz);
+  const eraseTotal = plan.ops.reduce((n, op) => n + op.size, 0);
   s.report("erasing", 0, eraseTotal);
-  await flash.erase(plan, (done) => s.report("erasing", done, eraseTotal));
+  const kept: { addr: number; data: Uint8Array }[] = [];
+  for (const k of plan.keep) {
+    const data = await flash.read(k.addr, k.length, undefined, k.addr, "erasing");
+    if (!isErased(data)) kept.push({ addr: k.addr, data });
+  }
+  await flash.erase(plan.ops, (done) => s.report("erasing", done, eraseTotal));
   s.report("writing", 0, image.length);
   await flash.program(image, offset, (done) => s.report("writing", done, image.length));
+  for (const k of kept) await flash.program(k.data, k.addr);
+  const keptBytes = kept.reduce((n, k) => n + k.data.length, 0);
   if (verify) {
     s.report("verifying", 0, image.length);
     const back = await flash.read(offset, image.length, (done) => s.report("verifying", done, image.length));
@@ -180,6 +188,16 @@ async function toFlash(s: Session, image: Uint8Array, offset: number, verify: bo
           `Verify failed: the flash holds 0x${back[i].toString(16).padStart(2, "0")} at image offset ${i} (flash address 0x${(offset + i).toString(16)}) where the image has 0x${image[i].toString(16).padStart(2, "0")}. Flash again; if it fails at the same place, the flash may be worn out or write-protected.`,
           "verify_mismatch",
           i,
+        );
+      }
+    }
+    for (const k of kept) {
+      const again = await flash.read(k.addr, k.data.length);
+      const i = again.findIndex((x, j) => x !== k.data[j]);
+      if (i >= 0) {
+        throw new FlashError(
+          `Verify failed outside the image: the data kept at flash address 0x${(k.addr + i).toString(16)} (erased with the image's block and written back) reads 0x${again[i].toString(16).padStart(2, "0")} instead of 0x${k.data[i].toString(16).padStart(2, "0")}. The image itself was written and verified.`,
+          "verify_mismatch",
         );
       }
     }
@@ -200,7 +218,7 @@ async function toFlash(s: Session, image: Uint8Array, offset: number, verify: bo
     bytes: image.length,
     verified: verify,
     device: dev,
-    summary: `${image.length} bytes to ${chip.name} flash at 0x${offset.toString(16)} through the ${ftdi.chip.name} at ${formatHz(m.hz)}${verify ? ", verified" : ""}, CDONE high`,
+    summary: `${image.length} bytes to ${chip.name} flash at 0x${offset.toString(16)} through the ${ftdi.chip.name} at ${formatHz(m.hz)}${verify ? ", verified" : ""}${keptBytes ? `, ${formatSize(keptBytes)} of other data in the erased sectors kept` : ""}, CDONE high`,
   };
 }
 

@@ -12,7 +12,7 @@
 // time measured in SPI clocks (or, for erases, a sleep), then a status read;
 // only a chip that is still busy then costs another round trip.
 import { Cmd, hexBytes, type Mpsse } from "./mpsse";
-import { FlashError } from "./types";
+import { FlashError, type FlashPhase } from "./types";
 
 /** Datasheet figures for one chip (ms unless named otherwise; "typ" and "max"). */
 export interface SpiFlashChip {
@@ -188,6 +188,59 @@ export function planErase(offset: number, length: number, chip?: Pick<SpiFlashCh
     }
   }
   return ops;
+}
+
+/** A byte range of the flash. */
+export interface FlashRange {
+  addr: number;
+  length: number;
+}
+
+/** An erase plan: the erases, and what they clear besides the image (to be read first and written back). */
+export interface ErasePlan {
+  ops: EraseOp[];
+  keep: FlashRange[];
+}
+
+/**
+ * planEraseKeeping chooses, for each 64 KiB block [offset, offset+length)
+ * touches, the faster of two ways to clear it: the 32/4 KiB erases covering
+ * just the image's part (planErase), or one 64 KiB block erase. The cost of
+ * each is the datasheet's typical erase time plus the time to read, at hz,
+ * whatever else the erase would clear: that is read before the erase and
+ * written back after it, so either way nothing outside the image is lost.
+ * (On the N25Q032, eight 4 KiB subsector erases take 2.4 s where the
+ * 64 KiB sector erase takes 0.7 s.)
+ */
+export function planEraseKeeping(offset: number, length: number, chip: SpiFlashChip, hz: number): ErasePlan {
+  const plan: ErasePlan = { ops: [], keep: [] };
+  if (length <= 0) return plan;
+  const B = 65536;
+  const end = offset + length;
+  const readMs = (bytes: number) => (bytes * 8 * 1000) / hz;
+  const keep = (lo: number, hi: number, eLo: number, eHi: number) => {
+    if (lo > eLo) plan.keep.push({ addr: eLo, length: lo - eLo });
+    if (eHi > hi) plan.keep.push({ addr: hi, length: eHi - hi });
+  };
+  for (let b = Math.floor(offset / B) * B; b < end; b += B) {
+    const lo = Math.max(offset, b);
+    const hi = Math.min(end, b + B);
+    const small = planErase(lo, hi - lo, chip);
+    const sLo = small[0].addr;
+    const sHi = small[small.length - 1].addr + small[small.length - 1].size;
+    const smallMs = small.reduce((t, op) => t + eraseTypMs(chip, op.size), 0) + readMs(sHi - sLo - (hi - lo));
+    const blockMs = eraseTypMs(chip, B) + readMs(B - (hi - lo));
+    if (small.length === 1 && small[0].size === B) {
+      plan.ops.push(small[0]);
+    } else if (blockMs < smallMs) {
+      plan.ops.push({ addr: b, size: B });
+      keep(lo, hi, b, b + B);
+    } else {
+      plan.ops.push(...small);
+      keep(lo, hi, sLo, sHi);
+    }
+  }
+  return plan;
 }
 
 /** eraseTypMs is the datasheet's typical time for one erase. */
@@ -396,12 +449,12 @@ export class SpiFlash {
    * batch: the bridge pauses while its answer buffer is full and goes on as
    * the host reads, so the chunk need not fit that buffer).
    */
-  async read(addr: number, length: number, onDone?: (bytes: number) => void, offsetBase = 0): Promise<Uint8Array> {
+  async read(addr: number, length: number, onDone?: (bytes: number) => void, offsetBase = 0, phase: FlashPhase = "verifying"): Promise<Uint8Array> {
     const out = new Uint8Array(length);
     const chunk = READ_CHUNK;
     for (let off = 0; off < length; off += chunk) {
       this.m.ftdi.checkAbort();
-      this.m.ftdi.where = { phase: "verifying", offset: offsetBase + off };
+      this.m.ftdi.where = { phase, offset: offsetBase + off };
       const n = Math.min(chunk, length - off);
       const c = new Cmd();
       this.command(c, [CMD.READ, ...addr3(addr + off)], n);

@@ -34,6 +34,8 @@ export interface Ice40BoardOptions {
   poweredDown?: boolean;
   flashContents?: Uint8Array;
   kernelDriver?: boolean;
+  /** A chip that answers this JEDEC id (otherwise behaving as flash does): an unknown or counterfeit part. */
+  jedecId?: [number, number, number];
 }
 
 export interface Ice40Board {
@@ -77,6 +79,7 @@ export function createIce40Board(o: Ice40BoardOptions = {}): Ice40Board {
   const dev = o.fpga ?? "hx1k";
   if (!ICE40_DEVICES[dev]) throw new Error(`unknown iCE40 device ${dev}`);
   const flash = new SpiFlash(chip, o.flashContents, false);
+  if (o.jedecId) flash.chip = { ...flash.chip, jedecId: [...o.jedecId] };
   const fpga = new Ice40(dev, { fpgaReader: (t) => flash.fpgaReader(t), size: flash.chip.size }, !!o.sram);
   // Power-on: CRESET_B is pulled high and SPI_SS_B pulled up, so the FPGA configures itself from the flash.
   fpga.setReset(false, false, 0);

@@ -142,7 +142,7 @@ export interface SpiFlashStats {
 }
 
 export class SpiFlash {
-  readonly chip: ChipModel;
+  chip: ChipModel;
   readonly memory: Uint8Array;
   readonly log: string[] = [];
   /** Time (ms) the flash spent busy programming/erasing, summed. */
