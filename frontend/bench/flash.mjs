@@ -6,7 +6,7 @@
 // datasheet figures allow for that image, measured in the same run (see
 // bench/flash-entry.ts). Prints "name value unit" lines.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -32,13 +32,13 @@ if (missingTool) {
 const work = mkdtempSync(join(tmpdir(), "gatewave-flash-bench-"));
 try {
   cpSync(blinky, join(work, "blinky"), { recursive: true });
-  execFileSync("make", ["-C", join(work, "blinky"), "build/blinky.bin"], { stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("make", ["-C", join(work, "blinky"), "build/blinky.bin"], { stdio: ["ignore", "ignore", "pipe"] });
   const hx1k = readFileSync(join(work, "blinky", "build", "blinky.bin"));
   // The same design for the HX8K (CT256 package); nextpnr places the pins itself without a pin file.
   const b = join(work, "blinky");
-  execFileSync("yosys", ["-q", "-p", `synth_ice40 -top blinky -json ${join(work, "hx8k.json")}`, join(b, "blinky.v")], { stdio: "inherit" });
-  execFileSync("nextpnr-ice40", ["-q", "--hx8k", "--package", "ct256", "--json", join(work, "hx8k.json"), "--asc", join(work, "hx8k.asc")], { stdio: ["ignore", "ignore", "inherit"] });
-  execFileSync("icepack", [join(work, "hx8k.asc"), join(work, "hx8k.bin")], { stdio: "inherit" });
+  execFileSync("yosys", ["-q", "-p", `synth_ice40 -top blinky -json ${join(work, "hx8k.json")}`, join(b, "blinky.v")], { stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("nextpnr-ice40", ["-q", "--hx8k", "--package", "ct256", "--json", join(work, "hx8k.json"), "--asc", join(work, "hx8k.asc")], { stdio: ["ignore", "ignore", "pipe"] });
+  execFileSync("icepack", [join(work, "hx8k.asc"), join(work, "hx8k.bin")], { stdio: ["ignore", "ignore", "pipe"] });
   const hx8k = readFileSync(join(work, "hx8k.bin"));
 
   const { build } = await import("vite");
@@ -64,7 +64,6 @@ try {
     console.log(`${o.name}_ratio ${o.ratio.toFixed(3)} x`);
     console.log(`${o.name}_driver_wall ${o.wallMs.toFixed(1)} ms`);
   }
-  writeFileSync(join(work, "done"), "");
   if (worst > 1.3) {
     console.error(`bench flash: the slowest flash takes ${worst.toFixed(3)}× its bound; the target is 1.3×`);
     process.exitCode = 1;
