@@ -166,18 +166,32 @@ async function toFlash(s: Session, image: Uint8Array, offset: number, verify: bo
   }
   await flash.unprotect();
   // Whatever the erases clear besides the image is read first and written back after, so nothing else on the flash is lost.
-  const plan = planEraseKeeping(offset, image.length, chip, m.hz);
-  const eraseTotal = plan.ops.reduce((n, op) => n + op.size, 0);
-  s.report("erasing", 0, eraseTotal);
+  let plan = planEraseKeeping(offset, image.length, chip, m.hz);
+  const seen: { addr: number; data: Uint8Array }[] = [];
+  for (const k of plan.keep) seen.push({ addr: k.addr, data: await flash.read(k.addr, k.length, undefined, k.addr, "erasing") });
+  const occupied = new Set(seen.filter((r) => !isErased(r.data)).map((r) => Math.floor(r.addr / 65536)));
+  // Where data lives beside the image, erase no more than the image's own sectors, so less of it is held only in memory.
+  if (occupied.size) plan = planEraseKeeping(offset, image.length, chip, m.hz, (block) => occupied.has(block));
   const kept: { addr: number; data: Uint8Array }[] = [];
   for (const k of plan.keep) {
-    const data = await flash.read(k.addr, k.length, undefined, k.addr, "erasing");
+    const from = seen.find((r) => r.addr <= k.addr && k.addr + k.length <= r.addr + r.data.length)!;
+    const data = from.data.subarray(k.addr - from.addr, k.addr - from.addr + k.length);
     if (!isErased(data)) kept.push({ addr: k.addr, data });
   }
-  await flash.erase(plan.ops, (done) => s.report("erasing", done, eraseTotal));
-  s.report("writing", 0, image.length);
-  await flash.program(image, offset, (done) => s.report("writing", done, image.length));
-  for (const k of kept) await flash.program(k.data, k.addr);
+  const eraseTotal = plan.ops.reduce((n, op) => n + op.size, 0);
+  s.report("erasing", 0, eraseTotal);
+  try {
+    await flash.erase(plan.ops, (done) => s.report("erasing", done, eraseTotal));
+    s.report("writing", 0, image.length);
+    await flash.program(image, offset, (done) => s.report("writing", done, image.length));
+    for (const k of kept) await flash.program(k.data, k.addr);
+  } catch (err) {
+    if (err instanceof FlashError && kept.length) {
+      const where = kept.map((k) => `0x${k.addr.toString(16)}–0x${(k.addr + k.data.length).toString(16)}`).join(", ");
+      throw new FlashError(`${err.message} The data that shared the image's erased sectors (${where}) was erased and could not be written back.`, err.code, err.offset);
+    }
+    throw err;
+  }
   const keptBytes = kept.reduce((n, k) => n + k.data.length, 0);
   if (verify) {
     s.report("verifying", 0, image.length);

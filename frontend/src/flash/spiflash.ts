@@ -210,9 +210,10 @@ export interface ErasePlan {
  * whatever else the erase would clear: that is read before the erase and
  * written back after it, so either way nothing outside the image is lost.
  * (On the N25Q032, eight 4 KiB subsector erases take 2.4 s where the
- * 64 KiB sector erase takes 0.7 s.)
+ * 64 KiB sector erase takes 0.7 s.) smallOnly(block index) forces the
+ * smaller erases for a block, where data lives beside the image.
  */
-export function planEraseKeeping(offset: number, length: number, chip: SpiFlashChip, hz: number): ErasePlan {
+export function planEraseKeeping(offset: number, length: number, chip: SpiFlashChip, hz: number, smallOnly?: (block: number) => boolean): ErasePlan {
   const plan: ErasePlan = { ops: [], keep: [] };
   if (length <= 0) return plan;
   const B = 65536;
@@ -232,7 +233,7 @@ export function planEraseKeeping(offset: number, length: number, chip: SpiFlashC
     const blockMs = eraseTypMs(chip, B) + readMs(B - (hi - lo));
     if (small.length === 1 && small[0].size === B) {
       plan.ops.push(small[0]);
-    } else if (blockMs < smallMs) {
+    } else if (blockMs < smallMs && !smallOnly?.(b / B)) {
       plan.ops.push({ addr: b, size: B });
       keep(lo, hi, b, b + B);
     } else {
