@@ -3,6 +3,7 @@
 // tests). Every wait goes through a Clock and every control transfer is
 // bounded by a timeout; errors are FlashErrors with a sentence.
 import { abortError as flashAbortError, type Clock, FlashError, type FlashErrorCode, realClock } from "../flash/types";
+import { bounded } from "../flash/deadline";
 import { Attr, DFU_CLASS, DFU_SUBCLASS, FUNCTIONAL_DESCRIPTOR, PROTOCOL_RUNTIME, Request, State, Status, stateNames, statusText } from "./protocol";
 
 /** The part of WebUSB's USBDevice the driver uses. */
@@ -182,48 +183,14 @@ export class Dfu {
    * transfer. A NetworkError (the device left the bus) becomes "unplugged".
    */
   private async transfer<T>(name: string, call: () => Promise<T>): Promise<T> {
-    let p: Promise<T>;
-    try {
-      p = call();
-    } catch (err) {
-      throw this.mapError(name, err);
-    }
-    p = p.catch((err) => {
-      throw this.mapError(name, err);
+    return bounded(call, (err) => this.mapError(name, err), {
+      clock: this.clock,
+      timeoutMs: this.timeoutMs,
+      signal: this.signal,
+      settleTurns: SETTLE_TURNS,
+      timeout: () => new DfuError(`The device did not answer ${name} within ${this.timeoutMs} ms: unplug it, plug it back in and flash again.`, undefined, undefined, "timeout"),
+      aborted: abortError,
     });
-    let settled = false;
-    p.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    for (let i = 0; i < SETTLE_TURNS && !settled; i++) await Promise.resolve();
-    if (settled) return p;
-    const ac = new AbortController();
-    const ms = this.timeoutMs;
-    const timer = this.clock.sleep(ms, ac.signal).then(
-      () => {
-        throw new DfuError(`The device did not answer ${name} within ${ms} ms: unplug it, plug it back in and flash again.`, undefined, undefined, "timeout");
-      },
-      () => new Promise<never>(() => {}),
-    );
-    const racers: Promise<T>[] = [p, timer];
-    const signal = this.signal;
-    let onAbort: (() => void) | undefined;
-    if (signal) {
-      racers.push(
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(abortError());
-          if (signal.aborted) onAbort();
-          else signal.addEventListener("abort", onAbort, { once: true });
-        }),
-      );
-    }
-    try {
-      return await Promise.race(racers);
-    } finally {
-      ac.abort();
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
-    }
   }
 
   private mapError(name: string, err: unknown): Error {

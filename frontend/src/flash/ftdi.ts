@@ -17,6 +17,7 @@
 //   FT2232D 384 bytes (USB to chip) and 128 bytes (chip to USB);
 // - every bulk IN packet (512 bytes high speed, 64 full speed) starts with two modem status bytes.
 import { FlashError, type Clock, type FlashPhase } from "./types";
+import { bounded } from "./deadline";
 
 export const FTDI_VENDOR_ID = 0x0403;
 
@@ -318,47 +319,14 @@ export class Ftdi {
    * pending then races clock.sleep(timeout) and the abort signal.
    */
   private async transfer<T>(name: string, call: () => Promise<T>): Promise<T> {
-    let p: Promise<T>;
-    try {
-      p = call();
-    } catch (err) {
-      throw this.mapError(name, err);
-    }
-    p = p.catch((err) => {
-      throw this.mapError(name, err);
+    return bounded(call, (err) => this.mapError(name, err), {
+      clock: this.clock,
+      timeoutMs: this.timeoutMs,
+      signal: this.abortable ? this.signal : undefined,
+      settleTurns: SETTLE_TURNS,
+      timeout: () => new FlashError(`The FTDI bridge did not answer ${name} within ${this.timeoutMs} ms during ${describe(this.where)}: unplug the board, plug it back in and flash again.`, "timeout"),
+      aborted: cancelled,
     });
-    let settled = false;
-    p.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    for (let i = 0; i < SETTLE_TURNS && !settled; i++) await Promise.resolve();
-    if (settled) return p;
-    const ac = new AbortController();
-    const timer = this.clock.sleep(this.timeoutMs, ac.signal).then(
-      () => {
-        throw new FlashError(`The FTDI bridge did not answer ${name} within ${this.timeoutMs} ms during ${describe(this.where)}: unplug the board, plug it back in and flash again.`, "timeout");
-      },
-      () => new Promise<never>(() => {}),
-    );
-    const racers: Promise<T>[] = [p, timer];
-    let onAbort: (() => void) | undefined;
-    const signal = this.abortable ? this.signal : undefined;
-    if (signal) {
-      racers.push(
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(cancelled());
-          if (signal.aborted) onAbort();
-          else signal.addEventListener("abort", onAbort, { once: true });
-        }),
-      );
-    }
-    try {
-      return await Promise.race(racers);
-    } finally {
-      ac.abort();
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
-    }
   }
 
   private mapError(name: string, err: unknown): Error {

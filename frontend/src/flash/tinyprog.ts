@@ -24,6 +24,7 @@
 // start is ever erased or written: that is the bootloader, and without it the
 // board can only be recovered with an external SPI programmer.
 import { FlashError, abortError, realClock, type Clock, type FlashOptions, type FlashPhase, type FlashResult } from "./types";
+import { deadline } from "./deadline";
 
 /** The bootloader's USB ids (tinyprog's default 1d50:6130, and 1209:2100 that early BX boards enumerate with). */
 export const TINYPROG_FILTERS: SerialPortFilter[] = [
@@ -477,39 +478,14 @@ class Link {
     const q = p.catch((err) => {
       throw this.mapError(err, what);
     });
-    let settled = false;
-    q.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    for (let i = 0; i < SETTLE_TURNS && !settled; i++) await Promise.resolve();
-    if (settled) return q;
-    const ac = new AbortController();
-    const ms = this.timeoutMs;
-    const timer = this.clock.sleep(ms, ac.signal).then(
-      () => {
-        throw new FlashError(`The TinyFPGA BX stopped answering (nothing for ${what} within ${ms} ms): press its reset button to restart the bootloader and flash again.`, "timeout");
-      },
-      () => new Promise<never>(() => {}),
-    );
-    const racers: Promise<T>[] = [q, timer];
-    let onAbort: (() => void) | undefined;
-    const signal = this.signal;
-    if (signal) {
-      racers.push(
-        new Promise<never>((_, reject) => {
-          onAbort = () => reject(abortError());
-          if (signal.aborted) onAbort();
-          else signal.addEventListener("abort", onAbort, { once: true });
-        }),
-      );
-    }
-    try {
-      return await Promise.race(racers);
-    } finally {
-      ac.abort();
-      if (onAbort) signal?.removeEventListener("abort", onAbort);
-    }
+    return deadline(q, {
+      clock: this.clock,
+      timeoutMs: this.timeoutMs,
+      signal: this.signal,
+      settleTurns: SETTLE_TURNS,
+      timeout: () => new FlashError(`The TinyFPGA BX stopped answering (nothing for ${what} within ${this.timeoutMs} ms): press its reset button to restart the bootloader and flash again.`, "timeout"),
+      aborted: abortError,
+    });
   }
 
   private mapError(err: unknown, what: string): Error {
