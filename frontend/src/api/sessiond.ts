@@ -148,7 +148,7 @@ export class Sessiond {
     return requestJSON(this.conn, "GET", "api/v1/flash/programmers");
   }
 
-  flash(spec: { path: string; board?: string; target?: string; programmer?: string; cable?: string; vidpid?: string }): Promise<Task> {
+  flash(spec: { path: string; board?: string; target?: string; bus?: number; address?: number; programmer?: string; cable?: string; vidpid?: string }): Promise<Task> {
     return requestJSON(this.conn, "POST", "api/v1/flash", { json: spec });
   }
 

@@ -49,6 +49,8 @@ export class FlashControls {
   private progress: HTMLElement;
   private running: AbortController | null = null;
   private nativeTask: string | null = null;
+  /** What sessiond's host has plugged in, as last listed. */
+  private devices: NativeDevice[] = [];
 
   constructor(private api: Sessiond, private hooks: FlashHooks, private env: FlashEnv = browserEnv()) {
     this.boardSel = h("select.select", { title: "Board", "data-testid": "flash-board", onchange: () => this.boardChanged(true) });
@@ -118,6 +120,7 @@ export class FlashControls {
       this.devicesEl.append(h("div.muted", {}, `Attached devices unavailable: ${(err as Error).message}`));
       return;
     }
+    this.devices = r.devices;
     if (!r.devices.length) {
       this.devicesEl.append(h("div.muted", {}, r.note || "No board is attached to the sessiond host."));
       return;
@@ -223,7 +226,10 @@ export class FlashControls {
     if (!job) return;
     this.showProgress(null, `Flashing ${job.board.name} through sessiond…`);
     try {
-      const task = await this.api.flash({ path: job.path, board: job.board.id, target: this.targetSel.value || undefined });
+      // With several boards attached, name the one that is this board (by its place on the bus).
+      const mine = this.devices.filter((d) => d.boards.includes(job.board.id) && d.bus && d.address);
+      const at = mine.length === 1 ? { bus: mine[0].bus, address: mine[0].address } : {};
+      const task = await this.api.flash({ path: job.path, board: job.board.id, target: this.targetSel.value || undefined, ...at });
       this.nativeTask = task.id;
       this.hooks.showOutput();
       this.hooks.follow(task, async (state, code) => {
