@@ -7,7 +7,7 @@ import { createIce40Board, FLASH_CHIPS, type Ice40Board, type Ice40BoardOptions 
 import { makeIce40Image } from "../src/flash/sim/ice40";
 import { FakeUSB } from "../src/flash/sim/usb";
 
-const hx1kImage = new Uint8Array(readFileSync(new URL("./fixtures/flashsim-hx1k.bin", import.meta.url)));
+const hx1kImage = new Uint8Array(readFileSync(new URL("./fixtures/blinky-hx1k.bin", import.meta.url)));
 
 // Pin values on ADBUS (board wiring): SCK 0x01, MOSI 0x02, MISO 0x04 (input), CS# 0x10, CDONE 0x40 (input), CRESET_B 0x80.
 const DIR = 0x93; // SCK, MOSI, CS#, CRESET_B outputs

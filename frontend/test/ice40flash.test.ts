@@ -12,6 +12,7 @@ import { chipById, eraseTypMs, isErased, planErase, planEraseKeeping, SPI_FLASH_
 import { createIce40Board, FLASH_CHIPS, type Ice40Board, type Ice40BoardOptions } from "../src/flash/sim/board";
 import { makeIce40Image } from "../src/flash/sim/ice40";
 import { FakeUSB } from "../src/flash/sim/usb";
+import { boundMs } from "../bench/flash-entry";
 import { FlashError, type FlashProgress } from "../src/flash/types";
 
 /** examples/blinky built for the iCEstick: yosys synth_ice40, nextpnr-ice40 --hx1k --package tq144, icepack. */
@@ -150,6 +151,14 @@ describe("iCE40 bitstreams", () => {
     expect(dieForDevice("iCE40-HX8K")?.die).toBe("8k");
     expect(dieForDevice("up5k")?.imageBytes).toBe(104090);
   });
+  it("reads a multi-boot file (icemulti) by the image it boots at power-on", () => {
+    // icemulti -p0 blinky.bin blinky.bin: five 32-byte warm-boot headers, then the images.
+    const multi = new Uint8Array(readFileSync(resolve(__dirname, "fixtures/icemulti-hx1k.bin")));
+    const img = checkIce40Image(multi, "hx1k");
+    expect(img.die?.die).toBe("1k");
+    expect(img.syncOffset).toBe(160 + 4); // the image itself starts with an empty comment block (FF 00 00 FF)
+    expect(() => checkIce40Image(multi, "hx8k")).toThrow(/HX8K/);
+  });
   it("refuses a file with no sync word", () => {
     const e = (() => {
       try {
@@ -182,15 +191,8 @@ describe("iCE40 bitstreams", () => {
   });
 });
 
-/** The time the SPI clock and the flash's typical erase/program figures allow for image at 0 (FLASH_CHIPS timing). */
-function idealMs(chipName: string, image: Uint8Array, hz: number, verify: boolean): number {
-  const t = FLASH_CHIPS[chipName].timing;
-  const erase = planErase(0, image.length, t).reduce((ms, op) => ms + (op.size === 65536 ? t.blockErase64kMs : op.size === 32768 ? t.blockErase32kMs! : t.sectorErase4kMs), 0);
-  let pages = 0;
-  for (let off = 0; off < image.length; off += t.pageSize) if (!isErased(image.subarray(off, off + t.pageSize))) pages++;
-  const spiMs = ((image.length * 8) / hz) * 1000 * (verify ? 2 : 1);
-  return spiMs + erase + pages * t.pageProgramMs;
-}
+/** The time the SPI clock and the flash's typical erase/program figures allow for image at 0: the bench's bound. */
+const idealMs = (chipName: string, image: Uint8Array, hz: number, verify: boolean) => boundMs(chipName, image, hz, verify);
 
 describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
   it("writes the blinky, reads it back equal, and the FPGA raises CDONE", async () => {
@@ -255,6 +257,33 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
     // The rest of the last sector was erased with it and written back.
     expect(Buffer.from(mem.subarray(0x1000 + 32220)).equals(Buffer.from(before.subarray(0x1000 + 32220)))).toBe(true);
     expect(Buffer.from(mem.subarray(0x1000, 0x1000 + 32220)).equals(Buffer.from(blinky))).toBe(true);
+  });
+
+  it("a Cancel after the erase still writes back the other data the erase cleared", async () => {
+    const before = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < before.length; i++) before[i] = (i * 7) & 0xff;
+    const { board, device } = plugged({ flashContents: before });
+    const ac = new AbortController();
+    const e = await rejection(flashIce40(device, blinky, { clock: board.clock, offset: 0x1000, signal: ac.signal, progress: (p) => p.phase === "writing" && p.done > 4096 && ac.abort() }));
+    expect(e.code).toBe("cancelled");
+    expect(e.message).toMatch(/written back first/);
+    expect(e.rescue).toBeUndefined();
+    const mem = board.flash.memory;
+    expect(Buffer.from(mem.subarray(0, 0x1000)).equals(Buffer.from(before.subarray(0, 0x1000)))).toBe(true);
+    expect(Buffer.from(mem.subarray(0x1000 + 32220)).equals(Buffer.from(before.subarray(0x1000 + 32220)))).toBe(true);
+  });
+
+  it("unplugged after the erase, the other data the erase cleared comes back in the error to be saved", async () => {
+    const before = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < before.length; i++) before[i] = (i * 7) & 0xff;
+    const { board, device, usb } = plugged({ flashContents: before });
+    const e = await rejection(flashIce40(device, blinky, { clock: board.clock, offset: 0x1000, progress: (p) => p.phase === "writing" && p.done > 4096 && usb.unplug(board.device) }));
+    expect(e.code).toBe("unplugged");
+    expect(e.message).toMatch(/could not be written back/);
+    expect(e.rescue?.length).toBe(1);
+    const r = e.rescue![0];
+    expect(r.addr).toBe(0x1000 + 32220);
+    expect(Buffer.from(r.data).equals(Buffer.from(before.subarray(r.addr, 0x9000)))).toBe(true);
   });
 
   it("plans just the covered 4 KiB sectors when that is faster (W25Q32, a small image), keeping the rest of the last one", () => {

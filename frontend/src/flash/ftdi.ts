@@ -17,7 +17,7 @@
 //   FT2232D 384 bytes (USB to chip) and 128 bytes (chip to USB);
 // - every bulk IN packet (512 bytes high speed, 64 full speed) starts with two modem status bytes.
 import { FlashError, type Clock, type FlashPhase } from "./types";
-import { bounded } from "./deadline";
+import { bounded, deadline } from "./deadline";
 
 export const FTDI_VENDOR_ID = 0x0403;
 
@@ -106,6 +106,19 @@ export interface FtdiOpenOptions {
 /** Microtask turns a transfer gets to settle before its timer starts (see Ftdi.transfer). */
 const SETTLE_TURNS = 256;
 
+/**
+ * within bounds a WebUSB call outside a flash's transfers (open, claim,
+ * close): a wedged device must not hang the flash, or its clean-up.
+ */
+function within<T>(p: Promise<T>, clock: Clock, what: string): Promise<T> {
+  return deadline(p, {
+    clock,
+    timeoutMs: 5000,
+    timeout: () => new FlashError(`The FTDI device did not answer within 5 s while ${what}: unplug it, plug it back in and flash again.`, "timeout"),
+    aborted: cancelled,
+  });
+}
+
 /** How long to wait before asking again when the FTDI answered with no data (one high-speed microframe). */
 const EMPTY_READ_PAUSE_MS = 0.125;
 
@@ -169,9 +182,11 @@ export class Ftdi {
       throw new FlashError(`The FTDI device ${hex4(device.productId)} (bcdDevice ${bcd}) has no MPSSE engine (it is not an FT2232D/H, FT4232H or FT232H), so it cannot program an iCE40: choose the board's programmer.`, "unsupported");
     }
     if (o.signal?.aborted) throw cancelled();
+    const clock = o.clock;
     try {
-      if (!device.opened) await device.open();
+      if (!device.opened) await within(device.open(), clock, "being opened");
     } catch (err) {
+      if (err instanceof FlashError) throw err;
       if (isGone(err) && !(err as Error)?.message?.match(/access/i)) throw new FlashError("The board went away while being opened: plug it back in and flash again.", "unplugged");
       throw new FlashError(
         `The browser could not open the FTDI device (${(err as Error)?.message ?? String(err)}). On Linux, your user needs access to it: install the udev rules (sessiond serves them at /api/v1/flash/udev) and replug the board; on Windows, install WinUSB for interface ${iface} with Zadig.`,
@@ -179,8 +194,9 @@ export class Ftdi {
       );
     }
     try {
-      if (device.configuration?.configurationValue !== 1) await device.selectConfiguration(1);
+      if (device.configuration?.configurationValue !== 1) await within(device.selectConfiguration(1), clock, "selecting configuration 1");
     } catch (err) {
+      if (err instanceof FlashError) throw err;
       if (isGone(err)) throw new FlashError("The board went away while being configured: plug it back in and flash again.", "unplugged");
       throw new FlashError(`The FTDI device refused configuration 1 (${(err as Error)?.message ?? String(err)}): unplug it, plug it back in and flash again.`, "device_error");
     }
@@ -190,9 +206,10 @@ export class Ftdi {
       throw new FlashError(`The FTDI device has no interface ${iface} (it has ${device.configuration?.interfaces.length ?? 0}): check the board's settings.`, "unsupported");
     }
     try {
-      await device.claimInterface(iface);
+      await within(device.claimInterface(iface), clock, `claiming interface ${iface}`);
     } catch (err) {
-      await device.close().catch(() => {});
+      await within(device.close(), clock, "closing").catch(() => {});
+      if (err instanceof FlashError) throw err;
       throw new FlashError(`${claimHelp(iface)} (${(err as Error)?.message ?? String(err)})`, "claim_failed");
     }
     const setting = alt.alternate ?? alt.alternates[0];
@@ -303,12 +320,10 @@ export class Ftdi {
     if (this.closed) return;
     this.closed = true;
     if (resetBitmode) {
-      await this.device
-        .controlTransferOut({ requestType: "vendor", recipient: "device", request: SIO.SET_BITMODE, value: 0, index: this.iface + 1 })
-        .catch(() => {});
+      await within(this.device.controlTransferOut({ requestType: "vendor", recipient: "device", request: SIO.SET_BITMODE, value: 0, index: this.iface + 1 }), this.clock, "resetting the bit mode").catch(() => {});
     }
-    await this.device.releaseInterface(this.iface).catch(() => {});
-    await this.device.close().catch(() => {});
+    await within(this.device.releaseInterface(this.iface), this.clock, "releasing its interface").catch(() => {});
+    await within(this.device.close(), this.clock, "closing").catch(() => {});
   }
 
   /**

@@ -67,7 +67,8 @@ async function openSession(device: USBDevice, o: Ice40FlashOptions): Promise<Ses
     const m = await Mpsse.init(ftdi, hz, PIN.CS);
     return { ftdi, m, clock, report };
   } catch (err) {
-    await ftdi.close();
+    // Cancelled or failed while setting up: let go of the lines (bit mode reset) so the board is not left in reset.
+    await ftdi.close(true);
     throw err;
   }
 }
@@ -186,11 +187,25 @@ async function toFlash(s: Session, image: Uint8Array, offset: number, verify: bo
     await flash.program(image, offset, (done) => s.report("writing", done, image.length));
     for (const k of kept) await flash.program(k.data, k.addr);
   } catch (err) {
-    if (err instanceof FlashError && kept.length) {
-      const where = kept.map((k) => `0x${k.addr.toString(16)}–0x${(k.addr + k.data.length).toString(16)}`).join(", ");
-      throw new FlashError(`${err.message} The data that shared the image's erased sectors (${where}) was erased and could not be written back.`, err.code, err.offset);
+    if (!kept.length) throw err;
+    // The kept data exists only in memory now: a Cancel or a timeout must not lose it, so write it back
+    // first (ignoring the Cancel), and if the board is gone, hand it to the caller to save.
+    let restored = false;
+    if (!(err instanceof FlashError && err.code === "unplugged")) {
+      s.ftdi.ignoreSignal();
+      try {
+        for (const k of kept) await flash.program(k.data, k.addr);
+        restored = true;
+      } catch {
+        // Reported below.
+      }
     }
-    throw err;
+    const e = err instanceof FlashError ? err : new FlashError((err as Error)?.message ?? String(err), "device_error");
+    const where = kept.map((k) => `0x${k.addr.toString(16)}–0x${(k.addr + k.data.length).toString(16)}`).join(", ");
+    if (restored) throw new FlashError(`${e.message} The other data in the erased sectors (${where}) was written back first.`, e.code, e.offset);
+    const lost = new FlashError(`${e.message} The other data in the erased sectors (${where}) could not be written back to the flash.`, e.code, e.offset);
+    lost.rescue = kept;
+    throw lost;
   }
   const keptBytes = kept.reduce((n, k) => n + k.data.length, 0);
   if (verify) {

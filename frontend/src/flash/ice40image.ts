@@ -67,7 +67,7 @@ function hex(n: number, w = 2): string {
  * "bad_image" for a file that is not an iCE40 bitstream (no sync word,
  * a command or bank data running past the end).
  */
-export function parseIce40Image(b: Uint8Array): Ice40Image {
+export function parseIce40Image(b: Uint8Array, depth = 0): Ice40Image {
   if (b.length < 8) throw new FlashError(`The file is ${b.length} bytes long, too short to be an iCE40 bitstream: build the design again and flash the .bin icepack writes.`, "bad_image");
   const comments: string[] = [];
   let i = 0;
@@ -98,6 +98,7 @@ export function parseIce40Image(b: Uint8Array): Ice40Image {
   let height = 0;
   let bank = 0;
   let wakeup = false;
+  let bootAddr = -1;
   const cramBanks: Ice40Image["cramBanks"] = [];
   while (i < b.length && !wakeup) {
     const cmd = b[i++];
@@ -116,6 +117,19 @@ export function parseIce40Image(b: Uint8Array): Ice40Image {
           if (v === 1) cramBanks.push({ bank, width, height });
           i += len + 2;
         } else if (v === 6) wakeup = true;
+        else if (v === 8) {
+          // Reboot: a multi-boot (icemulti) file starts with warm-boot headers pointing at the
+          // images; the one at power-on is the first header's, so check that image.
+          if (depth === 0 && bootAddr > i && bootAddr < b.length) {
+            const first = parseIce40Image(b.subarray(bootAddr), 1);
+            return { ...first, syncOffset: bootAddr + first.syncOffset };
+          }
+          wakeup = true;
+        }
+        break;
+      case 4:
+        // Boot address of a warm-boot header (24 bits).
+        bootAddr = v & 0xffffff;
         break;
       case 1:
         bank = v;

@@ -149,8 +149,11 @@ const READ_CHUNK = 4096;
 
 export const STATUS_BUSY = 0x01;
 export const STATUS_WEL = 0x02;
-/** Block protect bits BP0-BP3 (Micron: BP0-BP2 + TB, Winbond: BP0-BP2 + TB); SEC/BP3 at bit 5. */
-export const STATUS_PROTECT = 0x3c;
+/**
+ * The status register's protection bits 2..6: Winbond W25Q SR1 BP0-BP2, TB
+ * (bit 5), SEC (bit 6); Micron N25Q BP0-BP2, TB (bit 5), BP3 (bit 6).
+ */
+export const STATUS_PROTECT = 0x7c;
 
 /** chipById finds the chip for a JEDEC id, or null. */
 export function chipById(id: ArrayLike<number>): SpiFlashChip | null {

@@ -83,6 +83,13 @@ export class FlashError extends Error {
     super(message);
     this.name = "FlashError";
   }
+
+  /**
+   * Data the flasher read from the device to put back (it shared an erased
+   * sector with the image) and could not: the caller saves it, so nothing
+   * the user had on the flash is lost.
+   */
+  rescue?: { addr: number; data: Uint8Array }[];
 }
 
 /** Options every flasher accepts. */

@@ -5,7 +5,7 @@
 import type { Sessiond, Task } from "../api/sessiond";
 import { protocolName, guessBoard, type Board, type NativeDevice } from "../flash/boards";
 import { browserEnv, chooseDevice, explainError, flashChosen, obstacle, type FlashEnv } from "../flash/index";
-import type { FlashProgress } from "../flash/types";
+import { FlashError, type FlashProgress } from "../flash/types";
 import { choose, toast } from "./dialog";
 import { clear, formatBytes, h } from "./dom";
 
@@ -216,8 +216,29 @@ export class FlashControls {
       });
       this.finish(`Flashed ${job.path} to ${job.board.name}: ${r.summary}`, true);
     } catch (err) {
-      this.finish(`Flash failed: ${explainError(err)}`, false);
+      this.finish(`Flash failed: ${explainError(err)}${await this.saveRescue(job.board, err)}`, false);
     }
+  }
+
+  /**
+   * saveRescue writes data a flasher could not put back on the board (it
+   * shared an erased sector with the image) into the workspace, so it is not
+   * lost; it returns the sentence that says where.
+   */
+  private async saveRescue(b: Board, err: unknown): Promise<string> {
+    const rescue = err instanceof FlashError ? err.rescue : undefined;
+    if (!rescue?.length) return "";
+    const saved: string[] = [];
+    for (const r of rescue) {
+      const path = `build/flash-rescue/${b.id}-0x${r.addr.toString(16)}.bin`;
+      try {
+        await this.api.write(path, r.data, { mkdirs: true });
+        saved.push(path);
+      } catch (e) {
+        return ` Saving it to ${path} failed too (${(e as Error).message}).`;
+      }
+    }
+    return ` It was saved to ${saved.join(", ")}: each file goes back at the address in its name.`;
   }
 
   /** flashNative asks sessiond to run the board's programmer; its log streams into the output panel. */
