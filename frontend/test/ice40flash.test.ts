@@ -259,6 +259,20 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
     expect(Buffer.from(mem.subarray(0x1000, 0x1000 + 32220)).equals(Buffer.from(blinky))).toBe(true);
   });
 
+  it("a Cancel during an erase waits for the chip, so flashing again at once works", async () => {
+    const { board, device } = plugged();
+    const ac = new AbortController();
+    board.flash.onCommand = (entry) => {
+      if (/^(d8|20|52)\b/.test(entry)) ac.abort();
+    };
+    const e = await rejection(flashIce40(device, blinky, { clock: board.clock, signal: ac.signal }));
+    expect(e.code).toBe("cancelled");
+    board.flash.onCommand = undefined;
+    const r = await flashIce40(device, blinky, { clock: board.clock });
+    expect(r.verified).toBe(true);
+    expect(board.fpga.cdone).toBe(true);
+  });
+
   it("a Cancel after the erase still writes back the other data the erase cleared", async () => {
     const before = new Uint8Array(4 * 1024 * 1024);
     for (let i = 0; i < before.length; i++) before[i] = (i * 7) & 0xff;

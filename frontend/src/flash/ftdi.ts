@@ -126,10 +126,9 @@ function claimHelp(iface: number): string {
   const name = `interface ${iface} (${String.fromCharCode(65 + iface)})`;
   return (
     `The operating system's serial driver holds the FTDI's ${name}, so the browser cannot claim it. ` +
-    "On Linux, unload it with `sudo rmmod ftdi_sio`, or install a udev rule that unbinds ftdi_sio from the board's programming interface " +
-    "(sessiond serves one at /api/v1/flash/udev), then unplug and replug the board; Chromium on Linux detaches kernel drivers only in some cases. " +
-    `On Windows, install the WinUSB driver for ${name} with Zadig. ` +
-    "Or flash via sessiond (the desktop app or the workspace), which uses openFPGALoader."
+    "On Linux run `sudo rmmod ftdi_sio`, then unplug and replug the board; " +
+    `on Windows install the WinUSB driver for ${name} with Zadig. ` +
+    "Or use the desktop app, which flashes with openFPGALoader."
   );
 }
 
@@ -189,7 +188,7 @@ export class Ftdi {
       if (err instanceof FlashError) throw err;
       if (isGone(err) && !(err as Error)?.message?.match(/access/i)) throw new FlashError("The board went away while being opened: plug it back in and flash again.", "unplugged");
       throw new FlashError(
-        `The browser could not open the FTDI device (${(err as Error)?.message ?? String(err)}). On Linux, your user needs access to it: install the udev rules (sessiond serves them at /api/v1/flash/udev) and replug the board; on Windows, install WinUSB for interface ${iface} with Zadig.`,
+        `The browser could not open the FTDI device (${(err as Error)?.message ?? String(err)}). On Linux, your user needs access to it: install the udev rules (“udev rules” under the Flash button shows them) and replug the board; on Windows, install WinUSB for interface ${iface} with Zadig.`,
         "permission",
       );
     }

@@ -14,7 +14,7 @@
 import { cancelled, Ftdi, FTDI_FILTERS as FILTERS } from "./ftdi";
 import { checkIce40Image } from "./ice40image";
 import { Cmd, DIR_ACTIVE, Mpsse, PIN } from "./mpsse";
-import { formatSize, isErased, planEraseKeeping, SpiFlash } from "./spiflash";
+import { eraseMaxMs, formatSize, isErased, planEraseKeeping, SpiFlash } from "./spiflash";
 import { FlashError, realClock, type Clock, type FlashOptions, type FlashPhase, type FlashResult } from "./types";
 
 export interface Ice40FlashOptions extends FlashOptions {
@@ -187,12 +187,18 @@ async function toFlash(s: Session, image: Uint8Array, offset: number, verify: bo
     await flash.program(image, offset, (done) => s.report("writing", done, image.length));
     for (const k of kept) await flash.program(k.data, k.addr);
   } catch (err) {
+    const gone = err instanceof FlashError && err.code === "unplugged";
+    if (!gone) {
+      // A cancelled erase or program goes on inside the chip: wait for it to finish, so the next
+      // flash (and the FPGA's boot) finds the chip answering rather than busy.
+      s.ftdi.ignoreSignal();
+      await flash.waitReady("finishing the interrupted erase", eraseMaxMs(chip, 65536), 5).catch(() => {});
+    }
     if (!kept.length) throw err;
     // The kept data exists only in memory now: a Cancel or a timeout must not lose it, so write it back
     // first (ignoring the Cancel), and if the board is gone, hand it to the caller to save.
     let restored = false;
-    if (!(err instanceof FlashError && err.code === "unplugged")) {
-      s.ftdi.ignoreSignal();
+    if (!gone) {
       try {
         for (const k of kept) await flash.program(k.data, k.addr);
         restored = true;

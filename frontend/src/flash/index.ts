@@ -3,9 +3,10 @@
 // user activation is fresh, and only then is the bitstream fetched and
 // written; what stands in the way (no WebUSB, an insecure page, an OS driver)
 // is said in words before anything is attempted.
-import { DFU_FILTERS, flashDfu } from "../dfu/flash";
+import { flashDfu } from "../dfu/flash";
 import { type Board, protocolName, serialFilters, usbFilters } from "./boards";
 import { flashIce40 } from "./ice40";
+import { checkIce40Image } from "./ice40image";
 import { flashTinyprog } from "./tinyprog";
 import { FlashError, type FlashOptions, type FlashResult } from "./types";
 
@@ -52,8 +53,7 @@ export async function chooseDevice(b: Board, env: FlashEnv): Promise<Chosen> {
   if (why) throw new FlashError(why, "no_webusb");
   try {
     if (b.protocol === "tinyprog") return { board: b, serial: await env.serial!.requestPort({ filters: serialFilters(b) }) };
-    const filters = b.protocol === "dfu" ? [...usbFilters(b), ...DFU_FILTERS] : usbFilters(b);
-    return { board: b, usb: await env.usb!.requestDevice({ filters }) };
+    return { board: b, usb: await env.usb!.requestDevice({ filters: usbFilters(b) }) };
   } catch (err) {
     throw chooserError(b, err);
   }
@@ -83,11 +83,36 @@ export async function flashChosen(c: Chosen, image: Uint8Array, o: FlashChosenOp
   const b = c.board;
   const target = o.target ?? "flash";
   if (!b.targets.includes(target)) throw new FlashError(`${b.name} cannot be programmed to ${target === "sram" ? "SRAM" : "flash"} from here.`, "unsupported");
+  checkImageFor(b, image);
+  if ("usb" in c) {
+    const id = `${hex4(c.usb.vendorId)}:${hex4(c.usb.productId)}`;
+    if (!b.usb.some((u) => `${u.vid}:${u.pid}` === id)) {
+      throw new FlashError(`The chosen device (${c.usb.productName || "USB device"}, ${id}) is not ${b.name} (${b.usb.map((u) => `${u.vid}:${u.pid}`).join(" or ")}): choose the board itself, or pick the board you have in the list.`, "wrong_device");
+    }
+  }
   const common: FlashOptions = { signal: o.signal, progress: o.progress, clock: o.clock };
   if ("serial" in c) return flashTinyprog(c.serial, image, common);
   if (b.protocol === "dfu") return flashDfu(c.usb, image, { ...common, usb: o.env?.usb ?? undefined, alt: b.dfu?.alt });
   const usb = b.usb.find((u) => u.vid === hex4(c.usb.vendorId) && u.pid === hex4(c.usb.productId)) ?? b.usb[0];
   return flashIce40(c.usb, image, { ...common, target, expectDevice: b.device, interface: usb?.interface ?? 0 });
+}
+
+/**
+ * checkImageFor refuses, before any device is touched, a bitstream made for
+ * another FPGA than the board's: an iCE40 image's CRAM geometry names its
+ * die, and an iCE40 image is no use to an ECP5.
+ */
+export function checkImageFor(b: Board, image: Uint8Array): void {
+  if (b.family === "ice40") {
+    checkIce40Image(image, b.device);
+    return;
+  }
+  if (findSync(image) >= 0) throw new FlashError(`This is an iCE40 bitstream, but ${b.name} has an ${b.fpga}: build the design for the board's FPGA and flash again.`, "wrong_device");
+}
+
+function findSync(b: Uint8Array): number {
+  for (let i = 0; i + 4 <= Math.min(b.length, 1028); i++) if (b[i] === 0x7e && b[i + 1] === 0xaa && b[i + 2] === 0x99 && b[i + 3] === 0x7e) return i;
+  return -1;
 }
 
 function hex4(n: number): string {

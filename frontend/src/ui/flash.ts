@@ -54,7 +54,14 @@ export class FlashControls {
 
   constructor(private api: Sessiond, private hooks: FlashHooks, private env: FlashEnv = browserEnv()) {
     this.boardSel = h("select.select", { title: "Board", "data-testid": "flash-board", onchange: () => this.boardChanged(true) });
-    this.targetSel = h("select.select", { title: "Write to the configuration flash (kept) or to the FPGA's SRAM (lost at power-off)", "data-testid": "flash-target" });
+    this.targetSel = h("select.select", {
+      title: "Write to the configuration flash (kept) or to the FPGA's SRAM (lost at power-off)",
+      "data-testid": "flash-target",
+      onchange: () => {
+        const b = this.board();
+        if (b) localStorage.setItem(this.key(`target.${b.id}`), this.targetSel.value);
+      },
+    });
     this.info = h("div.flash-info", { "data-testid": "flash-info" });
     this.devicesEl = h("div.flash-devices", { "data-testid": "flash-devices" });
     this.bar = h("div.progress-bar", {});
@@ -62,7 +69,8 @@ export class FlashControls {
     this.cancelBtn = h("button.btn.plain.small", { onclick: () => this.cancel(), "data-testid": "flash-cancel" }, "Cancel");
     this.progress = h("div.progress", { hidden: true }, h("div.progress-track", {}, this.bar), h("div.progress-row", {}, this.label, this.cancelBtn));
     this.el = h("div.flash", {},
-      h("div.flash-row", {}, this.boardSel, this.targetSel),
+      h("div.flash-row", {}, this.boardSel),
+      h("div.flash-row", {}, this.targetSel),
       h("div.flash-row", {},
         h("button.btn.primary", { onclick: () => this.flash(), "data-testid": "flash", title: "Write the selected bitstream to the board" }, "⚡ Flash"),
         h("button.btn.plain", { onclick: () => this.flashNative(), "data-testid": "flash-native", title: "Flash with the programmer tools on the sessiond host (the desktop app, or a machine with the board attached)" }, "via sessiond"),
@@ -83,11 +91,19 @@ export class FlashControls {
     }
     clear(this.boardSel);
     for (const b of this.boards) this.boardSel.append(h("option", { value: b.id }, `${b.name} (${protocolName(b.protocol)})`));
-    const saved = localStorage.getItem("gatewave.flash.board");
+    const saved = localStorage.getItem(this.key("board"));
     const pick = this.boards.find((b) => b.id === saved) ?? guessBoard(this.boards, files);
     if (pick) this.boardSel.value = pick.id;
     this.boardChanged(false);
     if (this.env.desktop || !this.env.usb) void this.refreshDevices();
+  }
+
+  /**
+   * key names a remembered choice for this IDE page: each workspace (each
+   * cloud session's /s/{id}/ path, the desktop's folder) keeps its own.
+   */
+  private key(what: string): string {
+    return `gatewave.flash.${what}:${location.pathname}`;
   }
 
   board(): Board | undefined {
@@ -99,8 +115,10 @@ export class FlashControls {
     clear(this.targetSel);
     clear(this.info);
     if (!b) return;
-    if (save) localStorage.setItem("gatewave.flash.board", b.id);
+    if (save) localStorage.setItem(this.key("board"), b.id);
     for (const t of b.targets) this.targetSel.append(h("option", { value: t }, t === "flash" ? "to flash (kept)" : "to SRAM (until power-off)"));
+    const target = localStorage.getItem(this.key(`target.${b.id}`));
+    if (target && b.targets.includes(target as "flash" | "sram")) this.targetSel.value = target;
     this.targetSel.disabled = b.targets.length < 2;
     const why = obstacle(b, this.env);
     if (why) this.info.append(h("div.flash-obstacle", { "data-testid": "flash-obstacle" }, why));
@@ -108,6 +126,7 @@ export class FlashControls {
     this.info.append(b.notes
       ? h("details.flash-notes", {}, h("summary.muted", {}, facts), h("div.muted", {}, b.notes))
       : h("div.muted", {}, facts));
+    this.info.append(h("button.btn.plain.small.flash-udev-link", { onclick: () => this.showUdev(), "data-testid": "flash-udev-rules", title: "Linux refuses access to the board? These rules let your user reach it" }, "udev rules"));
   }
 
   /** refreshDevices shows what sessiond's host has plugged in (the desktop app's machine). */
@@ -155,15 +174,17 @@ export class FlashControls {
     this.label.textContent = text;
   }
 
-  private finish(text: string, ok: boolean) {
+  private finish(text: string, ok: boolean, kind?: "info") {
     this.running = null;
     this.nativeTask = null;
+    this.boardSel.disabled = false;
+    this.targetSel.disabled = (this.board()?.targets.length ?? 0) < 2;
     this.cancelBtn.hidden = true;
     this.label.textContent = text;
     this.bar.classList.remove("indeterminate");
     this.bar.classList.toggle("failed", !ok);
     if (ok) this.bar.style.width = "100%";
-    toast(text, ok ? "ok" : "error");
+    toast(text, kind ?? (ok ? "ok" : "error"));
   }
 
   private begin(): { path: string; board: Board } | null {
@@ -183,6 +204,9 @@ export class FlashControls {
     }
     this.bar.classList.remove("failed");
     this.cancelBtn.hidden = false;
+    // The board and target stay as they are until this flash ends, so its result matches the panel.
+    this.boardSel.disabled = true;
+    this.targetSel.disabled = true;
     return { path, board };
   }
 
@@ -216,6 +240,11 @@ export class FlashControls {
       });
       this.finish(`Flashed ${job.path} to ${job.board.name}: ${r.summary}`, true);
     } catch (err) {
+      if (err instanceof FlashError && err.code === "cancelled") {
+        const state = job.board.protocol === "dfu" ? "" : " The FPGA stays unconfigured until the next flash.";
+        this.finish(`Flash cancelled. ${explainError(err).replace(/^The flash was cancelled\.\s*/, "")}${state}${await this.saveRescue(job.board, err)}`.replace(/\s+/g, " ").trim(), false, "info");
+        return;
+      }
       this.finish(`Flash failed: ${explainError(err)}${await this.saveRescue(job.board, err)}`, false);
     }
   }
@@ -257,7 +286,11 @@ export class FlashControls {
         const ok = state === "succeeded";
         // The task's error says in words what the programmer's output meant (no device, no permission, ...).
         const info = ok ? null : ((await this.api.task(task.id).catch(() => null)) as (Task & { error?: { message: string } }) | null);
-        this.finish(ok ? `Flashed ${job.path} to ${job.board.name} through sessiond.` : `Flash ${state}${code !== null ? ` (exit ${code})` : ""}: ${info?.error?.message?.replace(/^flash failed: /i, "") ?? "see the output panel"}`, ok);
+        if (state === "cancelled") {
+          this.finish(`Flash cancelled. The programmer was stopped mid-way: if ${job.board.name} does not start, unplug it, plug it back in and flash again.`, false, "info");
+        } else {
+          this.finish(ok ? `Flashed ${job.path} to ${job.board.name} through sessiond.` : `Flash ${state}${code !== null ? ` (exit ${code})` : ""}: ${info?.error?.message?.replace(/^flash failed: /i, "") ?? "see the output panel"}`, ok);
+        }
         void this.refreshDevices();
       });
       void this.pollNative(task.id);
