@@ -253,7 +253,7 @@ export class Mpsse {
   async run(c: Cmd): Promise<Uint8Array> {
     const chip = this.ftdi.chip;
     if (c.answers > chip.rxBuffer && c.length + 1 > chip.txBuffer) {
-      throw new Error(`MPSSE batch of ${c.length} bytes expects ${c.answers} answer bytes, more than the ${chip.name}'s ${chip.rxBuffer}-byte buffer`);
+      throw new FlashError(`Internal error: an MPSSE batch of ${c.length} bytes expects ${c.answers} answer bytes, more than the ${chip.name}'s ${chip.rxBuffer}-byte buffer; please report it.`, "device_error");
     }
     if (c.answers > 0) c.sendImmediate();
     await this.ftdi.write(c.bytes());
