@@ -3,7 +3,7 @@ import { Dfu, DfuError, explain, findTargets, parseFunctionalDescriptor } from "
 import { chooseAlt, DFU_FILTERS, type DfuFlashOptions, flashDfu, flashWebUSB } from "../src/dfu/flash";
 import { addSuffix, checkImage, dfuCrc, parseSuffix } from "../src/dfu/suffix";
 import { VirtualClock } from "../src/flash/sim/clock";
-import { FakeUSB } from "../src/flash/sim/usb";
+import { FakeUSB, inResult, outResult } from "../src/flash/sim/usb";
 import { FlashError, type FlashProgress } from "../src/flash/types";
 import { Attr, State, Status } from "../src/dfu/protocol";
 import { dfuseRegion, DfuSimulator, type SimulatorOptions } from "../src/dfu/simulator";
@@ -108,7 +108,7 @@ describe("DFU download", () => {
   it("reports a failed manifestation", async () => {
     const { dfu } = await openSim({ manifestationTolerant: true, manifestFailStatus: Status.errVERIFY });
     const err = (await dfu.download(image(300)).catch((e) => e)) as DfuError;
-    expect(err.message).toMatch(/Manifestation failed: errVERIFY/);
+    expect(err.message).toMatch(/^The device could not install the image \(manifestation failed: errVERIFY .*\): flash again/);
   });
 
   it("recovers from dfuERROR with CLRSTATUS before downloading", async () => {
@@ -157,7 +157,9 @@ describe("DFU download", () => {
         if (sent >= 64 * 3) ac.abort();
       },
     }).catch((e) => e);
-    expect(err.name).toBe("AbortError");
+    expect(err).toBeInstanceOf(FlashError);
+    expect(err.code).toBe("cancelled");
+    expect(err.message).toBe("The flash was cancelled after 192 of 3200 bytes: the device is idle in DFU mode with an incomplete image. Click Flash to write it again before you use the board.");
     expect(sim.state).toBe(State.dfuIDLE);
     expect(sim.manifested).toBeNull();
     expect(sim.log).toContain("ABORT");
@@ -194,10 +196,11 @@ describe("flashWebUSB", () => {
 
 // --- flashDfu: detach, DfuSe, .dfu suffix, alternates, timeouts, unplug, verify, cancel ---
 
-async function onBus(opts: SimulatorOptions) {
+async function onBus<S extends DfuSimulator = DfuSimulator>(opts: SimulatorOptions, make?: (o: SimulatorOptions) => S) {
   const clock = new VirtualClock();
   const usb = new FakeUSB();
-  const sim = new DfuSimulator({ clock, usb, ...opts });
+  const o = { clock, usb, ...opts };
+  const sim = make ? make(o) : (new DfuSimulator(o) as S);
   usb.plug(sim);
   const device = await usb.requestDevice({ filters: DFU_FILTERS });
   const phases: FlashProgress[] = [];
@@ -421,11 +424,12 @@ describe("timeouts and unplugging", () => {
     expect(err.code).toBe("timeout");
   });
 
-  it("a hung DETACH times out", async () => {
-    const { device, base } = await onBus({ runtime: true, hang: { request: "DETACH" } });
+  it("a hung DETACH times out and releases the run-time interface", async () => {
+    const { sim, device, base } = await onBus({ runtime: true, hang: { request: "DETACH" } });
     const err = await flashErr(flashDfu(device, image(20), base));
     expect(err.code).toBe("timeout");
     expect(err.message).toMatch(/DFU_DETACH within 5000 ms/);
+    expect(sim.opened).toBe(false);
   });
 
   it("unplugging mid-download says which block", async () => {
@@ -511,6 +515,7 @@ describe("flashDfu cancel and timing", () => {
       }),
     );
     expect(err.code).toBe("cancelled");
+    expect(err.message).toBe("The flash was cancelled after 320 of 2560 bytes: the device is idle in DFU mode with an incomplete image. Click Flash to write it again before you use the board.");
     expect(sim.state).toBe(State.dfuIDLE);
     expect(sim.manifested).toBeNull();
     expect(sim.log).toContain("ABORT");
@@ -523,6 +528,7 @@ describe("flashDfu cancel and timing", () => {
     ac.abort();
     const err = await flashErr(flashDfu(device, image(10), { ...base, signal: ac.signal }));
     expect(err.code).toBe("cancelled");
+    expect(err.message).toBe("The flash was cancelled before anything was sent to the board, which is unchanged. Click Flash to start again.");
     expect(sim.log).toEqual([]);
   });
 
@@ -651,6 +657,147 @@ describe("cancel while waiting for re-enumeration", () => {
     ac.abort();
     const err = await flashErr(p);
     expect(err.code).toBe("cancelled");
+    expect(err.message).toMatch(/^The flash was cancelled while the board was restarting into its DFU bootloader; nothing was written\..*unplug it and plug it back in.*Click Flash to start again\.$/);
     expect(clock.now()).toBeLessThan(1000);
+  });
+});
+
+/** A simulator whose replies a test can replace: in/out return a result to send instead of the device's own. */
+class TamperedSim extends DfuSimulator {
+  in?: (setup: USBControlTransferParameters, sim: TamperedSim) => Promise<USBInTransferResult> | undefined;
+  out?: (setup: USBControlTransferParameters, sim: TamperedSim) => Promise<USBOutTransferResult> | undefined;
+  override controlTransferIn(setup: USBControlTransferParameters, length: number): Promise<USBInTransferResult> {
+    return (this.opened && this.in?.(setup, this)) || super.controlTransferIn(setup, length);
+  }
+  override controlTransferOut(setup: USBControlTransferParameters, data?: BufferSource): Promise<USBOutTransferResult> {
+    return (this.opened && this.out?.(setup, this)) || super.controlTransferOut(setup, data);
+  }
+}
+
+const isGetStatus = (s: USBControlTransferParameters) => s.requestType === "class" && s.request === 3;
+const manifesting = (sim: DfuSimulator) => sim.state === State.dfuMANIFEST_SYNC || sim.state === State.dfuMANIFEST;
+
+describe("manifestation of a non-tolerant device (review)", () => {
+  it("a cancel while GETSTATUS is pending is a cancel, not a device that reset", async () => {
+    const { sim, device, base } = await onBus({ transferSize: 256 }, (o) => new TamperedSim(o));
+    const ac = new AbortController();
+    sim.in = (setup, s) => {
+      if (!isGetStatus(setup) || !manifesting(s)) return undefined;
+      ac.abort();
+      return new Promise(() => {}); // the answer never comes; Cancel must end the wait
+    };
+    const err = await flashErr(flashDfu(device, image(600), { ...base, signal: ac.signal }));
+    expect(err.code).toBe("cancelled");
+    expect(err.message).toMatch(/^The flash was cancelled while the device was installing the complete image.*unplug the board, plug it back in.*\.$/);
+    expect(sim.manifested).toBeNull();
+  });
+
+  it("a cancel as manifestation is about to start is a cancel", async () => {
+    const { sim, device, base } = await onBus({ transferSize: 256 });
+    const ac = new AbortController();
+    const err = await flashErr(
+      flashDfu(device, image(600), {
+        ...base,
+        signal: ac.signal,
+        progress: (p) => {
+          if (p.phase === "manifesting") ac.abort();
+        },
+      }),
+    );
+    expect(err.code).toBe("cancelled");
+    // The progress report comes before the zero-length DNLOAD: the device was not told to install the image.
+    expect(err.message).toBe(
+      "The flash was cancelled after all 600 bytes were sent but before the device installed them: the device is idle in DFU mode without the new image. Click Flash to write it again before you use the board.",
+    );
+    expect(sim.state).toBe(State.dfuIDLE);
+    expect(sim.manifested).toBeNull();
+    expect(sim.resets).toBe(0);
+  });
+
+  it("a short GETSTATUS reply is a device error, not a device that reset", async () => {
+    const { sim, device, base } = await onBus({ transferSize: 256 }, (o) => new TamperedSim(o));
+    sim.in = (setup, s) => (isGetStatus(setup) && manifesting(s) ? Promise.resolve(inResult("ok", new Uint8Array(3))) : undefined);
+    const err = await flashErr(flashDfu(device, image(600), base));
+    expect(err.code).toBe("device_error");
+    expect(err.message).toMatch(/^The device sent a status reply of 3 bytes instead of 6 \(DFU_GETSTATUS\): unplug it, plug it back in and flash again\.$/);
+    expect(sim.manifested).toBeNull();
+  });
+
+  it("a device that leaves the bus during manifestation has reset itself (success)", async () => {
+    const { sim, device, base } = await onBus({ resetsAfterManifest: true });
+    const r = await flashDfu(device, image(300), base);
+    expect(r.summary).toMatch(/device reset/);
+    expect(sim.manifested).toEqual(image(300));
+  });
+
+  it("a GETSTATUS that times out before the device said it is manifesting is an error", async () => {
+    const { sim, device, base } = await onBus({ transferSize: 256 }, (o) => new TamperedSim(o));
+    sim.in = (setup, s) => (isGetStatus(setup) && s.state === State.dfuMANIFEST_SYNC ? new Promise(() => {}) : undefined);
+    const err = await flashErr(flashDfu(device, image(600), base));
+    expect(err.code).toBe("timeout");
+    expect(err.message).toMatch(/after it received the whole image.*unplug it, plug it back in.*flash again\.$/);
+    expect(sim.manifested).toBeNull();
+  });
+});
+
+describe("detach failures (review)", () => {
+  it("a stalled DETACH says what to do and releases the run-time interface", async () => {
+    const { sim, device, base } = await onBus({ runtime: true }, (o) => new TamperedSim(o));
+    sim.out = (setup) => (setup.requestType === "class" && setup.request === 0 ? Promise.resolve(outResult("stall", 0)) : undefined);
+    const err = await flashErr(flashDfu(device, image(20), base));
+    expect(err.code).toBe("device_error");
+    expect(err.message).toBe(
+      "The board refused to restart into its DFU bootloader (it stalled DFU_DETACH): put it in DFU mode by hand (on most boards, hold its button while plugging it in) and flash again.",
+    );
+    expect(sim.opened).toBe(false);
+  });
+});
+
+describe("error sentences (review)", () => {
+  it("a stalled GETSTATUS during download says what happened and what to do", async () => {
+    const { sim, device, base } = await onBus({ transferSize: 256 }, (o) => new TamperedSim(o));
+    sim.in = (setup, s) => (isGetStatus(setup) && s.blocks.length >= 1 ? Promise.resolve(inResult("stall")) : undefined);
+    const err = await flashErr(flashDfu(device, image(600), base));
+    expect(err.code).toBe("device_error");
+    expect(err.message).toBe("The device refused to report its status (it stalled DFU_GETSTATUS): unplug it, plug it back in and flash again.");
+  });
+
+  it("a short GETSTATUS reply during download says what happened and what to do", async () => {
+    const { sim, device, base } = await onBus({ transferSize: 256 }, (o) => new TamperedSim(o));
+    sim.in = (setup, s) => (isGetStatus(setup) && s.blocks.length >= 1 ? Promise.resolve(inResult("ok", new Uint8Array(2))) : undefined);
+    const err = await flashErr(flashDfu(device, image(600), base));
+    expect(err.message).toBe("The device sent a status reply of 2 bytes instead of 6 (DFU_GETSTATUS): unplug it, plug it back in and flash again.");
+  });
+
+  it("a DNLOAD that ends in babble says what happened and what to do", async () => {
+    const { sim, device, base } = await onBus({ transferSize: 256 }, (o) => new TamperedSim(o));
+    sim.out = (setup) => (setup.requestType === "class" && setup.request === 1 ? Promise.resolve(outResult("babble", 0)) : undefined);
+    const err = await flashErr(flashDfu(device, image(600), base));
+    expect(err.code).toBe("device_error");
+    expect(err.message).toBe("The USB transfer of DFU_DNLOAD failed (status babble): unplug the device, plug it back in and flash again.");
+  });
+
+  it("a device stuck in dfuERROR whose CLRSTATUS stalls says what to do", async () => {
+    const { sim, device, base } = await onBus({ initialState: State.dfuERROR, initialStatus: Status.errPROG }, (o) => new TamperedSim(o));
+    sim.out = (setup) => (setup.requestType === "class" && setup.request === 4 ? Promise.resolve(outResult("stall", 0)) : undefined);
+    const err = await flashErr(flashDfu(device, image(600), base));
+    expect(err.message).toBe("The device would not clear its error (it stalled DFU_CLRSTATUS): unplug it, plug it back in and flash again.");
+  });
+
+  it("a cancel during verify says the image was written but not checked", async () => {
+    const { sim, device, base } = await onBus({ canUpload: true, manifestationTolerant: true, transferSize: 256 });
+    const ac = new AbortController();
+    const err = await flashErr(
+      flashDfu(device, image(1000), {
+        ...base,
+        signal: ac.signal,
+        progress: (p) => {
+          if (p.phase === "verifying" && p.done >= 256) ac.abort();
+        },
+      }),
+    );
+    expect(err.code).toBe("cancelled");
+    expect(err.message).toBe("The flash was cancelled while the image was being read back: it was written in full but not checked, and the device is idle in DFU mode. Click Flash to write and check it again.");
+    expect(sim.state).toBe(State.dfuIDLE);
   });
 });

@@ -42,12 +42,37 @@ export class DfuError extends FlashError {
   }
 }
 
-/** A control request the device answered with a STALL handshake. */
+/** What a stalled request means to the user and what to do about it, by request. */
+const stallSentences: Record<string, string> = {
+  DFU_DETACH:
+    "The board refused to restart into its DFU bootloader (it stalled DFU_DETACH): put it in DFU mode by hand (on most boards, hold its button while plugging it in) and flash again.",
+  DFU_DNLOAD: "The device refused the data (it stalled DFU_DNLOAD): unplug it, plug it back in and flash again.",
+  DFU_GETSTATUS: "The device refused to report its status (it stalled DFU_GETSTATUS): unplug it, plug it back in and flash again.",
+  DFU_GETSTATE: "The device refused to report its state (it stalled DFU_GETSTATE): unplug it, plug it back in and flash again.",
+  DFU_CLRSTATUS: "The device would not clear its error (it stalled DFU_CLRSTATUS): unplug it, plug it back in and flash again.",
+  DFU_ABORT: "The device would not stop the transfer in progress (it stalled DFU_ABORT): unplug it, plug it back in and flash again.",
+};
+
+/** A control request the device answered with a STALL handshake; request names it (e.g. "DFU_DETACH"). */
 export class DfuStallError extends DfuError {
-  constructor(what: string) {
-    super(`${what}: the device stalled the request`);
+  constructor(readonly request: string) {
+    super(stallSentences[request] ?? `The device refused a request (it stalled ${request}): unplug it, plug it back in and flash again.`);
     this.name = "DfuStallError";
   }
+}
+
+/** isCancel says whether err is the user's Cancel (an AbortError, or a FlashError "cancelled"). */
+export function isCancel(err: unknown): boolean {
+  return (err as Error)?.name === "AbortError" || (err instanceof FlashError && err.code === "cancelled");
+}
+
+/**
+ * cancelled is the FlashError a cancelled DFU flash throws; how says when
+ * and in what state it left the device, and ends with what to do. state is
+ * the DFU state the device was brought back to, when it was.
+ */
+export function cancelled(how: string, state?: number): DfuError {
+  return new DfuError(`The flash was cancelled ${how}`, undefined, state, "cancelled");
 }
 
 export type Phase = "connecting" | "erasing" | "downloading" | "manifesting" | "done";
@@ -262,13 +287,16 @@ export class Dfu {
   private async out(request: number, name: string, value = 0, data?: BufferSource): Promise<void> {
     const r = await this.transfer(name, () => this.device.controlTransferOut(this.setup(request, value), data));
     if (r.status === "stall") throw new DfuStallError(name);
-    if (r.status !== "ok") throw new DfuError(`${name}: transfer status ${r.status}`);
+    if (r.status !== "ok") throw new DfuError(`The USB transfer of ${name} failed (status ${r.status}): unplug the device, plug it back in and flash again.`);
   }
 
   async getStatus(): Promise<DfuStatus> {
     const r = await this.transfer("DFU_GETSTATUS", () => this.device.controlTransferIn(this.setup(Request.GETSTATUS), 6));
     if (r.status === "stall") throw new DfuStallError("DFU_GETSTATUS");
-    if (r.status !== "ok" || !r.data || r.data.byteLength < 6) throw new DfuError(`DFU_GETSTATUS: short or failed reply (${r.status})`);
+    if (r.status !== "ok") throw new DfuError(`The USB transfer of DFU_GETSTATUS failed (status ${r.status}): unplug the device, plug it back in and flash again.`);
+    const n = r.data?.byteLength ?? 0;
+    // DFU 1.1 §6.1.2: the GETSTATUS reply is 6 bytes (bStatus, bwPollTimeout[3], bState, iString).
+    if (!r.data || n < 6) throw new DfuError(`The device sent a status reply of ${n} bytes instead of 6 (DFU_GETSTATUS): unplug it, plug it back in and flash again.`);
     const d = r.data;
     return {
       status: d.getUint8(0),
@@ -281,7 +309,8 @@ export class Dfu {
   async getState(): Promise<number> {
     const r = await this.transfer("DFU_GETSTATE", () => this.device.controlTransferIn(this.setup(Request.GETSTATE), 1));
     if (r.status === "stall") throw new DfuStallError("DFU_GETSTATE");
-    if (r.status !== "ok" || !r.data || r.data.byteLength < 1) throw new DfuError("DFU_GETSTATE failed");
+    if (r.status !== "ok") throw new DfuError(`The USB transfer of DFU_GETSTATE failed (status ${r.status}): unplug the device, plug it back in and flash again.`);
+    if (!r.data || r.data.byteLength < 1) throw new DfuError("The device sent an empty state reply (DFU_GETSTATE): unplug it, plug it back in and flash again.");
     return r.data.getUint8(0);
   }
 
@@ -340,12 +369,12 @@ export class Dfu {
           break;
         case State.appIDLE:
         case State.appDETACH:
-          throw new DfuError("The device is in run-time mode, not DFU mode: put it into its DFU bootloader and choose it again", st.status, st.state);
+          throw new DfuError("The device is in run-time mode, not DFU mode: put it into its DFU bootloader and choose it again.", st.status, st.state);
         default:
-          throw new DfuError(`The device is stuck in ${stateNames[st.state] ?? st.state}; unplug it and try again`, st.status, st.state);
+          throw new DfuError(`The device is stuck in state ${stateNames[st.state] ?? st.state}: unplug it, plug it back in and flash again.`, st.status, st.state);
       }
     }
-    throw new DfuError("The device did not return to dfuIDLE; unplug it and try again");
+    throw new DfuError("The device did not become ready (dfuIDLE) for a new transfer: unplug it, plug it back in and flash again.");
   }
 
   /** download writes firmware following DFU 1.1 §7 (download) and §7.2 (manifestation). */
@@ -354,22 +383,25 @@ export class Dfu {
     const maxPoll = o.maxPollMs ?? 60_000;
     if (o.sleep) this.sleepFn = o.sleep;
     const desc = this.descriptor;
-    if (desc && !(desc.attributes & Attr.canDnload)) throw new DfuError("The device does not accept downloads (bitCanDnload is 0)", undefined, undefined, "unsupported");
+    if (desc && !(desc.attributes & Attr.canDnload)) throw new DfuError("The device does not accept downloads (bitCanDnload is 0): choose the board's DFU bootloader, not another DFU interface, and flash again.", undefined, undefined, "unsupported");
     const size = o.transferSize ?? desc?.transferSize ?? 1024;
-    if (!(size > 0)) throw new DfuError("The device reports wTransferSize 0", undefined, undefined, "unsupported");
+    if (!(size > 0)) throw new DfuError("The device reports a transfer size (wTransferSize) of 0, so nothing can be sent to it: update its bootloader or flash it with dfu-util via sessiond.", undefined, undefined, "unsupported");
     const tolerant = !!(desc && desc.attributes & Attr.manifestationTolerant);
     const total = firmware.byteLength;
     this.signal = signal;
+    let block = 0;
+    let sent = 0;
+    let wrote = false;
+    let manifesting = false;
     try {
       o.progress?.(0, total, "connecting");
       await this.recover(signal, maxPoll);
 
-      let block = 0;
-      let sent = 0;
       try {
         while (sent < total) {
           if (signal?.aborted) throw abortError();
           const chunk = firmware.subarray(sent, Math.min(total, sent + size));
+          wrote = true;
           await this.dnloadChecked(block, chunk, sent);
           await this.waitIdle(State.dfuDNLOAD_IDLE, signal, maxPoll, block, sent);
           sent += chunk.byteLength;
@@ -377,11 +409,6 @@ export class Dfu {
           o.progress?.(sent, total, "downloading");
         }
       } catch (err) {
-        if ((err as Error).name === "AbortError") {
-          // Leave the device idle (DFU_ABORT is valid in dfuDNLOAD-IDLE).
-          this.signal = undefined;
-          await this.recover(undefined, maxPoll).catch(() => {});
-        }
         if (err instanceof DfuError && (err.code === "unplugged" || err.code === "timeout")) {
           const what = err.code === "unplugged" ? "The device disconnected" : "The device stopped answering";
           throw new DfuError(`${what} during block ${block} (${sent} of ${total} bytes written): plug it back in and flash again.`, undefined, undefined, err.code, sent);
@@ -391,10 +418,37 @@ export class Dfu {
 
       // A zero-length DNLOAD tells the device the transfer is complete.
       o.progress?.(sent, total, "manifesting");
+      if (signal?.aborted) throw abortError();
+      manifesting = true;
       await this.dnloadChecked(block, new Uint8Array(0), sent);
-      const reset = await this.manifest(tolerant, maxPoll);
+      const reset = await this.manifest(tolerant, maxPoll, signal);
       o.progress?.(sent, total, "done");
       return { bytes: sent, blocks: block, reset };
+    } catch (err) {
+      if (!isCancel(err)) throw err;
+      this.signal = undefined;
+      if (manifesting) {
+        // The device has the whole image and may be committing it; DFU_ABORT is not valid here (DFU 1.1 §6.1.2, dfuMANIFEST-SYNC/dfuMANIFEST).
+        throw cancelled(
+          "while the device was installing the complete image (DFU manifestation): it may or may not run the new design; unplug the board, plug it back in, and click Flash to write it again if it does not.",
+        );
+      }
+      // Leave the device idle (DFU_ABORT is valid in dfuDNLOAD-IDLE, CLRSTATUS in dfuERROR).
+      const idle = await this.recover(undefined, maxPoll).then(
+        (st) => st,
+        () => null,
+      );
+      if (!idle) {
+        throw cancelled(`after ${sent} of ${total} bytes, and the device did not return to idle: unplug the board, plug it back in and click Flash to start again.`);
+      }
+      if (!wrote) throw cancelled("before anything was written: the device is idle in DFU mode, unchanged. Click Flash to start again.", idle.state);
+      if (sent === total) {
+        throw cancelled(
+          `after all ${total} bytes were sent but before the device installed them: the device is idle in DFU mode without the new image. Click Flash to write it again before you use the board.`,
+          idle.state,
+        );
+      }
+      throw cancelled(`after ${sent} of ${total} bytes: the device is idle in DFU mode with an incomplete image. Click Flash to write it again before you use the board.`, idle.state);
     } finally {
       this.signal = undefined;
     }
@@ -408,7 +462,7 @@ export class Dfu {
    */
   async upload(length: number, o: UploadOptions = {}): Promise<Uint8Array> {
     const desc = this.descriptor;
-    if (desc && !(desc.attributes & Attr.canUpload)) throw new DfuError("The device cannot be read back (bitCanUpload is 0)", undefined, undefined, "unsupported");
+    if (desc && !(desc.attributes & Attr.canUpload)) throw new DfuError("The device cannot be read back (bitCanUpload is 0): flash without verifying.", undefined, undefined, "unsupported");
     const size = o.transferSize ?? desc?.transferSize ?? 1024;
     const out = new Uint8Array(length);
     let got = 0;
@@ -431,9 +485,13 @@ export class Dfu {
         }
         if (r.status === "stall") {
           const st = await this.getStatus().catch(() => null);
-          throw new DfuError(`The device refused to send block ${block} back: ${st ? describeStatus(st) : "stalled"}`, st?.status, st?.state);
+          throw new DfuError(
+            `The device refused to send block ${block} back (${st ? describeStatus(st) : "it stalled DFU_UPLOAD"}): unplug it, plug it back in and flash again, or flash without verifying.`,
+            st?.status,
+            st?.state,
+          );
         }
-        if (r.status !== "ok" || !r.data) throw new DfuError(`DFU_UPLOAD: transfer status ${r.status}`);
+        if (r.status !== "ok" || !r.data) throw new DfuError(`The USB transfer of DFU_UPLOAD failed (status ${r.status}) at block ${block}: unplug the device, plug it back in and flash again.`);
         const n = r.data.byteLength;
         const take = Math.min(n, length - got);
         out.set(new Uint8Array(r.data.buffer, r.data.byteOffset, take), got);
@@ -448,11 +506,14 @@ export class Dfu {
       if (!ended) await this.abort();
       return out.subarray(0, got);
     } catch (err) {
-      if ((err as Error).name === "AbortError") {
-        this.signal = undefined;
-        await this.recover().catch(() => {});
-      }
-      throw err;
+      if (!isCancel(err)) throw err;
+      this.signal = undefined;
+      const idle = await this.recover().then(
+        (st) => st,
+        () => null,
+      );
+      if (!idle) throw cancelled(`while reading back (${got} of ${length} bytes read), and the device did not return to idle: unplug it, plug it back in and start again.`);
+      throw cancelled(`while reading back (${got} of ${length} bytes read): the device is idle in DFU mode. Start again to read it all.`, idle.state);
     } finally {
       this.signal = undefined;
     }
@@ -464,7 +525,13 @@ export class Dfu {
     } catch (err) {
       if (!(err instanceof DfuStallError)) throw err;
       const st = await this.getStatus().catch(() => null);
-      throw new DfuError(`The device refused block ${block}: ${st ? describeStatus(st) : "stalled"}`, st?.status, st?.state, "device_error", offset);
+      throw new DfuError(
+        `The device refused block ${block} (${st ? describeStatus(st) : "it stalled DFU_DNLOAD"}): ${advice(st ? st.status : Status.errSTALLEDPKT)}`,
+        st?.status,
+        st?.state,
+        "device_error",
+        offset,
+      );
     }
   }
 
@@ -473,7 +540,7 @@ export class Dfu {
     for (;;) {
       const st = await this.getStatus();
       if (st.state === State.dfuERROR || st.status !== Status.OK) {
-        throw new DfuError(`The device reported an error at block ${block}: ${describeStatus(st)}`, st.status, st.state, "device_error", offset);
+        throw new DfuError(`The device reported an error at block ${block} (${describeStatus(st)}): ${advice(st.status)}`, st.status, st.state, "device_error", offset);
       }
       if (st.state === want) return st;
       if (st.state === State.dfuDNBUSY || st.state === State.dfuDNLOAD_SYNC) {
@@ -481,35 +548,49 @@ export class Dfu {
         await this.sleep(Math.min(st.pollTimeout, maxPoll), signal);
         continue;
       }
-      throw new DfuError(`Unexpected device state during download: ${describeStatus(st)}`, st.status, st.state);
+      throw new DfuError(`The device went into an unexpected state during the download (${describeStatus(st)}): unplug it, plug it back in and flash again.`, st.status, st.state);
     }
   }
 
   /**
-   * manifest follows the device through manifestation. A tolerant device
-   * returns to dfuIDLE; others go to dfuMANIFEST-WAIT-RESET and are reset by
-   * the host, or reset themselves (then the next transfer fails: success).
+   * manifest follows the device through manifestation (DFU 1.1 §7.2). A
+   * tolerant device returns to dfuIDLE; others go to dfuMANIFEST-WAIT-RESET
+   * and are reset by the host, or reset themselves (the next transfer fails
+   * with "unplugged": success). A Cancel is rethrown, never taken for a
+   * device that reset; so is any other failure before the device said it
+   * is manifesting.
    */
-  private async manifest(tolerant: boolean, maxPoll: number): Promise<boolean> {
-    let sawManifest = false;
+  private async manifest(tolerant: boolean, maxPoll: number, signal?: AbortSignal): Promise<boolean> {
     const reset = async () => {
-      await this.usbReset().catch(() => {});
+      try {
+        await this.usbReset();
+      } catch (err) {
+        // A device that leaves the bus while being reset (or already left) is what we want; a Cancel is not.
+        if (isCancel(err)) throw err;
+      }
       return true;
     };
+    const left = (err: unknown) => err instanceof DfuError && err.code === "unplugged";
     for (let i = 0; i < 1000; i++) {
+      if (signal?.aborted) throw abortError();
       let st: DfuStatus;
       try {
         st = await this.getStatus();
       } catch (err) {
-        const gone = err instanceof DfuError && (err.code === "unplugged" || err.code === "timeout");
-        if (!tolerant && (sawManifest || gone || !(err instanceof DfuStallError))) {
-          // The device left the bus to run its new firmware.
-          return true;
+        // The device left the bus to run its new firmware.
+        if (!tolerant && left(err)) return true;
+        if (err instanceof DfuError && err.code === "timeout") {
+          throw new DfuError(
+            "The device stopped answering (DFU_GETSTATUS) after it received the whole image: unplug it, plug it back in, and if it does not run the new design, flash again.",
+            undefined,
+            undefined,
+            "timeout",
+          );
         }
         throw err;
       }
       if (st.state === State.dfuERROR || st.status !== Status.OK) {
-        throw new DfuError(`Manifestation failed: ${describeStatus(st)}`, st.status, st.state);
+        throw new DfuError(`The device could not install the image (manifestation failed: ${describeStatus(st)}): ${advice(st.status)}`, st.status, st.state);
       }
       switch (st.state) {
         case State.dfuIDLE:
@@ -517,31 +598,54 @@ export class Dfu {
         case State.dfuMANIFEST_WAIT_RESET:
           return reset();
         case State.dfuMANIFEST:
-          sawManifest = true;
-          await this.sleep(Math.min(st.pollTimeout, maxPoll));
+          await this.sleep(Math.min(st.pollTimeout, maxPoll), signal);
           if (!tolerant) {
-            // A non-tolerant device may not answer GETSTATUS any more (DFU 1.1 §7.2): reset it.
+            // DFU 1.1 §6.1.2 (dfuMANIFEST): not every device can answer GETSTATUS while manifesting, and a
+            // non-tolerant one ends in dfuMANIFEST-WAIT-RESET, where only a USB reset gets it out (§7.2).
+            // So a stall or no answer here means "reset me"; a device gone from the bus reset itself.
             let again: DfuStatus | null = null;
             try {
               again = await this.getStatus();
-            } catch {
-              again = null;
+            } catch (err) {
+              if (isCancel(err)) throw err;
+              if (left(err)) return true;
+              if (!(err instanceof DfuStallError || (err instanceof DfuError && err.code === "timeout"))) throw err;
             }
             if (again && (again.state === State.dfuERROR || again.status !== Status.OK)) {
-              throw new DfuError(`Manifestation failed: ${describeStatus(again)}`, again.status, again.state);
+              throw new DfuError(`The device could not install the image (manifestation failed: ${describeStatus(again)}): ${advice(again.status)}`, again.status, again.state);
             }
             if (again && again.state === State.dfuIDLE) return false;
+            if (signal?.aborted) throw abortError();
             return reset();
           }
           break;
         case State.dfuMANIFEST_SYNC:
-          await this.sleep(Math.min(st.pollTimeout, maxPoll));
+          await this.sleep(Math.min(st.pollTimeout, maxPoll), signal);
           break;
         default:
-          throw new DfuError(`Unexpected state after the last block: ${describeStatus(st)}`, st.status, st.state);
+          throw new DfuError(`The device went into an unexpected state after the last block (${describeStatus(st)}): unplug it, plug it back in and flash again.`, st.status, st.state);
       }
     }
-    throw new DfuError("Manifestation did not finish; unplug the device and try again");
+    throw new DfuError("The device did not finish installing the image (manifestation): unplug it, plug it back in and flash again.");
+  }
+}
+
+/** advice says what to do about a DFU error status (DFU 1.1 §6.1.2, table 6.1): the end of a sentence, after a colon. */
+export function advice(status: number): string {
+  switch (status) {
+    case Status.errTARGET:
+    case Status.errFILE:
+    case Status.errADDRESS:
+    case Status.errNOTDONE:
+      return "check that the image is built for this board (and fits it), then flash again.";
+    case Status.errWRITE:
+    case Status.errERASE:
+    case Status.errCHECK_ERASED:
+    case Status.errPROG:
+    case Status.errVERIFY:
+      return "flash again; if it fails at the same place, the device's memory may be faulty.";
+    default:
+      return "unplug the device, plug it back in and flash again.";
   }
 }
 

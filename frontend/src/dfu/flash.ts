@@ -2,8 +2,8 @@
 // interface into the bootloader and find it again, refuse DfuSe, check a
 // .dfu suffix, choose the alternate setting, download, read back.
 import { abortError, type Clock, FlashError, type FlashOptions as CommonFlashOptions, type FlashPhase, type FlashResult, realClock } from "../flash/types";
-import { Dfu, DfuError, findTargets, type DfuTarget, type DfuUsbDevice, type DownloadResult, type Phase } from "./dfu";
-import { Attr, DFU_CLASS, DFU_SUBCLASS } from "./protocol";
+import { cancelled, Dfu, DfuError, findTargets, isCancel, type DfuTarget, type DfuUsbDevice, type DownloadResult, type Phase } from "./dfu";
+import { Attr, DFU_CLASS, DFU_SUBCLASS, State } from "./protocol";
 import { checkImage, type UsbIds } from "./suffix";
 
 /** bcdDFUVersion of ST's DfuSe extension (UM0424), which this driver refuses. */
@@ -85,6 +85,8 @@ export async function flashDfu(device: USBDevice, image: Uint8Array, o: DfuFlash
   const clock = o.clock ?? realClock;
   const t0 = clock.now();
   const report = (phase: FlashPhase, done: number, total: number) => o.progress?.({ phase, done, total });
+  // Where the flash is, so a Cancel can say what state it left the board in.
+  let stage: "start" | "detaching" | "writing" | "verifying" = "start";
   try {
     if (o.signal?.aborted) throw abortError();
     // The CRC and bcdDFU are checked before the device is touched; the ids once we know the DFU-mode device.
@@ -96,6 +98,7 @@ export async function flashDfu(device: USBDevice, image: Uint8Array, o: DfuFlash
     let dev: USBDevice = device;
     let detached = false;
     if (!targets.some((t) => !t.runtime)) {
+      stage = "detaching";
       dev = await detachAndFind(device, targets[0], name, clock, o);
       detached = true;
     }
@@ -112,6 +115,7 @@ export async function flashDfu(device: USBDevice, image: Uint8Array, o: DfuFlash
               { vendorId: dev.vendorId, productId: dev.productId },
             ];
       const { payload, suffix } = checkImage(image, ids);
+      stage = "writing";
       const r = await dfu.download(payload, {
         signal: o.signal,
         progress: (sent, total, phase) => {
@@ -128,6 +132,7 @@ export async function flashDfu(device: USBDevice, image: Uint8Array, o: DfuFlash
           note = ", not read back (the device restarted after manifestation)";
         } else {
           report("verifying", 0, payload.length);
+          stage = "verifying";
           const back = await dfu.upload(payload.length, { signal: o.signal, progress: (done, total) => report("verifying", done, total) });
           const at = firstDifference(payload, back);
           if (at >= 0) {
@@ -152,9 +157,33 @@ export async function flashDfu(device: USBDevice, image: Uint8Array, o: DfuFlash
       await dfu.close();
     }
   } catch (err) {
-    if ((err as Error)?.name === "AbortError") throw new FlashError("The flash was cancelled; the device was left idle. Click Flash to start again.", "cancelled");
+    if (isCancel(err)) throw cancelledAt(stage, err);
     if (err instanceof FlashError) throw err;
     throw new FlashError(`The flash failed: ${(err as Error)?.message ?? String(err)}. Unplug the board, plug it back in and flash again.`, "device_error");
+  }
+}
+
+/**
+ * cancelledAt is the FlashError "cancelled" for a Cancel at stage, saying
+ * what state the board was left in: the driver's own sentence while writing
+ * (it knows how far it got and whether the device went back to idle).
+ */
+function cancelledAt(stage: "start" | "detaching" | "writing" | "verifying", err: unknown): FlashError {
+  const idle = err instanceof DfuError && err.state === State.dfuIDLE;
+  switch (stage) {
+    case "start":
+      return cancelled("before anything was sent to the board, which is unchanged. Click Flash to start again.");
+    case "detaching":
+      return cancelled(
+        "while the board was restarting into its DFU bootloader; nothing was written. It may be waiting in its bootloader: unplug it and plug it back in to run its old design. Click Flash to start again.",
+      );
+    case "verifying":
+      return idle
+        ? cancelled("while the image was being read back: it was written in full but not checked, and the device is idle in DFU mode. Click Flash to write and check it again.", State.dfuIDLE)
+        : cancelled("while the image was being read back: it was written in full but not checked, and the device did not return to idle. Unplug the board, plug it back in and click Flash to write and check it again.");
+    case "writing":
+      if (err instanceof FlashError && err.code === "cancelled") return err;
+      return cancelled("while the image was being written; the device may hold part of it. Unplug the board, plug it back in and click Flash to write it again.");
   }
 }
 
@@ -192,13 +221,17 @@ async function detachAndFind(device: USBDevice, target: DfuTarget, name: string,
   usb.addEventListener?.("connect", onConnect);
   try {
     try {
-      await rt.detach(wTimeout);
-    } catch (err) {
-      // A device may leave the bus before the status stage completes.
-      if (!(err instanceof DfuError && err.code === "unplugged")) throw err;
+      try {
+        await rt.detach(wTimeout);
+      } catch (err) {
+        // A device may leave the bus before the status stage completes.
+        if (!(err instanceof DfuError && err.code === "unplugged")) throw err;
+      }
+      if (!willDetach) await rt.usbReset().catch(() => {});
+    } finally {
+      // Release the run-time interface whatever happened (close ignores a device already gone).
+      await rt.close();
     }
-    if (!willDetach) await rt.usbReset().catch(() => {});
-    await rt.close();
     const deadline = clock.now() + (o.reenumerateTimeoutMs ?? 10_000);
     for (;;) {
       if (o.signal?.aborted) throw abortError();
