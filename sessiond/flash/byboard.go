@@ -90,6 +90,9 @@ func (s *Service) boardArgv(r Request, file string) ([]string, Programmer, error
 		switch {
 		case r.Bus != 0:
 			d, ok := s.deviceAt(r.Bus, r.Address)
+			if !ok && s.noUSBBus() {
+				return nil, p, s.noUSBBusError()
+			}
 			if !ok {
 				return nil, p, apierr.NotFound("no USB device at bus %d address %d (GET /api/v1/flash/devices lists them)", r.Bus, r.Address)
 			}

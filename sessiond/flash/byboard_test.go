@@ -2,7 +2,6 @@ package flash_test
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -92,10 +91,10 @@ func TestBadBoardRequests(t *testing.T) {
 }
 
 // TestFlashBoardNoDevice runs the real programmers, chosen by board, with
-// nothing on the USB bus and checks their "no device" output becomes
-// no_device end to end.
+// nothing on the USB bus (a sysfs whose bus has no device) and checks
+// their "no device" output becomes no_device end to end.
 func TestFlashBoardNoDevice(t *testing.T) {
-	e := servertest.Start(t, files)
+	r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t)})
 	tests := []struct {
 		req    map[string]any
 		binary string
@@ -112,19 +111,15 @@ func TestFlashBoardNoDevice(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.req), func(t *testing.T) {
 			testenv.LookPath(t, tc.binary)
-			tc.req["path"] = "build/top.bin"
-			var task servertest.Task
-			if code := e.Do("POST", "api/v1/flash", tc.req, &task); code != http.StatusAccepted {
-				t.Fatalf("POST flash = %d %+v, want 202", code, task)
-			}
+			tc.req["path"] = "top.bin"
+			task, out, exit := r.flash(t, tc.req)
 			if task.Argv[0] != tc.binary {
 				t.Errorf("argv = %q", task.Argv)
 			}
-			out, exit, _ := e.TaskLog(testenv.Context(t, testenv.WaitLong), task.ID, nil)
 			if !strings.Contains(out, tc.inLog) {
 				t.Errorf("log lacks %q:\n%s", tc.inLog, out)
 			}
-			if exit.State != "failed" || exit.Error == nil || exit.Error.Code != "no_device" {
+			if exit.State != tasks.Failed || exit.Error == nil || exit.Error.Code != "no_device" {
 				t.Fatalf("exit = %+v (error %+v), want failed with no_device", exit, exit.Error)
 			}
 		})
@@ -180,7 +175,7 @@ func TestPermissionDiagnosis(t *testing.T) {
 
 	// No device visible at all: no_device.
 	writeTool(t, "openFPGALoader", `echo 'unable to open ftdi device: -3 (device not found)'; exit 1`+"\n")
-	r3 := newRig(t, flash.Options{SysfsRoot: t.TempDir()})
+	r3 := newRig(t, flash.Options{SysfsRoot: sysfsTree(t)})
 	tk, _ = r3.svc.Start(flash.Request{Path: "top.bin", Board: "icestick"})
 	info, _ = tk.Wait(testenv.Context(t, testenv.WaitLong))
 	if info.Error == nil || info.Error.Code != "no_device" {
@@ -202,7 +197,7 @@ printf 'Writing: [=====                                             ] 10.00%%%%\
 printf 'Writing: [======================                            ] 43.75%%%%\r'
 wait
 `, pidFile))
-	r := newRig(t, flash.Options{SysfsRoot: t.TempDir()})
+	r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t)})
 	tk, err := r.svc.Start(flash.Request{Path: "top.bin", Board: "icestick"})
 	if err != nil {
 		t.Fatal(err)

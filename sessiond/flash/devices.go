@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,9 +51,9 @@ type DeviceList struct {
 // no sysfs to read.
 func noBusNote(goos, path string) string {
 	if goos == "linux" {
-		return fmt.Sprintf("no USB bus is visible to sessiond (%s does not exist): this session runs in a container without USB passthrough; use the browser's Flash (USB) or the desktop app", path)
+		return fmt.Sprintf("No USB bus is visible to sessiond (%s does not exist): this session runs in a container without USB passthrough; use the browser's Flash (USB) or the desktop app", path)
 	}
-	return fmt.Sprintf("sessiond lists USB devices from Linux's sysfs, which %s does not have: flash by board anyway (openFPGALoader and dfu-util find the device themselves), or use the browser's Flash (USB)", goos)
+	return fmt.Sprintf("This machine runs %s, which has no Linux sysfs for sessiond to list USB devices from: flash by board anyway (openFPGALoader and dfu-util find the device themselves), or use the browser's Flash (USB)", goos)
 }
 
 // sysfs interface classes (USB-IF class codes; DFU 1.1 §4.2.1: application
@@ -76,9 +75,9 @@ func (s *Service) Devices() DeviceList {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return DeviceList{Devices: []Device{}, Note: noBusNote(runtime.GOOS, filepath.Join(s.opts.SysfsRoot, "bus", "usb"))}
+			return DeviceList{Devices: []Device{}, Note: noBusNote(s.goos, filepath.Join(s.opts.SysfsRoot, "bus", "usb"))}
 		}
-		return DeviceList{Devices: []Device{}, Note: fmt.Sprintf("cannot read the USB devices: %v", err)}
+		return DeviceList{Devices: []Device{}, Note: fmt.Sprintf("Cannot read the USB devices: %v", err)}
 	}
 	out := []Device{}
 	seen := 0
@@ -143,7 +142,7 @@ func (s *Service) Devices() DeviceList {
 	})
 	l := DeviceList{Devices: out}
 	if len(out) == 0 {
-		l.Note = fmt.Sprintf("no known FPGA board or DFU device is plugged in (%d USB devices seen); plug the board in (for DFU boards, enter the bootloader) and look again", seen)
+		l.Note = fmt.Sprintf("No known FPGA board or DFU device is plugged in (%d USB devices seen); plug the board in (for DFU boards, enter the bootloader) and look again", seen)
 	}
 	return l
 }
@@ -199,7 +198,7 @@ func (s *Service) problem(d Device, boards []Board, node string, accErr error) s
 		if errors.Is(accErr, fs.ErrNotExist) {
 			parts = append(parts, fmt.Sprintf("its device node %s does not exist, so libusb cannot open it: on Linux, check that /dev/bus/usb is mounted (in a container, pass the device through)", node))
 		} else {
-			parts = append(parts, fmt.Sprintf("permission denied opening %s: %s", node, PermissionHelp(runtime.GOOS)))
+			parts = append(parts, fmt.Sprintf("permission denied opening %s: %s", node, PermissionHelp(s.goos)))
 		}
 	}
 	ftdi := false

@@ -19,7 +19,7 @@ func TestDevicesNoUSBBus(t *testing.T) {
 	if code, body := r.do(t, "GET", "/api/v1/flash/devices", nil, &l); code != 200 || !strings.Contains(string(body), `"devices":[]`) {
 		t.Fatalf("GET devices = %d %s, want 200 with an empty list", code, body)
 	}
-	if !strings.Contains(l.Note, "no USB bus is visible") || !strings.Contains(l.Note, "without USB passthrough") || !strings.Contains(l.Note, "desktop app") {
+	if !strings.HasPrefix(l.Note, "No USB bus is visible") || !strings.Contains(l.Note, "without USB passthrough") || !strings.Contains(l.Note, "desktop app") {
 		t.Errorf("note = %q", l.Note)
 	}
 }
@@ -158,7 +158,7 @@ func TestNoBusNoteElsewhere(t *testing.T) {
 // TestBoardProgrammerMissing: a flash by board whose programmer is not
 // installed says which package provides it.
 func TestBoardProgrammerMissing(t *testing.T) {
-	r := newRig(t, flash.Options{SysfsRoot: t.TempDir()})
+	r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t)})
 	t.Setenv("PATH", t.TempDir())
 	for board, pkg := range map[string]string{"icestick": "openfpgaloader", "fomu": "dfu-util"} {
 		var ae struct {

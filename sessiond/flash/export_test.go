@@ -10,3 +10,6 @@ func NewProgressParser(total int64) func(line []byte) (tasks.Progress, bool) {
 
 // NoBusNote exposes the note for a machine without a USB bus in sysfs.
 var NoBusNote = noBusNote
+
+// SetGOOS makes s behave as on goos (runtime.GOOS by default).
+func SetGOOS(s *Service, goos string) { s.goos = goos }

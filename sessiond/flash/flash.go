@@ -18,7 +18,10 @@
 //	POST flash             {"path":"build/top.bin","board":"icestick","target":"flash"|"sram",
 //	                        "bus":1,"address":5}  (or "vidpid":"0403:6010"), or the
 //	                       programmer form {"path":..,"programmer":"openfpgaloader","board"|"cable"|"vidpid":..};
-//	                       202 with the task's JSON
+//	                       202 with the task's JSON. On Linux, when sysfs shows no USB bus
+//	                       (a container without USB passthrough; GET flash/devices says so
+//	                       in its note), 424 {"error":{"code":"no_usb_bus","message":..,
+//	                       "details":{"sysfs":"/sys/bus/usb"}}} before any programmer runs.
 package flash
 
 import (
@@ -26,7 +29,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -114,6 +120,8 @@ type Options struct {
 // Service starts flashes.
 type Service struct {
 	opts Options
+	// goos is runtime.GOOS; the tests set another.
+	goos string
 }
 
 // New returns a Service for opts.
@@ -136,7 +144,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Access == nil {
 		opts.Access = openReadWrite
 	}
-	return &Service{opts: opts}, nil
+	return &Service{opts: opts, goos: runtime.GOOS}, nil
 }
 
 // Close stops nothing of its own: flashes are tasks, closed with them.
@@ -303,8 +311,9 @@ func expand(tmpl string, vars map[string]string) string {
 	return tmpl
 }
 
-// Start validates r, checks the programmer is installed and starts the
-// flash as a task named "flash".
+// Start validates r, checks that sessiond can reach USB devices at all and
+// that the programmer is installed, and starts the flash as a task named
+// "flash".
 func (s *Service) Start(r Request) (*tasks.Task, error) {
 	if r.Programmer == "" && r.Board != "" {
 		if b, ok := s.board(r.Board); ok && b.Protocol == ProtocolTinyprog {
@@ -315,6 +324,9 @@ func (s *Service) Start(r Request) (*tasks.Task, error) {
 	argv, p, err := s.Argv(r)
 	if err != nil {
 		return nil, err
+	}
+	if s.noUSBBus() {
+		return nil, s.noUSBBusError()
 	}
 	if _, err := exec.LookPath(p.Binary); err != nil {
 		hint := ""
@@ -332,6 +344,26 @@ func (s *Service) Start(r Request) (*tasks.Task, error) {
 		Diagnose: s.diagnose(p, r),
 		Progress: pp.Line,
 	})
+}
+
+// noUSBBus reports whether sysfs shows no USB bus at all (no
+// SysfsRoot/bus/usb/devices), as in a container without USB passthrough:
+// no programmer could reach a board, so a flash is refused before one
+// runs. Only Linux has sysfs; elsewhere the programmers find devices
+// themselves, so the answer is always false.
+func (s *Service) noUSBBus() bool {
+	if s.goos != "linux" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(s.opts.SysfsRoot, "bus", "usb", "devices"))
+	return errors.Is(err, fs.ErrNotExist)
+}
+
+// noUSBBusError is the refusal of a flash when noUSBBus: HTTP 424, code
+// "no_usb_bus", a message the UI shows as is.
+func (s *Service) noUSBBusError() *apierr.Error {
+	return apierr.New(424, "no_usb_bus", "This session runs in a container with no USB devices (sessiond sees no USB bus), so it cannot reach a board: use Flash in the browser (Chrome, Chromium or Edge) or the Gatewave desktop app.").
+		WithDetails(map[string]any{"sysfs": filepath.Join(s.opts.SysfsRoot, "bus", "usb")})
 }
 
 // diagnose explains a failed flash from the programmer's output and, for

@@ -2,6 +2,7 @@ package flash_test
 
 import (
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,9 +20,10 @@ import (
 var files = map[string]string{"build/top.bin": strings.Repeat("\xff\x00\x7e\xaa", 8192), "build/dir/.keep": ""}
 
 // TestNoBoardAttached runs the real programmers with nothing on the USB bus
-// (this machine has no FPGA board) and checks the failure is explained.
+// (a sysfs whose bus has no device, since this machine has no FPGA board)
+// and checks the failure is explained.
 func TestNoBoardAttached(t *testing.T) {
-	e := servertest.Start(t, files)
+	r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t)})
 	tests := []struct {
 		name     string
 		req      map[string]string
@@ -39,31 +41,22 @@ func TestNoBoardAttached(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			testenv.LookPath(t, tc.binary)
-			req := map[string]string{"path": "build/top.bin"}
+			req := map[string]any{"path": "top.bin"}
 			for k, v := range tc.req {
 				req[k] = v
 			}
-			var task servertest.Task
-			if code := e.Do("POST", "api/v1/flash", req, &task); code != http.StatusAccepted {
-				t.Fatalf("POST flash = %d %+v, want 202", code, task)
-			}
-			if task.Name != "flash" || task.Argv[0] != tc.binary || !slices.Contains(task.Argv, filepath.Join(e.Dir, "build/top.bin")) {
+			task, out, exit := r.flash(t, req)
+			if task.Name != "flash" || task.Argv[0] != tc.binary || !slices.Contains(task.Argv, r.file) {
 				t.Errorf("task = %+v", task)
 			}
-			out, exit, closeCode := e.TaskLog(testenv.Context(t, testenv.WaitLong), task.ID, nil)
 			if !strings.Contains(out, tc.inLog) {
 				t.Errorf("log lacks the programmer's %q:\n%s", tc.inLog, out)
 			}
-			if exit.State != "failed" || exit.Error == nil || exit.Error.Code != tc.wantCode || closeCode != 1000 {
+			if exit.State != tasks.Failed || exit.Error == nil || exit.Error.Code != tc.wantCode {
 				t.Fatalf("exit = %+v (error %+v), want failed with %s", exit, exit.Error, tc.wantCode)
 			}
 			if !strings.Contains(out, exit.Error.Message) {
 				t.Errorf("the diagnosis %q is not in the log", exit.Error.Message)
-			}
-			var after servertest.Task
-			e.Do("GET", "api/v1/tasks/"+task.ID, nil, &after)
-			if after.Error == nil || after.Error.Code != tc.wantCode {
-				t.Errorf("task JSON error = %+v, want %s", after.Error, tc.wantCode)
 			}
 		})
 	}
@@ -89,10 +82,13 @@ func TestProgrammerMissing(t *testing.T) {
 			t.Errorf("%s reported available with an empty PATH", p.ID)
 		}
 	}
+	// A machine with a USB bus (this one has none, which is refused
+	// first: TestFlashNoUSBBus).
+	r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t)})
 	var ae servertest.APIError
-	code := e.Do("POST", "api/v1/flash", map[string]string{"path": "build/top.bin", "programmer": "openfpgaloader", "board": "icebreaker"}, &ae)
+	code, body := r.do(t, "POST", "/api/v1/flash", map[string]string{"path": "top.bin", "programmer": "openfpgaloader", "board": "icebreaker"}, &ae)
 	if code != http.StatusFailedDependency || ae.Error.Code != "programmer_missing" || !strings.Contains(ae.Error.Message, "openfpgaloader") {
-		t.Errorf("flash without the programmer: %d %+v, want 424 programmer_missing naming the package", code, ae)
+		t.Errorf("flash without the programmer: %d %s, want 424 programmer_missing naming the package", code, body)
 	}
 }
 
@@ -167,5 +163,98 @@ func TestArgv(t *testing.T) {
 		if err != nil || !slices.Equal(got, tc.want) {
 			t.Errorf("Argv(%+v) = %q, %v; want %q", tc.req, got, err, tc.want)
 		}
+	}
+}
+
+// noUSBBusMessage is the refusal's message, as the UI shows it.
+const noUSBBusMessage = "This session runs in a container with no USB devices (sessiond sees no USB bus), so it cannot reach a board: use Flash in the browser (Chrome, Chromium or Edge) or the Gatewave desktop app."
+
+// TestFlashNoUSBBus: in a container without USB (sysfs has no bus/usb, as
+// on this machine) a flash is refused at once, before any programmer runs.
+func TestFlashNoUSBBus(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	for _, tool := range []string{"openFPGALoader", "dfu-util"} {
+		writeTool(t, tool, "touch "+marker+"\nexit 1\n")
+	}
+	sys := t.TempDir() // a sysfs without bus/usb
+	r := newRig(t, flash.Options{SysfsRoot: sys})
+	reqs := []map[string]any{
+		{"board": "icestick"},
+		{"board": "icebreaker", "target": "sram", "bus": 1, "address": 5},
+		{"board": "fomu"},
+		{"board": "fomu", "bus": 2, "address": 9}, // a DFU device by bus: the bus is what is missing
+		{"programmer": "openfpgaloader", "cable": "ft2232"},
+		{"programmer": "dfu-util"},
+	}
+	check := func(req map[string]any) {
+		t.Helper()
+		req["path"] = "top.bin"
+		var ae struct {
+			Error struct {
+				Code    string         `json:"code"`
+				Message string         `json:"message"`
+				Details map[string]any `json:"details"`
+			} `json:"error"`
+		}
+		code, body := r.do(t, "POST", "/api/v1/flash", req, &ae)
+		if code != http.StatusFailedDependency || ae.Error.Code != "no_usb_bus" || ae.Error.Message != noUSBBusMessage {
+			t.Errorf("POST flash %v = %d %s, want 424 no_usb_bus", req, code, body)
+		}
+		if ae.Error.Details["sysfs"] != filepath.Join(sys, "bus", "usb") {
+			t.Errorf("details = %v", ae.Error.Details)
+		}
+	}
+	for _, req := range reqs {
+		check(req)
+	}
+	// Installing the programmer would not help, so that is not what the
+	// refusal says.
+	path := os.Getenv("PATH")
+	t.Setenv("PATH", t.TempDir())
+	check(map[string]any{"board": "icestick"})
+	t.Setenv("PATH", path)
+
+	if n := len(r.tasks.List()); n != 0 {
+		t.Errorf("refused flashes started %d task(s)", n)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("a programmer ran")
+	}
+	// A bad request is still a bad request.
+	var ae servertest.APIError
+	if code, body := r.do(t, "POST", "/api/v1/flash", map[string]any{"path": "top.bin", "board": "no-such-board"}, &ae); code != 400 || ae.Error.Code != "bad_request" {
+		t.Errorf("unknown board without a bus = %d %s, want 400", code, body)
+	}
+
+	// The same condition makes the devices note.
+	var l flash.DeviceList
+	r.do(t, "GET", "/api/v1/flash/devices", nil, &l)
+	if !strings.HasPrefix(l.Note, "No USB bus is visible to sessiond ("+filepath.Join(sys, "bus", "usb")+" does not exist)") {
+		t.Errorf("note = %q", l.Note)
+	}
+
+	// An empty bus is not a missing one: the programmer runs and finds no
+	// device (TestNoBoardAttached runs the real ones).
+	r2 := newRig(t, flash.Options{SysfsRoot: sysfsTree(t)})
+	if _, _, ended := r2.flash(t, map[string]any{"path": "top.bin", "board": "icestick"}); ended.State != tasks.Failed {
+		t.Errorf("with an empty bus: task = %+v", ended)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("with an empty bus the programmer did not run: %v", err)
+	}
+
+	// Other systems have no sysfs at all; there the programmers find the
+	// device themselves, so nothing is refused.
+	os.Remove(marker)
+	r3 := newRig(t, flash.Options{SysfsRoot: t.TempDir()})
+	flash.SetGOOS(r3.svc, "darwin")
+	if _, _, ended := r3.flash(t, map[string]any{"path": "top.bin", "board": "icestick"}); ended.State != tasks.Failed {
+		t.Errorf("on darwin: task = %+v", ended)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Errorf("on darwin the programmer did not run: %v", err)
+	}
+	if l := r3.svc.Devices(); !strings.HasPrefix(l.Note, "This machine runs darwin") {
+		t.Errorf("darwin note = %q", l.Note)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"gatewave.dev/sessiond/tasks"
 	"gatewave.dev/sessiond/workspace"
 	"gatewave.dev/shared/apierr"
+	"gatewave.dev/shared/testenv"
 )
 
 // rig is a flash service over a temporary workspace holding top.bin,
@@ -79,6 +81,27 @@ func (r *rig) do(t *testing.T, method, path string, body any, out any) (int, []b
 		}
 	}
 	return res.StatusCode, data
+}
+
+// flash posts req to POST /api/v1/flash, wants 202, waits for the task and
+// returns its JSON as it started, its log, and its JSON (GET
+// /api/v1/tasks/ID) once it ended.
+func (r *rig) flash(t *testing.T, req map[string]any) (started tasks.Info, log string, ended tasks.Info) {
+	t.Helper()
+	if code, body := r.do(t, "POST", "/api/v1/flash", req, &started); code != http.StatusAccepted {
+		t.Fatalf("POST flash %v = %d %s, want 202", req, code, body)
+	}
+	tk, err := r.tasks.Get(started.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tk.Wait(testenv.Context(t, testenv.WaitLong)); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := r.do(t, "GET", "/api/v1/tasks/"+started.ID, nil, &ended); code != http.StatusOK {
+		t.Fatalf("GET task = %d %s", code, body)
+	}
+	return started, string(tk.Output()), ended
 }
 
 // usbDev is one device of a fixture sysfs tree.
