@@ -94,8 +94,37 @@ func ParseProgrammers(data []byte) (map[string]Programmer, error) {
 		if !slices.Contains(p.Args, "${FILE}") {
 			return nil, fmt.Errorf("programmer %q: args must contain ${FILE}", id)
 		}
+		for _, a := range p.Args {
+			if a == "${TARGET}" {
+				continue
+			}
+			if err := checkTemplate(a, "FILE"); err != nil {
+				return nil, fmt.Errorf("programmer %q: args: %w", id, err)
+			}
+		}
+		for t, args := range p.Targets {
+			for _, a := range args {
+				if err := checkTemplate(a, append([]string{"FILE"}, targetVars[t]...)...); err != nil {
+					return nil, fmt.Errorf("programmer %q: target %q: %w", id, t, err)
+				}
+			}
+		}
 	}
 	return m, nil
+}
+
+// targetVars are the placeholders each way of choosing the device sets.
+var targetVars = map[string][]string{"board": {"BOARD"}, "cable": {"CABLE"}, "vidpid": {"VID", "PID"}}
+
+// checkTemplate reports a placeholder in tmpl other than names (and
+// "${TARGET}" anywhere but as a whole argument, which Args alone may hold).
+func checkTemplate(tmpl string, names ...string) error {
+	vars := make(map[string]string, len(names))
+	for _, n := range names {
+		vars[n] = ""
+	}
+	_, err := expand(tmpl, vars)
+	return err
 }
 
 // Options configure a Service. Workspace and Tasks are required.
@@ -295,20 +324,41 @@ func (s *Service) Argv(r Request) (argv []string, p Programmer, err error) {
 	for _, a := range p.Args {
 		if a == "${TARGET}" {
 			for _, t := range targetArgs {
-				argv = append(argv, expand(t, vars))
+				x, err := expand(t, vars)
+				if err != nil {
+					return nil, p, apierr.Internal("programmer %q, target %q: %v", r.Programmer, target, err)
+				}
+				argv = append(argv, x)
 			}
 			continue
 		}
-		argv = append(argv, expand(a, vars))
+		x, err := expand(a, vars)
+		if err != nil {
+			return nil, p, apierr.Internal("programmer %q: %v", r.Programmer, err)
+		}
+		argv = append(argv, x)
 	}
 	return argv, p, nil
 }
 
-func expand(tmpl string, vars map[string]string) string {
-	for k, v := range vars {
-		tmpl = strings.ReplaceAll(tmpl, "${"+k+"}", v)
+// expand fills the placeholders (${NAME}, or $NAME as os.Expand reads it)
+// of one template argument from vars in a single pass over the template,
+// so a value that itself contains "${BOARD}" (a file path, say) is
+// inserted as is, never expanded again. A placeholder vars lacks is an
+// error.
+func expand(tmpl string, vars map[string]string) (string, error) {
+	var unknown []string
+	out := os.Expand(tmpl, func(name string) string {
+		v, ok := vars[name]
+		if !ok {
+			unknown = append(unknown, "${"+name+"}")
+		}
+		return v
+	})
+	if len(unknown) > 0 {
+		return "", fmt.Errorf("template %q: unknown placeholder %s", tmpl, strings.Join(unknown, ", "))
 	}
-	return tmpl
+	return out, nil
 }
 
 // Start validates r, checks that sessiond can reach USB devices at all and

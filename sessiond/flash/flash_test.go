@@ -1,6 +1,7 @@
 package flash_test
 
 import (
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"gatewave.dev/sessiond/server/servertest"
 	"gatewave.dev/sessiond/tasks"
 	"gatewave.dev/sessiond/workspace"
+	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/testenv"
 )
 
@@ -256,5 +258,65 @@ func TestFlashNoUSBBus(t *testing.T) {
 	}
 	if l := r3.svc.Devices(); !strings.HasPrefix(l.Note, "This machine runs darwin") {
 		t.Errorf("darwin note = %q", l.Note)
+	}
+}
+
+// TestArgvLiteralPlaceholder: a value that contains a placeholder's text
+// (a file named "${BOARD}.bin") goes into argv as is; templates are
+// expanded in one pass.
+func TestArgvLiteralPlaceholder(t *testing.T) {
+	r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t)})
+	for _, name := range []string{"${BOARD}.bin", "d/${CABLE}/${FILE}$VID.bin"} {
+		if _, err := r.ws.Write(name, strings.NewReader("x"), workspace.WriteOptions{MakeParents: true}); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(r.ws.Dir(), name)
+		for _, tc := range []struct {
+			req  flash.Request
+			want []string
+		}{
+			{flash.Request{Programmer: "openfpgaloader", Board: "icebreaker"}, []string{"openFPGALoader", "--board", "icebreaker", file}},
+			{flash.Request{Programmer: "openfpgaloader", Cable: "ft2232"}, []string{"openFPGALoader", "--cable", "ft2232", file}},
+			{flash.Request{Programmer: "openfpgaloader", VIDPID: "0403:6010"}, []string{"openFPGALoader", "--vid", "0x0403", "--pid", "0x6010", file}},
+			{flash.Request{Board: "icestick"}, []string{"openFPGALoader", "--board", "ice40_generic", "--write-flash", "--verify", file}},
+		} {
+			tc.req.Path = name
+			// Map order is random: repeat so an order-dependent expansion
+			// would show.
+			for range 20 {
+				got, _, err := r.svc.Argv(tc.req)
+				if err != nil || !slices.Equal(got, tc.want) {
+					t.Fatalf("Argv(%+v) = %q, %v; want %q", tc.req, got, err, tc.want)
+				}
+			}
+		}
+	}
+}
+
+// TestProgrammerPlaceholders: a template may use only the placeholders its
+// place sets.
+func TestProgrammerPlaceholders(t *testing.T) {
+	for _, doc := range []string{
+		`{"x":{"binary":"x","args":["${FILE}","${NOPE}"],"targets":{"":[]}}}`,
+		`{"x":{"binary":"x","args":["${TARGET}","${FILE}"],"targets":{"cable":["--board","${BOARD}"]}}}`,
+		`{"x":{"binary":"x","args":["--t=${TARGET}","${FILE}"],"targets":{"":[]}}}`,
+		`{"x":{"binary":"x","args":["${FILE}","$HOME"],"targets":{"":[]}}}`,
+	} {
+		if _, err := flash.ParseProgrammers([]byte(doc)); err == nil || !strings.Contains(err.Error(), "unknown placeholder") {
+			t.Errorf("ParseProgrammers(%s) = %v, want an unknown placeholder error", doc, err)
+		}
+	}
+	if _, err := flash.ParseProgrammers([]byte(`{"x":{"binary":"x","args":["${TARGET}","--in","${FILE}"],"targets":{"vidpid":["-d","${VID}:${PID}"],"board":["-b","${BOARD}"]}}}`)); err != nil {
+		t.Errorf("a good table: %v", err)
+	}
+
+	// A table built in code is checked when it is used.
+	r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t), Programmers: map[string]flash.Programmer{
+		"x": {Binary: "x", Args: []string{"${TARGET}", "${FILE}"}, Targets: map[string][]string{"cable": {"--board", "${BOARD}"}}},
+	}})
+	_, _, err := r.svc.Argv(flash.Request{Path: "top.bin", Programmer: "x", Cable: "c"})
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || ae.Status != 500 || !strings.Contains(ae.Message, "unknown placeholder ${BOARD}") {
+		t.Errorf("Argv with a bad template = %v", err)
 	}
 }
