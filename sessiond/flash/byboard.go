@@ -137,22 +137,27 @@ func (s *Service) deviceAt(bus, address int) (Device, bool) {
 	return Device{}, false
 }
 
+// dfuSuffixLen is a DFU suffix's length, which its bLength holds (DFU 1.1
+// Appendix B, Table B-1: bLength "16").
+const dfuSuffixLen = 16
+
 // imageSize is the size of the image a programmer writes: the file's,
-// less a DFU suffix (16 bytes ending in "UFD" and the suffix length, DFU
-// 1.1 Appendix B) that dfu-util does not send. 0 when unknown.
+// less a DFU suffix (16 bytes ending in "UFD" and bLength, which is 16;
+// DFU 1.1 Appendix B) that dfu-util does not send. A tail that says "UFD"
+// with another length is no suffix. 0 when unknown.
 func imageSize(path string) int64 {
 	st, err := os.Stat(path)
 	if err != nil {
 		return 0
 	}
 	n := st.Size()
-	if n >= 16 {
+	if n >= dfuSuffixLen {
 		f, err := os.Open(path)
 		if err == nil {
 			defer f.Close()
-			tail := make([]byte, 16)
-			if _, err := f.ReadAt(tail, n-16); err == nil && bytes.Equal(tail[8:11], []byte("UFD")) && int64(tail[11]) <= n {
-				n -= int64(tail[11])
+			tail := make([]byte, dfuSuffixLen)
+			if _, err := f.ReadAt(tail, n-dfuSuffixLen); err == nil && bytes.Equal(tail[8:11], []byte("UFD")) && tail[11] == dfuSuffixLen {
+				n -= dfuSuffixLen
 			}
 		}
 	}

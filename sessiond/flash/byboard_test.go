@@ -256,3 +256,37 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(s, ')')
 	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
+
+// TestImageSize: a DFU suffix (DFU 1.1 Appendix B: bcdDevice, idProduct,
+// idVendor, bcdDFU, "UFD", bLength = 16, dwCRC) is not part of the image;
+// a tail that says "UFD" with another length is no suffix.
+func TestImageSize(t *testing.T) {
+	dir := t.TempDir()
+	suffix := func(length byte) []byte {
+		return []byte{0xff, 0xff, 0x46, 0x61, 0x09, 0x12, 0x00, 0x01, 'U', 'F', 'D', length, 1, 2, 3, 4}
+	}
+	body := strings.Repeat("\xaa", 1000)
+	for _, tc := range []struct {
+		name string
+		data string
+		want int64
+	}{
+		{"plain", body, 1000},
+		{"suffix", body + string(suffix(16)), 1000},
+		{"bad length", body + string(suffix(10)), 1016},
+		{"length 255", body + string(suffix(255)), 1016},
+		{"only a suffix", string(suffix(16)), 0},
+		{"short", "UFD", 3},
+	} {
+		p := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(p, []byte(tc.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := flash.ImageSize(p); got != tc.want {
+			t.Errorf("%s: ImageSize = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	if got := flash.ImageSize(filepath.Join(dir, "absent")); got != 0 {
+		t.Errorf("absent file: %d", got)
+	}
+}

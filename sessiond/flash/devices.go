@@ -3,12 +3,14 @@ package flash
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Device is a USB device on sessiond's machine that a board in the list
@@ -195,10 +197,15 @@ func squash(s string) string {
 func (s *Service) problem(d Device, boards []Board, node string, accErr error) string {
 	var parts []string
 	if accErr != nil {
-		if errors.Is(accErr, fs.ErrNotExist) {
+		switch {
+		case errors.Is(accErr, fs.ErrNotExist):
 			parts = append(parts, fmt.Sprintf("its device node %s does not exist, so libusb cannot open it: on Linux, check that /dev/bus/usb is mounted (in a container, pass the device through)", node))
-		} else {
+		case errors.Is(accErr, fs.ErrPermission):
 			parts = append(parts, fmt.Sprintf("permission denied opening %s: %s", node, PermissionHelp(s.goos)))
+		case errors.Is(accErr, syscall.EBUSY):
+			parts = append(parts, fmt.Sprintf("its device node %s is busy (another program holds the device): close other flashers and serial terminals using the board, then try again", node))
+		default:
+			parts = append(parts, fmt.Sprintf("opening its device node %s failed (%v): unplug and replug the board, then try again", node, unwrapPath(accErr)))
 		}
 	}
 	ftdi := false
@@ -262,13 +269,33 @@ func interfaces(root, name string) []usbInterface {
 	return out
 }
 
-// attr reads one sysfs attribute, trimmed; "" when absent.
+// maxAttr bounds what attr reads: sysfs attributes are at most a page
+// (Documentation/filesystems/sysfs.rst: "the buffer ... is always
+// PAGE_SIZE bytes"), and a fixture or a bind mount could hold anything.
+const maxAttr = 4096
+
+// attr reads one sysfs attribute (at most maxAttr bytes), trimmed; ""
+// when absent or unreadable.
 func attr(dir, name string) string {
-	b, err := os.ReadFile(filepath.Join(dir, name))
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxAttr))
 	if err != nil {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// unwrapPath is err without the path an *fs.PathError repeats.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // openReadWrite is the default Options.Access: open the node read-write

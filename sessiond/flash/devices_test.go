@@ -1,6 +1,7 @@
 package flash_test
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -168,5 +169,51 @@ func TestBoardProgrammerMissing(t *testing.T) {
 		if code != 424 || ae.Error.Code != "programmer_missing" || !strings.Contains(ae.Error.Message, "Debian package "+pkg) {
 			t.Errorf("%s: %d %s", board, code, body)
 		}
+	}
+}
+
+// TestDeviceAccessErrors: only a refused open is called "permission
+// denied"; a busy device or another failure says what it was.
+func TestDeviceAccessErrors(t *testing.T) {
+	devRoot := devNodes(t, iceBreaker)
+	node := nodePath(devRoot, iceBreaker)
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{syscall.EACCES, "permission denied opening " + node},
+		{syscall.EPERM, "permission denied opening " + node},
+		{syscall.EBUSY, node + " is busy"},
+		{syscall.EIO, "opening its device node " + node + " failed (input/output error)"},
+	} {
+		r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t, iceBreaker), DevRoot: devRoot, Access: func(p string) error {
+			if p != node {
+				t.Errorf("Access(%s), want %s", p, node)
+			}
+			return &fs.PathError{Op: "open", Path: p, Err: tc.err}
+		}})
+		l := r.svc.Devices()
+		if len(l.Devices) != 1 {
+			t.Fatalf("devices = %+v", l)
+		}
+		d := l.Devices[0]
+		if d.Accessible || !strings.Contains(d.Problem, tc.want) {
+			t.Errorf("%v: problem %q, want it to say %q", tc.err, d.Problem, tc.want)
+		}
+		if permission := strings.Contains(d.Problem, "permission denied"); permission != errors.Is(tc.err, fs.ErrPermission) {
+			t.Errorf("%v: problem %q", tc.err, d.Problem)
+		}
+	}
+}
+
+// TestDeviceAttrBounded: a sysfs attribute is read up to 4096 bytes (a
+// page, the most the kernel's show() writes).
+func TestDeviceAttrBounded(t *testing.T) {
+	dev := iceBreaker
+	dev.product = "iCEBreaker " + strings.Repeat("x", 1<<20)
+	r := newRig(t, flash.Options{SysfsRoot: sysfsTree(t, dev), DevRoot: devNodes(t, dev)})
+	l := r.svc.Devices()
+	if len(l.Devices) != 1 || len(l.Devices[0].Product) != 4096 || !strings.HasPrefix(l.Devices[0].Product, "iCEBreaker x") {
+		t.Fatalf("devices = %d, product of %d bytes", len(l.Devices), len(l.Devices[0].Product))
 	}
 }

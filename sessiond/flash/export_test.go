@@ -13,3 +13,6 @@ var NoBusNote = noBusNote
 
 // SetGOOS makes s behave as on goos (runtime.GOOS by default).
 func SetGOOS(s *Service, goos string) { s.goos = goos }
+
+// ImageSize exposes the size of the image a programmer writes from path.
+var ImageSize = imageSize
