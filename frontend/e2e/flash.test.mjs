@@ -48,6 +48,7 @@ describe("flashing end to end", { timeout: 300_000, skip: problem ?? false }, ()
     // The sample's pin file names the iCEstick, so it is the board offered first.
     assert.equal(await page.getByTestId("flash-board").inputValue(), "icestick");
 
+    assert.equal(await page.getByTestId("flash-clock").inputValue(), "6000000", "SPI at 6 MHz unless the user picks another clock");
     await page.evaluate(() => window.__flashSim.plugIce40({ bridge: "FT2232H", flash: "N25Q032", fpga: "hx1k" }));
     const text = await flash("icestick", /^Flashed build\/blinky\.bin to Lattice iCEstick/);
     await screenshot(page, "flash-icestick");
@@ -138,7 +139,9 @@ describe("flashing end to end", { timeout: 300_000, skip: problem ?? false }, ()
     await page.getByTestId("flash-cancel").click();
     await page.getByTestId("flash-status").filter({ hasText: /^Flash cancelled\./ }).waitFor({ timeout: 30_000 });
     await screenshot(page, "flash-cancelled");
-    await flash("icestick", /^Flashed build\/blinky\.bin to Lattice iCEstick/);
+    await page.getByTestId("flash-clock").selectOption("3000000");
+    await flash("icestick", /^Flashed build\/blinky\.bin to Lattice iCEstick: .* at 3 MHz/);
+    await page.getByTestId("flash-clock").selectOption("6000000");
     const ok = await page.evaluate((n) => window.__flashSim.ice40.fpga.cdone && window.__flashSim.ice40.flash.memory.slice(0, n).some((x) => x !== 0xff), bin.byteLength);
     assert.ok(ok);
   });

@@ -75,6 +75,8 @@ function chooserError(b: Board, err: unknown): Error {
 
 export interface FlashChosenOptions extends FlashOptions {
   target?: "flash" | "sram";
+  /** SPI clock for FTDI boards; default 6 MHz. */
+  spiHz?: number;
   env?: FlashEnv;
 }
 
@@ -94,7 +96,7 @@ export async function flashChosen(c: Chosen, image: Uint8Array, o: FlashChosenOp
   if ("serial" in c) return flashTinyprog(c.serial, image, common);
   if (b.protocol === "dfu") return flashDfu(c.usb, image, { ...common, usb: o.env?.usb ?? undefined, alt: b.dfu?.alt });
   const usb = b.usb.find((u) => u.vid === hex4(c.usb.vendorId) && u.pid === hex4(c.usb.productId)) ?? b.usb[0];
-  return flashIce40(c.usb, image, { ...common, target, expectDevice: b.device, interface: usb?.interface ?? 0 });
+  return flashIce40(c.usb, image, { ...common, target, spiHz: o.spiHz, expectDevice: b.device, interface: usb?.interface ?? 0 });
 }
 
 /**

@@ -41,6 +41,7 @@ export class FlashControls {
   private boards: Board[] = [];
   private boardSel: HTMLSelectElement;
   private targetSel: HTMLSelectElement;
+  private clockSel: HTMLSelectElement;
   private info: HTMLElement;
   private devicesEl: HTMLElement;
   private bar: HTMLElement;
@@ -62,6 +63,14 @@ export class FlashControls {
         if (b) localStorage.setItem(this.key(`target.${b.id}`), this.targetSel.value);
       },
     });
+    this.clockSel = h("select.select", {
+      title: "SPI clock between the FTDI bridge and the flash (lower it for long wires or a flaky board; an FT2232D tops out at 6 MHz)",
+      "data-testid": "flash-clock",
+      onchange: () => localStorage.setItem(this.key("spi"), this.clockSel.value),
+    });
+    for (const mhz of [1, 3, 6, 10, 15, 30]) this.clockSel.append(h("option", { value: String(mhz * 1e6) }, `SPI ${mhz} MHz`));
+    this.clockSel.value = localStorage.getItem(this.key("spi")) ?? "6000000";
+    if (!this.clockSel.value) this.clockSel.value = "6000000";
     this.info = h("div.flash-info", { "data-testid": "flash-info" });
     this.devicesEl = h("div.flash-devices", { "data-testid": "flash-devices" });
     this.bar = h("div.progress-bar", {});
@@ -70,7 +79,7 @@ export class FlashControls {
     this.progress = h("div.progress", { hidden: true }, h("div.progress-track", {}, this.bar), h("div.progress-row", {}, this.label, this.cancelBtn));
     this.el = h("div.flash", {},
       h("div.flash-row", {}, this.boardSel),
-      h("div.flash-row", {}, this.targetSel),
+      h("div.flash-row", {}, this.targetSel, this.clockSel),
       h("div.flash-row", {},
         h("button.btn.primary", { onclick: () => this.flash(), "data-testid": "flash", title: "Write the selected bitstream to the board" }, "⚡ Flash"),
         h("button.btn.plain", { onclick: () => this.flashNative(), "data-testid": "flash-native", title: "Flash with the programmer tools on the sessiond host (the desktop app, or a machine with the board attached)" }, "via sessiond"),
@@ -120,6 +129,7 @@ export class FlashControls {
     const target = localStorage.getItem(this.key(`target.${b.id}`));
     if (target && b.targets.includes(target as "flash" | "sram")) this.targetSel.value = target;
     this.targetSel.disabled = b.targets.length < 2;
+    this.clockSel.hidden = b.protocol !== "ftdi-spi";
     const why = obstacle(b, this.env);
     if (why) this.info.append(h("div.flash-obstacle", { "data-testid": "flash-obstacle" }, why));
     const facts = `${b.fpga}${b.flash ? `, ${formatBytes(b.flash.size)} flash` : ""}`;
@@ -178,6 +188,7 @@ export class FlashControls {
     this.running = null;
     this.nativeTask = null;
     this.boardSel.disabled = false;
+    this.clockSel.disabled = false;
     this.targetSel.disabled = (this.board()?.targets.length ?? 0) < 2;
     this.cancelBtn.hidden = true;
     this.label.textContent = text;
@@ -207,6 +218,7 @@ export class FlashControls {
     // The board and target stay as they are until this flash ends, so its result matches the panel.
     this.boardSel.disabled = true;
     this.targetSel.disabled = true;
+    this.clockSel.disabled = true;
     return { path, board };
   }
 
@@ -234,6 +246,7 @@ export class FlashControls {
       const image = await this.api.bitstream(job.path, ac.signal);
       const r = await flashChosen(chosen, image, {
         target: this.targetSel.value === "sram" ? "sram" : "flash",
+        spiHz: Number(this.clockSel.value) || undefined,
         env: this.env,
         signal: ac.signal,
         progress: (p) => this.showProgress(p.total ? p.done / p.total : null, phaseText(p)),
