@@ -18,16 +18,6 @@ state=$root/.run/cloud
 nodestate=/tmp/gatewave-run-$(id -u)
 port=${GATEWAVE_RUN_PORT:-8480}
 poolsize=${GATEWAVE_RUN_POOL:-2}
-# The Debian image carries the FPGA toolchain (Build works in the IDE); it
-# takes minutes to make, so it is used once `make images` has made it, and
-# the small FROM-scratch test image (files, editor, a busybox shell) otherwise.
-if [ -n "${GATEWAVE_RUN_IMAGE:-}" ]; then
-	image=$GATEWAVE_RUN_IMAGE
-elif docker image inspect gatewave/workspace-debian >/dev/null 2>&1; then
-	image=gatewave/workspace-debian
-else
-	image=gatewave/sessiond-scratch
-fi
 poolname=gatewave-run
 log() { echo "run-cloud: $*" >&2; }
 
@@ -36,6 +26,18 @@ for b in cloud nodegw sessiond; do
 done
 command -v git >/dev/null || { log "git missing: apt-get install git"; exit 1; }
 bash "$root/scripts/dockerd.sh" >&2
+# The Debian image carries the FPGA toolchain (Build works in the IDE); it
+# takes minutes to make, so it is used once `make images` has made it, and
+# the small FROM-scratch test image (files, editor, a busybox shell) otherwise.
+# Asked only now that dockerd answers: on a cold start it was not running
+# before, and every image looked missing.
+if [ -n "${GATEWAVE_RUN_IMAGE:-}" ]; then
+	image=$GATEWAVE_RUN_IMAGE
+elif docker image inspect gatewave/workspace-debian >/dev/null 2>&1; then
+	image=gatewave/workspace-debian
+else
+	image=gatewave/sessiond-scratch
+fi
 mkdir -p "$state" "$nodestate"
 chmod 700 "$state" "$nodestate"
 
@@ -89,20 +91,47 @@ log "pool image: $image"
 pids=()
 cleanup() {
 	trap - INT TERM EXIT
-	log "stopping: saving open workspaces first"
 	# nodegw first, while the cloud still takes the saves (--shutdown-pool:
 	# every open workspace is saved, then the pool is removed; a container
 	# whose save fails is kept, and the next run saves it).
+	saved=
 	if [ ${#pids[@]} -gt 1 ]; then
+		log "stopping: nodegw saves open workspaces first"
 		kill "${pids[1]}" 2>/dev/null || true
 		wait "${pids[1]}" 2>/dev/null || true
+		# nodegw reports its save in its log (slog JSON, nodegw/cli): "saving
+		# open workspaces and removing the pool" when it starts, and an
+		# error "pool shutdown" when a save or a removal failed. Its exit
+		# status does not tell.
+		if ! grep -q '"msg":"saving open workspaces and removing the pool"' "$state/nodegw.log" 2>/dev/null; then
+			saved="nodegw exited without saving the open workspaces; see $state/nodegw.log"
+		elif grep -q '"msg":"pool shutdown"' "$state/nodegw.log"; then
+			saved="nodegw could not save or remove every container; see $state/nodegw.log"
+		else
+			saved=yes
+		fi
 	fi
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
 	left=$(docker ps -aq --filter "label=dev.gatewave.pool=$poolname")
 	[ -z "$left" ] || log "kept containers whose save failed (the next run saves them): $left"
+	if [ "$saved" = yes ] && [ -z "$left" ]; then
+		log "stopped; workspaces saved"
+	elif [ -n "$saved" ] && [ "$saved" != yes ]; then
+		log "stopped; $saved"
+	else
+		log "stopped"
+	fi
 }
-trap cleanup INT TERM EXIT
+# A requested stop (Ctrl-C, SIGTERM) cleans up and ends here, with status 0
+# as before; any other exit (a failed step, a component exiting on its own)
+# cleans up through the EXIT trap.
+stop() {
+	cleanup
+	exit 0
+}
+trap stop INT TERM
+trap cleanup EXIT
 
 "$bin/cloud" serve --idle-timeout 1h 2>"$state/cloud.log" &
 pids+=($!)
@@ -132,5 +161,8 @@ cat <<MSG
   Logs: $state/cloud.log, $state/nodegw.log. Ctrl-C stops everything.
 
 MSG
+# Only a component exiting on its own gets here: a requested stop ends in
+# stop(), which the signal runs while this waits.
 wait -n "${pids[@]}" || true
-log "a component exited; see the logs"
+log "a component exited on its own; see $state/cloud.log and $state/nodegw.log"
+exit 1
