@@ -80,8 +80,17 @@ export interface FlashChosenOptions extends FlashOptions {
   env?: FlashEnv;
 }
 
-/** flashChosen writes image to the chosen device with the board's method. */
+/** flashChosen writes image to the chosen device with the board's method; a Cancel is always FlashError "cancelled". */
 export async function flashChosen(c: Chosen, image: Uint8Array, o: FlashChosenOptions = {}): Promise<FlashResult> {
+  try {
+    return await flashWith(c, image, o);
+  } catch (err) {
+    if ((err as Error)?.name === "AbortError") throw new FlashError("The flash was cancelled.", "cancelled");
+    throw err;
+  }
+}
+
+async function flashWith(c: Chosen, image: Uint8Array, o: FlashChosenOptions): Promise<FlashResult> {
   const b = c.board;
   const target = o.target ?? "flash";
   if (!b.targets.includes(target)) throw new FlashError(`${b.name} cannot be programmed to ${target === "sram" ? "SRAM" : "flash"} from here.`, "unsupported");
