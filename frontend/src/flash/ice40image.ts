@@ -158,6 +158,11 @@ function dieOf(banks: Ice40Image["cramBanks"], length: number): Ice40Die | null 
   return ICE40_DIES.find((d) => d.imageBytes === length) ?? null;
 }
 
+/** article is "an" before a name read with a vowel sound (HX "aitch-ex", LP "el-pee"), "a" otherwise (UP "you-pee"). */
+function article(device: string): string {
+  return /^[hlfmnrsx]/i.test(device) ? "an" : "a";
+}
+
 function ascii(b: Uint8Array): string {
   let s = "";
   for (const c of b) s += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : "?";
@@ -182,13 +187,13 @@ export function checkIce40Image(b: Uint8Array, expectDevice?: string): Ice40Imag
   if (!want) return img;
   if (!img.die) {
     throw new FlashError(
-      `The bitstream's configuration memory layout (${img.cramBanks.map((x) => `${x.width}×${x.height}`).join(", ") || "none"}) matches no iCE40 we know, and the board has an ${expectDevice}: build the design for --${expectDevice} and flash again.`,
+      `The bitstream's configuration memory layout (${img.cramBanks.map((x) => `${x.width}×${x.height}`).join(", ") || "none"}) matches no iCE40 we know, and the board has ${article(expectDevice)} ${expectDevice.toUpperCase()}: build the design for --${expectDevice} and flash again.`,
       "wrong_device",
     );
   }
   if (img.die !== want) {
     throw new FlashError(
-      `This bitstream is for an iCE40 ${img.die.devices[0].toUpperCase()} (${img.die.die} die, ${b.length} bytes) but the board has an ${expectDevice.toUpperCase()}: build the design for --${expectDevice} (nextpnr-ice40) and flash again.`,
+      `This bitstream is for an iCE40 ${img.die.devices[0].toUpperCase()} (${img.die.die} die, ${b.length} bytes) but the board has ${article(expectDevice)} ${expectDevice.toUpperCase()}: build the design for --${expectDevice} (nextpnr-ice40) and flash again.`,
       "wrong_device",
     );
   }
