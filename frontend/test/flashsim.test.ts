@@ -295,6 +295,12 @@ describe("MPSSE", () => {
 });
 
 describe("SPI flash", () => {
+  it("a board whose jumpers take the flash off the programmer's lines reads FF FF FF and changes nothing", async () => {
+    const r = await rig({ flash: "W25Q32", flashDisconnected: true });
+    expect(await r.cmd([0x9f], 3)).toEqual([0xff, 0xff, 0xff]);
+    expect(r.board.flash.log).toEqual([]);
+  });
+
   it("a chip made to answer another JEDEC id (an unknown part) answers it on 9Fh", async () => {
     const r = await rig({ flash: "W25Q32", jedecId: [0xc2, 0x99, 0x01] });
     expect(await r.cmd([0x9f], 3)).toEqual([0xc2, 0x99, 0x01]);

@@ -259,6 +259,19 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
     expect(Buffer.from(mem.subarray(0x1000, 0x1000 + 32220)).equals(Buffer.from(blinky))).toBe(true);
   });
 
+  it("on an HX8K breakout jumpered for SRAM (flash off the bus), the flash target names the jumpers and SRAM works", async () => {
+    const { board, device } = plugged({ fpga: "hx8k", sram: true, flashDisconnected: true });
+    const hx8k = makeIce40Image("hx8k", { seed: 1, size: 135100 });
+    const e = await rejection(flashIce40(device, hx8k, { clock: board.clock, expectDevice: "hx8k" }));
+    expect(e.code).toBe("wrong_chip");
+    expect(e.message).toMatch(/FF FF FF/);
+    expect(e.message).toMatch(/jumper/i);
+    const r = await flashIce40(device, hx8k, { clock: board.clock, expectDevice: "hx8k", target: "sram" });
+    expect(r.summary).toMatch(/SRAM/);
+    expect(board.fpga.cdone).toBe(true);
+    expect(board.fpga.configuredFrom).toBe("sram");
+  });
+
   it("a Cancel during an erase waits for the chip, so flashing again at once works", async () => {
     const { board, device } = plugged();
     const ac = new AbortController();

@@ -34,6 +34,12 @@ export interface Ice40BoardOptions {
   poweredDown?: boolean;
   flashContents?: Uint8Array;
   kernelDriver?: boolean;
+  /**
+   * The board's jumpers take the flash off the programmer's lines: the
+   * iCE40-HX8K breakout set for SRAM (J7 open, J6 across), where the FTDI
+   * reaches only the FPGA. Default false (the flash shares the bus).
+   */
+  flashDisconnected?: boolean;
   /** A chip that answers this JEDEC id (otherwise behaving as flash does): an unknown or counterfeit part. */
   jedecId?: [number, number, number];
 }
@@ -98,7 +104,7 @@ export function createIce40Board(o: Ice40BoardOptions = {}): Ice40Board {
     pins(levels, t) {
       const changed = levels ^ prev;
       prev = levels;
-      if (changed & 0x10) {
+      if (changed & 0x10 && !o.flashDisconnected) {
         if (levels & 0x10) flash.deselect(t);
         else flash.select(t);
       }
@@ -107,14 +113,14 @@ export function createIce40Board(o: Ice40BoardOptions = {}): Ice40Board {
     clock(levels, mosi, t) {
       if (levels !== prev) this.pins(levels, t);
       const csLow = (levels & 0x10) === 0;
-      const miso = csLow ? flash.clockBit(mosi, t) : 1;
+      const miso = csLow && !o.flashDisconnected ? flash.clockBit(mosi, t) : 1;
       if (fpga.listening) fpga.clock(mosi, csLow, t);
       return miso;
     },
     clockByte(levels, mosi, t) {
       if (fpga.listening) return undefined;
       if (levels !== prev) this.pins(levels, t);
-      return (levels & 0x10) === 0 ? flash.clockByte(mosi, t) : 0xff;
+      return (levels & 0x10) === 0 && !o.flashDisconnected ? flash.clockByte(mosi, t) : 0xff;
     },
   };
   const ftdi = new FtdiDevice({
