@@ -298,7 +298,7 @@ describe("SPI flash", () => {
   it("a board whose jumpers take the flash off the programmer's lines reads FF FF FF and changes nothing", async () => {
     const r = await rig({ flash: "W25Q32", flashDisconnected: true });
     expect(await r.cmd([0x9f], 3)).toEqual([0xff, 0xff, 0xff]);
-    expect(r.board.flash.log).toEqual([]);
+    expect(r.board.flash.log.filter((l) => !l.endsWith("(fpga)"))).toEqual([]); // only the FPGA's own power-on read
   });
 
   it("a chip made to answer another JEDEC id (an unknown part) answers it on 9Fh", async () => {
