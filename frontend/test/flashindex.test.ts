@@ -13,10 +13,11 @@ import { FakeSerial } from "../src/flash/sim/serial";
 import { createTinyFpgaBx } from "../src/flash/sim/tinyprog";
 import { FakeUSB } from "../src/flash/sim/usb";
 import { FlashError } from "../src/flash/types";
+import { blinkyHx1k } from "./bitstreams";
 
 const boards: Board[] = JSON.parse(readFileSync(resolve(__dirname, "../../sessiond/flash/boards.json"), "utf8")).boards;
 const board = (id: string) => boards.find((b) => b.id === id)!;
-const blinky = new Uint8Array(readFileSync(resolve(__dirname, "fixtures/blinky-hx1k.bin")));
+const blinky = blinkyHx1k();
 
 function env(o: Partial<FlashEnv> = {}): FlashEnv {
   return { usb: new FakeUSB({ requireGesture: false }) as unknown as USB, serial: new FakeSerial({ requireGesture: false }) as unknown as Serial, secure: true, desktop: false, ...o };

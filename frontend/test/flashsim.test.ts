@@ -1,13 +1,13 @@
 // The iCE40/FTDI board simulator, driven with hand-written MPSSE byte
 // sequences (FTDI AN_108's command set, the flash datasheets' instruction
 // sequences, TN1248's configuration steps) — no driver code involved.
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createIce40Board, FLASH_CHIPS, type Ice40Board, type Ice40BoardOptions } from "../src/flash/sim/board";
 import { makeIce40Image } from "../src/flash/sim/ice40";
 import { FakeUSB } from "../src/flash/sim/usb";
+import { blinkyHx1k } from "./bitstreams";
 
-const hx1kImage = new Uint8Array(readFileSync(new URL("./fixtures/blinky-hx1k.bin", import.meta.url)));
+const hx1kImage = blinkyHx1k();
 
 // Pin values on ADBUS (board wiring): SCK 0x01, MOSI 0x02, MISO 0x04 (input), CS# 0x10, CDONE 0x40 (input), CRESET_B 0x80.
 const DIR = 0x93; // SCK, MOSI, CS#, CRESET_B outputs

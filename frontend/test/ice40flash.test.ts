@@ -1,8 +1,6 @@
 // The FTDI/iCE40 driver: command encoding, clock divisors, erase planning
 // and bitstream parsing on their own, then whole flashes against the
 // datasheet-based board simulator (sim/board.ts) on its virtual clock.
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { chipFor, FTDI_CHIPS } from "../src/flash/ftdi";
 import { flashIce40, FTDI_FILTERS, readIce40Flash, type Ice40FlashOptions } from "../src/flash/ice40";
@@ -12,11 +10,12 @@ import { chipById, eraseTypMs, isErased, planErase, planEraseKeeping, SPI_FLASH_
 import { createIce40Board, FLASH_CHIPS, type Ice40Board, type Ice40BoardOptions } from "../src/flash/sim/board";
 import { makeIce40Image } from "../src/flash/sim/ice40";
 import { FakeUSB } from "../src/flash/sim/usb";
+import { blinkyHx1k, icemultiHx1k } from "./bitstreams";
 import { boundMs } from "../bench/flash-entry";
 import { FlashError, type FlashProgress } from "../src/flash/types";
 
 /** examples/blinky built for the iCEstick: yosys synth_ice40, nextpnr-ice40 --hx1k --package tq144, icepack. */
-const blinky = new Uint8Array(readFileSync(resolve(__dirname, "fixtures/blinky-hx1k.bin")));
+const blinky = blinkyHx1k();
 
 function hex(b: ArrayLike<number>): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
@@ -153,7 +152,7 @@ describe("iCE40 bitstreams", () => {
   });
   it("reads a multi-boot file (icemulti) by the image it boots at power-on", () => {
     // icemulti -p0 blinky.bin blinky.bin: five 32-byte warm-boot headers, then the images.
-    const multi = new Uint8Array(readFileSync(resolve(__dirname, "fixtures/icemulti-hx1k.bin")));
+    const multi = icemultiHx1k();
     const img = checkIce40Image(multi, "hx1k");
     expect(img.die?.die).toBe("1k");
     expect(img.syncOffset).toBe(160 + 4); // the image itself starts with an empty comment block (FF 00 00 FF)
