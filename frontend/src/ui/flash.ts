@@ -125,13 +125,14 @@ export class FlashControls {
     clear(this.info);
     if (!b) return;
     if (save) localStorage.setItem(this.key("board"), b.id);
-    for (const t of b.targets) this.targetSel.append(h("option", { value: t }, t === "flash" ? "to flash (kept)" : "to SRAM (until power-off)"));
+    for (const t of b.targets) this.targetSel.append(h("option", { value: t }, t === "flash" ? "to flash" : "to SRAM (volatile)"));
     const target = localStorage.getItem(this.key(`target.${b.id}`));
     if (target && b.targets.includes(target as "flash" | "sram")) this.targetSel.value = target;
     this.targetSel.disabled = b.targets.length < 2;
     this.clockSel.hidden = b.protocol !== "ftdi-spi";
     const why = obstacle(b, this.env);
-    if (why) this.info.append(h("div.flash-obstacle", { "data-testid": "flash-obstacle" }, why));
+    // In the desktop app, flashing through sessiond is the way, not an obstacle: say it plainly, not as a warning.
+    if (why) this.info.append(h(this.env.desktop ? "div.muted" : "div.flash-obstacle", { "data-testid": "flash-obstacle" }, why));
     const facts = `${b.fpga}${b.flash ? `, ${formatBytes(b.flash.size)} flash` : ""}`;
     this.info.append(b.notes
       ? h("details.flash-notes", {}, h("summary.muted", {}, facts), h("div.muted", {}, b.notes))
