@@ -271,6 +271,41 @@ describe("flashing the simulated iCEstick (FT2232H + N25Q032 + HX1K)", () => {
     expect(board.fpga.configuredFrom).toBe("sram");
   });
 
+  it("a transfer that answers late (a timeout mid-write) is resynced, and the kept data is written back and checked", async () => {
+    const before = new Uint8Array(4 * 1024 * 1024);
+    for (let i = 0; i < before.length; i++) before[i] = (i * 11) & 0xff;
+    const { board, device } = plugged({ flashContents: before });
+    let writing = false;
+    let delayed = false;
+    // One bulk read during writing answers only after many turns of the event loop: the driver's transfer
+    // timeout fires first (the virtual clock's sleep returns at once), so the answer arrives late.
+    const late = new Proxy(device, {
+      get(target, prop) {
+        if (prop === "transferIn") {
+          return async (ep: number, n: number) => {
+            if (writing && !delayed) {
+              delayed = true;
+              for (let i = 0; i < 400; i++) await Promise.resolve();
+            }
+            return target.transferIn(ep, n);
+          };
+        }
+        const v = Reflect.get(target, prop, target);
+        return typeof v === "function" ? v.bind(target) : v;
+      },
+    });
+    const e = await rejection(flashIce40(late, blinky, { clock: board.clock, offset: 0x1000, progress: (p) => (writing = p.phase === "writing" && p.done > 0) }));
+    expect(delayed).toBe(true);
+    expect(e.code).toBe("timeout");
+    expect(e.message, e.message).toMatch(/written back first/);
+    const mem = board.flash.memory;
+    expect(Buffer.from(mem.subarray(0, 0x1000)).equals(Buffer.from(before.subarray(0, 0x1000)))).toBe(true);
+    expect(Buffer.from(mem.subarray(0x1000 + 32220)).equals(Buffer.from(before.subarray(0x1000 + 32220)))).toBe(true);
+    // And the board is usable at once.
+    const r = await flashIce40(device, blinky, { clock: board.clock, offset: 0x1000 });
+    expect(r.verified).toBe(true);
+  });
+
   it("a Cancel during an erase waits for the chip, so flashing again at once works", async () => {
     const { board, device } = plugged();
     const ac = new AbortController();

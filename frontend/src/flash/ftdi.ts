@@ -149,6 +149,8 @@ export class Ftdi {
   /** What the driver is doing, for error messages (the caller updates it). */
   where: FtdiWhere = { phase: "connecting" };
   private leftover: Uint8Array = new Uint8Array(0);
+  /** USB calls a timeout or Cancel stopped waiting for: they may still complete, and answer late. */
+  private inflight = new Set<Promise<unknown>>();
   private closed = false;
   /** False while cleaning up after a failure or cancel: the last pin commands must go out even though the signal aborted. */
   private abortable = true;
@@ -291,6 +293,34 @@ export class Ftdi {
     return out;
   }
 
+  /**
+   * resync makes the reply stream trustworthy again after a timeout or
+   * Cancel abandoned a transfer: it lets abandoned transfers finish
+   * (bounded), drops any half-read answer, purges the bridge's buffers and
+   * repeats the MPSSE sync check (0xAA answered FA AA). The Cancel is
+   * ignored from here on; a bridge that does not resync throws.
+   */
+  async resync(): Promise<void> {
+    this.ignoreSignal();
+    if (this.inflight.size) {
+      await deadline(Promise.allSettled([...this.inflight]), {
+        clock: this.clock,
+        timeoutMs: this.timeoutMs,
+        settleTurns: 4096,
+        timeout: () => new FlashError(`The FTDI bridge did not finish a transfer within ${this.timeoutMs} ms: unplug the board, plug it back in and flash again.`, "timeout"),
+        aborted: cancelled,
+      });
+    }
+    this.leftover = new Uint8Array(0);
+    await this.control(SIO.RESET, SIO.PURGE_RX);
+    await this.control(SIO.RESET, SIO.PURGE_TX);
+    await this.write(new Uint8Array([0xaa]));
+    const echo = await this.read(2, 500);
+    if (echo[0] !== 0xfa || echo[1] !== 0xaa) {
+      throw new FlashError(`The FTDI bridge answered the sync check with ${[...echo].map((b) => b.toString(16).padStart(2, "0")).join(" ")} after an interrupted transfer: unplug the board, plug it back in and flash again.`, "device_error");
+    }
+  }
+
   /** sleep waits on the session's clock, as a cancel. */
   async sleep(ms: number): Promise<void> {
     try {
@@ -333,7 +363,14 @@ export class Ftdi {
    * pending then races clock.sleep(timeout) and the abort signal.
    */
   private async transfer<T>(name: string, call: () => Promise<T>): Promise<T> {
-    return bounded(call, (err) => this.mapError(name, err), {
+    const tracked = () => {
+      const p = call();
+      this.inflight.add(p);
+      const done = () => this.inflight.delete(p);
+      p.then(done, done);
+      return p;
+    };
+    return bounded(tracked, (err) => this.mapError(name, err), {
       clock: this.clock,
       timeoutMs: this.timeoutMs,
       signal: this.abortable ? this.signal : undefined,

@@ -94,6 +94,7 @@ function release(m: Mpsse, c: Cmd): Cmd {
 async function leaveSane(s: Session): Promise<void> {
   s.ftdi.ignoreSignal();
   try {
+    await s.ftdi.resync();
     await s.m.run(release(s.m, new Cmd()));
   } catch {
     // The device is gone or refuses: nothing more to do.
@@ -147,7 +148,7 @@ export async function flashIce40(device: USBDevice, image: Uint8Array, o: Ice40F
     await leaveSane(s);
     throw err;
   } finally {
-    await s.ftdi.close();
+    await s.ftdi.close(true);
   }
 }
 
@@ -187,12 +188,17 @@ async function toFlash(s: Session, image: Uint8Array, offset: number, verify: bo
     await flash.program(image, offset, (done) => s.report("writing", done, image.length));
     for (const k of kept) await flash.program(k.data, k.addr);
   } catch (err) {
-    const gone = err instanceof FlashError && err.code === "unplugged";
+    let gone = err instanceof FlashError && err.code === "unplugged";
     if (!gone) {
-      // A cancelled erase or program goes on inside the chip: wait for it to finish, so the next
-      // flash (and the FPGA's boot) finds the chip answering rather than busy.
-      s.ftdi.ignoreSignal();
-      await flash.waitReady("finishing the interrupted erase", eraseMaxMs(chip, 65536), 5).catch(() => {});
+      // The reply stream may be out of step after an abandoned transfer: resync it first. Then, as a
+      // cancelled erase or program goes on inside the chip, wait for it to finish, so the next flash
+      // (and the FPGA's boot) finds the chip answering rather than busy.
+      try {
+        await s.ftdi.resync();
+        await flash.waitReady("finishing the interrupted erase", eraseMaxMs(chip, 65536), 5);
+      } catch {
+        gone = true; // no trustworthy way to talk to the chip: treat the kept data as not written back
+      }
     }
     if (!kept.length) throw err;
     // The kept data exists only in memory now: a Cancel or a timeout must not lose it, so write it back
@@ -201,7 +207,12 @@ async function toFlash(s: Session, image: Uint8Array, offset: number, verify: bo
     if (!gone) {
       try {
         for (const k of kept) await flash.program(k.data, k.addr);
+        // Believe the write-back only once it reads back equal.
         restored = true;
+        for (const k of kept) {
+          const again = await flash.read(k.addr, k.data.length, undefined, k.addr, "writing");
+          if (again.some((x, j) => x !== k.data[j])) restored = false;
+        }
       } catch {
         // Reported below.
       }
@@ -326,7 +337,7 @@ export async function readIce40Flash(device: USBDevice, offset: number, length: 
     await leaveSane(s);
     throw err;
   } finally {
-    await s.ftdi.close();
+    await s.ftdi.close(true);
   }
 }
 

@@ -97,7 +97,7 @@ async function flashWith(c: Chosen, image: Uint8Array, o: FlashChosenOptions): P
   checkImageFor(b, image);
   if ("usb" in c) {
     const id = `${hex4(c.usb.vendorId)}:${hex4(c.usb.productId)}`;
-    if (!b.usb.some((u) => `${u.vid}:${u.pid}` === id)) {
+    if (!b.usb.some((u) => parseInt(u.vid, 16) === c.usb.vendorId && parseInt(u.pid, 16) === c.usb.productId)) {
       throw new FlashError(`The chosen device (${c.usb.productName || "USB device"}, ${id}) is not ${b.name} (${b.usb.map((u) => `${u.vid}:${u.pid}`).join(" or ")}): choose the board itself, or pick the board you have in the list.`, "wrong_device");
     }
   }

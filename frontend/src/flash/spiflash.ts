@@ -32,6 +32,8 @@ export interface SpiFlashChip {
   writeStatusMaxMs: number;
   /** tRES1: release from deep power-down to the next command, µs. */
   releasePowerDownUs: number;
+  /** The status register's protection bits; default STATUS_PROTECT (Macronix: bits 2..5, bit 6 is QE). */
+  protectMask?: number;
   datasheet: string;
 }
 
@@ -114,6 +116,8 @@ export const SPI_FLASH_CHIPS: SpiFlashChip[] = [
     // Macronix MX25L3233F "Erase and Programming Performance": tPP 0.5/3 ms, tSE 40/200 ms,
     // tBE32 200/1000 ms, tBE 400/2000 ms; tRES1 rounded up to 10 µs. (Recalled figures, as for the AT25SF081.)
     name: "MX25L3233F",
+    // Status bit 6 is QE (quad enable), not protection: clearing it would turn WP#/HOLD# back on.
+    protectMask: 0x3c,
     jedecId: [0xc2, 0x20, 0x16],
     size: 4 * MiB,
     pageSize: 256,
@@ -351,14 +355,15 @@ export class SpiFlash {
 
   /** unprotect clears the block-protect bits if any is set (otherwise erases are ignored). */
   async unprotect(): Promise<void> {
-    if (!(this.status & STATUS_PROTECT)) return;
     const chip = this.chip!;
+    const mask = chip.protectMask ?? STATUS_PROTECT;
+    if (!(this.status & mask)) return;
     const c = new Cmd();
     this.command(c, [CMD.WRITE_ENABLE]);
-    this.command(c, [CMD.WRITE_STATUS, 0x00]);
+    this.command(c, [CMD.WRITE_STATUS, this.status & ~mask & 0x7c]);
     await this.m.run(c);
     await this.waitReady("clearing its write protection", chip.writeStatusMaxMs * 2, 0.5);
-    if ((await this.readStatus()) & STATUS_PROTECT) {
+    if ((await this.readStatus()) & mask) {
       throw new FlashError(`The SPI flash ${chip.name} stays write-protected (status ${hexBytes([this.status])}; its WP# pin may be held low): it cannot be erased from here.`, "device_error");
     }
   }

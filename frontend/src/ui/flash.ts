@@ -241,6 +241,7 @@ export class FlashControls {
     const ac = new AbortController();
     this.running = ac;
     this.showProgress(null, `Choose ${job.board.name} in the browser's dialog…`);
+    let reached: FlashProgress["phase"] | null = null;
     try {
       const chosen = await chooseDevice(job.board, this.env);
       this.showProgress(null, `Fetching ${job.path}…`);
@@ -250,16 +251,35 @@ export class FlashControls {
         spiHz: Number(this.clockSel.value) || undefined,
         env: this.env,
         signal: ac.signal,
-        progress: (p) => this.showProgress(p.total ? p.done / p.total : null, phaseText(p)),
+        progress: (p) => {
+          reached = p.phase;
+          this.showProgress(p.total ? p.done / p.total : null, phaseText(p));
+        },
       });
       this.finish(`Flashed ${job.path} to ${job.board.name}: ${r.summary}`, true);
     } catch (err) {
-      if (err instanceof FlashError && err.code === "cancelled") {
-        const state = job.board.protocol === "dfu" ? "" : " The FPGA stays unconfigured until the next flash.";
+      if ((err instanceof FlashError && err.code === "cancelled") || (err as Error)?.name === "AbortError") {
+        const state = job.board.protocol === "dfu" ? "" : this.cancelState(reached);
         this.finish(`Flash cancelled. ${explainError(err).replace(/^The flash was cancelled\.\s*/, "")}${state}${await this.saveRescue(job.board, err)}`.replace(/\s+/g, " ").trim(), false, "info");
         return;
       }
       this.finish(`Flash failed: ${explainError(err)}${await this.saveRescue(job.board, err)}`, false);
+    }
+  }
+
+  /** cancelState says what a Cancel left on the board, from the last phase the flasher reported. */
+  private cancelState(reached: FlashProgress["phase"] | null): string {
+    switch (reached) {
+      case "erasing":
+      case "writing":
+        return " The flash holds part of the image, so the FPGA stays unconfigured until the next flash.";
+      case "verifying":
+        return " The image was written but not checked.";
+      case "configuring":
+      case "done":
+        return "";
+      default:
+        return " Nothing was written: the board runs what it ran before.";
     }
   }
 
@@ -271,17 +291,21 @@ export class FlashControls {
   private async saveRescue(b: Board, err: unknown): Promise<string> {
     const rescue = err instanceof FlashError ? err.rescue : undefined;
     if (!rescue?.length) return "";
+    // Outside build/ (which `make clean` removes), named by time so a later rescue never replaces an earlier one.
+    const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "").replace("T", "-");
     const saved: string[] = [];
+    const failed: string[] = [];
     for (const r of rescue) {
-      const path = `build/flash-rescue/${b.id}-0x${r.addr.toString(16)}.bin`;
+      const path = `flash-rescue/${b.id}-${stamp}-0x${r.addr.toString(16)}.bin`;
       try {
-        await this.api.write(path, r.data, { mkdirs: true });
+        await this.api.write(path, r.data, { mkdirs: true, create: true });
         saved.push(path);
       } catch (e) {
-        return ` Saving it to ${path} failed too (${(e as Error).message}).`;
+        failed.push(`${path} (${(e as Error).message})`);
       }
     }
-    return ` It was saved to ${saved.join(", ")}: each file goes back at the address in its name.`;
+    return (saved.length ? ` It was saved to ${saved.join(", ")}: each file goes back at the flash address in its name.` : "") +
+      (failed.length ? ` Saving ${failed.join(", ")} failed.` : "");
   }
 
   /** flashNative asks sessiond to run the board's programmer; its log streams into the output panel. */
