@@ -170,6 +170,33 @@ describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
     await page.locator('.bits-row[data-path="build/blinky.bin"]').waitFor({ timeout: 10_000 });
   });
 
+  test("a bitstream opens as hex, read-only, never as text; a very large text file opens read-only", async (t) => {
+    if (!ready(t)) return;
+    let bin;
+    try {
+      bin = readFileSync(join(s.dir, "build/blinky.bin"));
+    } catch {
+      return missing(t, "build/blinky.bin (the build test must pass first)");
+    }
+    const row = page.locator('.tree-row[data-path="build/blinky.bin"]');
+    if (!(await row.isVisible())) await page.locator('.tree-row[data-path="build"]').click();
+    await row.click();
+    const hex = page.locator('.binary-view[data-path="build/blinky.bin"] [data-testid=binary-hex]');
+    await hex.waitFor({ timeout: 10_000 });
+    const first = [...bin.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    assert.ok((await hex.innerText()).startsWith("00000000  " + first), (await hex.innerText()).slice(0, 80));
+    assert.match(await page.getByTestId("binary-info").innerText(), new RegExp(`${bin.byteLength.toLocaleString("en")} bytes\\), binary`));
+    assert.equal(await page.locator('.cm-content[data-path="build/blinky.bin"]').count(), 0, "no text editor for a binary file");
+    await screenshot(page, "07-binary");
+    // A 5 MB text file: shown, not editable.
+    writeFileSync(join(s.dir, "big.log"), "line of a large log file\n".repeat(220_000));
+    await page.locator('.tree-row[data-path="big.log"]').click({ timeout: 10_000 });
+    const big = page.locator('.cm-content[data-path="big.log"]');
+    await big.waitFor({ timeout: 20_000 });
+    assert.equal(await big.getAttribute("contenteditable"), "false");
+    assert.ok(readFileSync(join(s.dir, "build/blinky.bin")).equals(bin), "the bitstream is untouched");
+  });
+
   test("telemetry charts draw live samples", async (t) => {
     if (!ready(t)) return;
     await page.click("[data-testid=open-telemetry]");

@@ -88,9 +88,14 @@ export class Sessiond {
   }
 
   async read(path: string): Promise<FileContent> {
+    const { bytes, etag } = await this.readBytes(path);
+    return { text: new TextDecoder().decode(bytes), etag };
+  }
+
+  /** readBytes is a file's exact bytes and its ETag. */
+  async readBytes(path: string): Promise<{ bytes: Uint8Array; etag: string }> {
     const res = await request(this.conn, "GET", "api/v1/file", { params: { path } });
-    const buf = await res.arrayBuffer();
-    return { text: new TextDecoder().decode(buf), etag: res.headers.get("ETag") ?? "" };
+    return { bytes: new Uint8Array(await res.arrayBuffer()), etag: res.headers.get("ETag") ?? "" };
   }
 
   /**

@@ -5,8 +5,9 @@ import { Compartment, EditorState, type Extension } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
 import { ApiError } from "../api/conn";
 import type { Sessiond, WatchEvent } from "../api/sessiond";
-import { basename, clear, h } from "../ui/dom";
+import { basename, clear, formatBytes, h } from "../ui/dom";
 import { choose, toast } from "../ui/dialog";
+import { binaryViewer, isBinary, LARGE_TEXT_BYTES } from "./binary";
 import { languageFor, type LanguageInfo } from "./languages";
 import { baseExtensions } from "./setup";
 
@@ -118,8 +119,20 @@ export class EditorArea {
 
   private async load(path: string): Promise<Tab | null> {
     let content;
+    let large = false;
+    let size = 0;
     try {
-      content = await this.api.read(path);
+      const { bytes, etag } = await this.api.readBytes(path);
+      if (isBinary(bytes)) {
+        // Never decode a binary file as text: saving it would corrupt it.
+        if (!this.viewerTabs.some((v) => v.path === path)) {
+          this.addViewer(path, binaryViewer(path, bytes, () => this.api.readBytes(path).then((r) => r.bytes)));
+        }
+        return null;
+      }
+      size = bytes.length;
+      large = size > LARGE_TEXT_BYTES;
+      content = { text: new TextDecoder().decode(bytes), etag };
     } catch (err) {
       toast(`Open ${path}: ${(err as Error).message}`, "error");
       return null;
@@ -142,6 +155,8 @@ export class EditorArea {
             if ((u.docChanged || u.selectionSet || u.focusChanged) && this.active === tab) this.hooks.changed(tab);
           }),
           EditorView.contentAttributes.of({ "data-path": path, "aria-label": path }),
+          // A very large file is shown, not edited: the editor stays responsive and nothing is half-saved.
+          large ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [],
         ],
       }),
     });
@@ -150,6 +165,7 @@ export class EditorArea {
     this.tabs.push(tab);
     this.tabsEl.append(tab.tabEl);
     this.renderTab(tab);
+    if (large) toast(`${path} is ${formatBytes(size)}: it opens read-only (files over ${formatBytes(LARGE_TEXT_BYTES)} are not edited here).`, "info", 8000);
     // Language and LSP arrive asynchronously, so the text is editable at once.
     if (lang) {
       lang.load().then((ext) => tab.view.dispatch({ effects: langConf.reconfigure(ext) }), (err) => console.warn("language", lang.id, err));
