@@ -184,6 +184,12 @@ export class HardwarePanel {
 
   /** build runs the workspace's build task and refreshes the bitstreams when it ends. */
   async build(): Promise<void> {
+    // The shortcut (Ctrl+Shift+B) follows the button's rule: one build at a time.
+    if (this.buildBtn.disabled) {
+      this.hooks.showOutput();
+      toast("A build is already running: its output is shown.", "info", 3000);
+      return;
+    }
     this.buildBtn.disabled = true;
     this.hooks.showOutput();
     try {
