@@ -2,12 +2,13 @@
 // one sessiond connection.
 import type { Extension } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
-import { type Connection, httpURL, onTrouble, wsURL } from "./api/conn";
+import { ApiError, type Connection, httpURL, onTrouble, wsURL } from "./api/conn";
 import { type LspLanguage, Sessiond, type WatchEvent } from "./api/sessiond";
 import { ReconnectingSocket } from "./api/socket";
 import { StatusHub } from "./api/status";
 import { desktopHost, UnsavedReporter } from "./desktop";
 import { EditorArea, isDirty, type Tab } from "./editor/area";
+import { EditorConfigs } from "./editor/editorconfig";
 import type { LanguageInfo } from "./editor/languages";
 import type { Diagnostic, LspHealth, LspServer } from "./lsp/lsp";
 import { pathFromURI } from "./lsp/paths";
@@ -38,6 +39,8 @@ export class App {
   private terminals!: TerminalPanel;
   private output!: OutputPanel;
   private hardware!: HardwarePanel;
+  /** The workspace's .editorconfig files, read on demand (a missing one is null). */
+  private editorConfigs = new EditorConfigs((p) => this.api.read(p).then((c) => c.text, (err) => (err instanceof ApiError && err.status === 404 ? null : Promise.reject(err))));
   private sim!: SimPanel;
   private telemetry!: TelemetryView;
   private problemsEl = h("div.problems", { "data-testid": "problems" });
@@ -91,6 +94,7 @@ export class App {
     });
     this.editors = new EditorArea(this.api, {
       viewer: (path) => this.waves.viewerFor(path),
+      style: (path) => this.editorConfigs.styleFor(path),
       lsp: (path, lang) => this.lspFor(path, lang),
       changed: (tab) => this.onTabChanged(tab),
       saved: (p) => {
@@ -255,6 +259,8 @@ export class App {
   }
 
   private watch() {
+    // Registered before it opens: the status bar says connecting until the watch stream is live.
+    this.status.set("file watch", "connecting");
     new ReconnectingSocket(() => wsURL(this.conn, "api/v1/files/watch"), {
       onOpen: (_ws, again) => {
         // Events may have been missed while disconnected.
@@ -271,6 +277,7 @@ export class App {
         if (!Array.isArray(events)) return;
         this.tree.applyEvents(events);
         this.editors.applyEvents(events);
+        this.editorConfigs.changed(events.map((e) => e.path));
         if (events.some((e) => e.path === ".ide" || e.path.startsWith(".ide/"))) void this.trust.refresh();
         if (events.some((e) => /\.(bin|bit|bitstream|fs|svf|dfu|jed)$/i.test(e.path))) void this.hardware.refresh();
       },

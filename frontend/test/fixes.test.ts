@@ -43,3 +43,34 @@ describe("build shortcut while a build runs", () => {
     expect(started).toBe(1);
   });
 });
+
+describe("status bar before any stream is open", () => {
+  it("says connecting until the first stream opens", async () => {
+    const { StatusHub } = await import("../src/api/status");
+    const hub = new StatusHub();
+    const seen: string[] = [];
+    hub.subscribe((s) => seen.push(s));
+    expect(hub.overall).toBe("connecting");
+    hub.set("file watch", "connecting");
+    expect(hub.overall).toBe("connecting");
+    hub.set("terminal", "connecting");
+    expect(hub.overall).toBe("connecting");
+    hub.set("terminal", "open"); // another stream first: the watch stream is still not open
+    expect(hub.overall).toBe("connecting");
+    hub.set("file watch", "open");
+    hub.set("terminal", "open");
+    expect(hub.overall).toBe("connected");
+    hub.set("file watch", "reconnecting");
+    expect(hub.overall).toBe("reconnecting");
+    expect(seen[0]).toBe("connecting");
+    expect(seen.indexOf("connected")).toBeGreaterThan(seen.lastIndexOf("connecting"));
+  });
+  it("a stream that has not opened yet is not connected, even with none registered", async () => {
+    const { StatusHub } = await import("../src/api/status");
+    const hub = new StatusHub();
+    hub.set("telemetry", "closed");
+    expect(hub.overall).toBe("connecting");
+    hub.setReachable(false);
+    expect(hub.overall).toBe("offline");
+  });
+});
