@@ -30,6 +30,7 @@ import (
 	"gatewave.dev/sessiond/bitstream"
 	"gatewave.dev/sessiond/flash"
 	"gatewave.dev/sessiond/lsp"
+	"gatewave.dev/sessiond/search"
 	"gatewave.dev/sessiond/sim"
 	"gatewave.dev/sessiond/tasks"
 	"gatewave.dev/sessiond/telemetry"
@@ -171,8 +172,12 @@ func (s *Server) buildServices() error {
 	if err != nil {
 		return err
 	}
+	sr, err := search.New(search.ServiceOptions{Workspace: s.ws, Logger: s.log, Origins: s.origins})
+	if err != nil {
+		return err
+	}
 	s.tasks = tk
-	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv)
+	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv, sr)
 	return nil
 }
 

@@ -1,0 +1,336 @@
+package search
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Options tunes a search; the zero value works.
+type Options struct {
+	// Workers is the number of goroutines reading and matching files; 0
+	// means GOMAXPROCS (at least 2).
+	Workers int
+	// MaxFileSize skips larger files (counted in Summary.Skipped); 0 means
+	// DefaultMaxFileSize.
+	MaxFileSize int64
+}
+
+// DefaultMaxFileSize is the size above which a file is skipped: source
+// files are far smaller, and a dump or an image is not worth the read.
+const DefaultMaxFileSize = 16 << 20
+
+// binaryProbe is how much of a file's head is checked for a NUL byte, the
+// test git and ripgrep use to call a file binary.
+const binaryProbe = 8 << 10
+
+// FileMatches is the matches in one file.
+type FileMatches struct {
+	// Path is workspace-relative with '/'.
+	Path string `json:"path"`
+	// Sum is the SHA-256 of the bytes searched, the file's ETag without
+	// quotes: a replace sends it back so a file that changed since is
+	// skipped.
+	Sum     string  `json:"sha256"`
+	Matches []Match `json:"matches"`
+}
+
+// Summary describes a finished (or stopped) search.
+type Summary struct {
+	Files   int `json:"files"`   // files with at least one match
+	Matches int `json:"matches"` // matches reported
+	Scanned int `json:"scanned"` // files read
+	// Skipped counts files not searched: binary, or over MaxFileSize.
+	Skipped int `json:"skipped"`
+	// Truncated says the search stopped at Query.MaxResults.
+	Truncated bool  `json:"truncated"`
+	Millis    int64 `json:"ms"`
+}
+
+// Run searches the tree under root and calls emit once per file with
+// matches, from one goroutine, as files are found (in no particular
+// order). It stops early when ctx is done, when emit fails, or at the
+// result cap. Nothing outside root is read: directories and files are
+// opened through os.Root, and symlinks are never followed.
+func Run(ctx context.Context, root *os.Root, q Query, o Options, emit func(*FileMatches) error) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	m, err := compile(q)
+	if err != nil {
+		return sum, err
+	}
+	inc, err := parseGlobs(q.Include)
+	if err != nil {
+		return sum, err
+	}
+	exc, err := parseGlobs(q.Exclude)
+	if err != nil {
+		return sum, err
+	}
+	limit := q.MaxResults
+	if limit <= 0 {
+		limit = DefaultMaxResults
+	}
+	workers := o.Workers
+	if workers <= 0 {
+		workers = max(runtime.GOMAXPROCS(0), 2)
+	}
+	maxSize := o.MaxFileSize
+	if maxSize <= 0 {
+		maxSize = DefaultMaxFileSize
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	type job struct {
+		dir  *os.Root // the file's directory, shared; closed by the walker's refcount
+		name string
+		rel  string
+		done func()
+	}
+	jobs := make(chan job, 256)
+	results := make(chan *FileMatches, 64)
+	var scanned, skipped atomic.Int64
+	var remaining atomic.Int64 // matches still allowed
+	remaining.Store(int64(limit))
+
+	// The walker closes each directory it opens; top is its own handle on
+	// the root, so the caller's stays open.
+	top, err := root.OpenRoot(".")
+	if err != nil {
+		return sum, fmt.Errorf("search: open workspace root: %w", err)
+	}
+	w := &walker{ctx: ctx, inc: inc, exc: exc, noIgnore: q.NoIgnore}
+	var walkErr error
+	go func() {
+		defer close(jobs)
+		walkErr = w.walk(top, ".", nil, func(dir *os.Root, name, rel string, done func()) bool {
+			select {
+			case jobs <- job{dir: dir, name: name, rel: rel, done: done}:
+				return true
+			case <-ctx.Done():
+				done()
+				return false
+			}
+		})
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var buf []byte
+			for j := range jobs {
+				if ctx.Err() != nil {
+					j.done()
+					continue
+				}
+				var fm *FileMatches
+				var ok bool
+				buf, fm, ok = searchFile(j.dir, j.name, j.rel, buf, maxSize, m, q.Replace, &remaining)
+				j.done()
+				if !ok {
+					skipped.Add(1)
+					continue
+				}
+				scanned.Add(1)
+				if fm == nil {
+					continue
+				}
+				select {
+				case results <- fm:
+				case <-ctx.Done():
+				}
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(results)
+	}()
+	var emitErr error
+	for fm := range results {
+		if emitErr != nil || ctx.Err() != nil {
+			continue
+		}
+		sum.Files++
+		sum.Matches += len(fm.Matches)
+		if err := emit(fm); err != nil {
+			emitErr = err
+			cancel()
+			continue
+		}
+		if sum.Matches >= limit {
+			sum.Truncated = true
+			cancel()
+		}
+	}
+	sum.Scanned = int(scanned.Load())
+	sum.Skipped = int(skipped.Load())
+	sum.Millis = time.Since(start).Milliseconds()
+	if emitErr != nil {
+		return sum, emitErr
+	}
+	if sum.Truncated {
+		return sum, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return sum, err
+	}
+	return sum, walkErr
+}
+
+// searchFile reads one file once and matches it. ok is false for a file
+// skipped as binary, too large, unreadable or not a regular file.
+func searchFile(dir *os.Root, name, rel string, buf []byte, maxSize int64, m *matcher, repl *string, remaining *atomic.Int64) ([]byte, *FileMatches, bool) {
+	// O_NOFOLLOW: an entry swapped for a symlink after the listing is
+	// refused rather than followed.
+	f, err := dir.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return buf, nil, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxSize {
+		return buf, nil, false
+	}
+	size := int(fi.Size())
+	if cap(buf) < size+1 {
+		buf = make([]byte, size+1, max(size+1, 64<<10))
+	}
+	buf = buf[:size+1]
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return buf, nil, false
+	}
+	if int64(n) > maxSize { // grew while read
+		return buf, nil, false
+	}
+	data := buf[:n]
+	if bytes.IndexByte(data[:min(len(data), binaryProbe)], 0) >= 0 {
+		return buf, nil, false
+	}
+	if !m.has(data) {
+		return buf, nil, true
+	}
+	left := int(remaining.Load())
+	if left <= 0 {
+		return buf, nil, true
+	}
+	ms := m.find(data, left, repl, nil)
+	if len(ms) == 0 {
+		return buf, nil, true
+	}
+	remaining.Add(-int64(len(ms)))
+	s := sha256.Sum256(data)
+	return buf, &FileMatches{Path: rel, Sum: hex.EncodeToString(s[:]), Matches: ms}, true
+}
+
+// walker lists directories depth first, applying .gitignore and the
+// include/exclude globs.
+type walker struct {
+	ctx      context.Context
+	inc, exc globSet
+	noIgnore bool
+}
+
+// maxIgnoreFile bounds a .gitignore read.
+const maxIgnoreFile = 1 << 20
+
+// walk lists dir (rel is its workspace-relative path) and calls file for
+// each file to search. file takes ownership of one reference to dir and
+// calls done when it no longer needs it; the walker closes dir when the
+// last reference goes.
+func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dir *os.Root, name, rel string, done func()) bool) error {
+	refs := new(atomic.Int64)
+	refs.Store(1)
+	release := func() {
+		if refs.Add(-1) == 0 {
+			dir.Close()
+		}
+	}
+	defer release()
+	d, err := dir.Open(".")
+	if err != nil {
+		return nil // unreadable directory: skip it, as rg does
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil && len(entries) == 0 {
+		return nil
+	}
+	if !w.noIgnore {
+		for _, e := range entries {
+			if e.Name() == ".gitignore" && e.Type().IsRegular() {
+				if data, err := readSmall(dir, ".gitignore"); err == nil {
+					ign = append(ign[:len(ign):len(ign)], parseGitignore(rel, data))
+				}
+				break
+			}
+		}
+	}
+	for _, e := range entries {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		name := e.Name()
+		t := e.Type()
+		if t&fs.ModeSymlink != 0 {
+			continue // never followed: it may lead outside, or loop
+		}
+		child := name
+		if rel != "." {
+			child = rel + "/" + name
+		}
+		switch {
+		case t.IsDir():
+			if name == ".git" || (!w.noIgnore && ign.ignored(child, true)) || w.exc.matchDir(child) {
+				continue
+			}
+			sub, err := dir.OpenRoot(name)
+			if err != nil {
+				continue
+			}
+			if err := w.walk(sub, child, ign, file); err != nil {
+				return err
+			}
+		case t.IsRegular():
+			if (!w.noIgnore && ign.ignored(child, false)) || w.exc.matchFile(child) {
+				continue
+			}
+			if !w.inc.empty() && !w.inc.matchFile(child) {
+				continue
+			}
+			refs.Add(1)
+			if !file(dir, name, child, release) {
+				return w.ctx.Err()
+			}
+		}
+	}
+	return nil
+}
+
+func readSmall(dir *os.Root, name string) ([]byte, error) {
+	f, err := dir.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxIgnoreFile))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return data, nil
+}
+
