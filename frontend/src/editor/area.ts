@@ -45,6 +45,8 @@ interface ViewerTab {
 export interface AreaHooks {
   /** The viewer for a file that opens in one instead of a text editor, or null. */
   viewer?(path: string): Viewer | null;
+  /** Editor settings the project asks for (its .editorconfig), or null. */
+  style?(path: string): Promise<Extension | null>;
   /** The LSP extension for a file, or null when no server handles its language. */
   lsp(path: string, lang: LanguageInfo | null): Promise<Extension | null>;
   /** Called whenever the active tab, its dirty state or its cursor changes. */
@@ -140,6 +142,7 @@ export class EditorArea {
     const lang = languageFor(path);
     const langConf = new Compartment();
     const lspConf = new Compartment();
+    const styleConf = new Compartment();
     const tab = { path, etag: content.etag, saved: content.text, lang, stale: false, deleted: false, saving: false, langConf, lspConf } as Tab;
     tab.view = new EditorView({
       parent: this.host,
@@ -150,6 +153,7 @@ export class EditorArea {
           baseExtensions(),
           langConf.of([]),
           lspConf.of([]),
+          styleConf.of([]),
           EditorView.updateListener.of((u) => {
             if (u.docChanged) this.renderTab(tab);
             if ((u.docChanged || u.selectionSet || u.focusChanged) && this.active === tab) this.hooks.changed(tab);
@@ -173,6 +177,10 @@ export class EditorArea {
     this.hooks.lsp(path, lang).then((ext) => {
       if (ext && this.tabs.includes(tab)) tab.view.dispatch({ effects: lspConf.reconfigure(ext) });
     }, (err) => console.warn("lsp", path, err));
+    // The project's .editorconfig (indent style and size, tab width), when it has one.
+    this.hooks.style?.(path).then((ext) => {
+      if (ext && this.tabs.includes(tab)) tab.view.dispatch({ effects: styleConf.reconfigure(ext) });
+    }, (err) => console.warn("editorconfig", path, err));
     return tab;
   }
 

@@ -1,7 +1,7 @@
 // A small Makefile mode (legacy-modes has none): comments, variable
 // references, assignments, targets and recipe lines.
-import { StreamLanguage, type StreamParser } from "@codemirror/language";
-import type { Extension } from "@codemirror/state";
+import { indentUnit, StreamLanguage, type StreamParser } from "@codemirror/language";
+import { Prec, type Extension } from "@codemirror/state";
 
 interface State {
   recipe: boolean;
@@ -32,6 +32,7 @@ const parser: StreamParser<State> = {
   },
 };
 
+/** makefile is the mode plus real tabs: a recipe line must start with a tab, so Tab and auto-indent insert one. */
 export function makefile(): Extension {
-  return StreamLanguage.define(parser);
+  return [StreamLanguage.define(parser), Prec.high(indentUnit.of("\t"))];
 }
