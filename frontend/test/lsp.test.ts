@@ -4,6 +4,7 @@ import { EditorView } from "@codemirror/view";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket as WS, WebSocketServer } from "ws";
 import { backoffDelay, type LinkState } from "../src/api/socket";
+import { LSPPlugin } from "@codemirror/lsp-client";
 import { type Diagnostic, LspServer, pathFromURI, uriFor } from "../src/lsp/lsp";
 
 beforeAll(() => {
@@ -43,6 +44,19 @@ describe("backoffDelay", () => {
   });
 });
 
+/** Hover Markdown from a hostile server (or a hostile doc comment it quotes). */
+const HOSTILE_HOVER = [
+  "**reg** `count` <img src=x onerror=\"window.__pwned=1\">",
+  "<script>window.__pwned=2</script><div onclick=\"window.__pwned=3\" style=\"position:fixed\">clickme</div>",
+  "[docs](javascript:window.__pwned=4) [ok](https://example.com/a) [obf](JaVa&#x53;cript:alert(1)) <a href=\"java\tscript:alert(1)\">tab</a>",
+  "<iframe src=\"https://evil.example\"></iframe><svg onload=\"window.__pwned=5\"><circle/></svg><form action=x><button>go</button></form>",
+  "<details open ontoggle=\"window.__pwned=6\">d</details> [data](data:text/html,<script>1</script>)",
+  "",
+  "```verilog",
+  "reg [7:0] count; // <b>not bold</b>",
+  "```",
+].join("\n");
+
 /** A scripted language server behind a WebSocket, one JSON-RPC message per frame. */
 function fakeServer() {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
@@ -59,6 +73,8 @@ function fakeServer() {
         ws.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { capabilities: { textDocumentSync: 2, completionProvider: { triggerCharacters: ["."] }, hoverProvider: true } } }));
       } else if (msg.method === "textDocument/didOpen") {
         ws.send(JSON.stringify({ jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri: msg.params.textDocument.uri, diagnostics: [{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 7 } }, severity: 1, message: "use of undeclared identifier 'foo'", source: "clang" }] } }));
+      } else if (msg.method === "textDocument/hover") {
+        ws.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { contents: { kind: "markdown", value: HOSTILE_HOVER } } }));
       } else if (msg.method === "textDocument/completion") {
         ws.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { isIncomplete: false, items: [{ label: "baud" }, { label: "parity" }] } }));
       }
@@ -138,6 +154,43 @@ describe("LspServer", () => {
     // Requests work on the new connection.
     const res = await lsp.client.request<unknown, { items: { label: string }[] }>("textDocument/completion", { textDocument: { uri: "file:///workspace/src/main.c" }, position: { line: 0, character: 0 } });
     expect(res.items.map((i) => i.label)).toEqual(["baud", "parity"]);
+  });
+
+  it("renders hostile hover Markdown without raw HTML, scripts, handlers or javascript: links", async () => {
+    const srv = fakeServer();
+    cleanup.push(srv.close);
+    const lsp = new LspServer({
+      language: "c",
+      url: () => `ws://127.0.0.1:${srv.port()}/`,
+      hooks: { display: async () => null, diagnostics: () => {}, notify: () => {}, state: () => {} },
+    });
+    cleanup.push(async () => lsp.close());
+    const view = new EditorView({ state: EditorState.create({ doc: "int count;\n", extensions: [lsp.extension("src/main.c", "c")] }), parent: document.body });
+    cleanup.push(async () => view.destroy());
+    await until(() => srv.received.some((r) => r.msg.method === "textDocument/didOpen"));
+    const hover = await lsp.client.request<unknown, { contents: { kind: "markdown"; value: string } }>("textDocument/hover", { textDocument: { uri: "file:///workspace/src/main.c" }, position: { line: 0, character: 5 } });
+    // What the hover tooltip puts into its innerHTML.
+    const plugin = LSPPlugin.get(view)!;
+    const el = document.createElement("div");
+    el.innerHTML = plugin.docToHTML(hover.contents);
+    document.body.append(el);
+    cleanup.push(async () => el.remove());
+    expect(el.querySelector("strong")?.textContent).toBe("reg"); // Markdown still renders
+    expect(el.querySelector("pre")?.textContent).toContain("<b>not bold</b>");
+    expect(el.querySelectorAll("script, img, iframe, svg, form, button, style, details").length).toBe(0);
+    for (const e of el.querySelectorAll("*")) {
+      for (const a of e.attributes) {
+        expect(a.name).not.toMatch(/^on/i);
+        expect(a.name).not.toBe("style");
+        expect(a.value).not.toMatch(/^\s*(javascript|data|vbscript):/i);
+      }
+    }
+    const links = [...el.querySelectorAll("a")].map((a) => [a.textContent, a.getAttribute("href")]);
+    expect(links).toContainEqual(["ok", "https://example.com/a"]);
+    for (const [text, href] of links) if (text !== "ok") expect(href).toBeNull();
+    expect(el.querySelector("a[href]")?.getAttribute("rel")).toMatch(/noopener/);
+    expect(el.textContent).toContain("clickme"); // the text of an unsafe element is kept, the element is not
+    expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
   });
 
   it("closes the document when the editor goes away", async () => {

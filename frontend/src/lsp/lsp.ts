@@ -20,6 +20,7 @@ import { documentHighlights } from "./highlights";
 import { inlayHints } from "./inlay";
 import { pathFromURI, uriFor, workspaceRoot } from "./paths";
 import { renameKeymap } from "./rename";
+import { sanitizeHTML } from "./sanitize";
 import { knownTokenModifiers, knownTokenTypes, semanticTokens } from "./semantic";
 import { symbolKeymap } from "./symbols";
 
@@ -225,6 +226,8 @@ export class LspServer {
     this.client = new LSPClient({
       rootUri: workspaceRoot,
       timeout: o.timeout ?? 10_000,
+      // Server Markdown (hovers, completion and signature docs) may carry raw HTML: never trusted.
+      sanitizeHTML,
       workspace: (c) => new EditorWorkspace(c, hooks),
       extensions: [
         serverCompletion(),
