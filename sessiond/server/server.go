@@ -28,6 +28,7 @@ import (
 
 	"gatewave.dev/frontend"
 	"gatewave.dev/sessiond/bitstream"
+	"gatewave.dev/sessiond/filenames"
 	"gatewave.dev/sessiond/flash"
 	"gatewave.dev/sessiond/lsp"
 	"gatewave.dev/sessiond/search"
@@ -176,8 +177,12 @@ func (s *Server) buildServices() error {
 	if err != nil {
 		return err
 	}
+	fn, err := filenames.New(filenames.Options{Workspace: s.ws, Logger: s.log})
+	if err != nil {
+		return err
+	}
 	s.tasks = tk
-	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv, sr)
+	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv, sr, fn)
 	return nil
 }
 
