@@ -92,7 +92,8 @@ build_debian() {
 			log "mmdebstrap bookworm with: $pkgs (several minutes)"
 			local sources=()
 			[ -f /etc/apt/sources.list.d/debian.sources ] && sources=(/etc/apt/sources.list.d/debian.sources)
-			mmdebstrap --quiet --format=tar --variant=apt --include="$pkgs" \
+			# Not --quiet: its phase lines (update, download, extract, install) are the progress a first run shows.
+			mmdebstrap --format=tar --variant=apt --include="$pkgs" \
 				--customize-hook='chroot "$1" apt-get clean' \
 				--customize-hook='rm -rf "$1"/var/lib/apt/lists/*' \
 				bookworm "$tar.partial" "${sources[@]}"

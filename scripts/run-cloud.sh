@@ -8,7 +8,7 @@
 #   bash scripts/run-cloud.sh          (after `make build`: bin/cloud, bin/nodegw, bin/sessiond)
 #
 # Environment: GATEWAVE_RUN_PORT (default 8480), GATEWAVE_RUN_POOL (warm
-# containers, default 2), GATEWAVE_RUN_IMAGE (default gatewave/sessiond-scratch).
+# containers, default 2), GATEWAVE_RUN_IMAGE (default gatewave/workspace-debian, built here).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,17 +26,19 @@ for b in cloud nodegw sessiond; do
 done
 command -v git >/dev/null || { log "git missing: apt-get install git"; exit 1; }
 bash "$root/scripts/dockerd.sh" >&2
-# The Debian image carries the FPGA toolchain (Build works in the IDE); it
-# takes minutes to make, so it is used once `make images` has made it, and
-# the small FROM-scratch test image (files, editor, a busybox shell) otherwise.
-# Asked only now that dockerd answers: on a cold start it was not running
-# before, and every image looked missing.
+# The pool runs the Debian workspace image: the full IDE, with the FPGA
+# toolchain, git and clangd in every session. It is built below when missing
+# (the root filesystem takes several minutes the first time: mmdebstrap from
+# Debian's archive, cached by the hash of its package list) and its sessiond
+# layer redone whenever bin/sessiond is newer (seconds). Asked only now that
+# dockerd answers. GATEWAVE_RUN_IMAGE picks another image (the FROM-scratch
+# test image is gatewave/sessiond-scratch).
 if [ -n "${GATEWAVE_RUN_IMAGE:-}" ]; then
 	image=$GATEWAVE_RUN_IMAGE
-elif docker image inspect gatewave/workspace-debian >/dev/null 2>&1; then
-	image=gatewave/workspace-debian
 else
-	image=gatewave/sessiond-scratch
+	image=gatewave/workspace-debian
+	docker image inspect "$image" >/dev/null 2>&1 ||
+		log "the Debian workspace image (FPGA toolchain, git, clangd) is built first: several minutes this once, seconds after"
 fi
 mkdir -p "$state" "$nodestate"
 chmod 700 "$state" "$nodestate"
@@ -82,9 +84,13 @@ else
 	created=$(date -d "$(docker image inspect -f '{{.Created}}' "$image")" +%s)
 	[ "$created" -ge "$(stat -c %Y "$bin/sessiond")" ] || stale=yes
 fi
+imagefail() {
+	log "$image could not be built (see above); GATEWAVE_RUN_IMAGE=gatewave/sessiond-scratch runs the small test image instead"
+	exit 1
+}
 case "$image:$stale" in
-gatewave/sessiond-scratch:yes) log "building $image"; bash "$root/images/build.sh" scratch ;;
-gatewave/workspace-debian:yes) log "building $image"; bash "$root/images/build.sh" debian ;;
+gatewave/sessiond-scratch:yes) log "building $image"; bash "$root/images/build.sh" scratch || imagefail ;;
+gatewave/workspace-debian:yes) log "building $image"; bash "$root/images/build.sh" debian || imagefail ;;
 esac
 log "pool image: $image"
 
