@@ -5,7 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket as WS, WebSocketServer } from "ws";
 import { backoffDelay, type LinkState } from "../src/api/socket";
 import { LSPPlugin } from "@codemirror/lsp-client";
-import { type Diagnostic, LspServer, pathFromURI, uriFor } from "../src/lsp/lsp";
+import { type Diagnostic, incrementalChanges, LspServer, pathFromURI, uriFor } from "../src/lsp/lsp";
 
 beforeAll(() => {
   // happy-dom's WebSocket is not a real client; use ws against the loopback server.
@@ -27,6 +27,18 @@ describe("workspace URIs", () => {
   it("rejects URIs outside the workspace", () => {
     expect(pathFromURI("file:///etc/passwd")).toBeNull();
     expect(pathFromURI("file:///workspacex/a")).toBeNull();
+  });
+});
+
+describe("incrementalChanges", () => {
+  it("turns a multi-line change set into ranges a server can apply in order", () => {
+    const before = "module a;\n  wire x;\n  wire y;\nendmodule\n".repeat(3);
+    const st = EditorState.create({ doc: before });
+    const tr = st.update({ changes: [{ from: 3, to: 12, insert: "A\nB" }, { from: 20, to: 40 }, { from: before.length, insert: "// end\n" }] });
+    const changes = incrementalChanges(st.doc, tr.changes);
+    expect(changes.length).toBe(3);
+    for (const c of changes) expect("range" in c).toBe(true);
+    expect(applyChanges(before, changes)).toBe(tr.newDoc.toString());
   });
 });
 
@@ -58,7 +70,7 @@ const HOSTILE_HOVER = [
 ].join("\n");
 
 /** A scripted language server behind a WebSocket, one JSON-RPC message per frame. */
-function fakeServer() {
+function fakeServer(sync: 1 | 2 = 2) {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   const received: { conn: number; msg: any }[] = [];
   const sockets: WS[] = [];
@@ -70,7 +82,7 @@ function fakeServer() {
       const msg = JSON.parse(String(data));
       received.push({ conn, msg });
       if (msg.method === "initialize") {
-        ws.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { capabilities: { textDocumentSync: 2, completionProvider: { triggerCharacters: ["."] }, hoverProvider: true } } }));
+        ws.send(JSON.stringify({ jsonrpc: "2.0", id: msg.id, result: { capabilities: { textDocumentSync: sync, completionProvider: { triggerCharacters: ["."] }, hoverProvider: true } } }));
       } else if (msg.method === "textDocument/didOpen") {
         ws.send(JSON.stringify({ jsonrpc: "2.0", method: "textDocument/publishDiagnostics", params: { uri: msg.params.textDocument.uri, diagnostics: [{ range: { start: { line: 0, character: 4 }, end: { line: 0, character: 7 } }, severity: 1, message: "use of undeclared identifier 'foo'", source: "clang" }] } }));
       } else if (msg.method === "textDocument/hover") {
@@ -82,6 +94,20 @@ function fakeServer() {
   });
   const port = () => (wss.address() as { port: number }).port;
   return { wss, received, sockets, port, close: () => new Promise<void>((r) => wss.close(() => r())) };
+}
+
+/** applyChanges applies LSP contentChanges to text the way a server does (in order; a change without a range replaces all). */
+function applyChanges(text: string, changes: { range?: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string }[]): string {
+  for (const c of changes) {
+    if (!c.range) {
+      text = c.text;
+      continue;
+    }
+    const lines = text.split("\n");
+    const off = (p: { line: number; character: number }) => lines.slice(0, p.line).reduce((n, l) => n + l.length + 1, 0) + p.character;
+    text = text.slice(0, off(c.range.start)) + c.text + text.slice(off(c.range.end));
+  }
+  return text;
 }
 
 async function until(f: () => boolean, ms = 5000) {
@@ -129,9 +155,17 @@ describe("LspServer", () => {
     await until(() => (diags["src/main.c"] ?? []).length === 1);
     expect(diags["src/main.c"][0]).toMatchObject({ line: 1, character: 5, severity: "error", message: "use of undeclared identifier 'foo'" });
 
-    // Edits are sent as incremental changes.
-    view.dispatch({ changes: { from: 0, insert: "// x\n" } });
+    // Edits are sent as incremental changes (the server asked for them: textDocumentSync 2), even for a small document.
+    view.dispatch({ changes: [{ from: 0, insert: "// x\n" }, { from: 4, to: 7, insert: "count" }] });
     await until(() => srv.received.some((r) => r.msg.method === "textDocument/didChange"));
+    const change = srv.received.find((r) => r.msg.method === "textDocument/didChange")!.msg.params;
+    expect(change.textDocument.version).toBeGreaterThan(open1.version);
+    // In the order a server applies them, each against the text the previous one left.
+    expect(change.contentChanges).toEqual([
+      { range: { start: { line: 0, character: 4 }, end: { line: 0, character: 7 } }, text: "count" },
+      { range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, text: "// x\n" },
+    ]);
+    expect(applyChanges("int foo;\n", change.contentChanges)).toBe(view.state.doc.toString());
 
     // The language server dies: sessiond closes with 4001 after a showMessage.
     srv.sockets[0].send(JSON.stringify({ jsonrpc: "2.0", method: "window/showMessage", params: { type: 1, message: "clangd exited with status 1" } }));
@@ -146,7 +180,7 @@ describe("LspServer", () => {
     const conn2 = srv.received.filter((r) => r.conn === 2).map((r) => r.msg.method);
     expect(conn2.slice(0, 3)).toEqual(["initialize", "initialized", "textDocument/didOpen"]);
     const open2 = srv.received.find((r) => r.conn === 2 && r.msg.method === "textDocument/didOpen")!.msg.params.textDocument;
-    expect(open2.text).toBe("// x\nint foo;\nint bar;\n");
+    expect(open2.text).toBe("// x\nint count;\nint bar;\n");
     expect(open2.version).toBeGreaterThan(open1.version);
     expect(states).toContain("reconnecting");
     expect(states.at(-1)).toBe("open");
@@ -154,6 +188,23 @@ describe("LspServer", () => {
     // Requests work on the new connection.
     const res = await lsp.client.request<unknown, { items: { label: string }[] }>("textDocument/completion", { textDocument: { uri: "file:///workspace/src/main.c" }, position: { line: 0, character: 0 } });
     expect(res.items.map((i) => i.label)).toEqual(["baud", "parity"]);
+  });
+
+  it("sends the whole text when the server asks for full sync", async () => {
+    const srv = fakeServer(1);
+    cleanup.push(srv.close);
+    const lsp = new LspServer({
+      language: "c",
+      url: () => `ws://127.0.0.1:${srv.port()}/`,
+      hooks: { display: async () => null, diagnostics: () => {}, notify: () => {}, state: () => {} },
+    });
+    cleanup.push(async () => lsp.close());
+    const view = new EditorView({ state: EditorState.create({ doc: "int foo;\n", extensions: [lsp.extension("src/main.c", "c")] }), parent: document.body });
+    cleanup.push(async () => view.destroy());
+    await until(() => srv.received.some((r) => r.msg.method === "textDocument/didOpen"));
+    view.dispatch({ changes: { from: 0, insert: "// x\n" } });
+    await until(() => srv.received.some((r) => r.msg.method === "textDocument/didChange"));
+    expect(srv.received.find((r) => r.msg.method === "textDocument/didChange")!.msg.params.contentChanges).toEqual([{ text: "// x\nint foo;\n" }]);
   });
 
   it("renders hostile hover Markdown without raw HTML, scripts, handlers or javascript: links", async () => {

@@ -7,7 +7,7 @@ import {
   formatKeymap, hoverTooltips, jumpToDefinitionKeymap, jumpToTypeDefinition, LSPClient, LSPPlugin, serverCompletion,
   serverDiagnostics, signatureHelp, Workspace, type LSPClientExtension, type Transport, type WorkspaceFile,
 } from "@codemirror/lsp-client";
-import { Prec, type Extension, type Text } from "@codemirror/state";
+import { type ChangeSet, Prec, type Extension, type Text } from "@codemirror/state";
 import { keymap, type EditorView } from "@codemirror/view";
 import type * as lsp from "vscode-languageserver-protocol";
 import { ReconnectingSocket, type BackoffOptions, type LinkState } from "../api/socket";
@@ -207,6 +207,44 @@ class EditorWorkspace extends Workspace {
 }
 
 /**
+ * IncrementalClient sends incremental didChange notifications whenever the
+ * server asks for them (textDocumentSync change 2). lsp-client itself sends
+ * the whole text for any document under 1 KiB even then, so a server that
+ * relies on ranges would never see one for small files.
+ */
+class IncrementalClient extends LSPClient {
+  override sync(): void {
+    const self = this as unknown as { supportSync?: number; activeMappings?: { addChanges(uri: string, c: ChangeSet): void }[] };
+    for (const { file, changes, prevDoc } of this.workspace.syncFiles()) {
+      for (const m of self.activeMappings ?? []) m.addChanges(file.uri, changes);
+      const kind = self.supportSync ?? 0;
+      if (!kind) continue; // textDocumentSync none: the server does not want changes
+      this.notification("textDocument/didChange", {
+        textDocument: { uri: file.uri, version: file.version },
+        contentChanges: kind === 2 ? incrementalChanges(prevDoc, changes) : [{ text: file.doc.toString() }],
+      });
+    }
+  }
+}
+
+/**
+ * incrementalChanges turns a change set against before into LSP content
+ * changes. They are listed last first, each in before's coordinates, so a
+ * server applying them in order never sees a position moved by an earlier one.
+ */
+export function incrementalChanges(before: Text, changes: ChangeSet): lsp.TextDocumentContentChangeEvent[] {
+  const out: lsp.TextDocumentContentChangeEvent[] = [];
+  const pos = (at: number) => {
+    const line = before.lineAt(at);
+    return { line: line.number - 1, character: at - line.from };
+  };
+  changes.iterChanges((fromA, toA, _fromB, _toB, inserted) => {
+    out.push({ range: { start: pos(fromA), end: pos(toA) }, text: inserted.toString() });
+  });
+  return out.reverse();
+}
+
+/**
  * LspServer is the client side of one language server behind sessiond. It
  * stays connected while the IDE runs, reconnecting with backoff; each
  * reconnect re-runs initialize and reopens the documents.
@@ -223,7 +261,7 @@ export class LspServer {
 
   constructor(o: LspServerOptions) {
     const hooks = (this.hooks = o.hooks);
-    this.client = new LSPClient({
+    this.client = new IncrementalClient({
       rootUri: workspaceRoot,
       timeout: o.timeout ?? 10_000,
       // Server Markdown (hovers, completion and signature docs) may carry raw HTML: never trusted.
