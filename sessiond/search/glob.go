@@ -65,9 +65,7 @@ func parseGlobs(list []string) (globSet, error) {
 			if p == "" {
 				continue
 			}
-			if strings.HasPrefix(p, "./") {
-				p = p[2:]
-			}
+			p = strings.TrimPrefix(p, "./")
 			if strings.HasSuffix(p, "/") {
 				p += "**"
 			}

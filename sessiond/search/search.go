@@ -13,8 +13,9 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Options tunes a search; the zero value works.
@@ -94,10 +95,10 @@ func Run(ctx context.Context, root *os.Root, q Query, o Options, emit func(*File
 	defer cancel()
 
 	type job struct {
-		dir  *os.Root // the file's directory, shared; closed by the walker's refcount
-		name string
-		rel  string
-		done func()
+		dirfd int // the file's directory, shared; closed by the walker's refcount
+		name  string
+		rel   string
+		done  func()
 	}
 	jobs := make(chan job, 256)
 	results := make(chan *FileMatches, 64)
@@ -115,9 +116,9 @@ func Run(ctx context.Context, root *os.Root, q Query, o Options, emit func(*File
 	var walkErr error
 	go func() {
 		defer close(jobs)
-		walkErr = w.walk(top, ".", nil, func(dir *os.Root, name, rel string, done func()) bool {
+		walkErr = w.walk(top, ".", nil, func(dirfd int, name, rel string, done func()) bool {
 			select {
-			case jobs <- job{dir: dir, name: name, rel: rel, done: done}:
+			case jobs <- job{dirfd: dirfd, name: name, rel: rel, done: done}:
 				return true
 			case <-ctx.Done():
 				done()
@@ -138,7 +139,7 @@ func Run(ctx context.Context, root *os.Root, q Query, o Options, emit func(*File
 				}
 				var fm *FileMatches
 				var ok bool
-				buf, fm, ok = searchFile(j.dir, j.name, j.rel, buf, maxSize, m, q.Replace, &remaining)
+				buf, fm, ok = searchFile(j.dirfd, j.name, j.rel, buf, maxSize, m, q.Replace, &remaining)
 				j.done()
 				if !ok {
 					skipped.Add(1)
@@ -163,6 +164,10 @@ func Run(ctx context.Context, root *os.Root, q Query, o Options, emit func(*File
 	for fm := range results {
 		if emitErr != nil || ctx.Err() != nil {
 			continue
+		}
+		// Workers race for the last slots; the cap is enforced here.
+		if left := limit - sum.Matches; len(fm.Matches) > left {
+			fm.Matches = fm.Matches[:left]
 		}
 		sum.Files++
 		sum.Matches += len(fm.Matches)
@@ -193,13 +198,17 @@ func Run(ctx context.Context, root *os.Root, q Query, o Options, emit func(*File
 
 // searchFile reads one file once and matches it. ok is false for a file
 // skipped as binary, too large, unreadable or not a regular file.
-func searchFile(dir *os.Root, name, rel string, buf []byte, maxSize int64, m *matcher, repl *string, remaining *atomic.Int64) ([]byte, *FileMatches, bool) {
-	// O_NOFOLLOW: an entry swapped for a symlink after the listing is
-	// refused rather than followed.
-	f, err := dir.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+func searchFile(dirfd int, name, rel string, buf []byte, maxSize int64, m *matcher, repl *string, remaining *atomic.Int64) ([]byte, *FileMatches, bool) {
+	// name is one component of a directory opened through os.Root, so the
+	// open stays in that directory; O_NOFOLLOW refuses an entry swapped for
+	// a symlink after the listing (os.Root's own OpenFile would follow a
+	// link that stays inside the root; we follow none). O_NONBLOCK: a FIFO
+	// swapped in cannot hang the worker (it fails the regular-file check).
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return buf, nil, false
 	}
+	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxSize {
@@ -252,28 +261,30 @@ const maxIgnoreFile = 1 << 20
 // each file to search. file takes ownership of one reference to dir and
 // calls done when it no longer needs it; the walker closes dir when the
 // last reference goes.
-func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dir *os.Root, name, rel string, done func()) bool) error {
+func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dirfd int, name, rel string, done func()) bool) error {
+	d, err := dir.Open(".")
+	if err != nil {
+		dir.Close()
+		return nil // unreadable directory: skip it, as rg does
+	}
 	refs := new(atomic.Int64)
 	refs.Store(1)
 	release := func() {
 		if refs.Add(-1) == 0 {
+			d.Close()
 			dir.Close()
 		}
 	}
 	defer release()
-	d, err := dir.Open(".")
-	if err != nil {
-		return nil // unreadable directory: skip it, as rg does
-	}
 	entries, err := d.ReadDir(-1)
-	d.Close()
 	if err != nil && len(entries) == 0 {
 		return nil
 	}
+	dirfd := int(d.Fd())
 	if !w.noIgnore {
 		for _, e := range entries {
 			if e.Name() == ".gitignore" && e.Type().IsRegular() {
-				if data, err := readSmall(dir, ".gitignore"); err == nil {
+				if data, err := readSmall(dirfd, ".gitignore"); err == nil {
 					ign = append(ign[:len(ign):len(ign)], parseGitignore(rel, data))
 				}
 				break
@@ -313,7 +324,7 @@ func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dir *
 				continue
 			}
 			refs.Add(1)
-			if !file(dir, name, child, release) {
+			if !file(dirfd, name, child, release) {
 				return w.ctx.Err()
 			}
 		}
@@ -321,11 +332,12 @@ func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dir *
 	return nil
 }
 
-func readSmall(dir *os.Root, name string) ([]byte, error) {
-	f, err := dir.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+func readSmall(dirfd int, name string) ([]byte, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
+	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxIgnoreFile))
 	if err != nil {
@@ -333,4 +345,3 @@ func readSmall(dir *os.Root, name string) ([]byte, error) {
 	}
 	return data, nil
 }
-
