@@ -79,10 +79,23 @@ func (s *Service) stream(conn *websocket.Conn) {
 	_ = conn.SetReadDeadline(time.Time{})
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	// Any message or a close from the client stops the search.
+	// Any message or a close from the client stops the search. The reader
+	// must be gone before this handler returns (fasthttp reuses the
+	// connection's buffers), so the deferred wait closes the socket if the
+	// client has not answered the close within a second.
+	gone := make(chan struct{})
 	go func() {
+		defer close(gone)
 		defer cancel()
 		_, _, _ = conn.ReadMessage()
+	}()
+	defer func() {
+		select {
+		case <-gone:
+		case <-time.After(time.Second):
+			conn.Close()
+			<-gone
+		}
 	}()
 	sum, err := Run(ctx, s.opts.Workspace.Root(), q, s.opts.Search, func(fm *FileMatches) error {
 		return conn.WriteJSON(Frame{Type: "file", FileMatches: fm})
