@@ -21,6 +21,7 @@ import { RestartWatch, sessionIDOf } from "./ui/restarting";
 import { TelemetryView } from "./ui/telemetry";
 import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
+import { Commands, ideCommands, Palette, queryFilenames, runEditorCommand } from "./ui/palette";
 import { FileTree } from "./ui/tree";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
 import { SimPanel } from "./ui/sim";
@@ -69,6 +70,21 @@ export class App {
   private host = desktopHost();
   private unsaved = new UnsavedReporter(this.host);
   private trust!: TrustBanner;
+  /** Every action with its shortcut; the palette lists them. */
+  readonly commands = new Commands();
+  private palette = new Palette({
+    commands: this.commands,
+    files: async (q) => (await queryFilenames(this.conn, q)).results,
+    open: (p, line, col) => void (line ? this.goto(p, line, col ?? 1) : this.editors.open(p)),
+    activePath: () => this.editors.active?.path ?? null,
+    symbols: async (query) => {
+      const s = await this.hdlServer();
+      if (!s) return null;
+      const { workspaceSymbols, symbolKindName } = await import("./lsp/symbols");
+      return { symbols: workspaceSymbols(await s.request("workspace/symbol", { query })), kindName: symbolKindName, pathOf: pathFromURI };
+    },
+    openSymbol: (sym) => void (sym.uri && this.openAt(sym.uri, sym.position)),
+  });
 
   constructor(readonly conn: Connection, private root: HTMLElement) {
     this.api = new Sessiond(conn);
@@ -132,22 +148,27 @@ export class App {
     window.addEventListener("beforeunload", (e) => {
       if (this.editors.dirtyTabs.length) e.preventDefault();
     });
-    window.addEventListener("keydown", (e) => {
-      const mod = e.ctrlKey || e.metaKey;
-      if (mod && e.key === "s") {
-        e.preventDefault(); // never the browser's "save page"
-        this.editors.saveActive();
-      } else if (mod && e.key === "`") {
-        e.preventDefault();
-        this.showPanel("terminal");
-      } else if (mod && e.shiftKey && (e.key === "B" || e.key === "b")) {
-        e.preventDefault();
-        this.hardware.build();
-      } else if (mod && e.altKey && e.code === "KeyW" && this.editors.active) {
-        e.preventDefault(); // Mod-Alt-W: add the signal under the cursor to the waves
-        void this.waves.addFromEditor(this.editors.active.view, this.editors.active.path);
-      }
-    });
+    this.commands.add(...ideCommands({
+      save: () => this.editors.saveActive(),
+      closeEditor: () => void (this.editors.active && this.editors.close(this.editors.active)),
+      hasEditor: () => !!this.editors.active,
+      build: () => void this.hardware.build(),
+      simulate: () => void this.sim.run(),
+      flash: () => void this.hardware.flash.flash(),
+      showPanel: (id) => this.showPanel(id),
+      hidePanel: () => this.hidePanel(),
+      newTerminal: () => (this.showPanel("terminal"), void this.terminals.add()),
+      newFile: () => void this.tree.createFile(),
+      newFolder: () => void this.tree.createDir(),
+      renameSelected: () => void this.tree.renameSelected(),
+      deleteSelected: () => void this.tree.deleteSelected(),
+      refreshFiles: () => void this.tree.refreshAll(),
+      // Mod-Alt-W: add the signal under the cursor to the waves
+      addToWaves: () => void (this.editors.active && this.waves.addFromEditor(this.editors.active.view, this.editors.active.path)),
+      canAddToWaves: () => !!this.editors.active,
+      editor: (name) => void (this.editors.active && runEditorCommand(this.editors.active.view, name)),
+    }, () => this.palette));
+    window.addEventListener("keydown", (e) => this.commands.handleKey(e));
     this.editors.el.addEventListener("contextmenu", (e) => {
       const tab = this.editors.active;
       if (!tab || !this.waves.current || !this.waves.canProbe(tab.path) || !(e.target as Element).closest?.(".cm-content")) return;

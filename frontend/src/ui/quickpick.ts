@@ -9,6 +9,11 @@ export interface PickRow {
   detail?: string;
   /** A short kind badge ("module", "port"). */
   kind?: string;
+  /** Offsets of characters in label / detail to highlight (a fuzzy match). */
+  labelMatches?: readonly number[];
+  detailMatches?: readonly number[];
+  /** Right-aligned hint, such as a keyboard shortcut. */
+  hint?: string;
 }
 
 export interface QuickPickOptions<T> {
@@ -25,6 +30,30 @@ export interface QuickPickOptions<T> {
   empty?: string;
   /** Called when the list closes without a pick. */
   cancelled?(): void;
+  /** Text the input starts with (a mode prefix such as ">"). */
+  value?: string;
+}
+
+/** highlighted renders text with the characters at the offsets in matches wrapped in <mark>. */
+export function highlighted(text: string, matches: readonly number[] | undefined): (string | HTMLElement)[] {
+  if (!matches?.length) return [text];
+  const at = new Set(matches);
+  const out: (string | HTMLElement)[] = [];
+  let run = "", marked = false;
+  const flush = () => {
+    if (run) out.push(marked ? h("mark.qp-match", {}, run) : run);
+    run = "";
+  };
+  for (let i = 0; i < text.length; i++) {
+    const m = at.has(i);
+    if (m !== marked) {
+      flush();
+      marked = m;
+    }
+    run += text[i];
+  }
+  flush();
+  return out;
 }
 
 /**
@@ -99,8 +128,9 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
         onclick: () => choose(i),
       },
         r.kind ? h("span.qp-kind", {}, r.kind) : null,
-        h("span.qp-label", {}, r.label),
-        r.detail ? h("span.qp-detail", {}, r.detail) : null,
+        h("span.qp-label", {}, ...highlighted(r.label, r.labelMatches)),
+        r.detail ? h("span.qp-detail", {}, ...highlighted(r.detail, r.detailMatches)) : null,
+        r.hint ? h("kbd.qp-hint", {}, r.hint) : null,
       );
       list.append(li);
     });
@@ -172,6 +202,7 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
     e.stopPropagation();
   });
   document.body.append(overlay);
+  if (o.value) input.value = o.value;
   input.focus();
   status.textContent = "Loading…";
   void reload();
