@@ -284,8 +284,11 @@ export class App {
     this.status.set("file watch", "connecting");
     new ReconnectingSocket(() => wsURL(this.conn, "api/v1/files/watch"), {
       onOpen: (_ws, again) => {
-        // Events may have been missed while disconnected.
-        if (again) void this.tree.refreshAll();
+        // Events may have been missed while disconnected: the tree and the open tabs are rechecked.
+        if (again) {
+          void this.tree.refreshAll();
+          void this.editors.refreshAll();
+        }
       },
       onMessage: (data) => {
         if (typeof data !== "string") return;

@@ -74,3 +74,100 @@ describe("status bar before any stream is open", () => {
     expect(hub.overall).toBe("offline");
   });
 });
+
+/** A workspace on disk for EditorArea: read, readBytes and write with content etags, like sessiond. */
+function fakeDisk(files: Record<string, string>) {
+  const disk = new Map(Object.entries(files));
+  let n = 0;
+  const etags = new Map<string, string>();
+  const etag = (p: string) => etags.get(p) ?? etags.set(p, `"e${++n}"`).get(p)!;
+  const notFound = () => Object.assign(new Error("not found"), { status: 404 });
+  const api = {
+    read: async (p: string) => {
+      if (!disk.has(p)) throw notFound();
+      return { text: disk.get(p)!, etag: etag(p) };
+    },
+    readBytes: async (p: string) => {
+      if (!disk.has(p)) throw notFound();
+      return { bytes: new TextEncoder().encode(disk.get(p)!), etag: etag(p) };
+    },
+    write: async (p: string, text: string, o: { etag?: string }) => {
+      writes.push({ path: p, text, etag: o.etag });
+      disk.set(p, text);
+      etags.delete(p);
+      return { etag: etag(p) };
+    },
+  } as unknown as Sessiond;
+  const writes: { path: string; text: string; etag?: string }[] = [];
+  return {
+    api,
+    writes,
+    /** change edits a file behind the IDE's back (a new etag). */
+    change(p: string, text: string) {
+      disk.set(p, text);
+      etags.delete(p);
+    },
+    remove(p: string) {
+      disk.delete(p);
+      etags.delete(p);
+    },
+    /** move renames a file or folder keeping its content (and so its etag). */
+    move(from: string, to: string) {
+      for (const [p, t] of [...disk]) {
+        if (p !== from && !p.startsWith(from + "/")) continue;
+        const q = to + p.slice(from.length);
+        disk.delete(p);
+        disk.set(q, t);
+        etags.set(q, etag(p));
+        etags.delete(p);
+      }
+    },
+  };
+}
+
+async function until(f: () => boolean, ms = 3000) {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function area(files: Record<string, string>) {
+  const { EditorArea } = await import("../src/editor/area");
+  const disk = fakeDisk(files);
+  const lspCalls: string[] = [];
+  const ed = new EditorArea(disk.api, { lsp: async (p) => (lspCalls.push(p), null), changed: () => {} });
+  document.body.append(ed.el);
+  return { ed, disk, lspCalls };
+}
+
+const typeAt = (view: import("@codemirror/view").EditorView, text: string) => view.dispatch({ changes: { from: 0, insert: text } });
+
+describe("a reconnect refreshes open tabs", () => {
+  it("reloads clean tabs, marks modified ones stale without touching them, and flags deleted files", async () => {
+    const { isDirty } = await import("../src/editor/area");
+    const { ed, disk } = await area({ "a.v": "module a;\n", "b.v": "module b;\n", "c.v": "module c;\n", "d.v": "module d;\n" });
+    for (const p of ["a.v", "b.v", "c.v", "d.v"]) await ed.open(p);
+    typeAt(ed.find("b.v")!.view, "// mine\n");
+    // While the watch stream was down (no events arrive):
+    disk.change("a.v", "module a2;\n");
+    disk.change("b.v", "module b2;\n");
+    disk.remove("c.v");
+    await ed.refreshAll();
+    const [a, b, c, d] = ["a.v", "b.v", "c.v", "d.v"].map((p) => ed.find(p)!);
+    expect(a.view.state.doc.toString()).toBe("module a2;\n");
+    expect(isDirty(a)).toBe(false);
+    expect(b.view.state.doc.toString()).toBe("// mine\nmodule b;\n"); // never overwritten
+    expect(b.stale).toBe(true);
+    expect(b.tabEl.classList.contains("stale")).toBe(true);
+    expect(c.deleted).toBe(true);
+    expect(c.view.state.doc.toString()).toBe("module c;\n");
+    expect(d.view.state.doc.toString()).toBe("module d;\n");
+    expect(d.stale || d.deleted).toBe(false);
+    // A file that comes back is no longer deleted.
+    disk.change("c.v", "module c;\n");
+    await ed.refreshAll();
+    expect(c.deleted).toBe(false);
+  });
+});

@@ -415,15 +415,49 @@ export class EditorArea {
         this.renderTab(tab);
         continue;
       }
-      this.api.read(tab.path).then((cur) => {
-        if (cur.etag === tab.etag) return;
-        tab.deleted = false;
-        if (!isDirty(tab)) this.replaceFromDisk(tab, cur.text, cur.etag);
-        else {
-          tab.stale = true;
-          this.renderTab(tab);
-        }
-      }, () => {});
+      void this.recheck(tab, false);
+    }
+  }
+
+  /**
+   * refreshAll rechecks every open tab against the disk (after a reconnect:
+   * the watch events sent while disconnected were missed). Clean tabs reload,
+   * modified ones are marked stale (the save conflict flow then decides),
+   * files gone are marked deleted; nothing typed is ever overwritten.
+   */
+  async refreshAll(): Promise<void> {
+    await Promise.all(this.tabs.filter((t) => !t.saving).map((t) => this.recheck(t, true)));
+  }
+
+  /** recheck reads tab's file and follows the disk if it changed; goneMeansDeleted marks a file that no longer exists. */
+  private async recheck(tab: Tab, goneMeansDeleted: boolean): Promise<void> {
+    const path = tab.path;
+    let cur: { text: string; etag: string };
+    try {
+      cur = await this.api.read(path);
+    } catch (err) {
+      if (goneMeansDeleted && (err as { status?: number }).status === 404 && tab.path === path && this.tabs.includes(tab) && !tab.deleted) {
+        tab.deleted = true;
+        this.renderTab(tab);
+        this.hooks.changed(this.active);
+      }
+      return;
+    }
+    if (tab.path !== path || !this.tabs.includes(tab) || tab.saving) return;
+    if (cur.etag === tab.etag) {
+      if (tab.deleted && goneMeansDeleted) {
+        tab.deleted = false; // it is back, as it was
+        this.renderTab(tab);
+        this.hooks.changed(this.active);
+      }
+      return;
+    }
+    tab.deleted = false;
+    if (!isDirty(tab)) this.replaceFromDisk(tab, cur.text, cur.etag);
+    else {
+      tab.stale = true;
+      this.renderTab(tab);
+      this.hooks.changed(this.active);
     }
   }
 
