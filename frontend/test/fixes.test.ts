@@ -171,3 +171,47 @@ describe("a reconnect refreshes open tabs", () => {
     expect(c.deleted).toBe(false);
   });
 });
+
+describe("renaming a folder keeps its tabs", () => {
+  it("re-points the tabs inside it, with unsaved edits, and saves to the new path", async () => {
+    const { isDirty } = await import("../src/editor/area");
+    const { ed, disk, lspCalls } = await area({ "rtl/a.v": "module a;\n", "rtl/sub/b.v": "module b;\n", "top.v": "module top;\n", "rtl2/x.v": "x\n" });
+    for (const p of ["rtl/a.v", "rtl/sub/b.v", "rtl2/x.v", "top.v"]) await ed.open(p);
+    const a = ed.find("rtl/a.v")!, b = ed.find("rtl/sub/b.v")!;
+    typeAt(b.view, "// unsaved\n");
+    await ed.open("rtl/a.v"); // the active one
+    disk.move("rtl", "hw");
+    await ed.moved("rtl", "hw");
+    expect(ed.find("hw/a.v")).toBe(a); // the same tab and view, not a reopened one
+    expect(ed.find("hw/sub/b.v")).toBe(b);
+    expect(ed.find("rtl/a.v")).toBeUndefined();
+    expect(ed.find("rtl2/x.v")).toBeDefined(); // a sibling whose name only starts the same stays
+    expect(ed.find("top.v")).toBeDefined();
+    expect(ed.active).toBe(a);
+    expect(b.view.state.doc.toString()).toBe("// unsaved\nmodule b;\n");
+    expect(isDirty(b)).toBe(true);
+    expect(b.deleted).toBe(false);
+    expect(isDirty(a)).toBe(false);
+    expect(b.tabEl.dataset.path).toBe("hw/sub/b.v");
+    expect(b.tabEl.textContent).toContain("b.v");
+    expect(b.view.contentDOM.getAttribute("data-path")).toBe("hw/sub/b.v");
+    await until(() => lspCalls.includes("hw/sub/b.v"));
+    const tabs = [...ed.el.querySelectorAll<HTMLElement>("[data-testid=editor-tabs] .tab")].map((t) => t.dataset.path);
+    expect(tabs).toEqual(["hw/a.v", "hw/sub/b.v", "rtl2/x.v", "top.v"]);
+    expect(await ed.save(b)).toBe(true);
+    expect(disk.writes.at(-1)).toMatchObject({ path: "hw/sub/b.v", text: "// unsaved\nmodule b;\n" });
+    expect(disk.writes.at(-1)!.etag).toBeTruthy(); // still If-Match on the etag it was read at
+    expect(isDirty(b)).toBe(false);
+  });
+  it("renaming one file re-points its tab", async () => {
+    const { ed, disk } = await area({ "a.v": "module a;\n" });
+    await ed.open("a.v");
+    const a = ed.find("a.v")!;
+    disk.move("a.v", "b.sv");
+    await ed.moved("a.v", "b.sv");
+    expect(ed.find("b.sv")).toBe(a);
+    const { languageFor } = await import("../src/editor/languages");
+    expect(a.lang?.id).toBe(languageFor("b.sv")?.id);
+    expect(a.view.contentDOM.getAttribute("data-path")).toBe("b.sv");
+  });
+});

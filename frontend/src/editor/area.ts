@@ -25,6 +25,9 @@ export interface Tab {
   saving: boolean;
   langConf: Compartment;
   lspConf: Compartment;
+  /** The content's data-path/aria-label, and the .editorconfig style: both follow a rename. */
+  pathConf: Compartment;
+  styleConf: Compartment;
 }
 
 /** A tab that is not a text editor (the waveform viewer): it draws itself into el. */
@@ -143,7 +146,8 @@ export class EditorArea {
     const langConf = new Compartment();
     const lspConf = new Compartment();
     const styleConf = new Compartment();
-    const tab = { path, etag: content.etag, saved: content.text, lang, stale: false, deleted: false, saving: false, langConf, lspConf } as Tab;
+    const pathConf = new Compartment();
+    const tab = { path, etag: content.etag, saved: content.text, lang, stale: false, deleted: false, saving: false, langConf, lspConf, pathConf, styleConf } as Tab;
     tab.view = new EditorView({
       parent: this.host,
       state: EditorState.create({
@@ -158,7 +162,7 @@ export class EditorArea {
             if (u.docChanged) this.renderTab(tab);
             if ((u.docChanged || u.selectionSet || u.focusChanged) && this.active === tab) this.hooks.changed(tab);
           }),
-          EditorView.contentAttributes.of({ "data-path": path, "aria-label": path }),
+          pathConf.of(pathAttributes(path)),
           // A very large file is shown, not edited: the editor stays responsive and nothing is half-saved.
           large ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : [],
         ],
@@ -174,14 +178,21 @@ export class EditorArea {
     if (lang) {
       lang.load().then((ext) => tab.view.dispatch({ effects: langConf.reconfigure(ext) }), (err) => console.warn("language", lang.id, err));
     }
-    this.hooks.lsp(path, lang).then((ext) => {
-      if (ext && this.tabs.includes(tab)) tab.view.dispatch({ effects: lspConf.reconfigure(ext) });
+    this.attach(tab);
+    return tab;
+  }
+
+  /** attach connects a tab to its path's language server and .editorconfig (again after a rename); late answers for an old path are dropped. */
+  private attach(tab: Tab) {
+    const path = tab.path;
+    const current = () => this.tabs.includes(tab) && tab.path === path;
+    this.hooks.lsp(path, tab.lang).then((ext) => {
+      if (ext && current()) tab.view.dispatch({ effects: tab.lspConf.reconfigure(ext) });
     }, (err) => console.warn("lsp", path, err));
     // The project's .editorconfig (indent style and size, tab width), when it has one.
     this.hooks.style?.(path).then((ext) => {
-      if (ext && this.tabs.includes(tab)) tab.view.dispatch({ effects: styleConf.reconfigure(ext) });
+      if (current()) tab.view.dispatch({ effects: tab.styleConf.reconfigure(ext ?? []) });
     }, (err) => console.warn("editorconfig", path, err));
-    return tab;
   }
 
   private addViewer(path: string, viewer: Viewer) {
@@ -461,27 +472,58 @@ export class EditorArea {
     }
   }
 
-  /** moved retargets tabs after a rename in the tree (reopening keeps LSP and language right). */
+  /**
+   * moved re-points the tabs of a renamed file or folder (every file inside
+   * it) at their new paths: the same editors, unsaved edits and undo history
+   * kept; language, language server document and .editorconfig follow the
+   * new path. Viewer tabs (waves) reopen on the new path.
+   */
   async moved(from: string, to: string): Promise<void> {
+    const inside = (p: string) => p === from || p.startsWith(from + "/");
+    const moved = (p: string) => (inside(p) ? to + p.slice(from.length) : p);
+    for (const tab of this.tabs) {
+      if (inside(tab.path)) this.retarget(tab, moved(tab.path));
+    }
+    const activeTab = this.active;
+    const activeViewer = this.activeViewer ? moved(this.activeViewer.path) : null;
+    let reopened = false;
     for (const vt of [...this.viewerTabs]) {
-      if (vt.path !== from && !vt.path.startsWith(from + "/")) continue;
-      const wasActive = this.activeViewer === vt;
+      if (!inside(vt.path)) continue;
       this.closeViewer(vt);
-      if (wasActive) await this.open(to + vt.path.slice(from.length));
+      await this.open(moved(vt.path));
+      reopened = true;
     }
-    for (const tab of [...this.tabs]) {
-      if (tab.path !== from && !tab.path.startsWith(from + "/")) continue;
-      const newPath = to + tab.path.slice(from.length);
-      if (isDirty(tab)) {
-        tab.deleted = true;
-        this.renderTab(tab);
-        toast(`${tab.path} was moved to ${newPath}; your unsaved edits are still in its old tab.`);
-        continue;
-      }
-      const wasActive = this.active === tab;
-      await this.close(tab);
-      if (wasActive) await this.open(newPath);
+    if (reopened) {
+      // Reopening activates each viewer: give the focus back to what had it.
+      const vt = activeViewer === null ? undefined : this.viewerTabs.find((v) => v.path === activeViewer);
+      if (vt) this.activateViewer(vt);
+      else if (activeTab && this.tabs.includes(activeTab)) this.activate(activeTab);
     }
+    this.hooks.changed(this.active);
+  }
+
+  private retarget(tab: Tab, path: string) {
+    const lang = languageFor(path);
+    const effects = [
+      tab.pathConf.reconfigure(pathAttributes(path)),
+      // The server closes the old document (its plugin goes) before attach opens the new one.
+      tab.lspConf.reconfigure([]),
+      tab.styleConf.reconfigure([]),
+    ];
+    if (lang?.id !== tab.lang?.id) effects.push(tab.langConf.reconfigure([]));
+    tab.view.dispatch({ effects });
+    tab.path = path;
+    tab.deleted = false;
+    tab.tabEl.title = path;
+    tab.tabEl.dataset.path = path;
+    this.renderTab(tab);
+    if (lang?.id !== tab.lang?.id) {
+      tab.lang = lang;
+      lang?.load().then((ext) => {
+        if (tab.path === path) tab.view.dispatch({ effects: tab.langConf.reconfigure(ext) });
+      }, (err) => console.warn("language", lang.id, err));
+    }
+    this.attach(tab);
   }
 
   removed(path: string): void {
@@ -492,6 +534,10 @@ export class EditorArea {
       }
     }
   }
+}
+
+function pathAttributes(path: string): Extension {
+  return EditorView.contentAttributes.of({ "data-path": path, "aria-label": path });
 }
 
 export function isDirty(tab: Tab): boolean {
