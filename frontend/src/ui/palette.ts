@@ -42,7 +42,9 @@ export function parseShortcut(s: string): Chord {
   const key = (s.endsWith("++") ? "+" : parts[parts.length - 1]).toLowerCase();
   const mods = new Set(parts.slice(0, s.endsWith("++") ? -2 : -1).map((m) => m.toLowerCase()));
   for (const m of mods) if (!["ctrl", "shift", "alt"].includes(m)) throw new Error(`shortcut ${JSON.stringify(s)}: unknown modifier ${m}`);
-  if (!key) throw new Error(`shortcut ${JSON.stringify(s)}: no key`);
+  if (!/^(.|f\d{1,2}|enter|escape|tab|space|backspace|delete|insert|home|end|pageup|pagedown|arrow(up|down|left|right))$/u.test(key)) {
+    throw new Error(`shortcut ${JSON.stringify(s)}: ${JSON.stringify(key)} is not a key (write "Ctrl+Shift+P", "F2")`);
+  }
   return { ctrl: mods.has("ctrl"), shift: mods.has("shift"), alt: mods.has("alt"), key };
 }
 
