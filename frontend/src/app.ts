@@ -25,6 +25,7 @@ import { Commands, ideCommands, Palette, queryFilenames, runEditorCommand } from
 import { FileTree } from "./ui/tree";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
 import { SimPanel } from "./ui/sim";
+import { SearchPanel } from "./ui/search";
 import { WavesHub } from "./waves/hub";
 import { showMenu } from "./waves/viewer";
 
@@ -43,6 +44,7 @@ export class App {
   /** The workspace's .editorconfig files, read on demand (a missing one is null). */
   private editorConfigs = new EditorConfigs((p) => this.api.read(p).then((c) => c.text, (err) => (err instanceof ApiError && err.status === 404 ? null : Promise.reject(err))));
   private sim!: SimPanel;
+  private search!: SearchPanel;
   private telemetry!: TelemetryView;
   private problemsEl = h("div.problems", { "data-testid": "problems" });
   private problems = new Map<string, Diagnostic[]>();
@@ -134,6 +136,7 @@ export class App {
     });
     this.hardware = new HardwarePanel(this.api, this.output, { showOutput: () => this.showPanel("output"), state: linkState });
     this.sim = new SimPanel(this.conn, { output: this.output, showOutput: () => this.showPanel("output"), open: (p, l, c) => void this.goto(p, l, c ?? 1), openWaves: (p) => void this.editors.open(p) });
+    this.search = new SearchPanel(this.conn, { open: (p, l, c) => void this.goto(p, l, c), isDirty: (p) => { const t = this.editors.find(p); return !!t && isDirty(t); } });
     this.terminals = new TerminalPanel(this.conn, linkState);
     this.telemetry = new TelemetryView(this.conn, linkState);
     // Once trusted, editors opened from now on get the workspace's languages.
@@ -168,6 +171,10 @@ export class App {
       canAddToWaves: () => !!this.editors.active,
       editor: (name) => void (this.editors.active && runEditorCommand(this.editors.active.view, name)),
     }, () => this.palette));
+    this.commands.add({ id: "search.files", title: "Search: Find in Files", shortcut: "Ctrl+Shift+F", run: () => {
+      const v = this.editors.active?.view;
+      this.search.show(v ? v.state.sliceDoc(v.state.selection.main.from, v.state.selection.main.to) : undefined);
+    } });
     window.addEventListener("keydown", (e) => this.commands.handleKey(e));
     this.editors.el.addEventListener("contextmenu", (e) => {
       const tab = this.editors.active;
@@ -225,7 +232,7 @@ export class App {
       bodies);
     const panelResizer = h("div.resizer.horizontal", { title: "Drag to resize" });
     const sideResizer = h("div.resizer.vertical", { title: "Drag to resize" });
-    const sidebar = h("aside.sidebar", {}, this.tree.el, this.hierarchy.el, this.hardware.el, this.sim.el);
+    const sidebar = h("aside.sidebar", {}, this.search.el, this.tree.el, this.hierarchy.el, this.hardware.el, this.sim.el);
     const main = h("main.main", {}, this.editors.el, panelResizer, this.panelEl);
 
     clear(this.root);
