@@ -2,7 +2,7 @@
 // sessiond on a copy of e2e/fixtures. Screenshots go to test-results/.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { depsProblem, launch, missing, screenshot, startSessiond } from "./harness.mjs";
@@ -59,6 +59,36 @@ describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
     await screenshot(page, "01-tree");
   });
 
+  test("the status bar says connecting, not connected, until the file watch stream is open", async (t) => {
+    if (!ready(t)) return;
+    const p2 = await browser.context.newPage();
+    await p2.addInitScript(() => {
+      const log = (window.__connLog = []);
+      window.__watchOpen = false;
+      const WS = window.WebSocket;
+      window.WebSocket = class extends WS {
+        constructor(...a) {
+          super(...a);
+          if (String(a[0]).includes("/files/watch")) this.addEventListener("open", () => (window.__watchOpen = true));
+        }
+      };
+      new MutationObserver(() => {
+        const st = document.querySelector("[data-testid=conn-state]")?.textContent;
+        if (st && st !== log.at(-1)?.state) log.push({ state: st, watchOpen: window.__watchOpen });
+      }).observe(document, { subtree: true, childList: true, characterData: true });
+    });
+    try {
+      await p2.goto(s.url);
+      await p2.locator("[data-testid=conn-state]").filter({ hasText: /^connected$/ }).waitFor({ timeout: 15_000 });
+      const log = await p2.evaluate(() => window.__connLog);
+      assert.equal(log[0]?.state, "connecting", JSON.stringify(log));
+      const first = log.find((e) => e.state === "connected");
+      assert.ok(first?.watchOpen, "connected before the watch stream opened: " + JSON.stringify(log));
+    } finally {
+      await p2.close();
+    }
+  });
+
   test("open, edit and save round-trips to disk", async (t) => {
     if (!ready(t)) return;
     await page.click('.tree-row[data-path="blinky.v"]');
@@ -113,6 +143,38 @@ describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
     });
   });
 
+  test("renaming a folder keeps its tabs open at the new paths, unsaved edits included", async (t) => {
+    if (!ready(t)) return;
+    mkdirSync(join(s.dir, "rtl"), { recursive: true });
+    writeFileSync(join(s.dir, "rtl", "a.v"), "module a;\nendmodule\n");
+    writeFileSync(join(s.dir, "rtl", "b.v"), "module b;\nendmodule\n");
+    await page.click('[data-testid=tree-refresh]');
+    await page.click('.tree-row[data-path="rtl"]');
+    await page.click('.tree-row[data-path="rtl/b.v"]');
+    await page.locator('.cm-content[data-path="rtl/b.v"]').waitFor();
+    await page.click('.tree-row[data-path="rtl/a.v"]');
+    const editor = page.locator('.cm-content[data-path="rtl/a.v"]');
+    await editor.waitFor();
+    await editor.click();
+    await page.keyboard.press("Control+Home");
+    await page.keyboard.type("// unsaved\n");
+    await page.locator('.tab[data-path="rtl/a.v"][data-dirty=true]').waitFor();
+    await page.click('.tree-row[data-path="rtl"]');
+    await page.keyboard.press("F2");
+    await page.fill("[data-testid=prompt-input]", "hw");
+    await page.keyboard.press("Enter");
+    await page.locator('.tab[data-path="hw/a.v"][data-dirty=true]').waitFor({ timeout: 5000 });
+    await page.locator('.tab[data-path="hw/b.v"][data-dirty=false]').waitFor({ timeout: 5000 });
+    assert.equal(await page.locator('.tab[data-path^="rtl/"]').count(), 0);
+    assert.ok(existsSync(join(s.dir, "hw", "a.v")) && !existsSync(join(s.dir, "rtl")));
+    await page.click('.tab[data-path="hw/a.v"] .tab-name');
+    await page.locator('.cm-content[data-path="hw/a.v"]').click();
+    await page.keyboard.press("Control+s");
+    await page.locator('.tab[data-path="hw/a.v"][data-dirty=false]').waitFor({ timeout: 5000 });
+    assert.equal(readFileSync(join(s.dir, "hw", "a.v"), "utf8"), "// unsaved\nmodule a;\nendmodule\n");
+    await screenshot(page, "04-renamed-folder");
+  });
+
   test("the completion popup shows clangd's items in a C file", async (t) => {
     if (!ready(t)) return;
     if (!has("clangd")) return missing(t, "clangd");
@@ -162,8 +224,16 @@ describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
   test("building the iCE40 sample puts a bitstream in the list", { timeout: 240_000 }, async (t) => {
     if (!ready(t)) return;
     for (const bin of ["yosys", "nextpnr-ice40", "icepack", "make"]) if (!has(bin)) return missing(t, bin);
+    const starts = [];
+    const onRequest = (r) => r.method() === "POST" && /\/api\/v1\/tasks(\?|$)/.test(r.url()) && starts.push(r.url());
+    page.on("request", onRequest);
     await page.click("[data-testid=build]");
+    // Ctrl+Shift+B while it runs follows the disabled button: no second build.
+    await page.keyboard.press("Control+Shift+B");
+    await page.locator("#toasts").filter({ hasText: "A build is already running" }).waitFor({ timeout: 5000 });
     await page.locator("[data-testid=task-state]").filter({ hasText: /succeeded|failed|cancelled/ }).waitFor({ timeout: 200_000 });
+    page.off("request", onRequest);
+    assert.equal(starts.length, 1, "builds started: " + starts.join(", "));
     const state = await page.locator("[data-testid=task-state]").textContent();
     await screenshot(page, "06-build");
     assert.equal(state, "succeeded", await page.locator("[data-testid=build-log]").textContent());
