@@ -10,7 +10,7 @@ DEBS=(
   docker.io postgresql
   chromium xvfb xauth imagemagick
   libwebkit2gtk-4.0-dev libgtk-3-dev
-  clangd
+  clangd ripgrep
   yosys nextpnr-ice40 fpga-icestorm fpga-icestorm-chipdb iverilog verilator ghdl openfpgaloader dfu-util gtkwave
   mmdebstrap tini busybox-static e2fsprogs util-linux
 )
