@@ -317,14 +317,35 @@ func TestServiceFreshness(t *testing.T) {
 	if err != nil || x3.Len() != 2 {
 		t.Errorf("after Invalidate: %d files, %v; want 2 (a small tree rebuilds synchronously)", x3.Len(), err)
 	}
-	// Age alone makes it stale too.
+	// Age alone makes it stale too (MaxAge, or ten walk times if longer).
 	s2, _ := New(Options{Workspace: ws, MaxAge: time.Millisecond})
-	s2.Index()
+	x2, _ := s2.Index()
 	os.WriteFile(filepath.Join(dir, "c.v"), nil, 0o644)
-	time.Sleep(5 * time.Millisecond)
+	time.Sleep(max(time.Millisecond, 10*x2.Took) + 5*time.Millisecond)
 	if x4, _ := s2.Index(); x4.Len() != 3 {
 		t.Errorf("after MaxAge: %d files; want 3", x4.Len())
 	}
+	// A tree that builds slowly (SyncBuild below its walk time) is answered
+	// from the stale index at once while the rebuild runs.
+	s3, _ := New(Options{Workspace: ws, SyncBuild: time.Nanosecond, MaxAge: time.Hour})
+	old, _ := s3.Index()
+	os.WriteFile(filepath.Join(dir, "d.v"), nil, 0o644)
+	s3.Invalidate()
+	if x5, _ := s3.Index(); x5 != old {
+		t.Errorf("a slow tree's stale query waited for the rebuild")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		x6, _ := s3.Index()
+		if x6.Len() == 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the background rebuild never landed: %d files", x6.Len())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s3.Close()
 	if _, err := New(Options{}); err == nil {
 		t.Error("New without a workspace succeeded")
 	}

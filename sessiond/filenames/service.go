@@ -20,8 +20,13 @@ type Options struct {
 	// Workspace is the confined tree that is indexed.
 	Workspace *workspace.Workspace
 	// MaxAge is how old an index may be before a query starts a rebuild;
-	// 0 means 2 s.
+	// 0 means 2 s. A tree whose walk takes longer than MaxAge/10 is
+	// rebuilt at most every ten walk times, so a huge tree does not keep a
+	// core busy while someone types.
 	MaxAge time.Duration
+	// Lazy defers the first build to the first query; by default New
+	// starts it at once, so the first Ctrl+P finds it ready.
+	Lazy bool
 	// SyncBuild: when the last build took less than this, a query on a
 	// stale index waits for the rebuild (small workspaces are always
 	// exact); otherwise it is answered from the stale index while the
@@ -59,7 +64,23 @@ func New(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Service{opts: o, log: o.Logger}, nil
+	s := &Service{opts: o, log: o.Logger}
+	if !o.Lazy {
+		s.mu.Lock()
+		s.startBuild()
+		s.mu.Unlock()
+	}
+	return s, nil
+}
+
+// startBuild starts a rebuild unless one runs; s.mu is held.
+func (s *Service) startBuild() chan struct{} {
+	if s.building == nil {
+		s.building = make(chan struct{})
+		s.dirty = false
+		go s.build(s.building)
+	}
+	return s.building
 }
 
 // Invalidate marks the index stale, so the next query rebuilds it.
@@ -74,18 +95,12 @@ func (s *Service) Invalidate() {
 func (s *Service) Index() (*Index, error) {
 	s.mu.Lock()
 	cur := s.cur
-	stale := cur == nil || s.dirty || time.Since(cur.Built) > s.opts.MaxAge
+	stale := cur == nil || s.dirty || time.Since(cur.Built) > max(s.opts.MaxAge, 10*cur.Took)
 	if !stale {
 		s.mu.Unlock()
 		return cur, nil
 	}
-	done := s.building
-	if done == nil {
-		done = make(chan struct{})
-		s.building = done
-		s.dirty = false
-		go s.build(done)
-	}
+	done := s.startBuild()
 	wait := cur == nil || cur.Took < s.opts.SyncBuild
 	s.mu.Unlock()
 	if !wait {
@@ -114,6 +129,13 @@ func (s *Service) build(done chan struct{}) {
 	close(done)
 }
 
-// Close releases nothing (the index is memory only); it is here so the
-// server can stop every service alike.
-func (s *Service) Close() error { return nil }
+// Close waits for a running build to end (the index itself is memory only).
+func (s *Service) Close() error {
+	s.mu.Lock()
+	done := s.building
+	s.mu.Unlock()
+	if done != nil {
+		<-done
+	}
+	return nil
+}
