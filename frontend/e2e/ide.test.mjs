@@ -175,6 +175,44 @@ describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
     await screenshot(page, "04-renamed-folder");
   });
 
+  test("a hover's Markdown from a doc comment is rendered without its HTML, handlers or javascript: links", async (t) => {
+    if (!ready(t)) return;
+    const hdl = await page.evaluate(async () => (await window.gatewave.api.lspLanguages()).languages?.find((l) => l.id === "hdl"));
+    if (!hdl?.available) return missing(t, "the HDL language server (" + (hdl?.command ?? "hdl") + ")");
+    writeFileSync(join(s.dir, "hov.v"), [
+      "// Counts **ticks** <img src=x onerror=\"window.__pwned=1\"> <b onmouseover=\"window.__pwned=2\">b</b> [docs](javascript:window.__pwned=3)",
+      "module hov_counter(input clk);",
+      "endmodule",
+      "module hov_top;",
+      "  hov_counter u_c (.clk(1'b0));",
+      "endmodule",
+      "",
+    ].join("\n"));
+    await page.click('[data-testid=tree-refresh]');
+    await page.click('.tree-row[data-path="hov.v"]');
+    await page.locator('.cm-content[data-path="hov.v"]').waitFor();
+    const tip = page.locator(".cm-lsp-hover-tooltip");
+    const deadline = Date.now() + 20_000;
+    // The server may still be indexing: move away and back until a hover shows.
+    while (!(await tip.isVisible())) {
+      if (Date.now() > deadline) throw new Error("no hover tooltip over hov_counter");
+      const at = await page.evaluate(() => {
+        const v = window.gatewave.editors.find("hov.v").view;
+        const c = v.coordsAtPos(v.state.doc.toString().indexOf("hov_counter u_c") + 4);
+        return { x: c.left + 2, y: (c.top + c.bottom) / 2 };
+      });
+      await page.mouse.move(at.x, at.y + 200);
+      await page.mouse.move(at.x, at.y);
+      await tip.waitFor({ timeout: 1500 }).catch(() => {});
+    }
+    await tip.locator("strong", { hasText: "ticks" }).waitFor({ timeout: 5000 });
+    await screenshot(page, "05-hover-sanitized");
+    assert.equal(await tip.locator("img, script, iframe, [onerror], [onmouseover], a[href^='javascript']").count(), 0, await tip.innerHTML());
+    await tip.locator("b", { hasText: "b" }).hover().catch(() => {});
+    assert.equal(await page.evaluate(() => window.__pwned), undefined);
+    await page.mouse.move(5, 5);
+  });
+
   test("the completion popup shows clangd's items in a C file", async (t) => {
     if (!ready(t)) return;
     if (!has("clangd")) return missing(t, "clangd");
