@@ -213,6 +213,54 @@ describe("IDE end to end", { timeout: 300_000, skip: problem ?? false }, () => {
     await page.mouse.move(5, 5);
   });
 
+  test("after a reconnect, open tabs follow what changed on disk meanwhile (modified ones are only marked stale)", async (t) => {
+    if (!ready(t)) return;
+    writeFileSync(join(s.dir, "rc_a.v"), "module rc_a;\nendmodule\n");
+    writeFileSync(join(s.dir, "rc_b.v"), "module rc_b;\nendmodule\n");
+    const p2 = await browser.context.newPage();
+    await p2.addInitScript(() => {
+      // The watch stream can be cut and held down, as a dropped tunnel would.
+      window.__watch = { block: false, sockets: [] };
+      const WS = window.WebSocket;
+      window.WebSocket = class extends WS {
+        constructor(url, ...rest) {
+          const watch = String(url).includes("/files/watch");
+          super(watch && window.__watch.block ? "ws://127.0.0.1:1/" : url, ...rest);
+          if (watch) window.__watch.sockets.push(this);
+        }
+      };
+    });
+    try {
+      await p2.goto(s.url);
+      await p2.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
+      const doc = (p) => p2.evaluate((q) => window.gatewave.editors.find(q)?.view.state.doc.toString(), p);
+      for (const f of ["rc_a.v", "rc_b.v"]) {
+        await p2.click(`.tree-row[data-path="${f}"]`);
+        await p2.locator(`.cm-content[data-path="${f}"]`).waitFor();
+      }
+      await p2.locator('.cm-content[data-path="rc_b.v"]').click();
+      await p2.keyboard.press("Control+Home");
+      await p2.keyboard.type("// mine\n");
+      await p2.locator("[data-testid=conn-state]").filter({ hasText: /^connected$/ }).waitFor({ timeout: 10_000 });
+      await p2.evaluate(() => {
+        window.__watch.block = true;
+        for (const ws of window.__watch.sockets) ws.close();
+      });
+      await p2.locator("[data-testid=conn-state]").filter({ hasText: "reconnecting" }).waitFor({ timeout: 5000 });
+      writeFileSync(join(s.dir, "rc_a.v"), "module rc_a2;\nendmodule\n");
+      writeFileSync(join(s.dir, "rc_b.v"), "module rc_b2;\nendmodule\n");
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(await doc("rc_a.v"), "module rc_a;\nendmodule\n", "no event can have arrived while the stream was down");
+      await p2.evaluate(() => (window.__watch.block = false));
+      await p2.waitForFunction(() => window.gatewave.editors.find("rc_a.v")?.view.state.doc.toString() === "module rc_a2;\nendmodule\n", null, { timeout: 15_000 });
+      await p2.locator('.tab.stale[data-path="rc_b.v"]').waitFor({ timeout: 5000 });
+      assert.equal(await doc("rc_b.v"), "// mine\nmodule rc_b;\nendmodule\n", "unsaved edits are never overwritten");
+      assert.equal(readFileSync(join(s.dir, "rc_b.v"), "utf8"), "module rc_b2;\nendmodule\n");
+    } finally {
+      await p2.close();
+    }
+  });
+
   test("the completion popup shows clangd's items in a C file", async (t) => {
     if (!ready(t)) return;
     if (!has("clangd")) return missing(t, "clangd");
