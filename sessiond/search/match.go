@@ -44,6 +44,9 @@ type matcher struct {
 	lit  []byte         // set for a case-sensitive literal without whole-word
 	re   *regexp.Regexp // set otherwise
 	expr bool           // the replacement is a template ($1 expands)
+	// pre, when set, is a necessary condition for re to match, far cheaper
+	// than re: most files fail it and never reach the regexp engine.
+	pre func([]byte) bool
 }
 
 func compile(q Query) (*matcher, error) {
@@ -68,7 +71,24 @@ func compile(q Query) (*matcher, error) {
 	if err != nil {
 		return nil, apierr.BadRequest("search: invalid regular expression: %v", err)
 	}
-	return &matcher{re: re, expr: q.Regex}, nil
+	m := &matcher{re: re, expr: q.Regex}
+	switch {
+	case !q.Regex && !q.CaseSensitive:
+		if f := newFoldLiteral(q.Pattern); f != nil {
+			m.pre = f.contains
+		}
+	case !q.Regex:
+		lit := []byte(q.Pattern)
+		m.pre = func(b []byte) bool { return bytes.Contains(b, lit) }
+	default:
+		// A case-sensitive regexp's literal prefix ("ring_" of ring_\w+)
+		// must appear wherever it matches.
+		if prefix, _ := re.LiteralPrefix(); prefix != "" {
+			lit := []byte(prefix)
+			m.pre = func(b []byte) bool { return bytes.Contains(b, lit) }
+		}
+	}
+	return m, nil
 }
 
 // Match is one match, on one line.
@@ -159,6 +179,9 @@ func (m *matcher) find(data []byte, limit int, repl *string, out []Match) []Matc
 func (m *matcher) has(data []byte) bool {
 	if m.lit != nil {
 		return bytes.Contains(data, m.lit)
+	}
+	if m.pre != nil && !m.pre(data) {
+		return false
 	}
 	return m.re.Match(data)
 }

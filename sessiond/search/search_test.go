@@ -308,3 +308,52 @@ func TestReplace(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldLiteralPrefilter(t *testing.T) {
+	tests := []struct {
+		pat, text string
+		want      bool
+	}{
+		{"Clk", "input wire CLK,", true},
+		{"clk", "input wire cl", false},
+		{"ring_needle_xyz", "x RING_Needle_XYZ", true},
+		{"ring_needle_xyz", "ring_needle_xy", false},
+		{"zz", "z", false},
+		{"ab", "aB", true},
+		{"ab", "Ab", true},
+		{"a.b", "A.B", true},
+		{"a.b", "AxB", false},
+		{"kelvin", "\u212aelvin", true}, // the regexp folds it; the prefilter must let it through
+	}
+	for _, tt := range tests {
+		f := newFoldLiteral(tt.pat)
+		if got := f.contains([]byte(tt.text)); got != tt.want {
+			t.Errorf("contains(%q in %q) = %v, want %v", tt.pat, tt.text, got, tt.want)
+		}
+		// The whole matcher agrees with the regexp alone.
+		m, _ := compile(Query{Pattern: tt.pat})
+		if got, want := m.has([]byte(tt.text)), m.re.Match([]byte(tt.text)); got != want {
+			t.Errorf("has(%q in %q) = %v, regexp says %v", tt.pat, tt.text, got, want)
+		}
+	}
+	if newFoldLiteral("é") != nil {
+		t.Error("non-ASCII pattern got an ASCII prefilter")
+	}
+}
+
+// FuzzFoldLiteral checks the prefilter never rules out a buffer the
+// case-insensitive regexp matches.
+func FuzzFoldLiteral(f *testing.F) {
+	f.Add("clk", "input CLK")
+	f.Add("ab", "xaBy")
+	f.Add("k", "\u212a")
+	f.Fuzz(func(t *testing.T, pat, text string) {
+		m, err := compile(Query{Pattern: pat})
+		if err != nil {
+			return
+		}
+		if got, want := m.has([]byte(text)), m.re.Match([]byte(text)); got != want {
+			t.Fatalf("has(%q in %q) = %v, regexp says %v", pat, text, got, want)
+		}
+	})
+}
