@@ -1,13 +1,21 @@
 package filenames
 
 import (
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"gatewave.dev/sessiond/workspace"
 )
 
 // The quick-open target (issue 15): first results in < 50 ms on a
@@ -101,12 +109,7 @@ func BenchmarkQuery(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var queries []string
-	for _, full := range []string{"uartfifo", "alu_core.v", "ctrl/dma", "fetchBlock3", "zzz", "pipetimer17sv", "a"} {
-		for i := 1; i <= len(full); i++ {
-			queries = append(queries, full[:i])
-		}
-	}
+	queries := typed()
 	var lat []time.Duration
 	b.ResetTimer()
 	for b.Loop() {
@@ -119,10 +122,77 @@ func BenchmarkQuery(b *testing.B) {
 			}
 		}
 	}
-	slices.Sort(lat)
-	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
-	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+	report(b, lat)
 	b.ReportMetric(float64(x.Len()), "files")
+}
+
+// BenchmarkRoute is what the browser waits for: GET /api/v1/filenames over
+// loopback HTTP, JSON and all, per typed character.
+func BenchmarkRoute(b *testing.B) {
+	ws, err := workspace.Open(bigTree(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ws.Close()
+	s, err := New(Options{Workspace: ws})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Index(); err != nil {
+		b.Fatal(err)
+	}
+	app := fiber.New(fiber.Config{DisableStartupMessage: true})
+	s.Mount(app.Group("/api/v1"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go app.Listener(ln)
+	defer app.Shutdown()
+	base := "http://" + ln.Addr().String() + "/api/v1/filenames?limit=50&q="
+	queries := typed()
+	var lat []time.Duration
+	b.ResetTimer()
+	for b.Loop() {
+		for _, q := range queries {
+			t0 := time.Now()
+			resp, err := http.Get(base + url.QueryEscape(q))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var r Response
+			err = json.NewDecoder(resp.Body).Decode(&r)
+			resp.Body.Close()
+			lat = append(lat, time.Since(t0))
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatalf("GET %q: %d %v", q, resp.StatusCode, err)
+			}
+		}
+	}
+	report(b, lat)
+}
+
+// typed is the queries of a user typing a few names, one character at a time.
+func typed() []string {
+	var queries []string
+	for _, full := range []string{"uartfifo", "alu_core.v", "ctrl/dma", "fetchBlock3", "zzz", "pipetimer17sv", "a"} {
+		for i := 1; i <= len(full); i++ {
+			queries = append(queries, full[:i])
+		}
+	}
+	return queries
+}
+
+// report adds p50/p99/max and fails past the target (first results in
+// < 50 ms) on the median: the tail moves with whatever else the machine runs.
+func report(b *testing.B, lat []time.Duration) {
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	b.ReportMetric(ms(pct(0.50)), "p50-ms")
+	b.ReportMetric(ms(pct(0.99)), "p99-ms")
+	b.ReportMetric(ms(lat[len(lat)-1]), "max-ms")
+	if p := pct(0.50); p > 50*time.Millisecond {
+		b.Errorf("quick open on %d files: p50 %v, the target is < 50 ms", bigFiles, p)
+	}
 }

@@ -5,9 +5,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"gatewave.dev/sessiond/workspace"
 )
 
 // Index is an immutable snapshot of the workspace's file paths.
@@ -37,12 +42,15 @@ type BuildOptions struct {
 	Skip []string
 }
 
-// Build walks the tree under root. Every open goes through root, so a
-// symlink leading outside the workspace is never followed; symlinks are
-// listed when they resolve, inside the workspace, to a regular file, and
-// never descended into (no loops). Paths ignored by .gitignore files (the
+// Build walks the tree under root. Every open goes through root (each
+// directory is opened as an os.Root inside its parent), so a symlink
+// leading outside the workspace is never followed; symlinks are listed when
+// they resolve, inside the workspace, to a regular file, and never
+// descended into (no loops). Paths ignored by .gitignore files (the
 // root's, nested ones and .git/info/exclude) are left out, and so are
-// directories they ignore, unwalked.
+// directories they ignore, unwalked. Subtrees are walked in parallel; the
+// order is the same as a sequential walk's: a directory's files by name,
+// then its subdirectories by name.
 func Build(root *os.Root, o BuildOptions) (*Index, error) {
 	if o.MaxFiles == 0 {
 		o.MaxFiles = 1_000_000
@@ -51,15 +59,20 @@ func Build(root *os.Root, o BuildOptions) (*Index, error) {
 		o.Skip = []string{".git"}
 	}
 	start := time.Now()
-	x := &Index{}
 	var stack ignoreStack
 	if data, err := readSmall(root, ".git/info/exclude"); err == nil {
 		f := parseIgnore("", data)
 		stack = append(stack, &f)
 	}
-	if err := x.walk(root, ".", stack, &o); err != nil {
-		return nil, err
+	w := &walker{top: root, o: &o, sem: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+	var top part
+	if err := w.walk(root, "", stack, 0, &top); err != nil {
+		return nil, fmt.Errorf("index workspace: %w", err)
 	}
+	w.wg.Wait()
+	x := &Index{}
+	x.flatten(&top, o.MaxFiles)
+	x.Truncated = x.Truncated || w.count.Load() > int64(o.MaxFiles)
 	x.lower = make([]string, len(x.paths))
 	for i, p := range x.paths {
 		x.lower[i] = lowerASCII(p)
@@ -69,30 +82,47 @@ func Build(root *os.Root, o BuildOptions) (*Index, error) {
 	return x, nil
 }
 
-func (x *Index) walk(root *os.Root, dir string, stack ignoreStack, o *BuildOptions) error {
-	d, err := root.Open(dir)
+// maxDepth stops a walk that a directory swapped for a symlink mid-walk
+// could otherwise send round a loop.
+const maxDepth = 256
+
+type walker struct {
+	top   *os.Root
+	o     *BuildOptions
+	sem   chan struct{} // bounds the goroutines walking subtrees
+	wg    sync.WaitGroup
+	count atomic.Int64 // files found so far, to stop at MaxFiles
+}
+
+// part is what one directory holds: its files, then its subdirectories'
+// parts in name order.
+type part struct {
+	paths []string
+	base  []int32
+	subs  []*part
+}
+
+// walk lists the directory r (rel is its workspace path, "" for the root)
+// into p. Only an error on the root itself is returned: a subdirectory that
+// vanished or cannot be read is left out.
+func (w *walker) walk(r *os.Root, rel string, stack ignoreStack, depth int, p *part) error {
+	d, err := r.Open(".")
 	if err != nil {
-		if dir == "." {
-			return fmt.Errorf("index workspace: %w", err)
-		}
-		return nil // vanished or unreadable since it was listed: leave it out
+		return err
 	}
 	ents, err := d.ReadDir(-1)
 	d.Close()
 	if err != nil && len(ents) == 0 {
-		if dir == "." {
-			return fmt.Errorf("index workspace: %w", err)
-		}
-		return nil
+		return err
 	}
 	prefix := ""
-	if dir != "." {
-		prefix = dir + "/"
+	if rel != "" {
+		prefix = rel + "/"
 	}
 	for _, e := range ents {
 		if e.Name() == ".gitignore" && e.Type().IsRegular() {
-			if data, err := readSmall(root, prefix+".gitignore"); err == nil {
-				f := parseIgnore(strings.TrimSuffix(prefix, "/"), data)
+			if data, err := readSmall(r, ".gitignore"); err == nil {
+				f := parseIgnore(rel, data)
 				stack = append(stack[:len(stack):len(stack)], &f)
 			}
 			break
@@ -102,55 +132,73 @@ func (x *Index) walk(root *os.Root, dir string, stack ignoreStack, o *BuildOptio
 	var subdirs []string
 	for _, e := range ents {
 		name := e.Name()
-		rel := prefix + name
+		path := prefix + name
 		t := e.Type()
 		switch {
 		case t.IsDir():
-			if slices.Contains(o.Skip, name) || stack.ignored(rel, name, true) {
-				continue
+			if !slices.Contains(w.o.Skip, name) && !stack.ignored(path, name, true) {
+				subdirs = append(subdirs, name)
 			}
-			subdirs = append(subdirs, rel)
 		case t.IsRegular():
-			if stack.ignored(rel, name, false) {
-				continue
-			}
-			if !x.add(rel, len(prefix), o) {
-				return nil
+			if !stack.ignored(path, name, false) {
+				p.paths = append(p.paths, path)
+				p.base = append(p.base, int32(len(prefix)))
 			}
 		case t&fs.ModeSymlink != 0:
-			if stack.ignored(rel, name, false) {
+			if stack.ignored(path, name, false) {
 				continue
 			}
-			// Stat through the root: a link out of the workspace fails here.
-			fi, err := root.Stat(rel)
-			if err != nil || !fi.Mode().IsRegular() {
-				continue
-			}
-			if !x.add(rel, len(prefix), o) {
-				return nil
+			// Stat through the workspace's root: a link out of it fails here.
+			if fi, err := w.top.Stat(path); err == nil && fi.Mode().IsRegular() {
+				p.paths = append(p.paths, path)
+				p.base = append(p.base, int32(len(prefix)))
 			}
 		}
 	}
-	for _, sd := range subdirs {
-		if x.Truncated {
-			return nil
+	if w.count.Add(int64(len(p.paths))) > int64(w.o.MaxFiles) || depth >= maxDepth || len(prefix) > workspace.MaxPathLen {
+		return nil
+	}
+	p.subs = make([]*part, len(subdirs))
+	for i, name := range subdirs {
+		sp := &part{}
+		p.subs[i] = sp
+		sub, err := r.OpenRoot(name)
+		if err != nil {
+			continue // vanished, unreadable, or swapped for a link that leaves r
 		}
-		if err := x.walk(root, sd, stack, o); err != nil {
-			return err
+		select {
+		case w.sem <- struct{}{}:
+			w.wg.Add(1)
+			go func() {
+				defer w.wg.Done()
+				defer func() { <-w.sem }()
+				_ = w.walk(sub, prefix+name, stack, depth+1, sp)
+				sub.Close()
+			}()
+		default:
+			_ = w.walk(sub, prefix+name, stack, depth+1, sp)
+			sub.Close()
 		}
 	}
 	return nil
 }
 
-// add appends a path; false means the index is full.
-func (x *Index) add(rel string, base int, o *BuildOptions) bool {
-	if len(x.paths) >= o.MaxFiles {
+// flatten appends p's paths in walk order, at most limit in all.
+func (x *Index) flatten(p *part, limit int) {
+	if n := limit - len(x.paths); len(p.paths) > n {
+		x.paths = append(x.paths, p.paths[:n]...)
+		x.base = append(x.base, p.base[:n]...)
 		x.Truncated = true
-		return false
+		return
 	}
-	x.paths = append(x.paths, rel)
-	x.base = append(x.base, int32(base))
-	return true
+	x.paths = append(x.paths, p.paths...)
+	x.base = append(x.base, p.base...)
+	for _, sp := range p.subs {
+		if x.Truncated {
+			return
+		}
+		x.flatten(sp, limit)
+	}
 }
 
 // readSmall reads a file of at most 1 MiB through root.
