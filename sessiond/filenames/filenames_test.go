@@ -1,6 +1,7 @@
 package filenames
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -361,5 +362,22 @@ func TestTruncated(t *testing.T) {
 	}
 	if x.Len() != 3 || !x.Truncated {
 		t.Errorf("MaxFiles 3: %d files, truncated %v", x.Len(), x.Truncated)
+	}
+}
+
+// TestWalkOrder: the parallel walk lists as a sequential one would: a
+// directory's files by name, then each subdirectory in name order.
+func TestWalkOrder(t *testing.T) {
+	files := map[string]string{"z.v": "", "a.v": "", "b/y.v": "", "b/c/x.v": "", "b/a.v": "", "a/q.v": ""}
+	for i := range 40 {
+		files[fmt.Sprintf("m/d%02d/f.v", i)] = ""
+	}
+	got := build(t, tree(t, files)).Paths()
+	want := []string{"a.v", "z.v", "a/q.v", "b/a.v", "b/y.v", "b/c/x.v"}
+	for i := range 40 {
+		want = append(want, fmt.Sprintf("m/d%02d/f.v", i))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("walk order\n  %v\nwant\n  %v", got, want)
 	}
 }
