@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -204,27 +203,37 @@ func searchFile(dirfd int, name, rel string, buf []byte, maxSize int64, m *match
 	// a symlink after the listing (os.Root's own OpenFile would follow a
 	// link that stays inside the root; we follow none). O_NONBLOCK: a FIFO
 	// swapped in cannot hang the worker (it fails the regular-file check).
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	// Raw syscalls, not an *os.File: os.NewFile would try to register a
+	// non-blocking descriptor with the poller, a wasted syscall per file.
+	fd, err := openNoFollow(dirfd, name)
 	if err != nil {
 		return buf, nil, false
 	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxSize {
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Size > maxSize {
 		return buf, nil, false
 	}
-	size := int(fi.Size())
-	if cap(buf) < size+1 {
-		buf = make([]byte, size+1, max(size+1, 64<<10))
+	// One read of the size fstat gave (and a second only for a short
+	// read): a file that grows meanwhile is searched as it was.
+	size := int(st.Size)
+	if cap(buf) < size {
+		buf = make([]byte, size, max(size, 64<<10))
 	}
-	buf = buf[:size+1]
-	n, err := io.ReadFull(f, buf)
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return buf, nil, false
-	}
-	if int64(n) > maxSize { // grew while read
-		return buf, nil, false
+	buf = buf[:size]
+	n := 0
+	for n < size {
+		k, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return buf, nil, false
+		}
+		if k == 0 {
+			break
+		}
+		n += k
 	}
 	data := buf[:n]
 	if bytes.IndexByte(data[:min(len(data), binaryProbe)], 0) >= 0 {
@@ -333,7 +342,7 @@ func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dirfd
 }
 
 func readSmall(dirfd int, name string) ([]byte, error) {
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := openNoFollow(dirfd, name)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
@@ -344,4 +353,15 @@ func readSmall(dirfd int, name string) ([]byte, error) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	return data, nil
+}
+
+// openNoFollow opens one entry of a directory for reading, refusing a
+// symlink; EINTR is retried.
+func openNoFollow(dirfd int, name string) (int, error) {
+	for {
+		fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
 }
