@@ -131,15 +131,23 @@ func BenchmarkSearchVsRipgrep(b *testing.B) {
 			if sum.Scanned < benchFiles*98/100 {
 				b.Fatalf("scanned %d files, want ~%d", sum.Scanned, benchFiles*99/100)
 			}
+			// Each iteration alternates three rounds of each and keeps the
+			// best of each: the machine is shared, and the minimum is the
+			// figure least disturbed by others' load.
 			var ours, theirs time.Duration
 			b.ResetTimer()
 			for range b.N {
-				_, d := runOurs()
-				ours += d
-				b.StopTimer()
-				_, r := runRg()
-				theirs += r
-				b.StartTimer()
+				bestOurs, bestRg := time.Duration(1<<62), time.Duration(1<<62)
+				for range 3 {
+					_, d := runOurs()
+					bestOurs = min(bestOurs, d)
+					b.StopTimer()
+					_, r := runRg()
+					bestRg = min(bestRg, r)
+					b.StartTimer()
+				}
+				ours += bestOurs
+				theirs += bestRg
 			}
 			b.ReportMetric(float64(ours.Microseconds())/1000/float64(b.N), "ms/search")
 			b.ReportMetric(float64(theirs.Microseconds())/1000/float64(b.N), "rg-ms/search")
