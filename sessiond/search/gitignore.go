@@ -55,6 +55,8 @@ func parseGitignore(dir string, data []byte) *ignoreFile {
 		if line == "" {
 			continue
 		}
+		// gitignore negates a bracket expression with "!", path.Match with "^".
+		line = strings.ReplaceAll(line, "[!", "[^")
 		if strings.Contains(line, "/") {
 			r.anchored = true
 			r.g = compileGlob(strings.TrimPrefix(line, "/"))

@@ -16,6 +16,7 @@ doc/*.html
 trail\ 
 \#hash
 \!bang
+log[!0-9].txt
 `))
 	s := ignoreStack{f}
 	tests := []struct {
@@ -41,6 +42,8 @@ trail\
 		{"#hash", false, true},
 		{"!bang", false, true},
 		{"main.v", false, false},
+		{"loga.txt", false, true},
+		{"log1.txt", false, false},
 	}
 	for _, tt := range tests {
 		if got := s.ignored(tt.path, tt.dir); got != tt.want {

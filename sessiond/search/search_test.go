@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -231,6 +232,30 @@ func TestCancellation(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v to stop", d)
+	}
+
+	// Nothing is left open by a cancelled search (directories and files are
+	// closed by reference count once their last user is done).
+	fds := func() int {
+		ents, err := os.ReadDir("/proc/self/fd")
+		if err != nil {
+			t.Skip("no /proc/self/fd")
+		}
+		return len(ents)
+	}
+	// With the GC off, a leaked *os.File is not rescued by its finalizer.
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	before := fds()
+	for range 20 {
+		ctx, cancel := context.WithCancel(context.Background())
+		_, _ = Run(ctx, root, Query{Pattern: "needle"}, Options{}, func(*FileMatches) error {
+			cancel()
+			return nil
+		})
+		cancel()
+	}
+	if after := fds(); after > before+2 {
+		t.Errorf("open descriptors went from %d to %d over 20 cancelled searches", before, after)
 	}
 
 	// An emit error (a dead socket) stops the search too.
