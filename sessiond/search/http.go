@@ -65,8 +65,12 @@ type Frame struct {
 	Error   *apierr.Error `json:"error,omitempty"`
 }
 
+// maxQuery bounds the query message (pattern and globs).
+const maxQuery = 1 << 20
+
 func (s *Service) stream(conn *websocket.Conn) {
 	_ = conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	conn.SetReadLimit(maxQuery)
 	var q Query
 	_, msg, err := conn.ReadMessage()
 	if err != nil {
