@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 // Regression tests for issue 15's review findings (one describe per finding).
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { Sessiond, Task } from "../src/api/sessiond";
 import { HardwarePanel, type OutputPanel } from "../src/ui/build";
 
@@ -133,14 +133,28 @@ async function until(f: () => boolean, ms = 3000) {
   }
 }
 
+const areas: import("../src/editor/area").EditorArea[] = [];
+
 async function area(files: Record<string, string>) {
   const { EditorArea } = await import("../src/editor/area");
   const disk = fakeDisk(files);
   const lspCalls: string[] = [];
   const ed = new EditorArea(disk.api, { lsp: async (p) => (lspCalls.push(p), null), changed: () => {} });
   document.body.append(ed.el);
+  areas.push(ed);
   return { ed, disk, lspCalls };
 }
+
+// The editors load their languages asynchronously: let those land while the DOM is still here,
+// then take the views down, so nothing touches the DOM after the environment is torn down.
+afterAll(async () => {
+  const paths = ["a.v", "b.v", "c.v", "d.v", "hw/a.v", "hw/sub/b.v", "rtl2/x.v", "top.v", "b.sv"];
+  const tabs = areas.flatMap((ed) => paths.map((p) => ed.find(p)).filter((t) => t !== undefined));
+  // Each language's module loads once: awaiting it again resolves after the editor's own load did.
+  await Promise.all(tabs.map((t) => t.lang?.load().catch(() => null)));
+  await new Promise((r) => setTimeout(r, 20));
+  for (const t of tabs) t.view.destroy();
+});
 
 const typeAt = (view: import("@codemirror/view").EditorView, text: string) => view.dispatch({ changes: { from: 0, insert: text } });
 
