@@ -381,24 +381,7 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 
 func (s *Service) run(t *Task) {
 	defer s.wg.Done()
-	pgid := t.cmd.Process.Pid
-	waited := make(chan error, 1)
-	go func() { waited <- t.cmd.Wait() }()
-
-	var err error
-	select {
-	case err = <-waited:
-	case <-t.cancel:
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case err = <-waited:
-		case <-time.After(s.opts.KillGrace):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			err = <-waited
-		}
-	}
-	// Whatever the task left running in its group goes with it.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	err := s.waitGroup(t.cmd, t.cancel)
 
 	code := exitCode(t.cmd.ProcessState, err)
 	if t.prog != nil {
@@ -470,13 +453,20 @@ func (s *Service) runThen(t *Task, argv []string) int {
 		fmt.Fprintf(t.out, "%s: %v\n", argv[0], err)
 		return 127
 	}
+	return exitCode(cmd.ProcessState, s.waitGroup(cmd, t.cancel))
+}
+
+// waitGroup waits for cmd, the leader of its own process group. A cancel
+// sends the group SIGTERM, then SIGKILL after Options.KillGrace; whatever
+// the command left running in its group is killed when it ends.
+func (s *Service) waitGroup(cmd *exec.Cmd, cancel <-chan struct{}) error {
 	pgid := cmd.Process.Pid
 	waited := make(chan error, 1)
 	go func() { waited <- cmd.Wait() }()
 	var err error
 	select {
 	case err = <-waited:
-	case <-t.cancel:
+	case <-cancel:
 		_ = syscall.Kill(-pgid, syscall.SIGTERM)
 		select {
 		case err = <-waited:
@@ -486,7 +476,7 @@ func (s *Service) runThen(t *Task, argv []string) int {
 		}
 	}
 	_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	return exitCode(cmd.ProcessState, err)
+	return err
 }
 
 func (t *Task) isCancelled() bool {
