@@ -99,6 +99,28 @@ func sessiondRoute(rest string) bool {
 	return false
 }
 
+// A cloudRoute is a session route the cloud answers itself, for the
+// session's owner u, instead of passing it to the container: what needs
+// the user's own state (settings kept in PostgreSQL) or the session's
+// credentials (git push and pull through the node), which the container
+// never sees. r is the route to the container, nil while it has none.
+type cloudRoute func(s *Service, c *fiber.Ctx, se Session, u accounts.User, r *route) error
+
+// cloudRoutes maps "METHOD /api/v1/..." (the unescaped path after
+// /s/{id}) to the cloud's own handler; each feature's file adds its
+// routes in an init function.
+var cloudRoutes = map[string]cloudRoute{}
+
+// plainPath is rest unescaped; sessiondRoute has already refused any
+// spelling where that differs from what is routed on.
+func plainPath(rest string) string {
+	p, err := url.PathUnescape(rest)
+	if err != nil {
+		return rest
+	}
+	return p
+}
+
 // Hop-by-hop headers and the browser's credentials for the cloud (its
 // cookies, Authorization, the CSRF token) never cross the tunnel: the
 // container must never see what would let it act as the user on the
@@ -159,6 +181,9 @@ func (s *Service) tunnel(c *fiber.Ctx) error {
 	if se.userID != u.ID {
 		s.log.Warn("tunnel refused: not the owner", "session", id, "user", u.Name)
 		return apierr.Forbidden("this session is not yours")
+	}
+	if h, ok := cloudRoutes[c.Method()+" "+plainPath(rest)]; ok {
+		return h(s, c, se, u, r)
 	}
 	if r == nil {
 		return apierr.New(fiber.StatusServiceUnavailable, se.State, "session is %s", se.State)
