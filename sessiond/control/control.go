@@ -53,6 +53,8 @@ func New(o Options) (http.Handler, error) {
 	mux.HandleFunc("GET "+PathHealth, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("POST "+PathSnapshot, h.auth(h.snapshot))
 	mux.HandleFunc("POST "+PathRestore, h.auth(h.restore))
+	mux.HandleFunc("GET "+PathFetch, h.auth(h.fetchHave))
+	mux.HandleFunc("POST "+PathFetch, h.auth(h.fetch))
 	return mux, nil
 }
 
