@@ -9,7 +9,7 @@ import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { chromiumPath, freePort, frontendDir, sessiondBin } from "./harness.mjs";
 
@@ -229,4 +229,122 @@ async function stopCloud(h) {
   if (h.dir && !mounts.includes(h.dir + "/")) rmSync(h.dir, { recursive: true, force: true });
   else if (h.dir) problems.push(`mounts left under ${h.dir}`);
   if (problems.length) throw new Error("cloud e2e cleanup: " + problems.join("; "));
+}
+
+/**
+ * addUser adds another user (random password) with their repo, as `cloud
+ * user add` does for the test's first one; it returns {user, password}.
+ */
+export async function addUser(h, user) {
+  const password = randomBytes(12).toString("hex");
+  await new Promise((res, rej) => {
+    const p = execFile(cloudBin, ["user", "add", user], { env: h.env, timeout: 60_000 }, (err, _o, stderr) => (err ? rej(new Error(`cloud user add ${user}: ${err.message}\n${stderr}`)) : res()));
+    p.stdin.end(password + "\n");
+  });
+  return { user, password };
+}
+
+/**
+ * pushFiles commits files ({path: string | Buffer}) to the user's repo on
+ * the cloud's git host (a clone, a commit, a push of HEAD) over smart HTTP
+ * with the user's password, as a user's own git would. A session started
+ * afterwards is cloned from it, so the files are in its workspace. The
+ * password goes in an Authorization header, never in the remote URL.
+ */
+export async function pushFiles(h, files, { user = h.user, password = h.password, message = "e2e fixtures" } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "gwe2e-push-"));
+  const auth = `http.extraHeader=Authorization: Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`;
+  const git = (...args) => run("git", ["-c", auth, "-c", "user.name=e2e", "-c", "user.email=e2e@localhost", "-C", dir, ...args], { timeout: 60_000 });
+  try {
+    await git("clone", "-q", `${h.url}/git/${user}.git`, ".");
+    for (const [path, content] of Object.entries(files)) {
+      const full = join(dir, path);
+      if (!full.startsWith(dir + "/")) throw new Error(`pushFiles: ${path} is outside the repo`);
+      mkdirSync(dirname(full), { recursive: true });
+      writeFileSync(full, content);
+    }
+    await git("add", "-A", "--", ".");
+    await git("commit", "-q", "-m", message);
+    await git("push", "-q", "origin", "HEAD");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * signIn signs a user in through the real sign-in form on page, and checks
+ * with GET /api/v1/me that the cookie took.
+ */
+export async function signIn(h, page, { user = h.user, password = h.password } = {}) {
+  await page.goto(h.url + "/signin");
+  await page.fill("#name", user);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/signin"), { timeout: 30_000 }), page.click("button[type=submit]")]);
+  const me = await page.request.get(h.url + "/api/v1/me", { headers: { Accept: "application/json" } });
+  if (!me.ok()) throw new Error(`sign-in as ${user} did not take: GET /api/v1/me ${me.status()} ${await me.text()}`);
+  return me.json();
+}
+
+/**
+ * startSessionAPI starts (or finds) the signed-in user's session through
+ * the JSON API, POST /api/v1/sessions with the CSRF token GET /api/v1/me
+ * tells, and polls GET /api/v1/sessions/{id} until it is ready; it returns
+ * the session ({id, state, url, ...}). The page's cookies are used.
+ */
+export async function startSessionAPI(h, page, { timeout = 90_000 } = {}) {
+  const headers = { Accept: "application/json" };
+  const me = await (await page.request.get(h.url + "/api/v1/me", { headers })).json();
+  const r = await page.request.post(h.url + "/api/v1/sessions", { headers: { ...headers, "X-CSRF-Token": me.csrf_token } });
+  if (r.status() !== 201 && r.status() !== 202 && r.status() !== 200) throw new Error(`POST /api/v1/sessions: ${r.status()} ${await r.text()}`);
+  let se = await r.json();
+  if (se.state !== "ready") {
+    se = await waitUntil(`session ${se.id} to be ready`, async () => {
+      const s = await (await page.request.get(`${h.url}/api/v1/sessions/${se.id}`, { headers })).json();
+      if (s.state === "ended" || s.state === "failed") throw new Error(`session ${se.id} is ${s.state}: ${s.detail ?? ""}`);
+      return s.state === "ready" ? s : null;
+    }, { timeout, every: 250 });
+  }
+  return se;
+}
+
+/**
+ * openCloudIDE is harness.mjs's openIDE through the cloud: on a new page of
+ * browser (harness.mjs launch()), it signs the user in through the sign-in
+ * form, first pushes `files` ({path: string | Buffer}, see pushFiles) to the
+ * user's repo when given, starts the session through the JSON API, opens
+ * the IDE at /s/{id}/ and waits for body[data-ready=true]. It resolves to
+ *   {page, id, session, sessionURL, errors, api, readFile, writeFile}
+ * where errors collects the page's uncaught errors, api(path, init) is the
+ * page's own fetch of a relative URL ("api/v1/...") through the tunnel
+ * (resolving to {status, text}), and readFile/writeFile read and write a
+ * workspace file through the files API the same way (for files that must
+ * not be in the repo, such as .gitignore'd ones, or big ones).
+ * user/password default to startCloud's user.
+ */
+export async function openCloudIDE(h, browser, { user = h.user, password = h.password, files, initScript } = {}) {
+  const context = browser.context ?? browser;
+  if (files && Object.keys(files).length) await pushFiles(h, files, { user, password });
+  if (initScript) await context.addInitScript({ content: initScript });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await signIn(h, page, { user, password });
+  const session = await startSessionAPI(h, page);
+  const sessionURL = h.url + session.url;
+  await page.goto(sessionURL);
+  await page.waitForSelector("body[data-ready=true]", { timeout: 30_000 });
+  const api = (path, init = {}) => page.evaluate(async ([p, i]) => {
+    const r = await fetch(p, { cache: "no-store", ...i });
+    return { status: r.status, text: await r.text() };
+  }, [path, init]);
+  return {
+    page, id: session.id, session, sessionURL, errors, api,
+    readFile: (path) => api("api/v1/file?path=" + encodeURIComponent(path)),
+    /** writeFile PUTs text (a string) to path, making its directories. */
+    async writeFile(path, text) {
+      const r = await api(`api/v1/file?path=${encodeURIComponent(path)}&mkdirs=true`, { method: "PUT", body: text });
+      if (r.status >= 300) throw new Error(`PUT ${path}: ${r.status} ${r.text}`);
+      return r;
+    },
+  };
 }

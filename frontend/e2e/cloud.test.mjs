@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { cloudDepsProblem, sessionRow, startCloud, waitUntil } from "./cloud-harness.mjs";
+import { cloudDepsProblem, sessionRow, signIn as signInForm, startCloud, waitUntil } from "./cloud-harness.mjs";
 import { launch, screenshot } from "./harness.mjs";
 
 const run = promisify(execFile);
@@ -58,12 +58,7 @@ describe("IDE through the cloud", { timeout: 240_000, skip: problem ?? false }, 
     return true;
   };
 
-  async function signIn() {
-    await page.goto(h.url + "/signin");
-    await page.fill("#name", h.user);
-    await page.fill("#password", h.password);
-    await Promise.all([page.waitForURL(h.url + "/"), page.click("button[type=submit]")]);
-  }
+  const signIn = () => signInForm(h, page);
 
   /** startSession starts (or finds) the user's session from the home page and opens the IDE; it returns the session id. */
   async function startSession() {
