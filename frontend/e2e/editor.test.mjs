@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openIDE, requireDeps, screenshot } from "./harness.mjs";
+import { typeAtEnd as type } from "./ide-steps.mjs";
 
 const problem = requireDeps();
 
@@ -21,19 +22,7 @@ describe("editor indentation end to end", { timeout: 120_000, skip: problem ?? f
     await ide?.close();
   });
 
-  async function typeAtEnd(path, keys) {
-    await page.click(`.tree-row[data-path="${path}"]`);
-    const editor = page.locator(`.cm-content[data-path="${path}"]`);
-    await editor.waitFor();
-    await editor.click();
-    await page.keyboard.press("Control+End");
-    for (const k of keys) {
-      if (k.startsWith("@")) await page.keyboard.press(k.slice(1));
-      else await page.keyboard.type(k);
-    }
-    await page.keyboard.press("Control+s");
-    await page.locator(`.tab[data-path="${path}"][data-dirty=false]`).waitFor();
-  }
+  const typeAtEnd = (path, keys) => type(page, path, keys);
 
   test("Tab in a Makefile inserts a real tab", async () => {
     await typeAtEnd("Makefile", ["@Enter", "lint:", "@Enter", "@Home", "@Tab", "echo ok"]);

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { blinky, openIDE, requireDeps, screenshot } from "./harness.mjs";
+import { activePath as active, paletteParts } from "./ide-steps.mjs";
 
 const problem = requireDeps();
 
@@ -37,10 +38,10 @@ describe("palette end to end", { timeout: 180_000, skip: problem ?? false }, () 
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  const palette = () => page.locator('[data-testid="palette"]');
-  const input = () => palette().locator("input");
-  const rows = () => palette().locator(".quick-pick-item");
-  const activePath = () => page.evaluate(() => window.gatewave.editors.active?.path ?? null);
+  const palette = () => paletteParts(page).palette;
+  const input = () => paletteParts(page).input;
+  const rows = () => paletteParts(page).rows;
+  const activePath = () => active(page);
 
   test("Ctrl+P opens a file by a fuzzy query, with the matched characters marked", async () => {
     await page.locator(".tree-row").first().click(); // focus outside any editor

@@ -9,6 +9,7 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openIDE, requireDeps, screenshot } from "./harness.mjs";
+import { searchFor as search, searchGroups, searchSummary } from "./ide-steps.mjs";
 
 const problem = requireDeps();
 
@@ -27,19 +28,10 @@ describe("search across files end to end", { timeout: 120_000, skip: problem ?? 
     await ide?.close();
   });
 
-  const summary = () => page.locator("[data-testid=search-summary]");
-  const groups = async () => (await page.locator("[data-testid=search-file]").evaluateAll((els) => els.map((e) => e.dataset.path))).sort();
-
-  async function searchFor(pattern) {
-    const input = page.locator("[data-testid=search-input]");
-    await input.fill(pattern);
-    await input.press("Enter");
-    // "so far…" while streaming; the final count once the server says done.
-    await page.waitForFunction(() => {
-      const t = document.querySelector("[data-testid=search-summary]")?.textContent ?? "";
-      return /result/.test(t) && !/so far/.test(t);
-    }, null, { timeout: 15_000 });
-  }
+  const summary = () => searchSummary(page);
+  const groups = () => searchGroups(page);
+  // "so far…" while streaming; the final count once the server says done.
+  const searchFor = (pattern) => search(page, pattern);
 
   test("Ctrl+Shift+F searches the sample, skips .gitignore'd files and opens a hit at its line", async () => {
     await page.locator("body").click();
