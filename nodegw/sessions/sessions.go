@@ -107,10 +107,12 @@ func (s *Service) Streams() map[string]gateway.StreamHandler {
 // Commands are the gateway command handlers this service serves.
 func (s *Service) Commands() map[string]gateway.CommandHandler {
 	return map[string]gateway.CommandHandler{
-		fleetproto.CommandClaim:   s.claim,
-		fleetproto.CommandRelease: s.release,
-		fleetproto.CommandSave:    s.save,
-		fleetproto.CommandDiscard: s.discard,
+		fleetproto.CommandClaim:    s.claim,
+		fleetproto.CommandRelease:  s.release,
+		fleetproto.CommandSave:     s.save,
+		fleetproto.CommandDiscard:  s.discard,
+		fleetproto.CommandGitPush:  s.gitPush,
+		fleetproto.CommandGitFetch: s.gitFetch,
 	}
 }
 
