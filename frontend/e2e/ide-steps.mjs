@@ -45,3 +45,9 @@ export async function typeAtEnd(page, path, keys) {
   await page.keyboard.press("Control+s");
   await page.locator(`.tab[data-path="${path}"][data-dirty=false]`).waitFor();
 }
+
+/** searchToggle sets one of the Search section's toggles ("regex", "case", "word") on or off. */
+export async function searchToggle(page, name, on) {
+  const b = page.locator(`[data-testid=search-${name}]`);
+  if ((await b.getAttribute("aria-pressed")) !== String(on)) await b.click();
+}
