@@ -32,6 +32,7 @@ import (
 	"gatewave.dev/sessiond/flash"
 	"gatewave.dev/sessiond/lsp"
 	"gatewave.dev/sessiond/search"
+	"gatewave.dev/sessiond/settings"
 	"gatewave.dev/sessiond/sim"
 	"gatewave.dev/sessiond/tasks"
 	"gatewave.dev/sessiond/telemetry"
@@ -79,6 +80,11 @@ type Options struct {
 	// container: it holds only its own user's repo, inside that user's
 	// sandbox.
 	TrustWorkspaceConfig func() bool
+	// SettingsFile keeps the user's IDE settings (GET/PUT api/v1/settings,
+	// see sessiond/settings). Empty means none are kept: GET answers the
+	// defaults and PUT is refused, which is right for a cloud container
+	// (the cloud answers those routes itself, from PostgreSQL).
+	SettingsFile string
 }
 
 // service is a part of sessiond with routes of its own.
@@ -181,8 +187,9 @@ func (s *Server) buildServices() error {
 	if err != nil {
 		return err
 	}
+	st := settings.New(settings.Options{Path: s.opts.SettingsFile, Logger: s.log})
 	s.tasks = tk
-	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv, sr, fn)
+	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv, sr, fn, st)
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,11 +28,12 @@ import (
 	"gatewave.dev/sessiond/hdl/langserver"
 	"gatewave.dev/sessiond/privdrop"
 	"gatewave.dev/sessiond/server"
+	"gatewave.dev/sessiond/settings"
 	"gatewave.dev/sessiond/snapshot"
 )
 
 const usage = `usage: sessiond serve --root DIR [--listen ADDR] [--token-file FILE] [--allow-origin ORIGIN]...
-                      [--control unix:/path] [--user UID[:GID]]
+                      [--control unix:/path] [--user UID[:GID]] [--settings FILE|none]
        sessiond snapshot --root DIR [--have COMMIT]...   (a snapshot bundle on stdout)
 
 ADDR is host:port or unix:/path/to.sock (default 127.0.0.1:7420).
@@ -40,6 +42,9 @@ generated and printed with a ready-to-open URL.
 --control serves the node's control plane (workspace snapshot and restore)
 on a socket of its own. --user makes sessiond drop root once its sockets are
 bound and its token read: it and everything it starts then run as that user.
+--settings is the JSON file keeping the IDE's settings (theme, font size, tab
+size); the default is <user config dir>/gatewave/settings.json, and none in a
+container (--user or --control given: the cloud keeps a user's settings).
 `
 
 func main() {
@@ -72,6 +77,7 @@ func run(args []string) error {
 	controlAddr := fs.String("control", "", "unix:/path for the node's control plane (snapshot, restore); none when empty")
 	user := fs.String("user", "", "UID[:GID] to run as once the sockets are bound (inside a container)")
 	userProcs := fs.Int("user-procs", envInt("SESSIOND_USER_PROCS"), "cap on the user's processes and threads together (RLIMIT_NPROC); 0 means none")
+	settingsFile := fs.String("settings", "", "IDE settings file, or none (default <user config dir>/gatewave/settings.json; none with --user or --control)")
 	var origins cliflag.Strings
 	fs.Var(&origins, "allow-origin", "extra browser origin allowed for WebSockets and CORS (repeatable)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -127,7 +133,11 @@ func run(args []string) error {
 		}
 		log.Info("running unprivileged", "uid", uid, "gid", gid)
 	}
-	srv, err := server.New(server.Options{Root: *root, Token: token, AllowedOrigins: origins, Logger: log})
+	sf, err := settingsPath(*settingsFile, *user != "" || *controlAddr != "")
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(server.Options{Root: *root, Token: token, AllowedOrigins: origins, Logger: log, SettingsFile: sf})
 	if err != nil {
 		return err
 	}
@@ -215,6 +225,26 @@ func runSnapshot(args []string) error {
 	defer stop()
 	_, err := snapshot.Create(ctx, snapshot.Options{Root: *root, Env: childenv.Base()}, have, os.Stdout)
 	return err
+}
+
+// settingsPath resolves --settings: "none" keeps no file, empty is the
+// user's config dir, except in a container, which keeps none (its
+// settings live in the cloud, and nothing of sessiond's belongs in the
+// user's home there).
+func settingsPath(flag string, container bool) (string, error) {
+	switch {
+	case flag == "none":
+		return "", nil
+	case flag != "":
+		return filepath.Abs(flag)
+	case container:
+		return "", nil
+	}
+	p, err := settings.DefaultPath()
+	if err != nil {
+		return "", fmt.Errorf("--settings: %w (name a file, or none)", err)
+	}
+	return p, nil
 }
 
 func envInt(name string) int {
