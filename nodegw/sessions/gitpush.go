@@ -197,7 +197,7 @@ func pushBranch(ctx context.Context, o pushOptions) (fleetproto.GitResult, error
 	res.Commit = sha
 	// No '+': the remote takes it only as a fast-forward.
 	out, err := remoteGit(ctx, o, nil, "-c", "core.bigFileThreshold=1m", "push", o.Remote.URL, sha+":"+want)
-	res.Output = pushOutput(out, sha)
+	res.Output = pushOutput(out, sha, o.Branch)
 	if err != nil {
 		ge := &gitcache.Error{Stderr: out}
 		if ge.Rejected() {
@@ -211,10 +211,10 @@ func pushBranch(ctx context.Context, o pushOptions) (fleetproto.GitResult, error
 	return res, nil
 }
 
-// pushOutput is what git said, for the user: the commit's id stands in
-// for the node's own ref names.
-func pushOutput(out, sha string) string {
-	return strings.TrimSpace(strings.ReplaceAll(out, sha+" -> ", sha[:12]+" -> "))
+// pushOutput is what git said, for the user, who pushed their branch
+// (the node pushed its commit by id).
+func pushOutput(out, sha, branch string) string {
+	return strings.TrimSpace(strings.ReplaceAll(out, sha+" -> ", branch+" -> "))
 }
 
 // remoteGit runs git in the node's private directory with the remote's
