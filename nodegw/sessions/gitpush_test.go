@@ -189,7 +189,10 @@ func TestPushBranchCraftedBundle(t *testing.T) {
 	}{{"x", evil}, {"etc/x", evil}, {"main", evil}, {"main", []byte("# v2 git bundle\n" + main + " refs/heads/main\n\nnot a pack")}} {
 		dir := t.TempDir()
 		res, err := pushBranch(t.Context(), pushOptions{GitDir: filepath.Join(dir, "p.git"), Remote: gitcache.Remote{URL: repo}, Branch: tt.branch,
-			Snapshot: func(ctx context.Context, have []string, dst pool.Sink) error { _, err := dst.Write(tt.bundle); return err }})
+			Snapshot: func(ctx context.Context, have []string, dst pool.Sink) error {
+				_, err := dst.Write(tt.bundle)
+				return err
+			}})
 		if err == nil && res.Refused == "" {
 			t.Errorf("crafted bundle pushed as %q: %+v", tt.branch, res)
 		}
