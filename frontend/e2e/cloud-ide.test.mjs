@@ -68,7 +68,7 @@ describe("IDE features through the cloud's tunnel", { timeout: 180_000, skip: pr
   test("Ctrl+Shift+F streams results from the container, honours the toggles and the include glob, skips .gitignore'd files", async (t) => {
     if (!ready(t)) return;
     assert.match(page.url(), new RegExp(`^${h.url}/s/${ide.id}/`));
-    await page.locator(".tree-row").first().click();
+    await page.locator("body").click(); // focus outside any editor
     await page.keyboard.press("Control+Shift+F");
     await page.locator("[data-testid=search]").waitFor({ state: "visible", timeout: 5_000 });
 
@@ -76,6 +76,10 @@ describe("IDE features through the cloud's tunnel", { timeout: 180_000, skip: pr
     assert.equal(await summary().textContent(), "2 results in 1 file");
     assert.deepEqual(await searchGroups(page), ["blinky.v"], "ignored/skip.v (.gitignore'd) is not searched");
     await screenshot(page, "cloud-ide-01-search");
+    // A hit opens its file at the match.
+    await page.locator('[data-testid=search-hit][data-path="blinky.v"]').nth(1).click();
+    await page.locator('.tab[data-path="blinky.v"].active').waitFor({ timeout: 10_000 });
+    await page.waitForFunction(() => /Ln 12, Col 14/.test(document.body.textContent ?? ""), null, { timeout: 5_000 });
 
     // Regex, case, whole word.
     await searchToggle(page, "regex", true);
@@ -149,13 +153,14 @@ describe("IDE features through the cloud's tunnel", { timeout: 180_000, skip: pr
 
   test("Ctrl+P opens a file by a fuzzy query", async (t) => {
     if (!ready(t)) return;
-    await page.locator(".tree-row").first().click();
+    await page.locator("body").click(); // focus outside any editor
     await page.keyboard.press("Control+p");
     await palette().waitFor();
     assert.equal(await palette().locator(".quick-pick-title").textContent(), "Go to File");
     await input().pressSequentially("fifctrl", { delay: 20 });
     await rows().first().locator(".qp-label", { hasText: "fifo_ctrl.v" }).waitFor();
-    assert.equal((await rows().first().locator(".qp-label mark").allTextContents()).join(""), "fifctrl");
+    // The rows of the last keystroke's query mark all of it.
+    await page.waitForFunction(() => [...(document.querySelector('[data-testid="palette"] .quick-pick-item .qp-label')?.querySelectorAll("mark") ?? [])].map((m) => m.textContent).join("") === "fifctrl", null, { timeout: 5_000 });
     await screenshot(page, "cloud-ide-04-quick-open");
     await page.keyboard.press("Enter");
     await page.locator('.cm-content[data-path="rtl/deep/fifo_ctrl.v"]').waitFor();
@@ -186,6 +191,8 @@ describe("IDE features through the cloud's tunnel", { timeout: 180_000, skip: pr
 
   test("# finds a module through the container's HDL language server", async (t) => {
     if (!ready(t)) return;
+    await page.click('.tree-row[data-path="main.c"]'); // so that opening the symbol changes the active tab
+    await page.locator('.cm-content[data-path="main.c"]').waitFor();
     await page.keyboard.press("Control+p");
     await palette().waitFor();
     await input().pressSequentially("#fifo_ctrl", { delay: 20 });
@@ -194,7 +201,6 @@ describe("IDE features through the cloud's tunnel", { timeout: 180_000, skip: pr
     await row.waitFor({ timeout: 20_000 });
     assert.match(await row.locator(".qp-detail").textContent(), /rtl\/deep\/fifo_ctrl\.v/);
     await screenshot(page, "cloud-ide-06-symbols");
-    await page.click('.tab[data-path="blinky.v"]').catch(() => {}); // another tab active, when there is one
     await row.click();
     await page.waitForFunction(() => window.gatewave.editors.active?.path === "rtl/deep/fifo_ctrl.v");
   });
