@@ -12,7 +12,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { cloudDepsProblem, openCloudIDE, startCloud } from "./cloud-harness.mjs";
 import { launch, screenshot } from "./harness.mjs";
-import { activePath, paletteParts, searchFor, searchGroups, searchSummary, searchToggle, typeAtEnd } from "./ide-steps.mjs";
+import { activePath, paletteParts, searchFor, searchGroups, searchSummary, searchToggle, typeAtEnd, waitFirstMarks } from "./ide-steps.mjs";
 
 const problem = await cloudDepsProblem();
 if (problem && process.env.CI === "true") {
@@ -160,7 +160,7 @@ describe("IDE features through the cloud's tunnel", { timeout: 180_000, skip: pr
     await input().pressSequentially("fifctrl", { delay: 20 });
     await rows().first().locator(".qp-label", { hasText: "fifo_ctrl.v" }).waitFor();
     // The rows of the last keystroke's query mark all of it.
-    await page.waitForFunction(() => [...(document.querySelector('[data-testid="palette"] .quick-pick-item .qp-label')?.querySelectorAll("mark") ?? [])].map((m) => m.textContent).join("") === "fifctrl", null, { timeout: 5_000 });
+    await waitFirstMarks(page, "fifctrl");
     await screenshot(page, "cloud-ide-04-quick-open");
     await page.keyboard.press("Enter");
     await page.locator('.cm-content[data-path="rtl/deep/fifo_ctrl.v"]').waitFor();

@@ -51,3 +51,9 @@ export async function searchToggle(page, name, on) {
   const b = page.locator(`[data-testid=search-${name}]`);
   if ((await b.getAttribute("aria-pressed")) !== String(on)) await b.click();
 }
+
+/**
+ * waitFirstMarks waits until the quick pick's first row marks exactly text:
+ * rows of an earlier keystroke's query can still show while the last one runs.
+ */
+export const waitFirstMarks = (page, text) => page.waitForFunction((t) => [...(document.querySelector('[data-testid="palette"] .quick-pick-item .qp-label')?.querySelectorAll("mark") ?? [])].map((m) => m.textContent).join("") === t, text, { timeout: 5_000 });

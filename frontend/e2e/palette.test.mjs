@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { blinky, openIDE, requireDeps, screenshot } from "./harness.mjs";
-import { activePath as active, paletteParts } from "./ide-steps.mjs";
+import { activePath as active, paletteParts, waitFirstMarks } from "./ide-steps.mjs";
 
 const problem = requireDeps();
 
@@ -53,8 +53,7 @@ describe("palette end to end", { timeout: 180_000, skip: problem ?? false }, () 
     const listed = await rows().evaluateAll((li) => li.map((r) => (r.querySelector(".qp-detail")?.textContent ?? "") + "/" + r.querySelector(".qp-label").textContent));
     assert.deepEqual(listed.slice(0, 2), ["rtl/deep/fifo_ctrl.v", "docs/fifo/ctrl/readme.md"]);
     assert.ok(!listed.some((p) => p.startsWith("build")), `.gitignore'd build/ is listed: ${listed}`);
-    const marked = await rows().first().locator(".qp-label mark").allTextContents();
-    assert.equal(marked.join(""), "fifctrl", `marked ${JSON.stringify(marked)}`);
+    await waitFirstMarks(page, "fifctrl"); // the rows of the last keystroke's query
     await screenshot(page, "palette-01-quick-open");
     await page.keyboard.press("Enter");
     await page.locator('.cm-content[data-path="rtl/deep/fifo_ctrl.v"]').waitFor();
