@@ -58,7 +58,7 @@ func gitRemoteRequest(c *fiber.Ctx) (gitRemoteBody, error) {
 	}
 	if !fleetproto.ValidGitBranch(b.Branch) {
 		if strings.HasPrefix(b.Branch, fleetproto.AutosaveNamespace) || b.Branch == "ide" {
-			return b, apierr.BadRequest("branches under %q are where the IDE saves your workspace; push another branch", fleetproto.AutosaveNamespace)
+			return b, apierr.BadRequest("branches under %q are where the IDE saves your workspace; pick another branch", fleetproto.AutosaveNamespace)
 		}
 		return b, apierr.BadRequest("%q is not a branch name", b.Branch)
 	}

@@ -117,3 +117,69 @@ func TestGitPushThroughTheCloud(t *testing.T) {
 		t.Fatal("the rejected push changed main")
 	}
 }
+
+// Pull through the cloud: the node fetches the user's repo and brings a
+// commit pushed from outside into the workspace as origin/main (objects
+// included, while the container has no network), and the cloud relays
+// sessiond's merge of it. Refused to another user, for a branch the repo
+// does not have and for the autosave namespace.
+func TestGitPullThroughTheCloud(t *testing.T) {
+	e := newEnv(t, envOpts{containers: 1})
+	alice := e.addUser(t, "alice")
+	alice.signIn(t)
+	bob := e.addUser(t, "bob")
+	bob.signIn(t)
+	e.waitIdleInDB(t, 1)
+	se := alice.mustAllocate(t)
+	var id string
+	for _, cl := range e.nodeGW.pool.Snapshot() {
+		if cl.Owner == se.ID {
+			id = cl.ID
+		}
+	}
+	repo := e.srv.Git.RepoPath("alice")
+	other := filepath.Join(t.TempDir(), "other")
+	if out, err := exec.Command("git", "clone", "-q", repo, other).CombinedOutput(); err != nil {
+		t.Fatalf("clone: %v %s", err, out)
+	}
+	os.WriteFile(filepath.Join(other, "outside.txt"), []byte("outside\n"), 0o644)
+	for _, args := range [][]string{{"add", "."}, {"-c", "user.name=O", "-c", "user.email=o@x", "commit", "-qm", "outside"}, {"push", "-q", "origin", "HEAD:main"}} {
+		if out, err := exec.Command("git", append([]string{"-C", other}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	outside, _ := exec.Command("git", "-C", other, "rev-parse", "HEAD").Output()
+
+	if code, _ := bob.gitPost(t, se, "pull", `{"branch":"main"}`, nil); code != http.StatusForbidden {
+		t.Errorf("bob's pull into alice's session: %d", code)
+	}
+	if code, m := alice.gitPost(t, se, "pull", `{"branch":"nope"}`, nil); code != http.StatusNotFound || errCode(m) != "no_branch" {
+		t.Errorf("pull of a missing branch: %d %v", code, m)
+	}
+	if code, _ := alice.gitPost(t, se, "pull", `{"branch":"ide/autosave"}`, nil); code != http.StatusBadRequest {
+		t.Errorf("pull of ide/autosave: %d", code)
+	}
+	code, m := alice.gitPost(t, se, "pull", `{"branch":"main"}`, nil)
+	got, err := exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", id, "sh", "-c", "git rev-parse origin/main && git show origin/main:outside.txt").CombinedOutput()
+	if err != nil || !strings.Contains(string(got), strings.TrimSpace(string(outside))) || !strings.Contains(string(got), "outside") {
+		t.Fatalf("origin/main in the workspace after the pull: %v %s", err, got)
+	}
+	// The merge is sessiond's: the cloud's answer is what it answers to
+	// the same merge (with the fetch's output in front).
+	resp, b := alice.do(t, http.MethodPost, se.URL+"api/v1/git/merge", strings.NewReader(`{"ref":"refs/remotes/origin/main"}`),
+		map[string]string{"Origin": "http://" + e.addr, "Content-Type": "application/json"})
+	if code != resp.StatusCode {
+		t.Fatalf("pull answered %d %v; sessiond's merge answers %s %s", code, m, resp.Status, b)
+	}
+	if code == http.StatusOK {
+		if out, _ := m["output"].(string); !strings.Contains(out, "main -> origin/main") {
+			t.Fatalf("pull output: %q", out)
+		}
+		if c, ok := m["conflicts"].([]any); !ok || len(c) != 0 {
+			t.Fatalf("pull conflicts: %v", m["conflicts"])
+		}
+		if got, _ := exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", id, "cat", "outside.txt").Output(); string(got) != "outside\n" {
+			t.Fatalf("outside.txt after the pull: %q", got)
+		}
+	}
+}
