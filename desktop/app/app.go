@@ -37,6 +37,7 @@ import (
 	"gatewave.dev/desktop/trust"
 	"gatewave.dev/frontend"
 	"gatewave.dev/sessiond/server"
+	"gatewave.dev/sessiond/settings"
 )
 
 // Options configure the desktop app. The zero value asks for a folder with
@@ -53,6 +54,10 @@ type Options struct {
 	// config dir (see trust.DefaultPath). Every other folder opens in
 	// restricted mode.
 	Trust trust.Store
+	// SettingsFile keeps the IDE's settings (theme, font size, tab size)
+	// for every folder; empty means <user config dir>/gatewave/settings.json
+	// (see sessiond/settings.DefaultPath).
+	SettingsFile string
 	// Logger is the one logger; nil means slog.Default().
 	Logger *slog.Logger
 	// UI is the IDE build the window shows; nil means the embedded frontend
@@ -439,6 +444,7 @@ func (d *Desktop) open(dir string) error {
 		AllowedOrigins:       []string{WebviewOrigin()},
 		Logger:               d.log.With("component", "sessiond"),
 		TrustWorkspaceConfig: trusted.Load,
+		SettingsFile:         d.settingsFile(),
 	})
 	if err != nil {
 		return fmt.Errorf("start sessiond on %q: %w", abs, err)
@@ -563,4 +569,17 @@ func randomToken() (string, error) {
 		return "", fmt.Errorf("generate token: %w", err)
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// settingsFile is Options.SettingsFile or the default; without a config
+// dir the IDE runs on the default settings and says it cannot keep them.
+func (d *Desktop) settingsFile() string {
+	if d.opts.SettingsFile != "" {
+		return d.opts.SettingsFile
+	}
+	p, err := settings.DefaultPath()
+	if err != nil {
+		d.log.Warn("IDE settings will not be kept", "err", err)
+	}
+	return p
 }
