@@ -230,31 +230,6 @@ func TestGitignore(t *testing.T) {
 	}
 }
 
-func TestParseIgnoreCases(t *testing.T) {
-	f := parseIgnore("", []byte("a/**/b\n/c/**\n*.o\n!/keep.o\n"))
-	tests := []struct {
-		rel   string
-		isDir bool
-		want  bool
-	}{
-		{"a/b", false, true},
-		{"a/x/y/b", false, true},
-		{"x/a/b", false, false},
-		{"c", true, false},
-		{"c/d", false, true},
-		{"c/d/e", false, true},
-		{"z/m.o", false, true},
-		{"keep.o", false, false},
-		{"z/keep.o", false, true},
-	}
-	for _, tt := range tests {
-		s := ignoreStack{&f}
-		if got := s.ignored(tt.rel, filepath.Base(tt.rel), tt.isDir); got != tt.want {
-			t.Errorf("ignored(%q) = %v; want %v", tt.rel, got, tt.want)
-		}
-	}
-}
-
 // TestConfinement attacks the walk from inside the workspace: symlinks to a
 // file and a directory outside, a symlink loop, a link through ".." and a
 // link to the workspace's own parent must add nothing from outside; links

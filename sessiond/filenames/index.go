@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gatewave.dev/sessiond/ignore"
 	"gatewave.dev/sessiond/workspace"
 )
 
@@ -25,6 +26,12 @@ type Index struct {
 	// Built is when the walk finished; Took is how long it ran.
 	Built time.Time
 	Took  time.Duration
+
+	// What an update needs to judge a new path as the walk would have.
+	ignores  map[string]*ignore.File // each directory's .gitignore ("" the root's)
+	exclude  *ignore.File            // .git/info/exclude
+	maxFiles int
+	skip     []string
 }
 
 // Len is the number of files in the index.
@@ -59,18 +66,15 @@ func Build(root *os.Root, o BuildOptions) (*Index, error) {
 		o.Skip = []string{".git"}
 	}
 	start := time.Now()
-	var stack ignoreStack
-	if data, err := readSmall(root, ".git/info/exclude"); err == nil {
-		f := parseIgnore("", data)
-		stack = append(stack, &f)
-	}
-	w := &walker{top: root, o: &o, sem: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+	exclude := ignore.ReadExclude(root)
+	stack := ignore.Stack{}.With(exclude)
+	w := &walker{top: root, o: &o, sem: make(chan struct{}, 2*runtime.GOMAXPROCS(0)), ignores: map[string]*ignore.File{}}
 	var top part
 	if err := w.walk(root, "", stack, 0, &top); err != nil {
 		return nil, fmt.Errorf("index workspace: %w", err)
 	}
 	w.wg.Wait()
-	x := &Index{}
+	x := &Index{ignores: w.ignores, exclude: exclude, maxFiles: o.MaxFiles, skip: o.Skip}
 	x.flatten(&top, o.MaxFiles)
 	x.Truncated = x.Truncated || w.count.Load() > int64(o.MaxFiles)
 	x.lower = make([]string, len(x.paths))
@@ -92,6 +96,9 @@ type walker struct {
 	sem   chan struct{} // bounds the goroutines walking subtrees
 	wg    sync.WaitGroup
 	count atomic.Int64 // files found so far, to stop at MaxFiles
+
+	mu      sync.Mutex
+	ignores map[string]*ignore.File // the .gitignore files met, by directory
 }
 
 // part is what one directory holds: its files, then its subdirectories'
@@ -105,7 +112,7 @@ type part struct {
 // walk lists the directory r (rel is its workspace path, "" for the root)
 // into p. Only an error on the root itself is returned: a subdirectory that
 // vanished or cannot be read is left out.
-func (w *walker) walk(r *os.Root, rel string, stack ignoreStack, depth int, p *part) error {
+func (w *walker) walk(r *os.Root, rel string, stack ignore.Stack, depth int, p *part) error {
 	d, err := r.Open(".")
 	if err != nil {
 		return err
@@ -122,8 +129,11 @@ func (w *walker) walk(r *os.Root, rel string, stack ignoreStack, depth int, p *p
 	for _, e := range ents {
 		if e.Name() == ".gitignore" && e.Type().IsRegular() {
 			if data, err := readSmall(r, ".gitignore"); err == nil {
-				f := parseIgnore(rel, data)
-				stack = append(stack[:len(stack):len(stack)], &f)
+				f := ignore.Parse(rel, data)
+				stack = stack.With(f)
+				w.mu.Lock()
+				w.ignores[rel] = f
+				w.mu.Unlock()
 			}
 			break
 		}
@@ -136,16 +146,16 @@ func (w *walker) walk(r *os.Root, rel string, stack ignoreStack, depth int, p *p
 		t := e.Type()
 		switch {
 		case t.IsDir():
-			if !slices.Contains(w.o.Skip, name) && !stack.ignored(path, name, true) {
+			if !slices.Contains(w.o.Skip, name) && !stack.Ignored(path, true) {
 				subdirs = append(subdirs, name)
 			}
 		case t.IsRegular():
-			if !stack.ignored(path, name, false) {
+			if !stack.Ignored(path, false) {
 				p.paths = append(p.paths, path)
 				p.base = append(p.base, int32(len(prefix)))
 			}
 		case t&fs.ModeSymlink != 0:
-			if stack.ignored(path, name, false) {
+			if stack.Ignored(path, false) {
 				continue
 			}
 			// Stat through the workspace's root: a link out of it fails here.
@@ -208,7 +218,7 @@ func readSmall(root *os.Root, rel string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
+	return io.ReadAll(io.LimitReader(f, ignore.MaxFileSize))
 }
 
 func lowerASCII(s string) string {

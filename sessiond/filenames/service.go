@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"gatewave.dev/sessiond/watch"
 	"gatewave.dev/sessiond/workspace"
 )
 
@@ -36,6 +37,14 @@ type Options struct {
 	Build BuildOptions
 	// Logger receives build failures; nil means slog.Default().
 	Logger *slog.Logger
+	// Watch, when set, gives the workspace's file watcher (it is called
+	// once, in the background). The index then follows the watcher's
+	// events instead of being rebuilt as it ages: a created, renamed or
+	// deleted file is in or out of the next query's answer without a walk.
+	// The tree is walked again only when a .gitignore changes, and when the
+	// watcher's queue overflowed or it dropped this subscriber (changes
+	// were lost). nil: rebuilt by age (MaxAge).
+	Watch func() (*watch.Watcher, error)
 }
 
 // Service owns the current index and rebuilds it when it goes stale.
@@ -48,6 +57,16 @@ type Service struct {
 	dirty    bool
 	building chan struct{} // closed when the running build ends; nil if none
 	lastErr  error
+
+	// Following the watcher (Options.Watch).
+	watcher   *watch.Watcher  // set while subscribed
+	overflows uint64          // watcher.Overflows() when the last walk started
+	pending   [][]watch.Event // batches that came during a walk, applied after it
+	stop      chan struct{}   // closed by Close
+	followed  chan struct{}   // closed when follow returns
+	// subscribed is closed once follow subscribed (or found no watcher):
+	// no walk starts before, so none misses an event.
+	subscribed chan struct{}
 }
 
 // New returns a service; the first query builds the index.
@@ -64,8 +83,14 @@ func New(o Options) (*Service, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Service{opts: o, log: o.Logger}
-	if !o.Lazy {
+	s := &Service{opts: o, log: o.Logger, stop: make(chan struct{}), followed: make(chan struct{}), subscribed: make(chan struct{})}
+	if o.Watch != nil {
+		go s.follow()
+	} else {
+		close(s.followed)
+		close(s.subscribed)
+	}
+	if !o.Lazy && o.Watch == nil {
 		s.mu.Lock()
 		s.startBuild()
 		s.mu.Unlock()
@@ -78,6 +103,9 @@ func (s *Service) startBuild() chan struct{} {
 	if s.building == nil {
 		s.building = make(chan struct{})
 		s.dirty = false
+		if s.watcher != nil {
+			s.overflows = s.watcher.Overflows()
+		}
 		go s.build(s.building)
 	}
 	return s.building
@@ -93,9 +121,14 @@ func (s *Service) Invalidate() {
 // Index returns a usable index: the current one when fresh, else (see
 // Options.SyncBuild) a rebuilt one or the stale one while it rebuilds.
 func (s *Service) Index() (*Index, error) {
+	<-s.subscribed
 	s.mu.Lock()
 	cur := s.cur
-	stale := cur == nil || s.dirty || time.Since(cur.Built) > max(s.opts.MaxAge, 10*cur.Took)
+	if s.watcher != nil && s.watcher.Overflows() != s.overflows {
+		s.dirty = true // changes were lost
+	}
+	aged := s.watcher == nil && cur != nil && time.Since(cur.Built) > max(s.opts.MaxAge, 10*cur.Took)
+	stale := cur == nil || s.dirty || aged
 	if !stale {
 		s.mu.Unlock()
 		return cur, nil
@@ -125,12 +158,106 @@ func (s *Service) build(done chan struct{}) {
 		s.cur, s.lastErr = x, nil
 	}
 	s.building = nil
+	// What the watcher said during the walk: the walk may or may not have
+	// seen it, and applying it again changes nothing.
+	again := false
+	for _, batch := range s.pending {
+		if needsRebuild(batch) {
+			again = true
+		} else if s.cur != nil {
+			s.cur = s.cur.update(s.opts.Workspace.Root(), batch)
+		}
+	}
+	s.pending = nil
+	if again {
+		s.startBuild()
+	}
 	s.mu.Unlock()
 	close(done)
 }
 
-// Close waits for a running build to end (the index itself is memory only).
+// follow subscribes to the watcher and applies its batches to the index.
+func (s *Service) follow() {
+	defer close(s.followed)
+	w, err := s.opts.Watch()
+	if err != nil {
+		s.log.Warn("filenames: no file watcher; the index is rebuilt as it ages", "err", err)
+		if !s.opts.Lazy {
+			s.mu.Lock()
+			s.startBuild()
+			s.mu.Unlock()
+		}
+		close(s.subscribed)
+		return
+	}
+	for first := true; ; first = false {
+		events, cancel := w.Subscribe()
+		// Walk after subscribing, so nothing falls between walk and events.
+		s.mu.Lock()
+		s.watcher = w
+		if !first {
+			s.dirty = true
+			s.startBuild()
+		} else if !s.opts.Lazy {
+			s.startBuild()
+		}
+		s.mu.Unlock()
+		if first {
+			close(s.subscribed)
+		}
+		for open := true; open; {
+			select {
+			case batch, ok := <-events:
+				if ok {
+					s.apply(batch)
+				}
+				open = ok
+			case <-s.stop:
+				cancel()
+				return
+			}
+		}
+		// The watcher stopped or dropped us as too slow: age-based
+		// rebuilds until a new subscription (and its walk) is in place.
+		cancel()
+		s.mu.Lock()
+		s.watcher = nil
+		s.dirty = true
+		s.mu.Unlock()
+		select {
+		case <-s.stop:
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// apply brings the index up to date with one batch of watcher events.
+func (s *Service) apply(batch []watch.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.building != nil:
+		s.pending = append(s.pending, batch)
+	case s.cur == nil:
+		// Not built yet (Lazy): the first query walks the tree as it is.
+	case s.watcher.Overflows() != s.overflows, needsRebuild(batch):
+		s.dirty = true
+		s.startBuild()
+	default:
+		s.cur = s.cur.update(s.opts.Workspace.Root(), batch)
+	}
+}
+
+// Close stops following the watcher and waits for a running build to end
+// (the index itself is memory only).
 func (s *Service) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	<-s.followed
 	s.mu.Lock()
 	done := s.building
 	s.mu.Unlock()

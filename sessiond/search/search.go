@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"gatewave.dev/sessiond/ignore"
 )
 
 // Options tunes a search; the zero value works.
@@ -115,7 +117,11 @@ func Run(ctx context.Context, root *os.Root, q Query, o Options, emit func(*File
 	var walkErr error
 	go func() {
 		defer close(jobs)
-		walkErr = w.walk(top, ".", nil, func(dirfd int, name, rel string, done func()) bool {
+		var ign ignore.Stack
+		if !q.NoIgnore {
+			ign = ign.With(ignore.ReadExclude(top))
+		}
+		walkErr = w.walk(top, ".", ign, func(dirfd int, name, rel string, done func()) bool {
 			select {
 			case jobs <- job{dirfd: dirfd, name: name, rel: rel, done: done}:
 				return true
@@ -263,14 +269,11 @@ type walker struct {
 	noIgnore bool
 }
 
-// maxIgnoreFile bounds a .gitignore read.
-const maxIgnoreFile = 1 << 20
-
 // walk lists dir (rel is its workspace-relative path) and calls file for
 // each file to search. file takes ownership of one reference to dir and
 // calls done when it no longer needs it; the walker closes dir when the
 // last reference goes.
-func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dirfd int, name, rel string, done func()) bool) error {
+func (w *walker) walk(dir *os.Root, rel string, ign ignore.Stack, file func(dirfd int, name, rel string, done func()) bool) error {
 	d, err := dir.Open(".")
 	if err != nil {
 		dir.Close()
@@ -294,7 +297,7 @@ func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dirfd
 		for _, e := range entries {
 			if e.Name() == ".gitignore" && e.Type().IsRegular() {
 				if data, err := readSmall(dirfd, ".gitignore"); err == nil {
-					ign = append(ign[:len(ign):len(ign)], parseGitignore(rel, data))
+					ign = ign.With(ignore.Parse(rel, data))
 				}
 				break
 			}
@@ -315,7 +318,7 @@ func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dirfd
 		}
 		switch {
 		case t.IsDir():
-			if name == ".git" || (!w.noIgnore && ign.ignored(child, true)) || w.exc.matchDir(child) {
+			if name == ".git" || (!w.noIgnore && ign.Ignored(child, true)) || w.exc.matchDir(child) {
 				continue
 			}
 			sub, err := dir.OpenRoot(name)
@@ -326,7 +329,7 @@ func (w *walker) walk(dir *os.Root, rel string, ign ignoreStack, file func(dirfd
 				return err
 			}
 		case t.IsRegular():
-			if (!w.noIgnore && ign.ignored(child, false)) || w.exc.matchFile(child) {
+			if (!w.noIgnore && ign.Ignored(child, false)) || w.exc.matchFile(child) {
 				continue
 			}
 			if !w.inc.empty() && !w.inc.matchFile(child) {
@@ -348,7 +351,7 @@ func readSmall(dirfd int, name string) ([]byte, error) {
 	}
 	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxIgnoreFile))
+	data, err := io.ReadAll(io.LimitReader(f, ignore.MaxFileSize))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}

@@ -37,12 +37,19 @@ func (s *Server) listFiles(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	entries, err := s.ws.List(rel, workspace.ListOptions{NamesOnly: !stat})
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	if !stat {
+		names, err := s.ws.ListNames(rel)
+		if err != nil {
+			return err
+		}
+		return c.Send(workspace.AppendNamesJSON(nil, names))
+	}
+	entries, err := s.ws.List(rel, workspace.ListOptions{})
 	if err != nil {
 		return err
 	}
-	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-	return c.Send(workspace.AppendListJSON(nil, rel, entries, !stat))
+	return c.Send(workspace.AppendListJSON(nil, rel, entries, false))
 }
 
 func (s *Server) readFile(c *fiber.Ctx) error {
@@ -176,13 +183,19 @@ func (s *Server) move(c *fiber.Ctx) error {
 // startWatch starts the shared watcher on first use, so a sessiond nobody
 // watches spends no inotify watches.
 func (s *Server) startWatch(c *fiber.Ctx) error {
+	if _, err := s.sharedWatcher(); err != nil {
+		return apierr.Internal("file watching is unavailable: %v", err)
+	}
+	return c.Next()
+}
+
+// sharedWatcher is the one watcher of the workspace, for the files API's
+// event stream and the quick-open index, started on first use.
+func (s *Server) sharedWatcher() (*watch.Watcher, error) {
 	s.watchOnce.Do(func() {
 		s.watcher, s.watchErr = watch.New(s.ws.Dir(), s.opts.Watch)
 	})
-	if s.watchErr != nil {
-		return apierr.Internal("file watching is unavailable: %v", s.watchErr)
-	}
-	return c.Next()
+	return s.watcher, s.watchErr
 }
 
 func (s *Server) watchStream(conn *websocket.Conn) {

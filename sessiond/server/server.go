@@ -183,7 +183,7 @@ func (s *Server) buildServices() error {
 	if err != nil {
 		return err
 	}
-	fn, err := filenames.New(filenames.Options{Workspace: s.ws, Logger: s.log})
+	fn, err := filenames.New(filenames.Options{Workspace: s.ws, Logger: s.log, Watch: s.sharedWatcher})
 	if err != nil {
 		return err
 	}

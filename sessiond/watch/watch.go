@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -52,6 +53,8 @@ type Watcher struct {
 	opts Options
 	log  *slog.Logger
 	fsw  *fsnotify.Watcher
+
+	overflows atomic.Uint64
 
 	mu     sync.Mutex
 	subs   map[chan []Event]struct{}
@@ -104,6 +107,11 @@ func (w *Watcher) Subscribe() (<-chan []Event, func()) {
 		}
 	}
 }
+
+// Overflows counts the times the kernel's event queue overflowed: after
+// one, some changes were never reported, and a subscriber that mirrors the
+// tree (the quick-open index) must read it again.
+func (w *Watcher) Overflows() uint64 { return w.overflows.Load() }
 
 // Close stops watching and closes every subscription.
 func (w *Watcher) Close() error {
@@ -210,6 +218,7 @@ func (w *Watcher) loop() {
 				return
 			}
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
+				w.overflows.Add(1)
 				w.log.Warn("watch queue overflowed; some changes were not reported", "err", err)
 			} else {
 				w.log.Warn("watch error", "err", err)

@@ -47,6 +47,45 @@ func AppendListJSON(buf []byte, dir string, entries []Entry, namesOnly bool) []b
 	return append(buf, "]}"...)
 }
 
+// AppendNamesJSON appends the names-only listing document of n, the same
+// bytes AppendListJSON gives for List with NamesOnly. Each name is escaped
+// once and copied into both "name" and "path".
+func AppendNamesJSON(buf []byte, n *Names) []byte {
+	prefix := appendString(nil, n.Dir)
+	prefix = prefix[1 : len(prefix)-1]
+	if n.Dir == "." {
+		prefix = prefix[:0]
+	} else {
+		prefix = append(prefix, '/')
+	}
+	if need := len(buf) + n.Len()*(64+len(prefix)) + 64; cap(buf) < need {
+		nb := make([]byte, len(buf), need)
+		copy(nb, buf)
+		buf = nb
+	}
+	buf = append(buf, `{"path":`...)
+	buf = appendString(buf, n.Dir)
+	buf = append(buf, `,"entries":[`...)
+	first := true
+	n.each(func(name, typ string) {
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, `{"name":`...)
+		at := len(buf)
+		buf = appendString(buf, name)
+		esc := buf[at+1 : len(buf)-1]
+		buf = append(buf, `,"path":"`...)
+		buf = append(buf, prefix...)
+		buf = append(buf, esc...)
+		buf = append(buf, `","type":"`...)
+		buf = append(buf, typ...)
+		buf = append(buf, `"}`...)
+	})
+	return append(buf, "]}"...)
+}
+
 const hexDigits = "0123456789abcdef"
 
 // appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
