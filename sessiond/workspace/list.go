@@ -88,20 +88,31 @@ func (n *Names) each(f func(name, typ string)) {
 	}
 }
 
-// ListNames is List with NamesOnly, without building an Entry per name.
-func (w *Workspace) ListNames(rel string) (*Names, error) {
+// openDir opens the directory rel through the root, refusing anything else.
+func (w *Workspace) openDir(rel string) (*os.File, error) {
 	d, err := w.root.Open(rel)
 	if err != nil {
 		return nil, mapErr("list", rel, err)
 	}
-	defer d.Close()
 	st, err := d.Stat()
 	if err != nil {
+		d.Close()
 		return nil, mapErr("list", rel, err)
 	}
 	if !st.IsDir() {
+		d.Close()
 		return nil, apierr.BadRequest("list %q: not a directory", rel)
 	}
+	return d, nil
+}
+
+// ListNames is List with NamesOnly, without building an Entry per name.
+func (w *Workspace) ListNames(rel string) (*Names, error) {
+	d, err := w.openDir(rel)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
 	groups, err := listNames(d, rel)
 	if err != nil {
 		return nil, err
@@ -114,18 +125,11 @@ func (w *Workspace) ListNames(rel string) (*Names, error) {
 // the open directory handle (fstatat, no symlink following), in parallel,
 // so a directory of 100,000 entries costs one getdents pass plus cheap stats.
 func (w *Workspace) List(rel string, o ListOptions) ([]Entry, error) {
-	d, err := w.root.Open(rel)
+	d, err := w.openDir(rel)
 	if err != nil {
-		return nil, mapErr("list", rel, err)
+		return nil, err
 	}
 	defer d.Close()
-	st, err := d.Stat()
-	if err != nil {
-		return nil, mapErr("list", rel, err)
-	}
-	if !st.IsDir() {
-		return nil, apierr.BadRequest("list %q: not a directory", rel)
-	}
 	if o.NamesOnly {
 		groups, err := listNames(d, rel)
 		if err != nil {
