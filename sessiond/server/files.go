@@ -43,7 +43,9 @@ func (s *Server) listFiles(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		return c.Send(workspace.AppendNamesJSON(nil, names))
+		// A fresh buffer per request: handed to fasthttp without a copy.
+		c.Response().SetBodyRaw(workspace.AppendNamesJSON(nil, names))
+		return nil
 	}
 	entries, err := s.ws.List(rel, workspace.ListOptions{})
 	if err != nil {
