@@ -30,6 +30,7 @@ import (
 	"gatewave.dev/sessiond/bitstream"
 	"gatewave.dev/sessiond/filenames"
 	"gatewave.dev/sessiond/flash"
+	"gatewave.dev/sessiond/git"
 	"gatewave.dev/sessiond/lsp"
 	"gatewave.dev/sessiond/search"
 	"gatewave.dev/sessiond/settings"
@@ -188,8 +189,12 @@ func (s *Server) buildServices() error {
 		return err
 	}
 	st := settings.New(settings.Options{Path: s.opts.SettingsFile, Logger: s.log})
+	gt, err := git.New(git.Options{Workspace: s.ws, Logger: s.log, Trusted: s.opts.TrustWorkspaceConfig})
+	if err != nil {
+		return err
+	}
 	s.tasks = tk
-	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv, sr, fn, st)
+	s.services = append(s.services, tk, term, bits, fl, ls, sm, wv, sr, fn, st, gt)
 	return nil
 }
 
