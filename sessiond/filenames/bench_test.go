@@ -15,6 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"gatewave.dev/sessiond/watch"
 	"gatewave.dev/sessiond/workspace"
 )
 
@@ -195,4 +196,55 @@ func report(b *testing.B, lat []time.Duration) {
 	if p := pct(0.50); p > 50*time.Millisecond {
 		b.Errorf("quick open on %d files: p50 %v, the target is < 50 ms", bigFiles, p)
 	}
+}
+
+// BenchmarkFollow is the cost of following the watcher on the 100k-file
+// tree: applying one batch (a file created, one deleted) to the index,
+// against walking the tree again, in the same run (update_ratio_vs_walk).
+func BenchmarkFollow(b *testing.B) {
+	dir := bigTree(b)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer root.Close()
+	x, err := Build(root, BuildOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	victim := x.paths[len(x.paths)/2]
+	newFile := filepath.Join(dir, "alu_0", "follow_new.v")
+	if err := os.WriteFile(newFile, nil, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	defer os.Remove(newFile)
+	batch := []watch.Event{{Op: watch.OpCreate, Path: "alu_0/follow_new.v", Type: "file"}, {Op: watch.OpRemove, Path: victim}}
+	var walk, update time.Duration
+	for b.Loop() {
+		walk = medianOf(5, func() {
+			if _, err := Build(root, BuildOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		})
+		update = medianOf(21, func() {
+			n := x.update(root, batch)
+			if n.Len() != x.Len() || !slices.Contains(n.paths, "alu_0/follow_new.v") {
+				b.Fatal("batch not applied")
+			}
+		})
+	}
+	b.ReportMetric(float64(walk.Microseconds())/1000, "walk-ms")
+	b.ReportMetric(float64(update.Microseconds())/1000, "update-ms")
+	b.ReportMetric(update.Seconds()/walk.Seconds(), "update_ratio_vs_walk")
+}
+
+func medianOf(n int, f func()) time.Duration {
+	ds := make([]time.Duration, n)
+	for i := range ds {
+		t0 := time.Now()
+		f()
+		ds[i] = time.Since(t0)
+	}
+	slices.Sort(ds)
+	return ds[n/2]
 }

@@ -43,7 +43,8 @@ type Options struct {
 	// deleted file is in or out of the next query's answer without a walk.
 	// The tree is walked again only when a .gitignore changes, and when the
 	// watcher's queue overflowed or it dropped this subscriber (changes
-	// were lost). nil: rebuilt by age (MaxAge).
+	// were lost). nil, or a watcher that could not watch every directory:
+	// rebuilt by age (MaxAge) as well.
 	Watch func() (*watch.Watcher, error)
 }
 
@@ -127,7 +128,9 @@ func (s *Service) Index() (*Index, error) {
 	if s.watcher != nil && s.watcher.Overflows() != s.overflows {
 		s.dirty = true // changes were lost
 	}
-	aged := s.watcher == nil && cur != nil && time.Since(cur.Built) > max(s.opts.MaxAge, 10*cur.Took)
+	// Without a watcher, or with one that misses directories, age decides.
+	byAge := s.watcher == nil || s.watcher.Incomplete()
+	aged := byAge && cur != nil && time.Since(cur.Built) > max(s.opts.MaxAge, 10*cur.Took)
 	stale := cur == nil || s.dirty || aged
 	if !stale {
 		s.mu.Unlock()

@@ -54,7 +54,8 @@ type Watcher struct {
 	log  *slog.Logger
 	fsw  *fsnotify.Watcher
 
-	overflows atomic.Uint64
+	overflows  atomic.Uint64
+	incomplete atomic.Bool // a directory could not be watched
 
 	mu     sync.Mutex
 	subs   map[chan []Event]struct{}
@@ -113,6 +114,10 @@ func (w *Watcher) Subscribe() (<-chan []Event, func()) {
 // tree (the quick-open index) must read it again.
 func (w *Watcher) Overflows() uint64 { return w.overflows.Load() }
 
+// Incomplete reports whether some directory could not be watched (the
+// inotify watch limit, say): changes below it go unreported.
+func (w *Watcher) Incomplete() bool { return w.incomplete.Load() }
+
 // Close stops watching and closes every subscription.
 func (w *Watcher) Close() error {
 	w.mu.Lock()
@@ -150,6 +155,7 @@ func (w *Watcher) addTree(dir string, found func(rel, typ string)) error {
 				return filepath.SkipDir
 			}
 			if err := w.fsw.Add(p); err != nil {
+				w.incomplete.Store(true)
 				w.log.Warn("watch directory", "path", filepath.ToSlash(rel), "err", err)
 				return filepath.SkipDir
 			}
