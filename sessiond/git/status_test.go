@@ -10,9 +10,9 @@ import (
 func TestStatusSections(t *testing.T) {
 	dir := newRepo(t, map[string]string{"a.v": "a\n", "b.v": "b\n", "c.v": "c\n", "old.v": "o\n"})
 	s := service(t, dir)
-	write(t, dir, "a.v", "a2\n")     // changed
-	write(t, dir, "b.v", "b2\n")     // staged
-	write(t, dir, "new/x.v", "x\n")  // untracked, in a new dir
+	write(t, dir, "a.v", "a2\n")      // changed
+	write(t, dir, "b.v", "b2\n")      // staged
+	write(t, dir, "new/x.v", "x\n")   // untracked, in a new dir
 	write(t, dir, "sp ace*.v", "s\n") // untracked, odd name
 	sh(t, dir, "add", "b.v")
 	sh(t, dir, "mv", "old.v", "renamed.v")
