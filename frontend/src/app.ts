@@ -26,6 +26,9 @@ import { FileTree } from "./ui/tree";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
 import { SimPanel } from "./ui/sim";
 import { SearchPanel } from "./ui/search";
+import { GitPanel } from "./ui/git";
+import { GitAPI, parseDiffTabPath, diffTabPath } from "./ui/gitapi";
+import { GitDiffViewer } from "./editor/gitdiff";
 import { WavesHub } from "./waves/hub";
 import { showMenu } from "./waves/viewer";
 
@@ -45,6 +48,8 @@ export class App {
   private editorConfigs = new EditorConfigs((p) => this.api.read(p).then((c) => c.text, (err) => (err instanceof ApiError && err.status === 404 ? null : Promise.reject(err))));
   private sim!: SimPanel;
   private search!: SearchPanel;
+  private git!: GitPanel;
+  private gitDiffs = new Set<GitDiffViewer>();
   private telemetry!: TelemetryView;
   private problemsEl = h("div.problems", { "data-testid": "problems" });
   private problems = new Map<string, Diagnostic[]>();
@@ -111,7 +116,7 @@ export class App {
       openAt: (uri, pos) => this.openAt(uri, pos),
     });
     this.editors = new EditorArea(this.api, {
-      viewer: (path) => this.waves.viewerFor(path),
+      viewer: (path) => this.gitDiffViewer(path) ?? this.waves.viewerFor(path),
       style: (path) => this.editorConfigs.styleFor(path),
       lsp: (path, lang) => this.lspFor(path, lang),
       changed: (tab) => this.onTabChanged(tab),
@@ -125,7 +130,7 @@ export class App {
     });
     if (this.lspLanguageList) void this.setupHierarchy(this.lspLanguageList);
     this.tree = new FileTree(this.api, {
-      openFile: (p) => void this.editors.open(p),
+      openFile: (p) => this.editors.open(p),
       moved: (a, b) => void this.editors.moved(a, b),
       removed: (p) => this.editors.removed(p),
     });
@@ -137,6 +142,11 @@ export class App {
     this.hardware = new HardwarePanel(this.api, this.output, { showOutput: () => this.showPanel("output"), state: linkState });
     this.sim = new SimPanel(this.conn, { output: this.output, showOutput: () => this.showPanel("output"), open: (p, l, c) => void this.goto(p, l, c ?? 1), openWaves: (p) => void this.editors.open(p) });
     this.search = new SearchPanel(this.conn, { open: (p, l, c) => void this.goto(p, l, c), isDirty: (p) => { const t = this.editors.find(p); return !!t && isDirty(t); } });
+    this.git = new GitPanel(new GitAPI(this.conn), {
+      openDiff: (p, staged) => void this.editors.open(diffTabPath(p, staged)),
+      openFile: (p) => void this.editors.open(p),
+      changed: () => { for (const d of this.gitDiffs) void d.reload(); },
+    });
     this.terminals = new TerminalPanel(this.conn, linkState);
     this.telemetry = new TelemetryView(this.conn, linkState);
     // Once trusted, editors opened from now on get the workspace's languages.
@@ -175,6 +185,7 @@ export class App {
       const v = this.editors.active?.view;
       this.search.show(v ? v.state.sliceDoc(v.state.selection.main.from, v.state.selection.main.to) : undefined);
     } });
+    this.commands.add(...this.gitCommands());
     window.addEventListener("keydown", (e) => this.commands.handleKey(e));
     this.editors.el.addEventListener("contextmenu", (e) => {
       const tab = this.editors.active;
@@ -184,7 +195,7 @@ export class App {
       if (pos !== null && !tab.view.state.selection.ranges.some((r) => r.from <= pos && pos <= r.to)) tab.view.dispatch({ selection: { anchor: pos } });
       showMenu([{ label: "Add to waves", key: "Ctrl+Alt+W", testid: "add-to-waves", run: () => this.waves.addFromEditor(tab.view, tab.path) }], e.clientX, e.clientY, () => tab.view.focus());
     });
-    await Promise.all([this.tree.load(), this.hardware.init(), this.sim.refresh(), this.trust.refresh()]);
+    await Promise.all([this.tree.load(), this.hardware.init(), this.sim.refresh(), this.trust.refresh(), this.git.refresh()]);
     // The last build's report, from before this page was opened.
     this.api.buildReport<Parameters<ReportPanel["show"]>[0]>().then((r) => this.report.show(r), () => {});
     // Deep link: #open=path/in/workspace opens that file.
@@ -232,7 +243,7 @@ export class App {
       bodies);
     const panelResizer = h("div.resizer.horizontal", { title: "Drag to resize" });
     const sideResizer = h("div.resizer.vertical", { title: "Drag to resize" });
-    const sidebar = h("aside.sidebar", {}, this.search.el, this.tree.el, this.hierarchy.el, this.hardware.el, this.sim.el);
+    const sidebar = h("aside.sidebar", {}, this.search.el, this.tree.el, this.git.el, this.hierarchy.el, this.hardware.el, this.sim.el);
     const main = h("main.main", {}, this.editors.el, panelResizer, this.panelEl);
 
     clear(this.root);
@@ -286,6 +297,39 @@ export class App {
     for (const t of this.panelTabs.values()) t.classList.remove("active");
   }
 
+  /** The git diff tab for a "git-diff:..." path (see ui/gitapi.ts), or null. */
+  private gitDiffViewer(tab: string) {
+    const t = parseDiffTabPath(tab);
+    if (!t) return null;
+    const v = new GitDiffViewer(new GitAPI(this.conn), t.path, t.staged, {
+      changed: () => void this.git.refresh(),
+      openFile: (p) => void this.editors.open(p),
+    });
+    const dispose = v.dispose.bind(v);
+    v.dispose = () => (this.gitDiffs.delete(v), dispose());
+    this.gitDiffs.add(v);
+    return v;
+  }
+
+  private gitCommands() {
+    const active = () => this.editors.active;
+    return [
+      { id: "git.focus", title: "Git: Focus Source Control", shortcut: "Ctrl+Shift+G", run: () => this.git.focus() },
+      { id: "git.commit", title: "Git: Commit Staged", run: () => this.git.commit() },
+      { id: "git.push", title: "Git: Push", run: () => this.git.sync("push") },
+      { id: "git.pull", title: "Git: Pull", run: () => this.git.sync("pull") },
+      { id: "git.branch", title: "Git: Switch or Create Branch…", run: () => this.git.pickBranch() },
+      { id: "git.log", title: "Git: Show Log", run: () => this.git.toggleLog() },
+      { id: "git.fileLog", title: "Git: Show Log of This File", enabled: () => !!active(), run: () => this.git.toggleLog(active()!.path) },
+      { id: "git.diffFile", title: "Git: Open Changes of This File", enabled: () => !!active(), run: () => void this.editors.open(diffTabPath(active()!.path, false)) },
+      { id: "git.blame", title: "Git: Blame This Line", enabled: () => !!active(), run: () => {
+        const t = active()!;
+        return this.git.blame(t.path, t.view.state.doc.lineAt(t.view.state.selection.main.head).number);
+      } },
+      { id: "git.refresh", title: "Git: Refresh", run: () => this.git.refresh() },
+    ];
+  }
+
   private watch() {
     // Registered before it opens: the status bar says connecting until the watch stream is live.
     this.status.set("file watch", "connecting");
@@ -307,6 +351,7 @@ export class App {
         }
         if (!Array.isArray(events)) return;
         this.tree.applyEvents(events);
+        this.git.schedule();
         this.editors.applyEvents(events);
         this.editorConfigs.changed(events.map((e) => e.path));
         if (events.some((e) => e.path === ".ide" || e.path.startsWith(".ide/"))) void this.trust.refresh();

@@ -7,6 +7,7 @@ import { ApiError } from "../api/conn";
 import type { Sessiond, WatchEvent } from "../api/sessiond";
 import { basename, clear, formatBytes, h } from "../ui/dom";
 import { choose, toast } from "../ui/dialog";
+import { rovingMove, type RovingKey } from "../ui/focus";
 import { binaryViewer, isBinary, LARGE_TEXT_BYTES } from "./binary";
 import { languageFor, type LanguageInfo } from "./languages";
 import { baseExtensions } from "./setup";
@@ -69,9 +70,12 @@ export class EditorArea {
   /** The viewer tab shown, when one is (then active is null). */
   activeViewer: ViewerTab | null = null;
   private opening = new Map<string, Promise<Tab | null>>();
+  private tabSeq = 0;
 
   constructor(private api: Sessiond, private hooks: AreaHooks) {
-    this.tabsEl = h("div.tabs", { role: "tablist", "data-testid": "editor-tabs" });
+    // The WAI-ARIA tabs pattern: the active tab is in the Tab order, arrows move between tabs
+    // (showing each), Enter goes into the editor, Delete closes.
+    this.tabsEl = h("div.tabs", { role: "tablist", "aria-label": "Open editors", "data-testid": "editor-tabs", onkeydown: (e: Event) => this.onTabKey(e as KeyboardEvent) });
     this.empty = h("div.editor-empty", {},
       h("div.empty-title", {}, "Gatewave"),
       h("div.empty-keys", {},
@@ -169,7 +173,7 @@ export class EditorArea {
       }),
     });
     tab.view.dom.hidden = true;
-    tab.tabEl = h("div.tab", { role: "tab", title: path, "data-path": path });
+    tab.tabEl = this.tabElement(path);
     this.tabs.push(tab);
     this.tabsEl.append(tab.tabEl);
     this.renderTab(tab);
@@ -196,17 +200,12 @@ export class EditorArea {
   }
 
   private addViewer(path: string, viewer: Viewer) {
-    const vt: ViewerTab = { path, viewer, tabEl: h("div.tab", { role: "tab", title: path, "data-path": path, "data-kind": "viewer" }) };
+    const vt: ViewerTab = { path, viewer, tabEl: this.tabElement(path) };
+    vt.tabEl.dataset.kind = "viewer";
+    vt.tabEl.setAttribute("aria-label", basename(path));
     vt.tabEl.append(
       h("span.tab-name", {}, basename(path)),
-      h("button.tab-close", {
-        title: "Close",
-        "aria-label": "Close " + path,
-        onclick: (e: Event) => {
-          e.stopPropagation();
-          this.closeViewer(vt);
-        },
-      }, "×"),
+      closeControl(path, false, () => this.closeViewer(vt)),
     );
     vt.tabEl.onclick = () => this.activateViewer(vt);
     vt.tabEl.onmousedown = (e) => {
@@ -222,18 +221,16 @@ export class EditorArea {
     this.activateViewer(vt);
   }
 
-  activateViewer(vt: ViewerTab): void {
+  /** activateViewer shows a viewer tab; focus goes into it unless the keyboard is moving along the tab strip. */
+  activateViewer(vt: ViewerTab, focus = true): void {
     if (this.active) this.active.view.dom.hidden = true;
     this.active = null;
     for (const t of this.viewerTabs) t.viewer.el.hidden = t !== vt;
     this.activeViewer = vt;
     this.empty.hidden = true;
-    for (const t of [...this.tabs, ...this.viewerTabs]) {
-      t.tabEl.classList.toggle("active", t === vt);
-      t.tabEl.setAttribute("aria-selected", String(t === vt));
-    }
+    this.syncTabs(vt.tabEl);
     vt.tabEl.scrollIntoView({ block: "nearest", inline: "nearest" });
-    vt.viewer.focus();
+    if (focus) vt.viewer.focus();
     this.hooks.changed(null);
   }
 
@@ -251,26 +248,25 @@ export class EditorArea {
     else if (this.tabs.length) this.activate(this.tabs[this.tabs.length - 1]);
     else {
       this.empty.hidden = false;
+      this.syncTabs(null);
       this.hooks.changed(null);
     }
   }
 
-  activate(tab: Tab): void {
+  /** activate shows a tab; focus goes into its editor unless the keyboard is moving along the tab strip. */
+  activate(tab: Tab, focus = true): void {
     if (this.active && this.active !== tab) this.active.view.dom.hidden = true;
     if (this.activeViewer) {
       this.activeViewer.viewer.el.hidden = true;
-      this.activeViewer.tabEl.classList.remove("active");
-      this.activeViewer.tabEl.setAttribute("aria-selected", "false");
       this.activeViewer = null;
     }
     this.active = tab;
     this.empty.hidden = true;
     tab.view.dom.hidden = false;
-    for (const t of this.tabs) t.tabEl.classList.toggle("active", t === tab);
-    tab.tabEl.setAttribute("aria-selected", "true");
+    this.syncTabs(tab.tabEl);
     tab.tabEl.scrollIntoView({ block: "nearest", inline: "nearest" });
     tab.view.requestMeasure();
-    tab.view.focus();
+    if (focus) tab.view.focus();
     this.hooks.changed(tab);
   }
 
@@ -280,16 +276,12 @@ export class EditorArea {
     tab.tabEl.classList.toggle("dirty", dirty);
     tab.tabEl.classList.toggle("stale", tab.stale || tab.deleted);
     tab.tabEl.dataset.dirty = String(dirty);
+    // What a screen reader says for the tab: its name and whether it holds unsaved or outdated work.
+    const state = [dirty && !tab.deleted ? "modified" : "", tab.stale ? "changed on disk" : "", tab.deleted ? "deleted on disk" : ""].filter(Boolean);
+    tab.tabEl.setAttribute("aria-label", [basename(tab.path), ...state].join(", "));
     tab.tabEl.append(
-      h("span.tab-name", { onclick: () => this.activate(tab) }, basename(tab.path)),
-      h("button.tab-close", {
-        title: dirty ? "Unsaved changes — close" : "Close",
-        "aria-label": "Close " + tab.path,
-        onclick: (e: Event) => {
-          e.stopPropagation();
-          this.close(tab);
-        },
-      }, dirty ? "●" : "×"),
+      h("span.tab-name", {}, basename(tab.path)),
+      closeControl(tab.path, dirty, () => void this.close(tab)),
     );
     tab.tabEl.onmousedown = (e) => {
       if (e.button === 1) {
@@ -321,10 +313,96 @@ export class EditorArea {
       else if (this.viewerTabs.length) this.activateViewer(this.viewerTabs[this.viewerTabs.length - 1]);
       else {
         this.empty.hidden = false;
+        this.syncTabs(null);
         this.hooks.changed(null);
       }
     }
     return true;
+  }
+
+  private tabElement(path: string): HTMLElement {
+    return h("div.tab", { role: "tab", id: `editor-tab-${++this.tabSeq}`, title: path, "data-path": path, "aria-selected": "false", tabindex: -1, "aria-keyshortcuts": "Delete" });
+  }
+
+  /** tabElements are the tab strip's tabs (editors and viewers) in their order on screen. */
+  private tabElements(): HTMLElement[] {
+    return [...this.tabsEl.querySelectorAll<HTMLElement>('[role="tab"]')];
+  }
+
+  /** syncTabs marks active as the selected tab (the one in the Tab order) and names the panel after it. */
+  private syncTabs(active: HTMLElement | null) {
+    const all = this.tabElements();
+    const inOrder = active ?? all[0];
+    for (const el of all) {
+      el.classList.toggle("active", el === active);
+      el.setAttribute("aria-selected", String(el === active));
+      el.tabIndex = el === inOrder ? 0 : -1;
+    }
+    if (active) {
+      this.host.setAttribute("role", "tabpanel");
+      this.host.setAttribute("aria-labelledby", active.id);
+    } else {
+      this.host.removeAttribute("role");
+      this.host.removeAttribute("aria-labelledby");
+    }
+  }
+
+  private tabOf(el: HTMLElement): { tab?: Tab; viewer?: ViewerTab } {
+    return { tab: this.tabs.find((t) => t.tabEl === el), viewer: this.viewerTabs.find((v) => v.tabEl === el) };
+  }
+
+  private show(el: HTMLElement, focus: boolean) {
+    const { tab, viewer } = this.tabOf(el);
+    if (tab) this.activate(tab, focus);
+    else if (viewer) this.activateViewer(viewer, focus);
+  }
+
+  /** focusTabs puts keyboard focus on the active tab (false when no tab is open). */
+  focusTabs(): boolean {
+    const all = this.tabElements();
+    const el = all.find((e) => e.getAttribute("aria-selected") === "true") ?? all[0];
+    el?.focus();
+    return !!el;
+  }
+
+  /** cycle shows the next (delta 1) or previous (-1) tab, wrapping, with focus in its editor. */
+  cycle(delta: 1 | -1): void {
+    const all = this.tabElements();
+    if (!all.length) return;
+    const at = all.findIndex((e) => e.getAttribute("aria-selected") === "true");
+    const i = rovingMove(delta > 0 ? "next" : "prev", at, all.length, true);
+    if (i !== null) this.show(all[i], true);
+  }
+
+  private onTabKey(e: KeyboardEvent) {
+    const el = (e.target as HTMLElement).closest?.<HTMLElement>('[role="tab"]');
+    if (!el || e.altKey || e.metaKey) return;
+    const all = this.tabElements();
+    const at = all.indexOf(el);
+    const keys: Record<string, RovingKey> = { ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last" };
+    if (keys[e.key] && !e.ctrlKey) {
+      const i = rovingMove(keys[e.key], at, all.length, true);
+      if (i !== null) {
+        // Automatic activation: the tab's editor shows at once, focus stays on the strip.
+        this.show(all[i], false);
+        all[i].focus();
+      }
+    } else if ((e.key === "Enter" || e.key === " ") && !e.ctrlKey) {
+      this.show(el, true);
+    } else if ((e.key === "Delete" && !e.ctrlKey) || (e.ctrlKey && (e.key === "w" || e.key === "W" || e.key === "F4"))) {
+      const { tab, viewer } = this.tabOf(el);
+      const next = () => {
+        // Focus stays on the strip, on the tab that took the closed one's place.
+        if (!this.focusTabs()) this.host.focus();
+      };
+      if (tab) void this.close(tab).then((closed) => closed && next());
+      else if (viewer) {
+        this.closeViewer(viewer);
+        next();
+      }
+    } else return;
+    e.preventDefault();
+    e.stopPropagation();
   }
 
   saveActive(): void {
@@ -534,6 +612,24 @@ export class EditorArea {
       }
     }
   }
+}
+
+/**
+ * closeControl is the tab's close mark for the pointer. A tab's content is
+ * presentational (ARIA), so it is no button: keyboard and screen-reader
+ * users close the focused tab with Delete (the tab says so in
+ * aria-keyshortcuts), and the label says whether it is modified.
+ */
+function closeControl(path: string, dirty: boolean, close: () => void): HTMLElement {
+  return h("span.tab-close", {
+    title: (dirty ? "Unsaved changes — close " : "Close ") + basename(path),
+    "aria-hidden": "true",
+    "data-testid": "tab-close",
+    onclick: (e: Event) => {
+      e.stopPropagation();
+      close();
+    },
+  }, dirty ? "●" : "×");
 }
 
 function pathAttributes(path: string): Extension {

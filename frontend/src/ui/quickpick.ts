@@ -2,6 +2,9 @@
 // symbols, references). Type to filter, arrows to move, Enter to pick,
 // Escape to close.
 import { clear, h } from "./dom";
+import { trapFocus } from "./focus";
+
+let pickSeq = 0;
 
 export interface PickRow {
   label: string;
@@ -92,12 +95,17 @@ export function filterItems<T>(items: readonly T[], query: string, key: (t: T) =
 
 /** quickPick opens the list; it closes on pick, Escape or a click outside. */
 export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLElement } {
-  const prev = document.activeElement as HTMLElement | null;
-  const input = h("input.text.quick-pick-input", { type: "text", placeholder: o.placeholder, spellcheck: "false", "aria-label": o.title });
-  const list = h("ul.quick-pick-list", { role: "listbox" });
-  const status = h("div.quick-pick-status", {});
-  const box = h("div.quick-pick", { role: "dialog", "aria-label": o.title, "data-testid": o.testid }, h("div.quick-pick-title", {}, o.title), input, status, list);
+  const id = `quick-pick-${++pickSeq}`;
+  const input = h("input.text.quick-pick-input", {
+    type: "text", placeholder: o.placeholder, spellcheck: "false", autocomplete: "off",
+    role: "combobox", "aria-expanded": "true", "aria-autocomplete": "list", "aria-controls": id + "-list", "aria-labelledby": id + "-title",
+  });
+  const list = h("ul.quick-pick-list", { role: "listbox", id: id + "-list", "aria-labelledby": id + "-title" });
+  const status = h("div.quick-pick-status", { role: "status" });
+  const box = h("div.quick-pick", { role: "dialog", "aria-modal": "true", "aria-labelledby": id + "-title", "data-testid": o.testid },
+    h("div.quick-pick-title", { id: id + "-title" }, o.title), input, status, list);
   const overlay = h("div.overlay.quick-pick-overlay", {}, box);
+  let trap: { release(restore?: boolean): void } | null = null;
   let items: T[] = [];
   let selected = 0;
   let seq = 0;
@@ -111,10 +119,9 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
     closed = true;
     if (timer) clearTimeout(timer);
     overlay.remove();
-    if (!picked) {
-      prev?.focus?.();
-      o.cancelled?.();
-    }
+    // A pick moves focus where it leads (the editor); a cancel gives it back.
+    trap?.release(!picked);
+    if (!picked) o.cancelled?.();
   };
   const render = () => {
     clear(list);
@@ -122,6 +129,7 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
       const r = o.row(it);
       const li = h("li.quick-pick-item", {
         role: "option",
+        id: `${id}-item-${i}`,
         "data-index": i,
         "aria-selected": String(i === selected),
         onmousedown: (e: Event) => e.preventDefault(),
@@ -134,6 +142,8 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
       );
       list.append(li);
     });
+    if (items[selected] !== undefined) input.setAttribute("aria-activedescendant", `${id}-item-${selected}`);
+    else input.removeAttribute("aria-activedescendant");
     list.children[selected]?.scrollIntoView?.({ block: "nearest" });
   };
   const choose = (i: number) => {
@@ -203,7 +213,7 @@ export function quickPick<T>(o: QuickPickOptions<T>): { close(): void; el: HTMLE
   });
   document.body.append(overlay);
   if (o.value) input.value = o.value;
-  input.focus();
+  trap = trapFocus(box, input);
   status.textContent = "Loading…";
   void reload();
   return { close: () => close(false), el: box };

@@ -8,6 +8,7 @@
 // picks up again on its own once sessiond answers.
 import type { ApiError } from "../api/conn";
 import { h } from "./dom";
+import { type FocusTrap, trapFocus } from "./focus";
 
 /** The tunnel's 503 codes while the session moves to another container (or its node's link is down). */
 export const waitingCodes: ReadonlySet<string> = new Set(["restarting", "queued", "starting", "reconnecting"]);
@@ -63,7 +64,9 @@ export interface RestartOptions {
 export class RestartWatch {
   /** The overlay, attached to document.body while shown. */
   readonly el: HTMLElement;
-  private title = h("div.dialog-title", { "data-testid": "restarting-title" });
+  private title = h("h2.dialog-title", { "data-testid": "restarting-title" });
+  private box: HTMLElement;
+  private trap: FocusTrap | null = null;
   private detail = h("div.restarting-detail", { "data-testid": "restarting-detail" });
   private link = h("a.btn.primary", { hidden: true, "data-testid": "restarting-link" });
   private readonly sessionAPI: string;
@@ -80,9 +83,13 @@ export class RestartWatch {
   constructor(readonly session: string, private opts: RestartOptions) {
     this.healthz = new URL("healthz", opts.base).href;
     this.sessionAPI = new URL("/api/v1/sessions/" + encodeURIComponent(session), opts.base).href;
-    this.el = h("div.overlay.restarting", { role: "alertdialog", "aria-modal": "true", "aria-live": "assertive", "data-testid": "restarting" },
-      h("div.dialog", {}, this.title, h("div.dialog-body", {}, h("div.restarting-row", {}, h("span.spinner", { "aria-hidden": "true" }), this.detail)),
-        h("div.dialog-buttons", {}, this.link)));
+    this.title.id = "restarting-title";
+    this.detail.id = "restarting-detail";
+    this.detail.setAttribute("aria-live", "polite");
+    this.box = h("div.dialog", { role: "alertdialog", "aria-modal": "true", "aria-labelledby": "restarting-title", "aria-describedby": "restarting-detail" },
+      this.title, h("div.dialog-body", {}, h("div.restarting-row", {}, h("span.spinner", { "aria-hidden": "true" }), this.detail)),
+      h("div.dialog-buttons", {}, this.link));
+    this.el = h("div.overlay.restarting", { "data-testid": "restarting" }, this.box);
   }
 
   /** notice is told of every failed request or closed stream; an answer that already says "waiting" skips the probe. */
@@ -200,7 +207,9 @@ export class RestartWatch {
       this.shown = true;
       this.shownAt = Date.now();
       document.body.append(this.el);
-    }
+      // Nothing behind it works meanwhile: keyboard focus stays in the overlay.
+      this.trap = trapFocus(this.box);
+    } else if (!this.link.hidden && document.activeElement === this.box) this.link.focus();
   }
 
   private setLink(label: string, href: string) {
@@ -213,5 +222,7 @@ export class RestartWatch {
     this.shown = false;
     this.verdict = "up";
     this.el.remove();
+    this.trap?.release();
+    this.trap = null;
   }
 }

@@ -2,6 +2,7 @@
 import type { Entry, Sessiond, WatchEvent } from "../api/sessiond";
 import { basename, clear, dirname, h } from "./dom";
 import { confirm, prompt, toast } from "./dialog";
+import { isTypeAheadKey, rovingMove, type RovingKey, TypeAhead } from "./focus";
 
 interface DirState {
   entries: Entry[] | null; // null: not loaded yet
@@ -10,7 +11,7 @@ interface DirState {
 }
 
 export interface TreeHooks {
-  openFile(path: string): void;
+  openFile(path: string): void | Promise<unknown>;
   /** Called after a rename or move so open editors follow the file. */
   moved(from: string, to: string): void;
   /** Called after a delete so open editors can react. */
@@ -25,14 +26,16 @@ export class FileTree {
   private selectedType: Entry["type"] = "dir";
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   private pendingRefresh = new Set<string>();
+  private typeAhead = new TypeAhead();
 
   constructor(private api: Sessiond, private hooks: TreeHooks) {
     const tool = (label: string, title: string, f: () => void, id: string) =>
       h("button.icon-btn", { title, "aria-label": title, "data-testid": id, onclick: f }, label);
-    this.list = h("div.tree-list", { role: "tree", tabindex: 0, onkeydown: (e: Event) => this.onKey(e as KeyboardEvent) });
-    this.el = h("section.tree", { "data-testid": "file-tree" },
-      h("header.pane-head", {},
-        h("span.pane-title", {}, "Explorer"),
+    // The WAI-ARIA tree pattern: one row is in the Tab order (roving tabindex), arrows move between rows.
+    this.list = h("div.tree-list", { role: "tree", "aria-label": "Files", onkeydown: (e: Event) => this.onKey(e as KeyboardEvent) });
+    this.el = h("section.tree", { "data-testid": "file-tree", "aria-labelledby": "explorer-title" },
+      h("div.pane-head", {},
+        h("h2.pane-title", { id: "explorer-title" }, "Explorer"),
         h("span.spacer", {}),
         tool("+", "New file", () => this.createFile(), "tree-new-file"),
         tool("▣", "New folder", () => this.createDir(), "tree-new-dir"),
@@ -100,18 +103,24 @@ export class FileTree {
 
   private render() {
     const scroll = this.list.scrollTop;
+    // The rows are rebuilt: keyboard focus on one moves to its new element.
+    const hadFocus = this.list.contains(document.activeElement);
     clear(this.list);
-    this.renderDir("", 0);
+    this.renderDir("", 0, this.list);
+    const rows = this.rows();
+    const current = rows.find((r) => r.dataset.path === this.selected) ?? rows[0];
+    for (const r of rows) r.tabIndex = r === current ? 0 : -1;
     this.list.scrollTop = scroll;
+    if (hadFocus) (current ?? this.list).focus({ preventScroll: true });
   }
 
-  private renderDir(path: string, depth: number) {
+  private renderDir(path: string, depth: number, into: HTMLElement) {
     const st = this.dirs.get(path);
     if (!st?.entries) return;
     if (path === "" && st.entries.length === 0) {
-      this.list.append(h("div.tree-empty", {}, "The workspace is empty."));
+      into.append(h("div.tree-empty", { role: "none" }, "The workspace is empty."));
     }
-    for (const e of st.entries) {
+    st.entries.forEach((e, i) => {
       const isDir = e.type === "dir";
       const sub = this.dirs.get(e.path);
       const open = isDir && !!sub?.open;
@@ -121,40 +130,141 @@ export class FileTree {
         "data-type": e.type,
         "aria-expanded": isDir ? String(open) : undefined,
         "aria-selected": String(this.selected === e.path),
+        "aria-level": depth + 1,
+        "aria-setsize": st.entries!.length,
+        "aria-posinset": i + 1,
+        tabindex: -1,
         title: e.path,
         style: `padding-left:${8 + depth * 12}px`,
-        onclick: () => this.activate(e),
+        onclick: () => void this.activate(e),
       },
-        h("span.twisty", {}, isDir ? (open ? "▾" : "▸") : ""),
-        h("span.file-icon." + iconClass(e), {}),
+        h("span.twisty", { "aria-hidden": "true" }, isDir ? (open ? "▾" : "▸") : ""),
+        h("span.file-icon." + iconClass(e), { "aria-hidden": "true" }),
         h("span.tree-name", {}, e.name),
       );
       if (this.selected === e.path) row.classList.add("selected");
-      this.list.append(row);
-      if (open) this.renderDir(e.path, depth + 1);
+      into.append(row);
+      if (open) {
+        const group = h("div.tree-group", { role: "group", "aria-label": e.name });
+        into.append(group);
+        this.renderDir(e.path, depth + 1, group);
+      }
+    });
+  }
+
+  /** rows are the visible tree items, top to bottom. */
+  private rows(): HTMLElement[] {
+    return [...this.list.querySelectorAll<HTMLElement>('[role="treeitem"]')];
+  }
+
+  private entryOf(path: string): Entry | undefined {
+    return this.dirs.get(dirname(path))?.entries?.find((e) => e.path === path);
+  }
+
+  /** select makes path the selected row (and the one in the Tab order), focused when focus is in the tree. */
+  private select(path: string, type: Entry["type"]) {
+    this.selected = path;
+    this.selectedType = type;
+    for (const r of this.rows()) {
+      const on = r.dataset.path === path;
+      r.classList.toggle("selected", on);
+      r.setAttribute("aria-selected", String(on));
+      r.tabIndex = on ? 0 : -1;
+      if (on) {
+        r.focus({ preventScroll: true });
+        r.scrollIntoView?.({ block: "nearest" });
+      }
     }
+  }
+
+  /** focus puts keyboard focus on the selected row (or the first). */
+  focus(): void {
+    const rows = this.rows();
+    (rows.find((r) => r.dataset.path === this.selected) ?? rows[0] ?? this.list).focus();
+  }
+
+  /** refocus brings focus back to the tree after a dialog when it was left nowhere (its row went away). */
+  private refocus() {
+    const a = document.activeElement;
+    if (!a || a === document.body) this.focus();
   }
 
   private async activate(e: Entry) {
     this.selected = e.path;
     this.selectedType = e.type;
     if (e.type === "dir") {
-      let st = this.dirs.get(e.path);
-      if (!st) {
-        st = { entries: null, open: false };
-        this.dirs.set(e.path, st);
-      }
-      st.open = !st.open;
-      if (st.open) await this.loadDir(e.path);
+      await this.setOpen(e.path, !this.dirs.get(e.path)?.open);
     } else {
       this.hooks.openFile(e.path);
     }
     this.render();
   }
 
+  private async setOpen(path: string, open: boolean) {
+    let st = this.dirs.get(path);
+    if (!st) {
+      st = { entries: null, open: false };
+      this.dirs.set(path, st);
+    }
+    st.open = open;
+    if (open) await this.loadDir(path);
+  }
+
   private onKey(e: KeyboardEvent) {
-    if (e.key === "Delete") this.deleteSelected();
-    else if (e.key === "F2") this.renameSelected();
+    const rows = this.rows();
+    const row = (e.target as HTMLElement).closest?.<HTMLElement>('[role="treeitem"]');
+    const at = row ? rows.indexOf(row) : rows.findIndex((r) => r.dataset.path === this.selected);
+    const cur = at >= 0 ? rows[at] : null;
+    const path = cur?.dataset.path ?? "";
+    const entry = cur ? this.entryOf(path) : undefined;
+    const isDir = cur?.dataset.type === "dir";
+    const open = cur?.getAttribute("aria-expanded") === "true";
+    const move = (k: RovingKey) => {
+      const i = rovingMove(k, at, rows.length);
+      if (i !== null) this.select(rows[i].dataset.path!, rows[i].dataset.type as Entry["type"]);
+    };
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    switch (e.key) {
+      case "ArrowDown": move("next"); break;
+      case "ArrowUp": move("prev"); break;
+      case "Home": move("first"); break;
+      case "End": move("last"); break;
+      case "ArrowRight":
+        if (!cur || !isDir) break;
+        if (!open) void this.setOpen(path, true).then(() => this.render());
+        else if (rows[at + 1] && dirname(rows[at + 1].dataset.path!) === path) move("next");
+        break;
+      case "ArrowLeft": {
+        if (!cur) break;
+        if (isDir && open) void this.setOpen(path, false).then(() => this.render());
+        else {
+          const parent = dirname(path);
+          if (parent) this.select(parent, "dir");
+        }
+        break;
+      }
+      case "Enter":
+      case " ":
+        if (!entry) break;
+        if (entry.type === "dir") void this.activate(entry);
+        else {
+          this.select(entry.path, entry.type);
+          const opened = this.hooks.openFile(entry.path);
+          // Space opens the file and keeps the focus in the tree (a preview); Enter goes to the editor.
+          if (e.key === " ") void Promise.resolve(opened).finally(() => this.focus());
+        }
+        break;
+      case "F2": void this.renameSelected().finally(() => this.refocus()); break;
+      case "Delete": void this.deleteSelected().finally(() => this.refocus()); break;
+      default:
+        if (!isTypeAheadKey(e)) return;
+        {
+          const i = this.typeAhead.key(e.key, rows.map((r) => r.querySelector(".tree-name")?.textContent ?? ""), at);
+          if (i !== null) this.select(rows[i].dataset.path!, rows[i].dataset.type as Entry["type"]);
+        }
+    }
+    e.preventDefault();
+    e.stopPropagation();
   }
 
   /** targetDir is where new entries go: the selected directory, or the selected file's directory. */
