@@ -20,8 +20,8 @@ import (
 type Options struct {
 	// Workspace is the confined tree that is indexed.
 	Workspace *workspace.Workspace
-	// MaxAge is how old an index may be before a query starts a rebuild;
-	// 0 means 2 s. A tree whose walk takes longer than MaxAge/10 is
+	// MaxAge is how old an index may be before a query starts a rebuild,
+	// when no watcher keeps it up to date (see Watch); 0 means 2 s. A tree whose walk takes longer than MaxAge/10 is
 	// rebuilt at most every ten walk times, so a huge tree does not keep a
 	// core busy while someone types.
 	MaxAge time.Duration
@@ -48,7 +48,8 @@ type Options struct {
 	Watch func() (*watch.Watcher, error)
 }
 
-// Service owns the current index and rebuilds it when it goes stale.
+// Service owns the current index: it follows the file watcher when it has
+// one, and rebuilds the index when it goes stale.
 type Service struct {
 	opts Options
 	log  *slog.Logger
