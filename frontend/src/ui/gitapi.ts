@@ -128,12 +128,16 @@ export function aheadBehind(s: Pick<GitStatus, "ahead" | "behind" | "upstream">)
   return parts.join(" ");
 }
 
-/** The diff tab's path: "git-diff:changes:PATH (Working Tree)" names both. */
+/**
+ * The diff tab's path, "⎇diff/changes/PATH (Working Tree)": the tab shows
+ * its last part, "name (Working Tree)"; no workspace path starts with "⎇diff/"
+ * that the IDE would open as a diff, since only the panel opens these.
+ */
 export function diffTabPath(path: string, staged: boolean): string {
-  return `git-diff:${staged ? "index" : "changes"}:${path} (${staged ? "Index" : "Working Tree"})`;
+  return `⎇diff/${staged ? "index" : "changes"}/${path} (${staged ? "Index" : "Working Tree"})`;
 }
 
 export function parseDiffTabPath(tab: string): { path: string; staged: boolean } | null {
-  const m = /^git-diff:(index|changes):(.*) \((Index|Working Tree)\)$/s.exec(tab);
+  const m = /^⎇diff\/(index|changes)\/(.*) \((Index|Working Tree)\)$/s.exec(tab);
   return m ? { path: m[2], staged: m[1] === "index" } : null;
 }
