@@ -23,6 +23,8 @@ import { TerminalPanel } from "./ui/terminal";
 import { TrustBanner } from "./ui/trust";
 import { Commands, ideCommands, Palette, queryFilenames, runEditorCommand } from "./ui/palette";
 import { FileTree } from "./ui/tree";
+import { rovingMove } from "./ui/focus";
+import "./ui/a11y.css";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
 import { SimPanel } from "./ui/sim";
 import { SearchPanel } from "./ui/search";
@@ -63,7 +65,7 @@ export class App {
   private cursorEl = h("span.status-item", {});
   private langEl = h("span.status-item", {});
   private pathEl = h("span.status-item.path", {});
-  private problemsCount = h("span.status-item.clickable", { title: "Problems" }, "⊗ 0 ⚠ 0");
+  private problemsCount = h("button.status-item.clickable", { title: "Problems: 0 errors, 0 warnings" }, "⊗ 0 ⚠ 0");
   private lspEl = h("span.status-item.lsp-status", { "data-testid": "lsp-status" });
   /** Every configured language server, available or not (the status bar says what is missing). */
   private lspLanguages: Promise<LspLanguage[]>;
@@ -186,6 +188,14 @@ export class App {
       this.search.show(v ? v.state.sliceDoc(v.state.selection.main.from, v.state.selection.main.to) : undefined);
     } });
     this.commands.add(...this.gitCommands());
+    window.addEventListener("focus", () => this.git.schedule(50)); // git run in a terminal or outside
+    this.commands.add(
+      { id: "view.focusExplorer", title: "View: Focus Explorer", shortcut: "Ctrl+Shift+E", run: () => this.tree.focus() },
+      { id: "view.focusTabs", title: "View: Focus Open Editors (arrows move, Delete closes)", run: () => this.editors.focusTabs() },
+      // Chromium keeps Ctrl+Tab and Ctrl+PageDown for its own tabs in a browser window; the desktop app gets them.
+      { id: "view.nextEditor", title: "View: Next Editor", shortcut: "Ctrl+PageDown", run: () => this.editors.cycle(1) },
+      { id: "view.previousEditor", title: "View: Previous Editor", shortcut: "Ctrl+PageUp", run: () => this.editors.cycle(-1) },
+    );
     window.addEventListener("keydown", (e) => this.commands.handleKey(e));
     this.editors.el.addEventListener("contextmenu", (e) => {
       const tab = this.editors.active;
@@ -209,7 +219,8 @@ export class App {
   private render() {
     const statusDot = h("span.conn-dot", {});
     const statusText = h("span", { "data-testid": "conn-state" }, "connecting");
-    const statusItem = h("span.status-item.conn", {}, statusDot, statusText);
+    // The one live part of the status bar: the connection's state, said politely when it changes.
+    const statusItem = h("span.status-item.conn", { role: "status" }, statusDot, statusText);
     this.status.subscribe((s, detail) => {
       statusItem.dataset.state = s;
       statusText.textContent = s;
@@ -227,29 +238,29 @@ export class App {
       ["terminal", "Terminal", this.terminals.el],
       ["telemetry", "Telemetry", this.telemetry.el],
     ];
-    const tabs = h("div.panel-tabs", { role: "tablist" });
+    const tabs = h("div.panel-tabs", { role: "tablist", "aria-label": "Panels", onkeydown: (e: Event) => panelKeys(e as KeyboardEvent, tabs) });
     const bodies = h("div.panel-bodies", {});
     for (const [id, label, body] of panels) {
-      const t = h("button.panel-tab", { role: "tab", "data-panel": id, onclick: () => this.togglePanel(id) }, label);
-      const b = h("div.panel-body", { hidden: true, "data-panel": id }, body);
+      const t = h("button.panel-tab", { role: "tab", id: "panel-tab-" + id, "aria-controls": "panel-" + id, "aria-selected": "false", tabindex: id === "problems" ? 0 : -1, "data-panel": id, onclick: () => this.togglePanel(id) }, label);
+      const b = h("div.panel-body", { hidden: true, id: "panel-" + id, role: "tabpanel", "aria-labelledby": "panel-tab-" + id, "data-panel": id }, body);
       this.panelTabs.set(id, t);
       this.panelBodies.set(id, b);
       tabs.append(t);
       bodies.append(b);
     }
-    this.panelEl = h("section.panel", { hidden: true },
+    this.panelEl = h("section.panel", { hidden: true, "aria-label": "Panel" },
       h("div.panel-head", {}, tabs, h("span.spacer", {}),
-        h("button.icon-btn", { title: "Close panel", onclick: () => this.hidePanel() }, "×")),
+        h("button.icon-btn", { title: "Close panel", "aria-label": "Close panel", onclick: () => this.hidePanel() }, "×")),
       bodies);
     const panelResizer = h("div.resizer.horizontal", { title: "Drag to resize" });
     const sideResizer = h("div.resizer.vertical", { title: "Drag to resize" });
-    const sidebar = h("aside.sidebar", {}, this.search.el, this.tree.el, this.git.el, this.hierarchy.el, this.hardware.el, this.sim.el);
-    const main = h("main.main", {}, this.editors.el, panelResizer, this.panelEl);
+    const sidebar = h("aside.sidebar", { "aria-label": "Side bar" }, this.search.el, this.tree.el, this.git.el, this.hierarchy.el, this.hardware.el, this.sim.el);
+    const main = h("main.main", { "aria-label": "Editor" }, this.editors.el, panelResizer, this.panelEl);
 
     clear(this.root);
     this.root.append(
       h("header.titlebar", {},
-        h("span.brand", {}, "◆ Gatewave"),
+        h("h1.brand", {}, h("span", { "aria-hidden": "true" }, "◆ "), "Gatewave"),
         h("span.workspace", {}, new URL(this.conn.base).host),
         h("span.spacer", {}),
         this.hardware.buildBtn,
@@ -259,7 +270,7 @@ export class App {
       ),
       this.trust.el,
       h("div.body", {}, sidebar, sideResizer, main),
-      h("footer.statusbar", {}, statusItem, this.pathEl, h("span.spacer", {}), this.problemsCount, this.cursorEl, this.langEl, this.lspEl, this.telemetry.statusEl),
+      h("footer.statusbar", { "aria-label": "Status bar" }, statusItem, this.pathEl, h("span.spacer", {}), this.problemsCount, this.cursorEl, this.langEl, this.lspEl, this.telemetry.statusEl),
     );
     dragResize(sideResizer, "x", (d) => {
       const w = Math.min(600, Math.max(160, sidebar.getBoundingClientRect().width + d));
@@ -280,7 +291,11 @@ export class App {
   showPanel(id: PanelId): void {
     this.activePanel = id;
     this.panelEl.hidden = false;
-    for (const [k, t] of this.panelTabs) t.classList.toggle("active", k === id);
+    for (const [k, t] of this.panelTabs) {
+      t.classList.toggle("active", k === id);
+      t.setAttribute("aria-selected", String(k === id));
+      t.tabIndex = k === id ? 0 : -1;
+    }
     for (const [k, b] of this.panelBodies) b.hidden = k !== id;
     this.telemetry.visible = id === "telemetry";
     if (id === "telemetry") this.telemetry.show();
@@ -294,10 +309,13 @@ export class App {
     this.activePanel = null;
     this.panelEl.hidden = true;
     this.telemetry.visible = false;
-    for (const t of this.panelTabs.values()) t.classList.remove("active");
+    for (const t of this.panelTabs.values()) {
+      t.classList.remove("active");
+      t.setAttribute("aria-selected", "false");
+    }
   }
 
-  /** The git diff tab for a "git-diff:..." path (see ui/gitapi.ts), or null. */
+  /** The git diff tab for a "⎇diff/..." path (see ui/gitapi.ts), or null. */
   private gitDiffViewer(tab: string) {
     const t = parseDiffTabPath(tab);
     if (!t) return null;
@@ -553,6 +571,7 @@ export class App {
     }
     if (!all.length) this.problemsEl.append(h("div.muted", {}, "No problems have been detected."));
     this.problemsCount.textContent = `⊗ ${errors} ⚠ ${warnings}`;
+    this.problemsCount.title = `Problems: ${errors} error${errors === 1 ? "" : "s"}, ${warnings} warning${warnings === 1 ? "" : "s"}`;
   }
 
   private async goto(path: string, line: number, ch: number) {
@@ -583,6 +602,19 @@ export class App {
     this.pathEl.textContent = tab.path + (tab.stale ? " (changed on disk)" : tab.deleted ? " (deleted on disk)" : "");
     document.title = (isDirty(tab) ? "● " : "") + tab.path + " — Gatewave";
   }
+}
+
+/** panelKeys moves along the panel tabs with the arrows, Home and End (Enter or Space shows one). */
+function panelKeys(e: KeyboardEvent, list: HTMLElement) {
+  const all = [...list.querySelectorAll<HTMLElement>('[role="tab"]')];
+  const at = all.indexOf(e.target as HTMLElement);
+  const k = ({ ArrowRight: "next", ArrowLeft: "prev", Home: "first", End: "last" } as const)[e.key as "Home"];
+  if (at < 0 || !k || e.ctrlKey || e.altKey || e.metaKey) return;
+  const i = rovingMove(k, at, all.length, true);
+  if (i === null) return;
+  e.preventDefault();
+  all.forEach((t, j) => (t.tabIndex = j === i ? 0 : -1));
+  all[i].focus();
 }
 
 function dragResize(handle: HTMLElement, axis: "x" | "y", move: (delta: number) => void) {

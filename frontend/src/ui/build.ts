@@ -133,7 +133,7 @@ export class HardwarePanel {
     }, browserEnv(desktopHost() !== null));
     this.el = h("section.hardware", { "data-testid": "hardware" },
       h("header.pane-head", {}, h("span.pane-title", {}, "Bitstreams"), h("span.spacer", {}),
-        h("button.icon-btn", { title: "Refresh", onclick: () => this.refresh() }, "⟳")),
+        h("button.icon-btn", { title: "Refresh", "aria-label": "Refresh bitstreams", onclick: () => this.refresh() }, "⟳")),
       this.list,
       this.flash.el,
     );

@@ -54,8 +54,9 @@ export class FlashControls {
   private devices: NativeDevice[] = [];
 
   constructor(private api: Sessiond, private hooks: FlashHooks, private env: FlashEnv = browserEnv()) {
-    this.boardSel = h("select.select", { title: "Board", "data-testid": "flash-board", onchange: () => this.boardChanged(true) });
+    this.boardSel = h("select.select", { title: "Board", "aria-label": "Board", "data-testid": "flash-board", onchange: () => this.boardChanged(true) });
     this.targetSel = h("select.select", {
+      "aria-label": "Write to",
       title: "Write to the configuration flash (kept) or to the FPGA's SRAM (lost at power-off)",
       "data-testid": "flash-target",
       onchange: () => {
@@ -64,6 +65,7 @@ export class FlashControls {
       },
     });
     this.clockSel = h("select.select", {
+      "aria-label": "SPI clock",
       title: "SPI clock between the FTDI bridge and the flash (lower it for long wires or a flaky board; an FT2232D tops out at 6 MHz)",
       "data-testid": "flash-clock",
       onchange: () => localStorage.setItem(this.key("spi"), this.clockSel.value),

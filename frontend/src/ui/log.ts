@@ -238,9 +238,9 @@ export class LogPanel {
     this.countEl = h("span.log-count", { "data-testid": "log-count" }, "");
     this.searchBar = h("div.log-search", { hidden: true },
       this.searchInput, this.countEl,
-      h("button.icon-btn", { title: "Previous (Shift+Enter)", onclick: () => this.step(-1) }, "↑"),
-      h("button.icon-btn", { title: "Next (Enter)", onclick: () => this.step(1) }, "↓"),
-      h("button.icon-btn", { title: "Close (Escape)", onclick: () => this.closeSearch() }, "×"));
+      h("button.icon-btn", { title: "Previous (Shift+Enter)", "aria-label": "Previous match", onclick: () => this.step(-1) }, "↑"),
+      h("button.icon-btn", { title: "Next (Enter)", "aria-label": "Next match", onclick: () => this.step(1) }, "↓"),
+      h("button.icon-btn", { title: "Close (Escape)", "aria-label": "Close search", onclick: () => this.closeSearch() }, "×"));
     this.body = h("div.output.log", { "data-testid": "build-log", tabindex: "0" }, this.droppedEl, this.linesEl, this.pendingEl);
     this.el = h("div.log-panel", {}, this.searchBar, this.body);
     this.body.addEventListener("scroll", () => {

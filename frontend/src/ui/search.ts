@@ -253,7 +253,7 @@ export class SearchPanel {
       if (e.key === "Escape") this.hide();
     });
     const toggle = (label: string, title: string, testid: string) => {
-      const b = h("button.icon-btn.search-toggle", { title, "aria-pressed": "false", "data-testid": testid, type: "button" }, label);
+      const b = h("button.icon-btn.search-toggle", { title, "aria-label": title, "aria-pressed": "false", "data-testid": testid, type: "button" }, label);
       b.addEventListener("click", () => {
         b.setAttribute("aria-pressed", String(b.getAttribute("aria-pressed") !== "true"));
         this.run();
@@ -273,7 +273,7 @@ export class SearchPanel {
     this.resultsEl = h("div.search-results", { "data-testid": "search-results", role: "tree", "aria-label": "Search results" });
     this.el = h("section.search-view", { "data-testid": "search", hidden: true },
       h("header.pane-head", {}, h("span.pane-title", {}, "Search"), h("span.spacer", {}),
-        h("button.icon-btn", { title: "Close search (Escape)", type: "button", onclick: () => this.hide() }, "×")),
+        h("button.icon-btn", { title: "Close search (Escape)", "aria-label": "Close search", type: "button", onclick: () => this.hide() }, "×")),
       h("div.search-row", {}, this.input, this.toggles.caseSensitive, this.toggles.wholeWord, this.toggles.regex),
       h("div.search-row", {}, this.replaceInput, this.replaceBtn),
       h("div.search-row", {}, this.includeInput),

@@ -57,14 +57,14 @@ export class SimPanel {
   private simFor = "";
 
   constructor(private conn: Connection, private hooks: SimHooks) {
-    this.tbSel = h("select.select", { title: "Testbench", "data-testid": "sim-testbench", onchange: () => this.fillSimulators() });
-    this.simSel = h("select.select", { title: "Simulator", "data-testid": "sim-simulator" });
+    this.tbSel = h("select.select", { title: "Testbench", "aria-label": "Testbench", "data-testid": "sim-testbench", onchange: () => this.fillSimulators() });
+    this.simSel = h("select.select", { title: "Simulator", "aria-label": "Simulator", "data-testid": "sim-simulator" });
     this.runBtn = h("button.btn.primary", { onclick: () => void this.run(), "data-testid": "sim-run", title: "Run the testbench" }, "▶ Run");
     this.simBtn = h("button.btn.plain", { onclick: () => void this.run(), "data-testid": "simulate", title: "Simulate the selected testbench" }, "▶ Simulate");
     this.resultEl = h("div.sim-result", { "data-testid": "sim-result", hidden: true });
     this.el = h("section.sim", { "data-testid": "sim" },
       h("header.pane-head", {}, h("span.pane-title", {}, "Simulation"), h("span.spacer", {}),
-        h("button.icon-btn", { title: "Find testbenches again", onclick: () => void this.refresh() }, "⟳")),
+        h("button.icon-btn", { title: "Find testbenches again", "aria-label": "Find testbenches again", onclick: () => void this.refresh() }, "⟳")),
       h("div.flash-row", {}, this.tbSel),
       h("div.flash-row", {}, this.simSel, this.runBtn),
       this.resultEl,

@@ -163,13 +163,13 @@ export class TerminalPanel {
     clear(this.bar);
     for (const s of this.sessions) {
       this.bar.append(h("div.subtab" + (s === this.active ? ".active" : ""), { onclick: () => this.show(s) },
-        h("span", {}, "bash " + s.name),
-        h("button.tab-close", { title: "Kill terminal", onclick: (e: Event) => {
+        h("button.subtab-name", { type: "button", "aria-pressed": String(s === this.active), onclick: () => this.show(s) }, "bash " + s.name),
+        h("button.tab-close", { title: "Kill terminal", "aria-label": "Kill terminal", onclick: (e: Event) => {
           e.stopPropagation();
           this.close(s);
         } }, "×"),
       ));
     }
-    this.bar.append(h("button.icon-btn", { title: "New terminal", "data-testid": "new-terminal", onclick: () => this.add() }, "+"));
+    this.bar.append(h("button.icon-btn", { title: "New terminal", "aria-label": "New terminal", "data-testid": "new-terminal", onclick: () => this.add() }, "+"));
   }
 }
