@@ -189,6 +189,7 @@ export class App {
     } });
     this.commands.add(...this.gitCommands());
     window.addEventListener("focus", () => this.git.schedule(50)); // git run in a terminal or outside
+    this.git.poll();
     this.commands.add(
       { id: "view.focusExplorer", title: "View: Focus Explorer", shortcut: "Ctrl+Shift+E", run: () => this.tree.focus() },
       { id: "view.focusTabs", title: "View: Focus Open Editors (arrows move, Delete closes)", run: () => this.editors.focusTabs() },

@@ -330,3 +330,38 @@ func TestPushPullMerge(t *testing.T) {
 		t.Fatalf("unknown remote: %v", err)
 	}
 }
+
+func TestUnbornAndOptionLookingPaths(t *testing.T) {
+	dir := newRepo(t, nil)
+	s := service(t, dir)
+	write(t, dir, "-rf", "not an option\n")
+	write(t, dir, "--all", "nor this\n")
+	if err := s.Stage(ctx, []string{"-rf"}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := s.Status(ctx)
+	if len(st.Staged) != 1 || st.Staged[0].Path != "-rf" || len(st.Untracked) != 1 {
+		t.Fatalf("staged an option-looking name: %+v", st)
+	}
+	d, err := s.Diff(ctx, "-rf", true)
+	if err != nil || d.OldExists || d.New != "not an option\n" || len(d.Hunks) != 1 {
+		t.Fatalf("staged diff before the first commit: %+v %v", d, err)
+	}
+	if err := s.Unstage(ctx, []string{"-rf"}); err != nil {
+		t.Fatal(err)
+	}
+	st, _ = s.Status(ctx)
+	if len(st.Staged) != 0 || len(st.Untracked) != 2 {
+		t.Fatalf("unstage before the first commit: %+v", st)
+	}
+	page, err := s.Log(ctx, "", 0, 10)
+	if err != nil || len(page.Commits) != 0 {
+		t.Fatalf("log of an unborn branch: %+v %v", page, err)
+	}
+	if err := s.Discard(ctx, []string{"--all"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.o.Workspace.Root().Stat("--all"); err == nil {
+		t.Fatal("discarded untracked --all still there")
+	}
+}

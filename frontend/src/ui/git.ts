@@ -3,8 +3,9 @@
 // Changes / Untracked with per-file Stage, Unstage and Discard, a commit box
 // (Ctrl+Enter commits), Push and Pull with git's output, a branch picker and
 // the log. A file opens its diff in a tab (editor/gitdiff.ts); a conflicted
-// one opens in the editor with its markers. Refreshed after every operation
-// and, debounced, on file watcher events.
+// one opens in the editor with its markers. Refreshed after every operation,
+// debounced on file watcher events, and every few seconds while visible
+// (git run in the terminal changes only .git, which the watcher leaves out).
 import { ApiError } from "../api/conn";
 import "./git.css";
 import { choose, confirm, prompt, toast } from "./dialog";
@@ -62,6 +63,16 @@ export class GitPanel {
     this.el.hidden = false;
     this.el.scrollIntoView({ block: "nearest" });
     this.message.focus();
+  }
+
+  /**
+   * poll refreshes every ms while the page is visible: the file watcher
+   * leaves .git out, so a commit or checkout in the terminal shows up here.
+   */
+  poll(ms = 10_000): void {
+    setInterval(() => {
+      if (document.visibilityState === "visible" && !this.timer && !this.busy) void this.refresh();
+    }, ms);
   }
 
   /** Refresh soon (watcher events come in bursts). */
