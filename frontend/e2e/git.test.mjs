@@ -136,6 +136,29 @@ describe("git in the IDE end to end", { timeout: 180_000, skip: problem ?? false
     await screenshot(page, "git-blame");
   });
 
+  test("the branch picker creates a branch, refuses a bad name and switches back", async () => {
+    const pick = async () => {
+      await page.click("[data-testid=git-branch]");
+      await page.locator("[data-testid=git-branch-picker]").waitFor();
+    };
+    await pick();
+    await page.click('[data-testid=git-branch-picker] [data-choice="+new"]');
+    await page.fill("[data-testid=prompt-input]", "--upload-pack=touch x");
+    await page.press("[data-testid=prompt-input]", "Enter");
+    await page.locator("[data-testid=git-output].error", { hasText: "starts with '-'" }).waitFor({ timeout: 10_000 });
+    await pick();
+    await page.click('[data-testid=git-branch-picker] [data-choice="+new"]');
+    await page.fill("[data-testid=prompt-input]", "feature/leds");
+    await page.press("[data-testid=prompt-input]", "Enter");
+    await page.locator("[data-testid=git-branch]", { hasText: "feature/leds" }).waitFor({ timeout: 10_000 });
+    assert.equal(git(dir, "symbolic-ref", "--short", "HEAD"), "feature/leds\n");
+    await pick();
+    await screenshot(page, "git-branch-picker");
+    await page.click('[data-testid=git-branch-picker] [data-choice="main"]');
+    await page.locator("[data-testid=git-branch]", { hasText: /main$/ }).waitFor({ timeout: 10_000 });
+    assert.equal(git(dir, "symbolic-ref", "--short", "HEAD"), "main\n");
+  });
+
   test("a pull that conflicts lists the file under Conflicts", async () => {
     // commit the local bottom change through the panel, and a different one on the other clone
     await fileIn("changes", "blinky.v").locator("xpath=..").locator("[data-testid=stage]").click();
