@@ -17,10 +17,19 @@ import { frontendDir, launch, openIDE, requireDeps, screenshot } from "./harness
 const axePath = join(frontendDir, "node_modules", "axe-core", "axe.min.js");
 const TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"];
 
+/** axeResult runs axe on the page. */
+async function axeResult(page) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ path: axePath });
+  return page.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }), TAGS);
+}
+
 /** axeCheck runs axe on the page and fails on serious or critical violations. */
 async function axeCheck(page, what) {
-  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ path: axePath });
-  const r = await page.evaluate((tags) => window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }), TAGS);
+  return assertClean(await axeResult(page), what);
+}
+
+/** assertClean fails on an axe result's serious or critical violations, printing each; lesser ones are printed only. */
+function assertClean(r, what) {
   const show = (v) => `  [${v.impact}] ${v.id}: ${v.help}\n` + v.nodes.slice(0, 8).map((n) => `      ${n.target.join(" ")}  ${n.failureSummary?.replace(/\s+/g, " ").slice(0, 240)}`).join("\n");
   const bad = r.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   const minor = r.violations.filter((v) => !bad.includes(v));
@@ -144,20 +153,22 @@ describe("accessibility on sessiond alone", { timeout: 240_000, skip: problem ??
       assert.ok((await focused(page)).inDialog, `focus left the quick open after ${k}`);
     }
     await screenshot(page, "a11y-03-quick-open");
-    await axeCheck(page, "quick open");
+    const r = await axeResult(page);
     await page.keyboard.press("Escape");
     await dlg.waitFor({ state: "detached" });
     const back = await focused(page);
     assert.deepEqual(back, before, "focus went back to where it was");
+    assertClean(r, "quick open");
   });
 
   test("axe: the command palette", async () => {
     await page.keyboard.press("Control+Shift+P");
     const dlg = page.locator('[data-testid="palette"]');
     await dlg.locator(".quick-pick-item").first().waitFor();
-    await axeCheck(page, "command palette");
+    const r = await axeResult(page);
     await page.keyboard.press("Escape");
     await dlg.waitFor({ state: "detached" });
+    assertClean(r, "command palette");
   });
 
   test("axe: a confirm dialog traps focus and Escape returns it", async () => {
@@ -172,10 +183,11 @@ describe("accessibility on sessiond alone", { timeout: 240_000, skip: problem ??
       assert.ok(await page.evaluate(() => !!document.activeElement?.closest('[data-testid="confirm"]')), "focus left the dialog");
     }
     await screenshot(page, "a11y-04-confirm");
-    await axeCheck(page, "confirm dialog");
+    const r = await axeResult(page);
     await page.keyboard.press("Escape");
     await dlg.waitFor({ state: "detached" });
     assert.equal((await focused(page)).path, "Makefile");
+    assertClean(r, "confirm dialog");
   });
 
   test("axe: the IDE with files open, the terminal, the search results, in every theme", async () => {

@@ -253,7 +253,7 @@ export class SearchPanel {
       if (e.key === "Escape") this.hide();
     });
     const toggle = (label: string, title: string, testid: string) => {
-      const b = h("button.icon-btn.search-toggle", { title, "aria-label": title, "aria-pressed": "false", "data-testid": testid, type: "button" }, label);
+      const b = h("button.icon-btn.search-toggle", { title, "aria-pressed": "false", "data-testid": testid, type: "button" }, label);
       b.addEventListener("click", () => {
         b.setAttribute("aria-pressed", String(b.getAttribute("aria-pressed") !== "true"));
         this.run();
