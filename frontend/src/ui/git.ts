@@ -8,7 +8,8 @@
 // (git run in the terminal changes only .git, which the watcher leaves out).
 import { ApiError } from "../api/conn";
 import "./git.css";
-import { choose, confirm, prompt, toast } from "./dialog";
+import { confirm, prompt, toast } from "./dialog";
+import { filterItems, quickPick } from "./quickpick";
 import { clear, h } from "./dom";
 import { aheadBehind, entryPaths, type GitAPI, type GitFile, type GitStatus } from "./gitapi";
 
@@ -205,8 +206,19 @@ export class GitPanel {
       toast((err as Error).message, "error");
       return;
     }
-    const choices = [{ id: "+new", label: "+ Create new branch…" }, ...list.filter((b) => !b.current).map((b) => ({ id: b.name, label: (b.remote ? "☁ " : "⎇ ") + b.name, kind: "plain" as const }))];
-    const pick = await choose("Switch branch", "Pick a branch to switch to, or create one.", choices, "git-branch-picker");
+    type Item = { id: string; label: string; detail?: string; kind?: string };
+    const items: Item[] = [{ id: "+new", label: "+ Create new branch…" },
+      ...list.filter((b) => !b.current).map((b) => ({ id: b.name, label: b.name, detail: b.subject, kind: b.remote ? "remote" : "branch" }))];
+    const pick = await new Promise<string | null>((resolve) => {
+      quickPick<Item>({
+        title: "Switch branch", placeholder: "Branch to switch to, or create one", testid: "git-branch-picker",
+        source: (q) => filterItems(items, q, (i) => i.label),
+        row: (i) => ({ label: i.label, detail: i.detail, kind: i.kind }),
+        pick: (i) => resolve(i.id),
+        cancelled: () => resolve(null),
+        empty: "No such branch",
+      });
+    });
     if (!pick) return;
     try {
       if (pick === "+new") {
