@@ -214,7 +214,15 @@ func listNames(d *os.File, rel string) (groups [4][]string, err error) {
 		return groups, derr
 	}
 	all := string(arena)
-	// groups: dirs, files, symlinks, others
+	// groups: dirs, files, symlinks, others; sized first, so appending
+	// makes no garbage (d_type DT_UNKNOWN counts as "other" here).
+	var counts [4]int
+	for _, t := range types {
+		counts[groupOf(t)]++
+	}
+	for i, c := range counts {
+		groups[i] = make([]string, 0, c)
+	}
 	start := int32(0)
 	for i, end := range ends {
 		name := all[start:end]
@@ -250,6 +258,18 @@ func listNames(d *os.File, rel string) (groups [4][]string, err error) {
 		sortNames(groups[i])
 	}
 	return groups, nil
+}
+
+func groupOf(dtype byte) int {
+	switch dtype {
+	case unix.DT_DIR:
+		return 0
+	case unix.DT_REG:
+		return 1
+	case unix.DT_LNK:
+		return 2
+	}
+	return 3
 }
 
 // sortNames sorts names; a big slice is sorted in two halves on two
