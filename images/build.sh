@@ -109,6 +109,21 @@ build_debian() {
 	sed "s|@BASE@|$base|" "$here/debian/Dockerfile" >"$ctx/Dockerfile"
 	log "building gatewave/workspace-debian"
 	docker build -q -t gatewave/workspace-debian "$ctx" >/dev/null
+	prune_debian "$hash"
+}
+
+# prune_debian drops what earlier package lists left behind (1.25 GB each):
+# the other hash tags of the base, and the untagged workspace images built
+# on them. An image a container still uses stays (docker refuses), and is
+# dropped by a later run.
+prune_debian() {
+	local old
+	old=$(docker images --format '{{.Repository}}:{{.Tag}}' gatewave/workspace-debian-base | grep -v ":$1\$" || true)
+	if [ -n "$old" ]; then
+		log "removing old base images: $(echo $old)"
+		docker rmi $old >/dev/null 2>&1 || true
+	fi
+	docker image prune -f --filter label=gatewave.image=workspace-debian >/dev/null 2>&1 || true
 }
 
 case $what in
