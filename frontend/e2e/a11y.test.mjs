@@ -243,6 +243,7 @@ describe("accessibility through the cloud", { timeout: 300_000, skip: cloudProbl
     await axeCheck(page, "home page");
     await screenshot(page, "a11y-08-home");
     await page.close();
+    await browser.context.clearCookies(); // the next test signs in through the form again
   });
 
   test("axe: the IDE through the tunnel with a file open", async () => {
