@@ -110,6 +110,10 @@ export class FileTree {
     const rows = this.rows();
     const current = rows.find((r) => r.dataset.path === this.selected) ?? rows[0];
     for (const r of rows) r.tabIndex = r === current ? 0 : -1;
+    // An empty workspace has no tree (ARIA wants items in one), only its message, still reachable by Tab.
+    this.list.setAttribute("role", rows.length ? "tree" : "region");
+    if (rows.length) this.list.removeAttribute("tabindex");
+    else this.list.tabIndex = 0;
     this.list.scrollTop = scroll;
     if (hadFocus) (current ?? this.list).focus({ preventScroll: true });
   }
@@ -118,7 +122,7 @@ export class FileTree {
     const st = this.dirs.get(path);
     if (!st?.entries) return;
     if (path === "" && st.entries.length === 0) {
-      into.append(h("div.tree-empty", { role: "none" }, "The workspace is empty."));
+      into.append(h("div.tree-empty", {}, "The workspace is empty."));
     }
     st.entries.forEach((e, i) => {
       const isDir = e.type === "dir";
