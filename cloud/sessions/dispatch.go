@@ -211,7 +211,8 @@ func (s *Service) prepare(ctx context.Context, a assignment) error {
 		s.log.Info("added Nix files to the repo", "user", a.owner, "files", added)
 	}
 	args, _ := json.Marshal(fleetproto.ClaimArgs{Container: a.container, Session: a.session,
-		Repo: fleetproto.Repo{URL: s.opts.GitURL + "/" + a.owner + ".git", Username: a.owner, Password: a.gitToken}})
+		Repo:     fleetproto.Repo{URL: s.opts.GitURL + "/" + a.owner + ".git", Username: a.owner, Password: a.gitToken},
+		Identity: s.gitIdentity(a.owner)})
 	ack, err := s.hub.Command(ctx, a.node, fleetproto.CommandClaim, args)
 	if err != nil {
 		return err

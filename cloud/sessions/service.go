@@ -50,6 +50,10 @@ type Options struct {
 	// GitURL is where nodes reach the git host, e.g.
 	// http://127.0.0.1:8480/git; repos are GitURL/OWNER.git.
 	GitURL string
+	// EmailDomain makes the address of a session's commits: user.email is
+	// NAME@EmailDomain (user.name is the account name). "" means
+	// "users." and GitURL's host name.
+	EmailDomain string
 	// LeaseTTL bounds a claim while its container is being prepared; a
 	// claim whose replica died (or whose start is slow) is requeued onto
 	// another container after it. 0 means 60 s.

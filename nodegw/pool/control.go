@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+
+	"gatewave.dev/shared/fleetproto"
 )
 
 // Dial connects to the container's sessiond socket (see dialSocket: the
@@ -62,6 +64,9 @@ type RestoreArgs struct {
 	Branch   string // the branch to check out when there is no save
 	Save     string // the autosave resumed ("" none)
 	Snapshot string // the snapshot it names ("" none, or an older autosave)
+	// Identity, when set, is recorded as the repo's user.name and
+	// user.email (sessiond validates it and keeps one the repo has).
+	Identity *fleetproto.GitIdentity
 }
 
 // RestoreResult is what sessiond checked out.
@@ -86,6 +91,10 @@ func (p *Pool) Restore(ctx context.Context, id string, a RestoreArgs, stream io.
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if a.Identity != nil {
+		q.Set("user_name", a.Identity.Name)
+		q.Set("user_email", a.Identity.Email)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://sessiond/v1/restore?"+q.Encode(), stream)
 	if err != nil {

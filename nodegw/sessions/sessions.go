@@ -284,7 +284,12 @@ func (s *Service) claim(ctx context.Context, cmd *fleetproto.Command) ([]byte, e
 		_ = s.opts.Pool.Discard(c.ID)
 		return nil, err
 	}
-	res, err := s.restore(ctx, c, a.Repo)
+	id := a.Identity
+	if id != nil && id.Validate() != nil {
+		s.log.Warn("claim: git identity refused; the workspace gets none", "container", c.Name, "err", id.Validate())
+		id = nil
+	}
+	res, err := s.restore(ctx, c, a.Repo, id)
 	if err != nil {
 		// Nothing of the user's is in there yet: remove it without a save
 		// (a save would record a half-restored workspace as their work).
@@ -307,7 +312,7 @@ func (s *Service) claim(ctx context.Context, cmd *fleetproto.Command) ([]byte, e
 // streams the user's branches and latest snapshot into the container,
 // which checks out that snapshot (so the session resumes where the last
 // one ended) or else the requested branch.
-func (s *Service) restore(ctx context.Context, c pool.Container, repo fleetproto.Repo) (pool.RestoreResult, error) {
+func (s *Service) restore(ctx context.Context, c pool.Container, repo fleetproto.Repo, id *fleetproto.GitIdentity) (pool.RestoreResult, error) {
 	t0 := time.Now()
 	mirror, err := s.opts.Cache.Mirror(ctx, remote(repo))
 	if err != nil {
@@ -333,7 +338,7 @@ func (s *Service) restore(ctx context.Context, c pool.Container, repo fleetproto
 		pw.CloseWithError(rs.Write(pw))
 	}()
 	res, err := s.opts.Pool.Restore(ctx, c.ID, pool.RestoreArgs{Origin: gitcache.CleanURL(repo.URL), Branch: branch,
-		Save: rs.Save, Snapshot: rs.Snapshot}, pr)
+		Save: rs.Save, Snapshot: rs.Snapshot, Identity: id}, pr)
 	pr.CloseWithError(io.ErrClosedPipe)
 	<-done
 	return res, err

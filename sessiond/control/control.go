@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"gatewave.dev/sessiond/snapshot"
+	"gatewave.dev/shared/fleetproto"
 	"gatewave.dev/shared/httpauth"
 )
 
@@ -33,7 +34,7 @@ type Options struct {
 // Paths of the control routes.
 const (
 	PathSnapshot = "/v1/snapshot" // POST ?have=SHA&have=SHA → a snapshot bundle
-	PathRestore  = "/v1/restore"  // POST resume stream ?origin=&branch=&save=&snapshot= → snapshot.Result
+	PathRestore  = "/v1/restore"  // POST resume stream ?origin=&branch=&save=&snapshot=&user_name=&user_email= → snapshot.Result
 	PathHealth   = "/healthz"
 )
 
@@ -116,6 +117,11 @@ func (h *handler) restore(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	q := r.URL.Query()
 	ro := snapshot.RestoreOptions{Origin: q.Get("origin"), Branch: q.Get("branch"), Save: q.Get("save"), Snapshot: q.Get("snapshot")}
+	if q.Has("user_name") || q.Has("user_email") {
+		// The account's identity, checked by Restore before anything is
+		// written (a bad one fails the restore rather than going in half).
+		ro.Identity = &fleetproto.GitIdentity{Name: q.Get("user_name"), Email: q.Get("user_email")}
+	}
 	start := time.Now()
 	res, err := snapshot.Restore(ctx, h.o.Snapshot, ro, r.Body)
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 	"strings"
 	"time"
 
+	"gatewave.dev/shared/fleetproto"
 	"gatewave.dev/shared/savefmt"
 )
 
@@ -430,6 +431,11 @@ type RestoreOptions struct {
 	// Save's message); "" with a Save means an autosave from before
 	// snapshots, whose tree is the working tree on top of Branch.
 	Snapshot string
+	// Identity, when set, becomes the repository's user.name and
+	// user.email (each only if the repository does not set it already),
+	// so the user's commits are by their account. Restore refuses one
+	// that fails fleetproto.GitIdentity.Validate.
+	Identity *fleetproto.GitIdentity
 }
 
 // Result tells what Restore checked out.
@@ -451,6 +457,11 @@ func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Re
 	}
 	if _, err := os.Lstat(filepath.Join(root, ".git")); err == nil {
 		return res, fmt.Errorf("restore: %s already holds a repository", root)
+	}
+	if ro.Identity != nil {
+		if err := ro.Identity.Validate(); err != nil {
+			return res, fmt.Errorf("restore: %w", err)
+		}
 	}
 	g := &runner{o: o, env: append(baseEnv(root), "GIT_DIR="+filepath.Join(root, ".git"), "GIT_WORK_TREE="+root), dir: root}
 	if _, err := g.git(ctx, nil, nil, nil, "init", "--quiet", root); err != nil {
@@ -614,8 +625,29 @@ func Restore(ctx context.Context, o Options, ro RestoreOptions, r io.Reader) (Re
 			return res, fmt.Errorf("restore config: %w", err)
 		}
 	}
+	if ro.Identity != nil {
+		if err := setIdentity(ctx, g, *ro.Identity); err != nil {
+			return res, err
+		}
+	}
 	res.Branch, res.Head = meta.Branch, meta.Head
 	return res, nil
+}
+
+// setIdentity records id as the repository's user.name and user.email,
+// each one only where the repository's own config has none. The values
+// go to git config as arguments (never written into the file by hand),
+// so git quotes them: nothing in them can start a section or a key.
+func setIdentity(ctx context.Context, g *runner, id fleetproto.GitIdentity) error {
+	for _, kv := range [][2]string{{"user.name", id.Name}, {"user.email", id.Email}} {
+		if _, err := g.git(ctx, nil, nil, nil, "config", "--local", "--get", kv[0]); err == nil {
+			continue // the user's own
+		}
+		if _, err := g.git(ctx, nil, nil, nil, "config", "--local", kv[0], kv[1]); err != nil {
+			return fmt.Errorf("restore the git identity: %w", err)
+		}
+	}
+	return nil
 }
 
 // setIndex turns an index that holds tree from into one that holds tree

@@ -123,6 +123,9 @@ type ClaimArgs struct {
 	Container string `json:"container"`
 	Session   string `json:"session"`
 	Repo      Repo   `json:"repo"`
+	// Identity, when set, is recorded as the workspace repository's
+	// user.name and user.email at the restore (GitIdentity.Validate).
+	Identity *GitIdentity `json:"identity,omitempty"`
 }
 
 // ClaimResult answers CommandClaim.
