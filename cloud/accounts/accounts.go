@@ -30,6 +30,8 @@ type User struct {
 	ID        int64     `json:"id"`
 	Name      string    `json:"name"`
 	CreatedAt time.Time `json:"created_at"`
+	// Admin users see every user on the home page and add users.
+	Admin bool `json:"admin"`
 }
 
 // Errors callers switch on.
@@ -37,6 +39,8 @@ var (
 	ErrBadCredentials = errors.New("wrong user name or password")
 	ErrUserExists     = errors.New("user already exists")
 	ErrNoSession      = errors.New("not signed in")
+	ErrWeakPassword   = errors.New("password too short")
+	ErrBadName        = errors.New("invalid user name")
 )
 
 // RateLimitedError is returned while sign-in is refused for too many failures.
@@ -105,6 +109,9 @@ type Options struct {
 	// OnSignOut runs after a user signs out (the session service ends
 	// their IDE session with an autosave); errors are logged.
 	OnSignOut func(ctx context.Context, u User) error
+	// OnUserAdded runs after an admin added a user on the website (the
+	// server creates their repo); an error answers the form with it.
+	OnUserAdded func(ctx context.Context, u User) error
 	// Logger is the one logger; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -157,18 +164,18 @@ func New(opts Options) (*Accounts, error) {
 // owns a repo of that name.
 func (a *Accounts) AddUser(ctx context.Context, name, password string) (User, error) {
 	if !githost.ValidOwner(name) {
-		return User{}, fmt.Errorf("add user: invalid name %q (lower-case letters, digits, '.', '_', '-')", name)
+		return User{}, fmt.Errorf("add user: %w %q (lower-case letters, digits, '.', '_', '-')", ErrBadName, name)
 	}
 	if len(password) < MinPasswordLen {
-		return User{}, fmt.Errorf("add user: password must be at least %d characters", MinPasswordLen)
+		return User{}, fmt.Errorf("add user: %w: it must be at least %d characters", ErrWeakPassword, MinPasswordLen)
 	}
 	hash, err := a.hash(ctx, password)
 	if err != nil {
 		return User{}, err
 	}
 	var u User
-	err = a.db.QueryRow(ctx, `INSERT INTO users (name, password_hash) VALUES ($1, $2) RETURNING id, name, created_at`,
-		name, hash).Scan(&u.ID, &u.Name, &u.CreatedAt)
+	err = a.db.QueryRow(ctx, `INSERT INTO users (name, password_hash) VALUES ($1, $2) RETURNING id, name, created_at, is_admin`,
+		name, hash).Scan(&u.ID, &u.Name, &u.CreatedAt, &u.Admin)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23505" {
 		return User{}, fmt.Errorf("add user %q: %w", name, ErrUserExists)
@@ -200,7 +207,7 @@ func (a *Accounts) SetPassword(ctx context.Context, name, password string) error
 // UserByName looks a user up.
 func (a *Accounts) UserByName(ctx context.Context, name string) (User, error) {
 	var u User
-	err := a.db.QueryRow(ctx, `SELECT id, name, created_at FROM users WHERE name = $1`, name).Scan(&u.ID, &u.Name, &u.CreatedAt)
+	err := a.db.QueryRow(ctx, `SELECT id, name, created_at, is_admin FROM users WHERE name = $1`, name).Scan(&u.ID, &u.Name, &u.CreatedAt, &u.Admin)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, fmt.Errorf("user %q: %w", name, ErrBadCredentials)
 	}
@@ -258,7 +265,7 @@ func (a *Accounts) Authenticate(ctx context.Context, name, password, ip string) 
 	}
 	var u User
 	var hash string
-	err = a.db.QueryRow(ctx, `SELECT id, name, created_at, password_hash FROM users WHERE name = $1`, name).Scan(&u.ID, &u.Name, &u.CreatedAt, &hash)
+	err = a.db.QueryRow(ctx, `SELECT id, name, created_at, is_admin, password_hash FROM users WHERE name = $1`, name).Scan(&u.ID, &u.Name, &u.CreatedAt, &u.Admin, &hash)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		release(false)
 		return User{}, fmt.Errorf("look up user: %w", err)
@@ -391,7 +398,7 @@ func (a *Accounts) SessionUser(ctx context.Context, token string) (User, error) 
 	var u User
 	err := a.db.QueryRow(ctx, `UPDATE web_sessions s SET last_seen_at = $2 FROM users u
 		WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.id = s.user_id
-		RETURNING u.id, u.name, u.created_at`, hashToken(token), a.opts.Now()).Scan(&u.ID, &u.Name, &u.CreatedAt)
+		RETURNING u.id, u.name, u.created_at, u.is_admin`, hashToken(token), a.opts.Now()).Scan(&u.ID, &u.Name, &u.CreatedAt, &u.Admin)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNoSession
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"html/template"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"gatewave.dev/cloud/web"
 	"gatewave.dev/shared/apierr"
 )
 
@@ -25,31 +25,18 @@ const (
 	localsUser    = "gatewave.user"
 )
 
-var pages = template.Must(template.New("signin").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Sign in · Gatewave</title>
-<style>body{font:16px system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;margin:0;background:#0f1419;color:#e6e6e6}
-form{background:#1a2029;padding:2em;border-radius:8px;min-width:18em}label{display:block;margin:.8em 0 .2em}
-input{width:100%;padding:.5em;box-sizing:border-box}button{margin-top:1.2em;padding:.6em 1.2em}.err{color:#ff8080}</style></head>
-<body><form method="post" action="{{.Action}}">
-<h1>Gatewave</h1>
-{{if .Error}}<p class="err" role="alert">{{.Error}}</p>{{end}}
-<input type="hidden" name="_csrf" value="{{.CSRF}}">
-<label for="name">User name</label><input id="name" name="name" autocomplete="username" value="{{.Name}}" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
-</form></body></html>
-`))
-
 type signinPage struct {
-	Action, CSRF, Name, Error string
+	Action, Name, Error string
 }
 
-// Mount adds GET/POST /signin and POST /signout to r.
+// Mount adds GET/POST /signin, POST /signout, POST /account/password
+// (change your password) and POST /admin/users (an admin adds a user) to r.
 func (a *Accounts) Mount(r fiber.Router) {
 	r.Get("/signin", a.getSignIn)
 	r.Post("/signin", a.postSignIn)
 	r.Post("/signout", a.postSignOut)
+	r.Post("/account/password", a.Require(), a.postPassword)
+	r.Post("/admin/users", a.Require(), a.postAddUser)
 }
 
 // ClientIP is the address of the client that sent c, read through
@@ -58,15 +45,16 @@ func (a *Accounts) ClientIP(c *fiber.Ctx) string {
 	return a.opts.Proxies.ClientIP(c).String()
 }
 
-// secure reports whether cookies set on c must be Secure.
-func (a *Accounts) secure(c *fiber.Ctx) bool {
+// Secure reports whether cookies set on c must be Secure (and links the
+// site shows are https).
+func (a *Accounts) Secure(c *fiber.Ctx) bool {
 	return a.opts.SecureCookies || a.opts.Proxies.HTTPS(c)
 }
 
 func (a *Accounts) setCookie(c *fiber.Ctx, name, value string, expires time.Time) {
 	c.Cookie(&fiber.Cookie{
 		Name: name, Value: value, Path: "/", Expires: expires,
-		HTTPOnly: true, Secure: a.secure(c), SameSite: fiber.CookieSameSiteLaxMode,
+		HTTPOnly: true, Secure: a.Secure(c), SameSite: fiber.CookieSameSiteLaxMode,
 	})
 }
 
@@ -132,15 +120,11 @@ func (a *Accounts) CheckCSRF(c *fiber.Ctx, session string) error {
 	return nil
 }
 
-func wantsHTML(c *fiber.Ctx) bool {
-	return strings.Contains(c.Get(fiber.HeaderAccept), "text/html")
-}
+func wantsHTML(c *fiber.Ctx) bool { return web.WantsHTML(c) }
 
 func (a *Accounts) renderSignIn(c *fiber.Ctx, status int, name, msg string) error {
-	c.Status(status).Type("html")
-	c.Set("Cache-Control", "no-store")
-	c.Set("X-Frame-Options", "DENY")
-	return pages.Execute(c.Response().BodyWriter(), signinPage{Action: "signin", CSRF: a.anonCSRF(c), Name: name, Error: msg})
+	return web.Render(c, status, "signin", web.Page{Title: "Sign in", CSRF: a.anonCSRF(c),
+		Data: signinPage{Action: "signin", Name: name, Error: msg}})
 }
 
 func (a *Accounts) getSignIn(c *fiber.Ctx) error {
@@ -200,11 +184,11 @@ func (a *Accounts) postSignIn(c *fiber.Ctx) error {
 
 func (a *Accounts) postSignOut(c *fiber.Ctx) error {
 	if len(c.Body()) > MaxFormBody {
-		return apierr.Write(c, errTooLarge)
+		return errTooLarge
 	}
 	tok := c.Cookies(SessionCookie)
 	if err := a.CheckCSRF(c, tok); err != nil {
-		return apierr.Write(c, errCSRF)
+		return err
 	}
 	u, err := a.SessionUser(c.UserContext(), tok)
 	if err == nil {
@@ -220,7 +204,7 @@ func (a *Accounts) postSignOut(c *fiber.Ctx) error {
 	}
 	a.setCookie(c, SessionCookie, "", time.Unix(1, 0))
 	if wantsHTML(c) {
-		return c.Redirect("signin", fiber.StatusSeeOther)
+		return c.Redirect("/signin", fiber.StatusSeeOther)
 	}
 	return c.JSON(fiber.Map{"signed_out": true})
 }

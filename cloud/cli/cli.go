@@ -46,7 +46,7 @@ commands:
   node add NAME [--label k=v]...    pre-issue a node token (printed once)
   node revoke NAME                  revoke a node's token and disconnect it at once
   node list                         print the nodes as a table
-  user add NAME                     add a user (password read from stdin) with a new git repo
+  user add NAME [--admin]           add a user (password read from stdin) with a new git repo
 
 environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
              GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER, GATEWAVE_DATA_DIR,
@@ -381,6 +381,7 @@ func user(ctx context.Context, args []string, env Env) error {
 	name := args[1]
 	fs, dbURL := newFlags("user add", env)
 	dataDir := fs.String("data-dir", envOr(env, "GATEWAVE_DATA_DIR", ""), "where users' git repos live (DATA_DIR/git) (env GATEWAVE_DATA_DIR)")
+	admin := fs.Bool("admin", false, "make the user an admin (sees every user on the home page and adds users there)")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}
@@ -412,6 +413,11 @@ func user(ctx context.Context, args []string, env Env) error {
 	u, err := acc.AddUser(ctx, name, pw)
 	if err != nil {
 		return err
+	}
+	if *admin {
+		if err := acc.SetAdmin(ctx, u.Name, true); err != nil {
+			return err
+		}
 	}
 	if !git.Exists(u.Name) {
 		if err := git.Create(ctx, u.Name); err != nil {

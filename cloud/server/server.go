@@ -28,6 +28,7 @@ import (
 	"gatewave.dev/cloud/githost"
 	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/cloud/store"
+	"gatewave.dev/cloud/web"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/fleetproto"
 	"gatewave.dev/shared/httpauth"
@@ -103,9 +104,10 @@ func New(opts Options) (*Server, error) {
 	}
 	app := fiber.New(fiber.Config{
 		DisableStartupMessage: true,
-		ErrorHandler:          apierr.FiberHandler(opts.Logger),
-		BodyLimit:             LargeBodyLimit,
-		ReadTimeout:           30 * time.Second,
+		// Browsers get error pages a person can read; API clients JSON.
+		ErrorHandler: web.ErrorHandler(opts.Logger, apierr.FiberHandler(opts.Logger)),
+		BodyLimit:    LargeBodyLimit,
+		ReadTimeout:  30 * time.Second,
 	})
 	limitBodies(app, opts.GitRoot != "")
 	s := &Server{App: app, Hub: hub, Store: st, log: opts.Logger, internal: opts.Internal}
@@ -128,6 +130,13 @@ func New(opts Options) (*Server, error) {
 		ao := opts.Accounts
 		ao.DB, ao.Logger = opts.Pool, opts.Logger
 		ao.OnSignOut = func(ctx context.Context, u accounts.User) error { return svc.EndUser(ctx, u) }
+		var git *githost.Host
+		ao.OnUserAdded = func(ctx context.Context, u accounts.User) error {
+			if git.Exists(u.Name) {
+				return nil
+			}
+			return git.Create(ctx, u.Name)
+		}
 		acc, err := accounts.New(ao)
 		if err != nil {
 			return nil, err
@@ -135,7 +144,7 @@ func New(opts Options) (*Server, error) {
 		var authorize githost.Authorizer = func(ctx context.Context, owner, user, pass string, push bool) error {
 			return svc.GitAuthorizer(acc.GitAuthorizer())(ctx, owner, user, pass, push)
 		}
-		git, err := githost.New(githost.Options{Root: opts.GitRoot, Authorize: authorize, ClientIP: acc.ClientIP, Logger: opts.Logger})
+		git, err = githost.New(githost.Options{Root: opts.GitRoot, Authorize: authorize, ClientIP: acc.ClientIP, Logger: opts.Logger})
 		if err != nil {
 			return nil, err
 		}
@@ -146,6 +155,7 @@ func New(opts Options) (*Server, error) {
 		}
 		s.Accounts, s.Git, s.Sessions = acc, git, svc
 		app.All("/git/*", git.Handler())
+		web.Mount(app)
 		acc.Mount(app)
 		svc.Mount(app)
 	}

@@ -200,6 +200,9 @@ func (s *Service) start(ctx context.Context, a assignment, attempt int) {
 // whose lease ran out, and whose session was requeued onto another
 // container meanwhile, cannot mark it ready (or give it its token).
 func (s *Service) prepare(ctx context.Context, a assignment) error {
+	if err := s.setPhase(ctx, a, "repo"); err != nil {
+		return err
+	}
 	if !s.opts.Git.Exists(a.owner) {
 		if err := s.opts.Git.Create(ctx, a.owner); err != nil {
 			return err
@@ -209,6 +212,9 @@ func (s *Service) prepare(ctx context.Context, a assignment) error {
 		return err
 	} else if len(added) > 0 {
 		s.log.Info("added Nix files to the repo", "user", a.owner, "files", added)
+	}
+	if err := s.setPhase(ctx, a, "cloning"); err != nil {
+		return err
 	}
 	args, _ := json.Marshal(fleetproto.ClaimArgs{Container: a.container, Session: a.session,
 		Repo:     fleetproto.Repo{URL: s.opts.GitURL + "/" + a.owner + ".git", Username: a.owner, Password: a.gitToken},
@@ -224,7 +230,7 @@ func (s *Service) prepare(ctx context.Context, a assignment) error {
 	if err := json.Unmarshal(ack.Result, &res); err != nil || res.Token == "" {
 		return fmt.Errorf("claim result: %v", err)
 	}
-	tag, err := s.db.Exec(ctx, `UPDATE sessions SET sessiond_token = $4, base_commit = $5
+	tag, err := s.db.Exec(ctx, `UPDATE sessions SET sessiond_token = $4, base_commit = $5, phase = 'connecting'
 		WHERE id = $1 AND state = 'starting' AND node_id = $2 AND container_id = $3`,
 		a.session, a.nodeID, a.container, res.Token, res.Commit)
 	if err != nil {
@@ -239,7 +245,7 @@ func (s *Service) prepare(ctx context.Context, a assignment) error {
 	}
 	// started_at keeps the first start: a restarted session shows
 	// "restarting" until it is ready again.
-	tag, err = s.db.Exec(ctx, `UPDATE sessions SET state = 'ready', started_at = coalesce(started_at, now()), last_active_at = now(),
+	tag, err = s.db.Exec(ctx, `UPDATE sessions SET state = 'ready', phase = '', started_at = coalesce(started_at, now()), last_active_at = now(),
 			lease_expires_at = NULL, detail = CASE WHEN restarts > 0 THEN 'restarted from your last save' ELSE '' END
 		WHERE id = $1 AND state = 'starting' AND node_id = $2 AND container_id = $3`, a.session, a.nodeID, a.container)
 	if err != nil {
@@ -252,13 +258,27 @@ func (s *Service) prepare(ctx context.Context, a assignment) error {
 	return nil
 }
 
+// setPhase records what a's start is doing, for the user to see; like
+// every write of a start it is fenced by a's node and container.
+func (s *Service) setPhase(ctx context.Context, a assignment, phase string) error {
+	tag, err := s.db.Exec(ctx, `UPDATE sessions SET phase = $4 WHERE id = $1 AND state = 'starting' AND node_id = $2 AND container_id = $3`,
+		a.session, a.nodeID, a.container, phase)
+	if err != nil {
+		return fmt.Errorf("session %s phase: %w", a.session, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return errFenced
+	}
+	return nil
+}
+
 // requeue puts a session whose start failed back at its place in the queue
 // and marks its container failed, so it is not picked again. It does
 // nothing (false) when the session no longer holds a's container.
 func (s *Service) requeue(ctx context.Context, a assignment, why string) (bool, error) {
 	ok := false
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE sessions SET state = 'queued', node_id = NULL, container_id = NULL, lease_expires_at = NULL,
+		tag, err := tx.Exec(ctx, `UPDATE sessions SET state = 'queued', phase = '', node_id = NULL, container_id = NULL, lease_expires_at = NULL,
 			git_token_hash = NULL, sessiond_token = NULL, detail = $4
 			WHERE id = $1 AND state = 'starting' AND node_id = $2 AND container_id = $3`, a.session, a.nodeID, a.container, why)
 		if err != nil || tag.RowsAffected() == 0 {

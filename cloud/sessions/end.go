@@ -21,6 +21,12 @@ func (s *Service) End(ctx context.Context, id, why string) error {
 	if err != nil || state == "" || state == Ended {
 		return err
 	}
+	return s.releaseEnding(ctx, id, node, container)
+}
+
+// releaseEnding autosaves and releases the container of session id, which
+// markEnding moved to ending.
+func (s *Service) releaseEnding(ctx context.Context, id, node, container string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.CommandTimeout)
 	defer cancel()
 	if !s.rel.take(id, "", 0) {

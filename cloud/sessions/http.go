@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"html/template"
 	"regexp"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"gatewave.dev/cloud/accounts"
+	"gatewave.dev/cloud/web"
 	"gatewave.dev/shared/apierr"
 )
 
@@ -29,6 +29,7 @@ func (s *Service) Mount(app fiber.Router) {
 	app.Get("/api/v1/sessions", req, s.current)
 	app.Get("/api/v1/sessions/:id", req, s.show)
 	app.Delete("/api/v1/sessions/:id", req, s.remove)
+	app.Post("/api/v1/sessions/:id/stop", req, s.remove)
 	app.All("/s/:id", s.tunnel)
 	app.All("/s/:id/*", s.tunnel)
 }
@@ -70,6 +71,23 @@ func (s *Service) remove(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if web.WantsHTML(c) {
+		// A browser's form: the page shows the save's progress live, so
+		// it gets its answer as soon as the session is ending.
+		state, node, container, err := s.markEnding(c.UserContext(), se.ID, "stopped by the user")
+		if err != nil {
+			return err
+		}
+		if state == Ending {
+			s.bg.Go(func() {
+				if err := s.releaseEnding(context.WithoutCancel(c.UserContext()), se.ID, node, container); err != nil {
+					s.log.Warn("end session", "session", se.ID, "err", err)
+				}
+			})
+		}
+		web.SetFlash(c, web.Flash{Text: "Your session is stopping; your work is being saved to ide/autosave."}, s.opts.Accounts.Secure(c))
+		return c.Redirect("/", fiber.StatusSeeOther)
+	}
 	if err := s.End(c.UserContext(), se.ID, "ended by the user"); err != nil {
 		s.log.Warn("end session", "session", se.ID, "err", err)
 	}
@@ -86,7 +104,8 @@ var classRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 // session, or queues a new one (for a container of class NAME, when
 // given; a form field or JSON {"class"} works too) and serves the queue in
 // order; it answers once the session is ready (201), or with its queue
-// position (202).
+// position (202). A browser's form is sent home at once (303), where the
+// page follows the start live.
 func (s *Service) create(c *fiber.Ctx) error {
 	if err := s.opts.Accounts.CheckCSRF(c, c.Cookies(accounts.SessionCookie)); err != nil {
 		return err
@@ -112,6 +131,12 @@ func (s *Service) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if web.WantsHTML(c) {
+		if se.State == Queued {
+			s.serveQueue(context.WithoutCancel(ctx))
+		}
+		return c.Redirect("/", fiber.StatusSeeOther)
+	}
 	deadline := time.Now().Add(s.opts.StartTimeout + 5*time.Second)
 	ch, stop := s.waitFor(se.ID)
 	if se.State == Queued {
@@ -132,12 +157,6 @@ func (s *Service) create(c *fiber.Ctx) error {
 	stop()
 	if err != nil {
 		return err
-	}
-	if strings.Contains(c.Get(fiber.HeaderAccept), "text/html") {
-		if se.State == Ready {
-			return c.Redirect(se.URL, fiber.StatusSeeOther)
-		}
-		return c.Redirect("/", fiber.StatusSeeOther)
 	}
 	switch se.State {
 	case Ready:
@@ -165,35 +184,4 @@ func (s *Service) waitFor(id string) (<-chan struct{}, func()) {
 			delete(s.waiters, id)
 		}
 	}
-}
-
-var homePage = template.Must(template.New("home").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>Gatewave</title>{{if .Refresh}}<meta http-equiv="refresh" content="2">{{end}}
-<style>body{font:16px system-ui,sans-serif;display:grid;place-items:center;min-height:90vh;margin:0;background:#0f1419;color:#e6e6e6}
-main{background:#1a2029;padding:2em;border-radius:8px;min-width:20em}a{color:#7cc4ff}button{padding:.6em 1.2em;margin:.4em 0}</style></head>
-<body><main><h1>Gatewave</h1><p>Signed in as <b>{{.User}}</b>.</p>
-{{with .Session}}<p>Session <code>{{.ID}}</code>: <b>{{.State}}</b>{{if .Position}} (position {{.Position}} in the queue){{end}}</p>
-{{if eq .State "ready"}}<p><a href="{{.URL}}">Open the IDE</a></p>{{end}}{{end}}
-{{if not .Session}}<form method="post" action="api/v1/sessions"><input type="hidden" name="_csrf" value="{{.CSRF}}"><button>Start a session</button></form>{{end}}
-<form method="post" action="signout"><input type="hidden" name="_csrf" value="{{.CSRF}}"><button>Sign out (saves your work)</button></form>
-</main></body></html>
-`))
-
-func (s *Service) home(c *fiber.Ctx) error {
-	u, _ := accounts.UserFrom(c)
-	se, err := s.openSession(c.UserContext(), u.ID)
-	var sp *Session
-	if err == nil {
-		sp = &se
-	} else if !errors.Is(err, errNoSession) {
-		return err
-	}
-	c.Type("html")
-	c.Set("Cache-Control", "no-store")
-	c.Set("X-Frame-Options", "DENY")
-	return homePage.Execute(c.Response().BodyWriter(), map[string]any{
-		"User": u.Name, "Session": sp, "CSRF": s.opts.Accounts.CSRFToken(c),
-		"Refresh": sp != nil && sp.State != Ready,
-	})
 }

@@ -33,6 +33,11 @@ const (
 type Session struct {
 	ID    string `json:"id"`
 	State string `json:"state"`
+	// Phase is what a starting (or restarting) session is doing: "repo"
+	// (preparing the user's repo), "cloning" (the node clones it into the
+	// container and restores the last save), "connecting" (waiting for the
+	// container's IDE); "" otherwise.
+	Phase string `json:"phase,omitempty"`
 	// Position is the place in the queue (1 = next), when queued.
 	Position  int        `json:"position,omitempty"`
 	URL       string     `json:"url,omitempty"`
@@ -65,7 +70,7 @@ func hash(s string) []byte {
 	return h[:]
 }
 
-const sessionColumns = `s.id, s.state, s.queued_at, s.started_at, s.ended_at, s.last_autosave, s.detail, s.class,
+const sessionColumns = `s.id, s.state, s.phase, s.queued_at, s.started_at, s.ended_at, s.last_autosave, s.detail, s.class,
 	s.user_id, s.node_id, coalesce(s.container_id, ''), coalesce(s.sessiond_token, ''),
 	coalesce(n.name, ''), coalesce(n.status = 'online' AND n.replica IS NOT NULL, false)`
 
@@ -73,12 +78,15 @@ const sessionFrom = ` FROM sessions s LEFT JOIN nodes n ON n.id = s.node_id `
 
 func scanSession(row pgx.Row) (Session, error) {
 	var s Session
-	err := row.Scan(&s.ID, &s.State, &s.QueuedAt, &s.StartedAt, &s.EndedAt, &s.Autosave, &s.Detail, &s.Class,
+	err := row.Scan(&s.ID, &s.State, &s.Phase, &s.QueuedAt, &s.StartedAt, &s.EndedAt, &s.Autosave, &s.Detail, &s.Class,
 		&s.userID, &s.nodeID, &s.container, &s.token, &s.Node, &s.nodeOnline)
 	if err != nil {
 		return s, err
 	}
 	s.stored = s.State
+	if s.State != Starting {
+		s.Phase = ""
+	}
 	switch {
 	case s.State == Ready && !s.nodeOnline:
 		s.State = Reconnecting

@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN phase;
+ALTER TABLE users DROP COLUMN is_admin;
