@@ -66,7 +66,7 @@ url=http://127.0.0.1:$port
 # The demo user and their repo, once.
 demo_pw=$(secret "$state/demo-password")
 if [ ! -d "$GATEWAVE_DATA_DIR/git/demo.git" ]; then
-	printf '%s\n' "$demo_pw" | "$bin/cloud" user add demo >&2
+	printf '%s\n' "$demo_pw" | "$bin/cloud" user add demo --admin >&2
 fi
 
 # This machine as a node: its token is shown once, so keep it.

@@ -24,6 +24,11 @@ func (s *Service) home(c *fiber.Ctx) error {
 	case err == nil:
 		h.Session = pageSession(se)
 	case errors.Is(err, errNoSession):
+		// One still saving is shown until it has ended: a new session
+		// must wait for the save it would restore.
+		if h.Session, err = s.ending(ctx, u.ID); err != nil {
+			return err
+		}
 		if h.Last, err = s.lastSaved(ctx, u.ID); err != nil {
 			return err
 		}
@@ -52,6 +57,23 @@ func (s *Service) home(c *fiber.Ctx) error {
 func pageSession(se Session) *web.Session {
 	return &web.Session{ID: se.ID, State: se.State, Phase: se.Phase, URL: se.URL, Detail: se.Detail,
 		Autosave: se.Autosave, Position: se.Position, EndedAt: se.EndedAt}
+}
+
+// ending is the user's session that is saving its work, or nil.
+func (s *Service) ending(ctx context.Context, userID int64) (*web.Session, error) {
+	var id string
+	err := s.db.QueryRow(ctx, `SELECT id FROM sessions WHERE user_id = $1 AND state = 'ending' ORDER BY queued_at DESC LIMIT 1`, userID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ending session: %w", err)
+	}
+	se, err := s.get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return pageSession(se), nil
 }
 
 // lastSaved is the user's latest ended session that saved work (what a new

@@ -79,9 +79,12 @@ func (s *Service) remove(c *fiber.Ctx) error {
 			return err
 		}
 		if state == Ending {
+			// c is recycled once this handler returns: take what the
+			// release needs now.
+			bctx, id := context.Background(), se.ID
 			s.bg.Go(func() {
-				if err := s.releaseEnding(context.WithoutCancel(c.UserContext()), se.ID, node, container); err != nil {
-					s.log.Warn("end session", "session", se.ID, "err", err)
+				if err := s.releaseEnding(bctx, id, node, container); err != nil {
+					s.log.Warn("end session", "session", id, "err", err)
 				}
 			})
 		}

@@ -16,8 +16,6 @@
         document.execCommand("copy");
       }
       if (say) say.textContent = "Copied to the clipboard.";
-      b.textContent = "Copied";
-      setTimeout(() => (b.textContent = "Copy"), 2000);
     });
   }
 
