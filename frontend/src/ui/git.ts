@@ -37,7 +37,7 @@ export class GitPanel {
   private busy = false;
 
   constructor(private api: GitAPI, private hooks: GitPanelHooks) {
-    this.branchBtn = h("button.btn.plain.git-branch", { type: "button", "data-testid": "git-branch", "aria-label": "Branch: pick or create", onclick: () => void this.pickBranch() }, "…");
+    this.branchBtn = h("button.btn.plain.git-branch", { type: "button", "data-testid": "git-branch", title: "Branch: pick or create", onclick: () => void this.pickBranch() }, "…");
     this.message = h("textarea.input.git-message", { "data-testid": "git-message", "aria-label": "Commit message", placeholder: "Message (Ctrl+Enter to commit)", rows: 2, spellcheck: "false" });
     this.message.addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
