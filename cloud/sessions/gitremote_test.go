@@ -37,31 +37,64 @@ func errCode(m map[string]any) string {
 // a fast-forward is a 409 "rejected", and the request is refused to
 // anyone but the owner, from another origin, as a form, for the autosave
 // namespace or an option-like name, and to any remote but origin.
-func TestGitPushThroughTheCloud(t *testing.T) {
-	e := newEnv(t, envOpts{containers: 1})
-	alice := e.addUser(t, "alice")
+// gitSession is a cloud with one container, alice holding a session in
+// it (cid is the container's id) and bob signed in beside her.
+func gitSession(t *testing.T) (e *env, alice, bob *user, se sessions.Session, cid string) {
+	t.Helper()
+	e = newEnv(t, envOpts{containers: 1})
+	alice = e.addUser(t, "alice")
 	alice.signIn(t)
-	bob := e.addUser(t, "bob")
+	bob = e.addUser(t, "bob")
 	bob.signIn(t)
 	e.waitIdleInDB(t, 1)
-	se := alice.mustAllocate(t)
+	se = alice.mustAllocate(t)
+	for _, cl := range e.nodeGW.pool.Snapshot() {
+		if cl.Owner == se.ID {
+			cid = cl.ID
+		}
+	}
+	if cid == "" {
+		t.Fatal("no container holds the session")
+	}
+	return e, alice, bob, se, cid
+}
+
+// pushFromOutside commits outside.txt to main of the repo from a clone
+// on disk, as someone else would, and returns the commit's id.
+func pushFromOutside(t *testing.T, repo string) string {
+	t.Helper()
+	other := filepath.Join(t.TempDir(), "other")
+	if out, err := exec.Command("git", "clone", "-q", repo, other).CombinedOutput(); err != nil {
+		t.Fatalf("clone: %v %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(other, "outside.txt"), []byte("outside\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"add", "."}, {"-c", "user.name=O", "-c", "user.email=o@x", "commit", "-qm", "outside"}, {"push", "-q", "origin", "HEAD:main"}} {
+		if out, err := exec.Command("git", append([]string{"-C", other}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	head, err := exec.Command("git", "-C", other, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(head))
+}
+
+func TestGitPushThroughTheCloud(t *testing.T) {
+	e, alice, bob, se, cid := gitSession(t)
 	repo := e.srv.Git.RepoPath("alice")
 	before, _ := exec.Command("git", "--git-dir", repo, "rev-parse", "main").Output()
 
 	// A commit in the workspace, made by sessiond's own git (the IDE's
 	// terminal would do the same): the snapshot carries it to the node.
 	alice.mustPut(t, se, "pushed.txt", "pushed through the cloud\n")
-	c := e.nodeGW.pool.Snapshot()[0]
-	for _, cl := range e.nodeGW.pool.Snapshot() {
-		if cl.Owner == se.ID {
-			c = cl
-		}
-	}
-	if out, err := exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", c.ID, "sh", "-c",
+	if out, err := exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", cid, "sh", "-c",
 		"git add pushed.txt && git -c user.name=A -c user.email=a@x commit -qm 'from the session' && git rev-parse HEAD").CombinedOutput(); err != nil {
 		t.Fatalf("commit in the container: %v %s", err, out)
 	}
-	head, _ := exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", c.ID, "git", "rev-parse", "HEAD").Output()
+	head, _ := exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", cid, "git", "rev-parse", "HEAD").Output()
 
 	refused := []struct {
 		who  *user
@@ -97,17 +130,8 @@ func TestGitPushThroughTheCloud(t *testing.T) {
 	}
 
 	// Someone pushes from outside; the session's push is now rejected.
-	other := filepath.Join(t.TempDir(), "other")
-	if out, err := exec.Command("git", "clone", "-q", repo, other).CombinedOutput(); err != nil {
-		t.Fatalf("clone: %v %s", err, out)
-	}
-	os.WriteFile(filepath.Join(other, "outside.txt"), []byte("outside\n"), 0o644)
-	for _, args := range [][]string{{"add", "."}, {"-c", "user.name=O", "-c", "user.email=o@x", "commit", "-qm", "outside"}, {"push", "-q", "origin", "HEAD:main"}} {
-		if out, err := exec.Command("git", append([]string{"-C", other}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
-	exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", c.ID, "sh", "-c",
+	pushFromOutside(t, repo)
+	exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", cid, "sh", "-c",
 		"echo more > more.txt && git add more.txt && git -c user.name=A -c user.email=a@x commit -qm more").Run()
 	code, m = alice.gitPost(t, se, "push", `{"branch":"main"}`, nil)
 	if code != http.StatusConflict || errCode(m) != "rejected" || !strings.Contains(strings.ToLower(m["error"].(map[string]any)["message"].(string)), "pull first") {
@@ -124,31 +148,8 @@ func TestGitPushThroughTheCloud(t *testing.T) {
 // sessiond's merge of it. Refused to another user, for a branch the repo
 // does not have and for the autosave namespace.
 func TestGitPullThroughTheCloud(t *testing.T) {
-	e := newEnv(t, envOpts{containers: 1})
-	alice := e.addUser(t, "alice")
-	alice.signIn(t)
-	bob := e.addUser(t, "bob")
-	bob.signIn(t)
-	e.waitIdleInDB(t, 1)
-	se := alice.mustAllocate(t)
-	var id string
-	for _, cl := range e.nodeGW.pool.Snapshot() {
-		if cl.Owner == se.ID {
-			id = cl.ID
-		}
-	}
-	repo := e.srv.Git.RepoPath("alice")
-	other := filepath.Join(t.TempDir(), "other")
-	if out, err := exec.Command("git", "clone", "-q", repo, other).CombinedOutput(); err != nil {
-		t.Fatalf("clone: %v %s", err, out)
-	}
-	os.WriteFile(filepath.Join(other, "outside.txt"), []byte("outside\n"), 0o644)
-	for _, args := range [][]string{{"add", "."}, {"-c", "user.name=O", "-c", "user.email=o@x", "commit", "-qm", "outside"}, {"push", "-q", "origin", "HEAD:main"}} {
-		if out, err := exec.Command("git", append([]string{"-C", other}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v %s", args, err, out)
-		}
-	}
-	outside, _ := exec.Command("git", "-C", other, "rev-parse", "HEAD").Output()
+	e, alice, bob, se, id := gitSession(t)
+	outside := pushFromOutside(t, e.srv.Git.RepoPath("alice"))
 
 	if code, _ := bob.gitPost(t, se, "pull", `{"branch":"main"}`, nil); code != http.StatusForbidden {
 		t.Errorf("bob's pull into alice's session: %d", code)
@@ -161,7 +162,7 @@ func TestGitPullThroughTheCloud(t *testing.T) {
 	}
 	code, m := alice.gitPost(t, se, "pull", `{"branch":"main"}`, nil)
 	got, err := exec.Command("docker", "exec", "-u", "1000", "-w", "/workspace", id, "sh", "-c", "git rev-parse origin/main && git show origin/main:outside.txt").CombinedOutput()
-	if err != nil || !strings.Contains(string(got), strings.TrimSpace(string(outside))) || !strings.Contains(string(got), "outside") {
+	if err != nil || !strings.Contains(string(got), outside) || !strings.Contains(string(got), "outside") {
 		t.Fatalf("origin/main in the workspace after the pull: %v %s", err, got)
 	}
 	// The merge is sessiond's: the cloud's answer is what it answers to

@@ -96,24 +96,39 @@ func (p *Pool) Restore(ctx context.Context, id string, a RestoreArgs, stream io.
 		q.Set("user_name", a.Identity.Name)
 		q.Set("user_email", a.Identity.Email)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://sessiond/v1/restore?"+q.Encode(), stream)
+	resp, err := p.callControl(ctx, c, "restore", http.MethodPost, "/v1/restore?"+q.Encode(), stream)
 	if err != nil {
 		return res, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := p.controlClient(c, "control.sock").Do(req)
-	if err != nil {
-		return res, fmt.Errorf("restore %s: %w", c.Name, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return res, fmt.Errorf("restore %s: %w", c.Name, readControlError(resp))
-	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&res); err != nil {
 		return res, fmt.Errorf("restore %s: result: %w", c.Name, err)
 	}
 	return res, nil
+}
+
+// callControl sends one request to the container's control socket,
+// with its token (and body, as a byte stream, when there is one). A
+// non-200 answer is an error naming what was asked; otherwise the
+// caller reads and closes the body.
+func (p *Pool) callControl(ctx context.Context, c Container, what, method, path string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://sessiond"+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, c.Name, err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	resp, err := p.controlClient(c, "control.sock").Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", what, c.Name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: %w", what, c.Name, readControlError(resp))
+	}
+	return resp, nil
 }
 
 // Sink receives a snapshot bundle. Reset empties it, for a second try
@@ -149,19 +164,11 @@ func (p *Pool) SnapshotWorkspace(ctx context.Context, id string, have []string, 
 
 func (p *Pool) liveSnapshot(ctx context.Context, c Container, have []string, dst io.Writer) error {
 	q := url.Values{"have": have}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://sessiond/v1/snapshot?"+q.Encode(), nil)
+	resp, err := p.callControl(ctx, c, "snapshot", http.MethodPost, "/v1/snapshot?"+q.Encode(), nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := p.controlClient(c, "control.sock").Do(req)
-	if err != nil {
-		return fmt.Errorf("snapshot %s: %w", c.Name, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("snapshot %s: %w", c.Name, readControlError(resp))
-	}
 	if _, err := io.Copy(dst, resp.Body); err != nil {
 		return fmt.Errorf("snapshot %s: %w", c.Name, err)
 	}

@@ -19,19 +19,11 @@ func (p *Pool) WorkspaceHave(ctx context.Context, id string, max int) ([]string,
 	if !ok || c.State != Claimed {
 		return nil, fmt.Errorf("fetch %s: not a claimed container", id)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://sessiond/v1/fetch", nil)
+	resp, err := p.callControl(ctx, c, "fetch", http.MethodGet, "/v1/fetch", nil)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	resp, err := p.controlClient(c, "control.sock").Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", c.Name, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %w", c.Name, readControlError(resp))
-	}
 	var body struct {
 		Have []string `json:"have"`
 	}
@@ -55,20 +47,11 @@ func (p *Pool) FetchInto(ctx context.Context, id string, stream io.Reader) ([]st
 	if !ok || c.State != Claimed {
 		return nil, fmt.Errorf("fetch %s: not a claimed container", id)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://sessiond/v1/fetch", stream)
+	resp, err := p.callControl(ctx, c, "fetch", http.MethodPost, "/v1/fetch", stream)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := p.controlClient(c, "control.sock").Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", c.Name, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch %s: %w", c.Name, readControlError(resp))
-	}
 	var body struct {
 		Updated []string `json:"updated"`
 	}

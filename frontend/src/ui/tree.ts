@@ -89,7 +89,9 @@ export class FileTree {
     const s = st;
     s.loading = this.api.list(path, { stat: false }).then(
       (r) => {
-        s.entries = r.entries;
+        // Git's own directory is hidden, as VS Code's files.exclude does:
+        // Source Control shows what is in it.
+        s.entries = r.entries.filter((e) => e.name !== ".git");
       },
       (err) => {
         if (path === "" || !force) toast(`List ${path || "workspace"}: ${err.message}`, "error");

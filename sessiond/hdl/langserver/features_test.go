@@ -681,7 +681,7 @@ func TestHighlightsAndWorkspaceSymbols(t *testing.T) {
 	if err := json.Unmarshal(c.request("workspace/symbol", map[string]any{"query": "uart_rx"}), &syms); err != nil {
 		t.Fatal(err)
 	}
-	if len(syms) == 0 || syms[0].Name != "uart_rx" || c.relOf(syms[0].Location.URI) != "rtl/uart_rx.v" {
+	if len(syms) == 0 || syms[0].Name != "uart_rx" || c.relOf(syms[0].Location.URI) != "rtl/uart_rx.v" || syms[0].ContainerName != "" {
 		t.Errorf("workspace symbol uart_rx: %s", dump(syms))
 	}
 	if err := json.Unmarshal(c.request("workspace/symbol", map[string]any{"query": "UART_OVERS"}), &syms); err != nil {

@@ -198,7 +198,9 @@ func (s *Server) workspaceSymbol(raw json.RawMessage) (any, error) {
 			out = append(out, SymbolInformation{Name: name, Kind: kind, Location: s.location(v, sp), ContainerName: container})
 		}
 		for _, u := range v.AllUnits() {
-			add(u.Unit.Name, unitSymbolKind(u.Unit.Kind), u.Unit.NameSpan, u.Source.Path)
+			// A design unit is top-level: no container (its file is in
+			// the location already, and a client shows it from there).
+			add(u.Unit.Name, unitSymbolKind(u.Unit.Kind), u.Unit.NameSpan, "")
 			for _, d := range u.Unit.Ports {
 				add(d.Name, skProperty, d.Span, u.Unit.Name)
 			}
