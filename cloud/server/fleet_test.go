@@ -116,9 +116,18 @@ func TestKilledGatewayGoesOffline(t *testing.T) {
 	if since := time.Since(killed); since < 2*time.Second-500*time.Millisecond {
 		t.Fatalf("marked offline %v after the kill, before the 2 s window", since)
 	}
-	if k := eventKinds(t, st, n.ID); !slices.Equal(k, []string{"connected", "disconnected", "offline"}) {
-		t.Fatalf("events = %v", k)
-	}
+	// The sweep goes by heartbeats alone, so on a busy machine it can
+	// come before the replica has written its disconnect: both are
+	// recorded, in either order, after the connect.
+	eventually(t, ctx, "connected, then disconnected and offline", func() bool {
+		k := eventKinds(t, st, n.ID)
+		if len(k) != 3 || k[0] != "connected" {
+			return false
+		}
+		rest := slices.Clone(k[1:])
+		slices.Sort(rest)
+		return slices.Equal(rest, []string{"disconnected", "offline"})
+	})
 }
 
 // Restarting the cloud (even after a long outage) brings the gateway back
