@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, wri
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
+import { test } from "node:test";
 import { chromiumPath, freePort, frontendDir, sessiondBin } from "./harness.mjs";
 
 const run = promisify(execFile);
@@ -53,6 +54,32 @@ export async function cloudDepsProblem() {
     }
   }
   return null;
+}
+
+/**
+ * requireCloudDeps is cloudDepsProblem for a test file: under CI=true a
+ * missing dependency adds a failing test named after what (the file's
+ * subject); it returns the problem, for describe's skip.
+ */
+export async function requireCloudDeps(what) {
+  const problem = await cloudDepsProblem();
+  if (problem && process.env.CI === "true") {
+    test(`${what} dependencies are installed`, () => {
+      throw new Error(problem + " (required under CI=true)");
+    });
+  }
+  return problem;
+}
+
+/**
+ * cloneRepo clones user's repo from the cloud's git host into a new
+ * temporary directory, as a user would, with the password in the URL; it
+ * returns the directory (the caller removes it).
+ */
+export async function cloneRepo(h, { user = h.user, password = h.password } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "gwe2e-clone-"));
+  await run("git", ["clone", "-q", `http://${user}:${password}@${new URL(h.url).host}/git/${user}.git`, dir], { timeout: 60_000 });
+  return dir;
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

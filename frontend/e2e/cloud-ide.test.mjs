@@ -10,16 +10,11 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { cloudDepsProblem, openCloudIDE, startCloud } from "./cloud-harness.mjs";
+import { openCloudIDE, requireCloudDeps, startCloud } from "./cloud-harness.mjs";
 import { launch, screenshot } from "./harness.mjs";
-import { activePath, paletteParts, searchFor, searchGroups, searchSummary, searchToggle, typeAtEnd, waitFirstMarks } from "./ide-steps.mjs";
+import { activePath, commandPaletteRuns, paletteParts, searchFor, searchGroups, searchSummary, searchToggle, symbolFinds, typeAtEnd, waitFirstMarks } from "./ide-steps.mjs";
 
-const problem = await cloudDepsProblem();
-if (problem && process.env.CI === "true") {
-  test("cloud e2e dependencies are installed", () => {
-    throw new Error(problem + " (required under CI=true)");
-  });
-}
+const problem = await requireCloudDeps("cloud e2e");
 
 // A bitstream-like file: the iCE40 preamble, then bytes that are not text.
 const bitstream = Buffer.concat([Buffer.from([0xff, 0x00, 0x00, 0xff, 0x7e, 0xaa, 0x99, 0x7e]), randomBytes(3000)]);
@@ -170,39 +165,15 @@ describe("IDE features through the cloud's tunnel", { timeout: 180_000, skip: pr
 
   test("Ctrl+Shift+P lists the commands with their shortcuts and runs one", async (t) => {
     if (!ready(t)) return;
-    await page.keyboard.press("Control+Shift+P");
-    await palette().waitFor();
-    assert.equal(await input().inputValue(), ">");
-    await rows().first().waitFor();
-    const all = await rows().evaluateAll((li) => li.map((r) => [r.querySelector(".qp-label").textContent, r.querySelector(".qp-hint")?.textContent ?? ""]));
-    const shortcut = Object.fromEntries(all);
-    assert.equal(shortcut["Go to File…"], "Ctrl+P");
-    assert.equal(shortcut["File: Save"], "Ctrl+S");
-    assert.equal(shortcut["Build: Run Build"], "Ctrl+Shift+B");
-    assert.ok(all.length >= 25, `only ${all.length} commands`);
-    await screenshot(page, "cloud-ide-05-commands");
-    await input().pressSequentially("show problems", { delay: 20 });
-    await rows().first().locator(".qp-label", { hasText: "View: Show Problems" }).waitFor();
-    assert.equal(await page.locator('.panel-body[data-panel="problems"]').isVisible(), false);
-    await page.keyboard.press("Enter");
-    await page.locator('.panel-body[data-panel="problems"]').waitFor({ state: "visible" });
-    assert.equal(await palette().count(), 0);
+    const shortcuts = { "Go to File…": "Ctrl+P", "File: Save": "Ctrl+S", "Build: Run Build": "Ctrl+Shift+B" };
+    await commandPaletteRuns(page, shortcuts, () => screenshot(page, "cloud-ide-05-commands"));
   });
 
   test("# finds a module through the container's HDL language server", async (t) => {
     if (!ready(t)) return;
     await page.click('.tree-row[data-path="main.c"]'); // so that opening the symbol changes the active tab
     await page.locator('.cm-content[data-path="main.c"]').waitFor();
-    await page.keyboard.press("Control+p");
-    await palette().waitFor();
-    await input().pressSequentially("#fifo_ctrl", { delay: 20 });
-    await palette().locator(".quick-pick-title", { hasText: "Go to Symbol in Workspace" }).waitFor();
-    const row = rows().filter({ has: page.locator(".qp-label", { hasText: /^fifo_ctrl$/ }) }).first();
-    await row.waitFor({ timeout: 20_000 });
-    assert.match(await row.locator(".qp-detail").textContent(), /rtl\/deep\/fifo_ctrl\.v/);
-    await screenshot(page, "cloud-ide-06-symbols");
-    await row.click();
-    await page.waitForFunction(() => window.gatewave.editors.active?.path === "rtl/deep/fifo_ctrl.v");
+    await symbolFinds(page, "fifo_ctrl", "rtl/deep/fifo_ctrl.v", () => screenshot(page, "cloud-ide-06-symbols"));
   });
 
   test("a binary file opens as hex, read-only; a 5 MB text file opens read-only with a warning", async (t) => {

@@ -10,16 +10,12 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { cloudDepsProblem, sessionRow, signIn as signInForm, startCloud, waitUntil } from "./cloud-harness.mjs";
+import { requireCloudDeps, sessionRow, signIn as signInForm, startCloud, waitUntil } from "./cloud-harness.mjs";
 import { launch, screenshot } from "./harness.mjs";
+import { editAndSave as editIn, shell as shellIn } from "./ide-steps.mjs";
 
 const run = promisify(execFile);
-const problem = await cloudDepsProblem();
-if (problem && process.env.CI === "true") {
-  test("cloud e2e dependencies are installed", () => {
-    throw new Error(problem + " (required under CI=true)");
-  });
-}
+const problem = await requireCloudDeps("cloud e2e");
 
 describe("IDE through the cloud", { timeout: 240_000, skip: problem ?? false }, () => {
   let h, browser, page;
@@ -81,31 +77,8 @@ describe("IDE through the cloud", { timeout: 240_000, skip: problem ?? false }, 
     return { status: r.status, text: await r.text() };
   }, path);
 
-  /** shell types a command into the IDE's terminal and returns the screen once its marker shows. */
-  async function shell(cmd) {
-    if (!(await page.locator("[data-testid=terminal]:visible").count())) await page.click("[data-testid=open-terminal]");
-    const term = page.locator("[data-testid=terminal]:visible");
-    await term.locator(".xterm-rows").waitFor();
-    await page.waitForFunction(() => !!document.querySelector("[data-testid=terminal]:not([hidden]) .xterm-rows")?.textContent?.trim(), null, { timeout: 15_000 });
-    await term.click();
-    // The shell computes the marker, so the echo of the typed line does not match it.
-    const marker = `done-${Math.random().toString(36).slice(2, 8)}`;
-    await page.keyboard.type(`${cmd}; echo ${marker}-$((6*7))\n`, { delay: 5 });
-    await page.waitForFunction((m) => (document.querySelector("[data-testid=terminal]:not([hidden]) .xterm-rows")?.textContent ?? "").includes(m), `${marker}-42`, { timeout: 20_000 });
-    return page.locator("[data-testid=terminal]:visible .xterm-rows").textContent();
-  }
-
-  async function editAndSave(path, text) {
-    await page.click(`.tree-row[data-path="${path}"]`);
-    const editor = page.locator(`.cm-content[data-path="${path}"]`);
-    await editor.waitFor();
-    await editor.click();
-    await page.keyboard.press("Control+Home");
-    await page.keyboard.type(text);
-    await page.locator(`.tab[data-path="${path}"][data-dirty=true]`).waitFor();
-    await page.keyboard.press("Control+s");
-    await page.locator(`.tab[data-path="${path}"][data-dirty=false]`).waitFor({ timeout: 10_000 });
-  }
+  const shell = (cmd) => shellIn(page, cmd, { timeout: 20_000 });
+  const editAndSave = (path, text) => editIn(page, path, text);
 
   const editorText = (path) => page.evaluate((p) => window.gatewave.editors.find(p)?.view.state.doc.toString() ?? null, path);
 

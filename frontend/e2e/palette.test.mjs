@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { blinky, openIDE, requireDeps, screenshot } from "./harness.mjs";
-import { activePath as active, paletteParts, waitFirstMarks } from "./ide-steps.mjs";
+import { activePath as active, commandPaletteRuns, paletteParts, symbolFinds, waitFirstMarks } from "./ide-steps.mjs";
 
 const problem = requireDeps();
 
@@ -79,38 +79,12 @@ describe("palette end to end", { timeout: 180_000, skip: problem ?? false }, () 
   });
 
   test("Ctrl+Shift+P lists every action with its shortcut and runs the picked one", async () => {
-    await page.keyboard.press("Control+Shift+P");
-    await palette().waitFor();
-    assert.equal(await input().inputValue(), ">");
-    await palette().locator(".quick-pick-title", { hasText: "Command Palette" }).waitFor();
-    await rows().first().waitFor();
-    const all = await rows().evaluateAll((li) => li.map((r) => [r.querySelector(".qp-label").textContent, r.querySelector(".qp-hint")?.textContent ?? ""]));
-    const shortcut = Object.fromEntries(all);
-    assert.equal(shortcut["Build: Run Build"], "Ctrl+Shift+B");
-    assert.equal(shortcut["View: Show Terminal"], "Ctrl+`");
-    assert.equal(shortcut["Go to File…"], "Ctrl+P");
-    assert.equal(shortcut["File: Save"], "Ctrl+S");
-    assert.ok(all.length >= 25, `only ${all.length} commands`);
-    await screenshot(page, "palette-02-commands");
-    await input().pressSequentially("show problems", { delay: 20 });
-    await rows().first().locator(".qp-label", { hasText: "View: Show Problems" }).waitFor();
-    assert.equal(await page.locator('.panel-body[data-panel="problems"]').isVisible(), false);
-    await page.keyboard.press("Enter");
-    await page.locator('.panel-body[data-panel="problems"]').waitFor({ state: "visible" });
-    assert.equal(await palette().count(), 0);
+    const shortcuts = { "Build: Run Build": "Ctrl+Shift+B", "View: Show Terminal": "Ctrl+`", "Go to File…": "Ctrl+P", "File: Save": "Ctrl+S" };
+    await commandPaletteRuns(page, shortcuts, () => screenshot(page, "palette-02-commands"));
   });
 
   test("# finds a module through the HDL language server's workspace/symbol", async () => {
-    await page.keyboard.press("Control+p");
-    await palette().waitFor();
-    await input().pressSequentially("#fifo_ctrl", { delay: 20 });
-    await palette().locator(".quick-pick-title", { hasText: "Go to Symbol in Workspace" }).waitFor();
-    const row = rows().filter({ has: page.locator(".qp-label", { hasText: /^fifo_ctrl$/ }) }).first();
-    await row.waitFor({ timeout: 20_000 });
-    assert.match(await row.locator(".qp-detail").textContent(), /rtl\/deep\/fifo_ctrl\.v/);
-    await screenshot(page, "palette-03-symbols");
-    await row.click();
-    await page.waitForFunction(() => window.gatewave.editors.active?.path === "rtl/deep/fifo_ctrl.v");
+    await symbolFinds(page, "fifo_ctrl", "rtl/deep/fifo_ctrl.v", () => screenshot(page, "palette-03-symbols"));
     assert.deepEqual(errors, []);
   });
 });
