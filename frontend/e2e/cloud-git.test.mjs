@@ -157,6 +157,9 @@ describe("git through the cloud's tunnel, from the Source Control panel", { time
     assert.match(rejected.text, /pull first/i);
     assert.doesNotMatch(rejected.text, /^\s*[{[]|\b409\b|HTTP/, "git's reason, not a status or JSON");
     await page.locator("[data-testid=git-sync]", { hasText: "↑1" }).waitFor();
+    // The panel points at Pull, and its buttons work again.
+    await page.locator("[data-testid=git-pull].attention").waitFor({ timeout: 10_000 });
+    assert.equal(await page.locator("[data-testid=git-push]").isEnabled(), true);
     await screenshot(page, "cloud-git-04-rejected");
     const check = await clone();
     const { stdout: head } = await run("git", ["-C", check, "log", "-1", "--format=%s"]);
@@ -168,6 +171,7 @@ describe("git through the cloud's tunnel, from the Source Control panel", { time
     await page.click('.tree-row[data-path="from-outside.txt"]');
     await page.locator('.cm-content[data-path="from-outside.txt"]', { hasText: "pushed from outside" }).waitFor({ timeout: 10_000 });
     await page.locator("[data-testid=git-sync]", { hasText: "↓" }).waitFor({ state: "detached", timeout: 15_000 });
+    assert.equal(await page.locator("[data-testid=git-pull].attention").count(), 0, "Pull no longer marked");
     await screenshot(page, "cloud-git-05-pulled");
 
     const again = await syncDone("push");

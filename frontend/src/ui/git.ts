@@ -35,6 +35,10 @@ export class GitPanel {
   private logEl = h("div.git-log", { "data-testid": "git-log", hidden: true });
   private timer: ReturnType<typeof setTimeout> | null = null;
   private busy = false;
+  /** The last push was rejected (the remote moved on): Pull is what to do next. */
+  private rejected = false;
+  private pullBtn: HTMLButtonElement;
+  private actionBtns: HTMLButtonElement[];
 
   constructor(private api: GitAPI, private hooks: GitPanelHooks) {
     this.branchBtn = h("button.btn.plain.git-branch", { type: "button", "data-testid": "git-branch", title: "Branch: pick or create", onclick: () => void this.pickBranch() }, "…");
@@ -47,16 +51,19 @@ export class GitPanel {
     });
     const btn = (label: string, testid: string, aria: string, run: () => unknown) =>
       h("button.btn.plain", { type: "button", "data-testid": testid, "aria-label": aria, title: aria, onclick: () => void run() }, label);
+    const pushBtn = btn("Push", "git-push", "Push", () => this.sync("push"));
+    this.pullBtn = btn("Pull", "git-pull", "Pull", () => this.sync("pull"));
+    const commitBtn = btn("✓ Commit", "git-commit", "Commit the staged changes (Ctrl+Enter)", () => this.commit());
+    const amendBtn = btn("Amend", "git-amend", "Amend the last commit", () => this.commit(true));
+    this.actionBtns = [pushBtn, this.pullBtn, commitBtn, amendBtn];
     this.el = h("section.git-view", { "data-testid": "git", "aria-label": "Source Control" },
       h("header.pane-head", {}, h("span.pane-title", { id: "git-title" }, "Source Control"), h("span.spacer", {}),
         btn("↻", "git-refresh", "Refresh source control", () => this.refresh()),
         btn("Log", "git-log-btn", "Show the log", () => this.toggleLog())),
       h("div.git-row", {}, this.branchBtn, this.syncEl, h("span.spacer", {}),
-        btn("Pull", "git-pull", "Pull", () => this.sync("pull")),
-        btn("Push", "git-push", "Push", () => this.sync("push"))),
+        this.pullBtn, pushBtn),
       h("div.git-row", {}, this.message),
-      h("div.git-row", {}, btn("✓ Commit", "git-commit", "Commit the staged changes (Ctrl+Enter)", () => this.commit()),
-        btn("Amend", "git-amend", "Amend the last commit", () => this.commit(true))),
+      h("div.git-row", {}, commitBtn, amendBtn),
       this.outputEl, this.listEl, this.logEl);
   }
 
@@ -105,6 +112,7 @@ export class GitPanel {
     this.branchBtn.textContent = "⎇ " + (st.detached ? "(detached " + st.commit.slice(0, 7) + ")" : st.branch) + (st.merging ? " (merging)" : "");
     this.syncEl.textContent = aheadBehind(st);
     this.syncEl.title = st.upstream ? `${st.upstream}: ${st.ahead} ahead, ${st.behind} behind` : "no upstream";
+    this.markPull(this.rejected || st.behind > 0);
     for (const sec of ["conflicts", "staged", "changes", "untracked"] as Section[]) {
       const files = st[sec];
       if (!files.length) continue;
@@ -153,9 +161,23 @@ export class GitPanel {
     this.hooks.changed();
   }
 
+  /** setBusy disables the panel's actions while one runs, so that they show it. */
+  private setBusy(on: boolean) {
+    this.busy = on;
+    for (const b of this.actionBtns) b.disabled = on;
+    if (on) this.el.setAttribute("aria-busy", "true");
+    else this.el.removeAttribute("aria-busy");
+  }
+
+  /** markPull points at Pull when the remote has commits this branch lacks. */
+  private markPull(on: boolean) {
+    this.pullBtn.classList.toggle("attention", on);
+    this.pullBtn.title = on ? "Pull: the remote has commits this branch lacks; pull them in, then push" : "Pull";
+  }
+
   async commit(amend = false): Promise<void> {
     if (this.busy) return;
-    this.busy = true;
+    this.setBusy(true);
     try {
       const r = await this.api.commit(this.message.value, amend);
       this.message.value = "";
@@ -165,7 +187,7 @@ export class GitPanel {
       this.show((err as Error).message, true);
       toast((err as Error).message, "error", 10_000);
     } finally {
-      this.busy = false;
+      this.setBusy(false);
     }
     await this.refresh();
     this.hooks.changed();
@@ -173,20 +195,22 @@ export class GitPanel {
 
   async sync(kind: "push" | "pull"): Promise<void> {
     if (this.busy) return;
-    this.busy = true;
+    this.setBusy(true);
     this.show(kind === "push" ? "Pushing…" : "Pulling…");
     try {
       const r = await this.api[kind](this.status?.branch || undefined);
       const tail = r.conflicts.length ? `\nConflicts in: ${r.conflicts.join(", ")} — resolve them, then stage each file.` : "";
       this.show((r.output || (kind === "push" ? "Pushed." : "Up to date.")) + tail, r.conflicts.length > 0);
       toast(r.conflicts.length ? `${kind === "pull" ? "Pull" : "Merge"} left ${r.conflicts.length} conflicted file(s)` : kind === "push" ? "Pushed" : "Pulled", r.conflicts.length ? "error" : "ok");
+      this.rejected = false;
     } catch (err) {
       const e = err as ApiError;
+      if (kind === "push" && e.code === "rejected") this.rejected = true;
       const out = (e.details as { output?: string } | undefined)?.output;
       this.show(e.message + (out ? "\n" + out : ""), true);
       toast(e.message, "error", 10_000);
     } finally {
-      this.busy = false;
+      this.setBusy(false);
     }
     await this.refresh();
     this.hooks.changed();
