@@ -44,8 +44,13 @@ export function freePort() {
   });
 }
 
-/** startSessiond copies the sample project and the fixtures (a C program for clangd) into a fresh workspace and serves it on loopback. */
-export async function startSessiond({ workspace } = {}) {
+/**
+ * startSessiond copies the sample project and the fixtures (a C program for clangd) into a fresh workspace and serves it on loopback.
+ * The IDE settings live in settingsFile (a fresh file outside the workspace unless given).
+ */
+export async function startSessiond({ workspace, settingsFile } = {}) {
+  const settingsDir = settingsFile ? null : mkdtempSync(join(tmpdir(), "gatewave-e2e-settings-"));
+  settingsFile ??= join(settingsDir, "settings.json");
   const dir = workspace ?? mkdtempSync(join(tmpdir(), "gatewave-e2e-"));
   if (!workspace) {
     cpSync(blinky, dir, { recursive: true });
@@ -54,7 +59,7 @@ export async function startSessiond({ workspace } = {}) {
   const token = "e2e-" + Math.random().toString(36).slice(2);
   const port = await freePort();
   const base = `http://127.0.0.1:${port}/`;
-  const proc = spawn(sessiondBin, ["serve", "--root", dir, "--listen", `127.0.0.1:${port}`, "--log-level", "warn"], {
+  const proc = spawn(sessiondBin, ["serve", "--root", dir, "--listen", `127.0.0.1:${port}`, "--log-level", "warn", "--settings", settingsFile], {
     env: { ...process.env, SESSIOND_TOKEN: token },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -78,6 +83,7 @@ export async function startSessiond({ workspace } = {}) {
   }
   return {
     dir,
+    settingsFile,
     token,
     base,
     url: `${base}#token=${token}`,
@@ -90,6 +96,7 @@ export async function startSessiond({ workspace } = {}) {
         if (proc.exitCode === null) proc.kill("SIGKILL");
       }
       if (!workspace) rmSync(dir, { recursive: true, force: true });
+      if (settingsDir) rmSync(settingsDir, { recursive: true, force: true });
     },
   };
 }

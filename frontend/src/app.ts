@@ -28,6 +28,7 @@ import "./ui/a11y.css";
 import { HierarchyView, type HierarchyResult } from "./ui/hierarchy";
 import { SimPanel } from "./ui/sim";
 import { SearchPanel } from "./ui/search";
+import { UserSettings } from "./ui/settings";
 import { GitPanel } from "./ui/git";
 import { GitAPI, parseDiffTabPath, diffTabPath } from "./ui/gitapi";
 import { GitDiffViewer } from "./editor/gitdiff";
@@ -79,6 +80,8 @@ export class App {
   private host = desktopHost();
   private unsaved = new UnsavedReporter(this.host);
   private trust!: TrustBanner;
+  /** The user's theme, font and tab size (ui/settings.ts). */
+  private settings!: UserSettings;
   /** Every action with its shortcut; the palette lists them. */
   readonly commands = new Commands();
   private palette = new Palette({
@@ -156,6 +159,13 @@ export class App {
     this.unsaved.report([]);
     this.watchRestarts();
     this.render();
+    this.settings = new UserSettings(this.conn, { apply: (s) => {
+      this.editors.setPrefs(s);
+      this.terminals.setFontSize(s.fontSize);
+    } });
+    // Just after the first paint: the theme is in place before files open.
+    const settingsLoaded = this.settings.load();
+    this.commands.add(...this.settings.commands());
     this.watch();
     this.probeHealth();
     window.addEventListener("online", () => this.status.setOnline(true));
@@ -206,7 +216,7 @@ export class App {
       if (pos !== null && !tab.view.state.selection.ranges.some((r) => r.from <= pos && pos <= r.to)) tab.view.dispatch({ selection: { anchor: pos } });
       showMenu([{ label: "Add to waves", key: "Ctrl+Alt+W", testid: "add-to-waves", run: () => this.waves.addFromEditor(tab.view, tab.path) }], e.clientX, e.clientY, () => tab.view.focus());
     });
-    await Promise.all([this.tree.load(), this.hardware.init(), this.sim.refresh(), this.trust.refresh(), this.git.refresh()]);
+    await Promise.all([settingsLoaded, this.tree.load(), this.hardware.init(), this.sim.refresh(), this.trust.refresh(), this.git.refresh()]);
     // The last build's report, from before this page was opened.
     this.api.buildReport<Parameters<ReportPanel["show"]>[0]>().then((r) => this.report.show(r), () => {});
     // Deep link: #open=path/in/workspace opens that file.

@@ -10,7 +10,7 @@ import { choose, toast } from "../ui/dialog";
 import { rovingMove, type RovingKey } from "../ui/focus";
 import { binaryViewer, isBinary, LARGE_TEXT_BYTES } from "./binary";
 import { languageFor, type LanguageInfo } from "./languages";
-import { baseExtensions } from "./setup";
+import { baseExtensions, type EditorPrefs, userConf, userExtension } from "./setup";
 
 export interface Tab {
   path: string;
@@ -93,6 +93,12 @@ export class EditorArea {
 
   get dirtyTabs(): Tab[] {
     return this.tabs.filter((t) => isDirty(t));
+  }
+
+  /** setPrefs applies the user's font and tab size to every open editor (new ones start with them). */
+  setPrefs(p: EditorPrefs): void {
+    const ext = userExtension(p);
+    for (const t of this.tabs) t.view.dispatch({ effects: userConf.reconfigure(ext) });
   }
 
   find(path: string): Tab | undefined {

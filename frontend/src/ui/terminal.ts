@@ -5,6 +5,18 @@ import type { FitAddon } from "@xterm/addon-fit";
 import { type Connection, request, requestJSON, wsURL } from "../api/conn";
 import { ReconnectingSocket, type LinkState } from "../api/socket";
 import { clear, h } from "./dom";
+import { cssVar, currentTheme, onThemeChange } from "./settings";
+
+/** termTheme is xterm's colours from the page's theme (styles.css); light pages get ANSI colours readable on white. */
+function termTheme() {
+  const base = { background: cssVar("--bg-panel", "#1b1d23"), foreground: cssVar("--fg", "#d4d4d4"), cursor: cssVar("--cursor", "#aeafad"), cursorAccent: cssVar("--bg-panel", "#1b1d23"), selectionBackground: cssVar("--selection", "#264f78") };
+  if (currentTheme() !== "light") return base;
+  return { ...base, black: "#1f2328", red: "#c0161c", green: "#2b7a0b", yellow: "#7a5600", blue: "#2f5fc9", magenta: "#a626a4", cyan: "#0e6e80", white: "#555c66",
+    brightBlack: "#555c66", brightRed: "#a4121a", brightGreen: "#226406", brightYellow: "#6a4a00", brightBlue: "#1f4fb0", brightMagenta: "#8a1f88", brightCyan: "#0b5a68", brightWhite: "#1f2328" };
+}
+
+/** The terminals' font size (the user's settings); new terminals start with it. */
+let fontSize = 13;
 
 type XtermModules = { Terminal: typeof Terminal; FitAddon: typeof FitAddon };
 let xterm: Promise<XtermModules> | null = null;
@@ -28,11 +40,11 @@ class TermSession {
     const { Terminal, FitAddon } = await loadXterm();
     this.term = new Terminal({
       fontFamily: "'JetBrains Mono', 'DejaVu Sans Mono', Menlo, monospace",
-      fontSize: 13,
+      fontSize,
       cursorBlink: true,
       scrollback: 5000,
       allowProposedApi: false,
-      theme: { background: "#1b1d23", foreground: "#d4d4d4", cursor: "#aeafad", selectionBackground: "#264f78" },
+      theme: termTheme(),
     });
     this.fit = new FitAddon();
     this.term.loadAddon(this.fit);
@@ -116,6 +128,20 @@ export class TerminalPanel {
     this.body = h("div.term-body", {});
     this.el = h("div.terminal-panel", {}, this.bar, this.body);
     new ResizeObserver(() => this.active?.safeFit()).observe(this.body);
+    onThemeChange(() => {
+      const theme = termTheme();
+      for (const s of this.sessions) if (s.term) s.term.options.theme = theme;
+    });
+  }
+
+  /** setFontSize changes every open terminal's font (and refits it) and the size new ones start with. */
+  setFontSize(n: number) {
+    fontSize = n;
+    for (const s of this.sessions) {
+      if (!s.term || s.term.options.fontSize === n) continue;
+      s.term.options.fontSize = n;
+      s.safeFit();
+    }
   }
 
   get count(): number {

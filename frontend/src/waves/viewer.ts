@@ -6,6 +6,7 @@
 // downsampled to the canvas width; the view is saved in the workspace.
 import { toast, prompt } from "../ui/dialog";
 import { basename, clear, h } from "../ui/dom";
+import { cssVar, onThemeChange } from "../ui/settings";
 import { type DumpInfo, indexSignals, nextChange, prevChange, type Scope, type SignalInfo, WavesAPI } from "./api";
 import {
   bitIndex, bitOf, Debounced, formatTime, formatValue, isGroup, MANY, parseTimescale, parseView, pickSignals, type Radix, radixes,
@@ -49,21 +50,29 @@ interface Line {
 
 const RH = 22; // row height
 const RULER = 26;
+/** The canvas's colours, read from the page's theme (styles.css) and again after each theme change. */
 const colors = {
-  bg: "#1e2127",
-  ruler: "#181a1f",
-  grid: "#2a2e36",
-  text: "#c8ccd4",
-  dim: "#8b8f98",
-  wave: "#89d185",
-  bus: "#61afef",
-  x: "#f14c4c",
-  z: "#cca700",
-  many: "#56b6c2",
-  cursor: "#4fc1ff",
-  marker: "#e5c07b",
-  select: "#2f3542",
+  bg: "", ruler: "", grid: "", text: "", dim: "", wave: "", bus: "", x: "", z: "", many: "", cursor: "", marker: "", select: "",
 };
+function readColors() {
+  const v = (name: string, fallback: string) => cssVar(name, fallback);
+  Object.assign(colors, {
+    bg: v("--bg-side", "#1e2127"),
+    ruler: v("--bg", "#181a1f"),
+    grid: v("--border", "#2a2e36"),
+    text: v("--fg", "#c8ccd4"),
+    dim: v("--fg-dim", "#8b8f98"),
+    wave: v("--ok", "#89d185"),
+    bus: v("--syn-function", "#61afef"),
+    x: v("--err", "#f14c4c"),
+    z: v("--warn", "#cca700"),
+    many: v("--syn-namespace", "#56b6c2"),
+    cursor: v("--accent", "#4fc1ff"),
+    marker: v("--syn-type", "#e5c07b"),
+    select: v("--bg-active", "#2f3542"),
+  });
+}
+let colorsRead = false;
 
 export function isDumpPath(path: string): boolean {
   return /\.(vcd|fst)$/i.test(path);
@@ -219,6 +228,7 @@ export class WaveViewer {
 
   dispose(): void {
     this.disposed = true;
+    this.unwatchTheme();
     this.openCtrl?.abort();
     this.fetcher.cancel();
     this.valueFetcher.cancel();
@@ -876,8 +886,18 @@ export class WaveViewer {
     });
   }
 
+  /** A theme change recolours the canvas. */
+  private unwatchTheme = onThemeChange(() => {
+    readColors();
+    this.queueDraw();
+  });
+
   private draw() {
     if (this.disposed) return;
+    if (!colorsRead) {
+      readColors();
+      colorsRead = true;
+    }
     this.rangeEl.textContent = this.ready ? `${formatTime(this.vp.start, this.ts)} – ${formatTime(this.vp.end, this.ts)}` : "";
     this.rangeEl.dataset.start = String(this.vp.start);
     this.rangeEl.dataset.end = String(this.vp.end);
