@@ -47,6 +47,16 @@ async function settledFile(path, ok) {
 const saved = (page) => page.locator('[data-testid=settings][data-saved="yes"]').waitFor({ timeout: 10_000 });
 
 /** openSettings opens the dialog with Ctrl+, from outside the editor. */
+/** Reloads the IDE, opens main.c and checks it still has the light theme, 18 px and 2 columns. */
+async function reloadStillLight(page) {
+  await page.reload();
+  await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
+  await page.click('.tree-row[data-path="main.c"]');
+  await page.locator('.cm-content[data-path="main.c"]').waitFor();
+  const l = await looks(page);
+  assert.deepEqual([l.theme, l.editorFont, l.editorTab], ["light", "18px", "2"]);
+}
+
 async function openSettings(page) {
   await page.locator(".tree-row").first().click();
   await page.keyboard.press("Control+,");
@@ -107,12 +117,7 @@ describe("settings end to end", { timeout: 240_000, skip: problem ?? false }, ()
   });
 
   test("a reload keeps the settings", async () => {
-    await page.reload();
-    await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
-    await page.click('.tree-row[data-path="main.c"]');
-    await page.locator('.cm-content[data-path="main.c"]').waitFor();
-    const l = await looks(page);
-    assert.deepEqual([l.theme, l.editorFont, l.editorTab], ["light", "18px", "2"]);
+    await reloadStillLight(page);
     await openSettings(page);
     assert.equal(await page.inputValue("[data-testid=settings-theme]"), "light");
     assert.equal(await page.inputValue("[data-testid=settings-font-size]"), "18");
@@ -135,12 +140,7 @@ describe("settings end to end", { timeout: 240_000, skip: problem ?? false }, ()
     }, s.token);
     assert.equal(res.status, 400);
     assert.match(res.body.error.message, /fontSize 99 is not between 8 and 32/);
-    await page.reload();
-    await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
-    await page.click('.tree-row[data-path="main.c"]');
-    await page.locator('.cm-content[data-path="main.c"]').waitFor();
-    const l = await looks(page);
-    assert.deepEqual([l.theme, l.editorFont, l.editorTab], ["light", "18px", "2"]);
+    await reloadStillLight(page);
   });
 
   test('the palette\'s "Theme: High Contrast" switches and saves', async () => {
