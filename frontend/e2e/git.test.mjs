@@ -54,10 +54,13 @@ describe("git in the IDE end to end", { timeout: 180_000, skip: problem ?? false
   const fileIn = (name, path) => section(name).locator(`[data-testid=git-file][data-path="${path}"]`);
 
   test("edit, diff, stage one hunk, commit, push", async () => {
-    await page.locator("body").click();
+    // From inside an editor, as a user presses it: Source Control, not CodeMirror's "find previous".
+    await page.click('.tree-row[data-path="blinky.v"]');
+    await page.locator('.cm-content[data-path="blinky.v"]').click();
     await page.keyboard.press("Control+Shift+G");
     await page.locator("[data-testid=git-message]").waitFor({ state: "visible" });
     assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "git-message");
+    assert.equal(await page.locator(".cm-search").count(), 0, "the editor's find panel opened");
     assert.match(await page.locator("[data-testid=git-branch]").textContent(), /main/);
 
     const lines = readFileSync(join(dir, "blinky.v"), "utf8").split("\n");

@@ -173,7 +173,7 @@ describe("settings end to end", { timeout: 240_000, skip: problem ?? false }, ()
 });
 
 describe("settings on a sessiond that keeps none", { timeout: 60_000, skip: problem ?? false }, () => {
-  test("a change is applied and the dialog says it is not kept here", async () => {
+  test("the dialog says up front that nothing is kept here, and a change still applies", async () => {
     const s = await startSessiond({ settingsFile: "none" });
     const browser = await launch();
     try {
@@ -181,6 +181,8 @@ describe("settings on a sessiond that keeps none", { timeout: 60_000, skip: prob
       await page.goto(s.url);
       await page.waitForSelector("body[data-ready=true]", { timeout: 15_000 });
       await openSettings(page);
+      // Said when the dialog opens, before the user changes anything.
+      assert.match(await page.locator("[data-testid=settings] .dialog-body").first().textContent(), /not kept here.*keeps no settings/);
       await page.selectOption("[data-testid=settings-theme]", "light");
       await page.locator('[data-testid=settings][data-saved="no"]').waitFor({ timeout: 10_000 });
       assert.match(await page.locator("[data-testid=settings-error]").textContent(), /Settings are not kept here.*keeps no settings/);

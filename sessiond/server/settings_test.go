@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"gatewave.dev/sessiond/server"
+	"gatewave.dev/sessiond/settings"
 )
 
 func TestSettingsRoutes(t *testing.T) {
@@ -14,8 +15,8 @@ func TestSettingsRoutes(t *testing.T) {
 	ts := start(t, func(o *server.Options) { o.SettingsFile = file })
 	json := []string{"Content-Type", "application/json"}
 
-	if r := ts.get("/api/v1/settings"); r.Status != 200 || string(r.Body) != `{"theme":"dark","fontSize":13,"tabSize":4}` {
-		t.Fatalf("GET before any save: %d %s", r.Status, r.Body)
+	if r := ts.get("/api/v1/settings"); r.Status != 200 || string(r.Body) != `{"theme":"dark","fontSize":13,"tabSize":4}` || r.Header.Get(settings.NotStoredHeader) != "" {
+		t.Fatalf("GET before any save: %d %v %s", r.Status, r.Header, r.Body)
 	}
 	body := `{"theme":"light","fontSize":18,"tabSize":2}`
 	if r := ts.do("PUT", "/api/v1/settings", []byte(body), json...); r.Status != 200 || string(r.Body) != body {
@@ -64,14 +65,19 @@ func TestSettingsRoutes(t *testing.T) {
 	}
 }
 
-// Without a settings file (a cloud container) GET answers the defaults and
-// PUT says the settings are not kept, rather than pretending to save them.
+// Without a settings file (a cloud container) GET answers the defaults, says
+// in a header that nothing is kept, and PUT says the settings are not kept, rather than pretending to save them.
 func TestSettingsNotKept(t *testing.T) {
 	ts := start(t)
-	if r := ts.get("/api/v1/settings"); r.Status != 200 || string(r.Body) != `{"theme":"dark","fontSize":13,"tabSize":4}` {
+	r := ts.get("/api/v1/settings")
+	if r.Status != 200 || string(r.Body) != `{"theme":"dark","fontSize":13,"tabSize":4}` {
 		t.Fatalf("GET: %d %s", r.Status, r.Body)
 	}
-	r := ts.do("PUT", "/api/v1/settings", []byte(`{"theme":"light","fontSize":18,"tabSize":2}`), "Content-Type", "application/json")
+	// Said before any PUT, so the dialog tells the user up front.
+	if why := r.Header.Get(settings.NotStoredHeader); !strings.Contains(why, "keeps no settings") {
+		t.Fatalf("GET's %s header: %q", settings.NotStoredHeader, why)
+	}
+	r = ts.do("PUT", "/api/v1/settings", []byte(`{"theme":"light","fontSize":18,"tabSize":2}`), "Content-Type", "application/json")
 	if r.Status != 501 || r.err(t).Error.Code != "not_stored" {
 		t.Fatalf("PUT: %d %s", r.Status, r.Body)
 	}

@@ -51,6 +51,8 @@ func (s *Service) Close() error { return nil }
 func (s *Service) get(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if s.file == nil {
+		// Said up front, so the settings dialog tells the user before they change anything.
+		c.Set(NotStoredHeader, notStoredReason)
 		return c.JSON(shared.Defaults())
 	}
 	st, err := s.file.Load()
@@ -61,8 +63,14 @@ func (s *Service) get(c *fiber.Ctx) error {
 	return c.JSON(st)
 }
 
+// NotStoredHeader on GET's answer says why a sessiond keeps no settings
+// (its value); a PUT there is refused with 501 not_stored.
+const NotStoredHeader = "Gatewave-Settings-Not-Stored"
+
+const notStoredReason = "this sessiond keeps no settings (--settings none, the default in a container)"
+
 // errNotStored is PUT's answer on a sessiond that keeps no settings.
-var errNotStored = apierr.New(fiber.StatusNotImplemented, "not_stored", "this sessiond keeps no settings (it was started without --settings)")
+var errNotStored = apierr.New(fiber.StatusNotImplemented, "not_stored", notStoredReason)
 
 func (s *Service) put(c *fiber.Ctx) error {
 	if !strings.HasPrefix(strings.ToLower(c.Get(fiber.HeaderContentType)), fiber.MIMEApplicationJSON) {

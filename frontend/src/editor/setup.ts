@@ -31,7 +31,7 @@ export function baseExtensions(): Extension[] {
     keymap.of([
       ...closeBracketsKeymap,
       ...defaultKeymap,
-      ...searchKeymap,
+      ...ideSearchKeymap,
       ...historyKeymap,
       ...foldKeymap,
       ...completionKeymap,
@@ -43,6 +43,10 @@ export function baseExtensions(): Extension[] {
     Prec.lowest(userConf.of(userExtension(current))),
   ];
 }
+
+// CodeMirror binds Shift-Mod-g to "find previous"; in the IDE Ctrl+Shift+G is Source Control, as in
+// VS Code, so that binding is dropped here (Shift-F3 still finds the previous match).
+const ideSearchKeymap = searchKeymap.map((b) => (b.key === "Mod-g" ? { ...b, shift: undefined } : b));
 
 /** EditorPrefs are the user's settings an editor follows (ui/settings.ts). */
 export interface EditorPrefs {

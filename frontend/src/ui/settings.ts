@@ -2,7 +2,7 @@
 // GET api/v1/settings at start (the cloud answers it from PostgreSQL for the
 // session's owner, the desktop from its config dir), applied live, and saved
 // whole with PUT from the Settings dialog (Ctrl+,) or the Theme commands.
-import { ApiError, type Connection, requestJSON } from "../api/conn";
+import { ApiError, type Connection, request, requestJSON } from "../api/conn";
 import type { Command } from "./palette";
 import { toast } from "./dialog";
 import { h } from "./dom";
@@ -87,7 +87,10 @@ export class UserSettings {
     const cached = localStorage.getItem(themeKey);
     if (cached && themes.some((t) => t.id === cached)) applyTheme(cached as Theme);
     try {
-      const s = await requestJSON<Settings>(this.conn, "GET", "api/v1/settings");
+      const res = await request(this.conn, "GET", "api/v1/settings");
+      // A sessiond that keeps no settings says so up front (sessiond/settings: NotStoredHeader).
+      this.notStored = res.headers.get("Gatewave-Settings-Not-Stored");
+      const s = (await res.json()) as Settings;
       const bad = problem(s);
       if (bad) throw new Error(`the server's settings are not usable: ${bad}`);
       this.current = { theme: s.theme, fontSize: s.fontSize, tabSize: s.tabSize };
