@@ -218,3 +218,54 @@ func (s Stack) IgnoredPath(rel string, isDir bool) bool {
 	}
 	return s.Ignored(rel, isDir)
 }
+
+// Reader reads, through a workspace root, the ignore files that apply to
+// paths met one at a time (a language server's diagnostics), each
+// directory's .gitignore once. It is not safe for concurrent use; make one
+// per pass, so an edited .gitignore is read again by the next.
+type Reader struct {
+	root *os.Root
+	read map[string]*File // by directory; nil for one without a .gitignore
+	base Stack            // .git/info/exclude, then the root's .gitignore
+}
+
+// NewReader reads through root, which confines every open to the workspace.
+func NewReader(root *os.Root) *Reader {
+	r := &Reader{root: root, read: map[string]*File{}}
+	r.base = Stack{}.With(ReadExclude(root)).With(r.dir(""))
+	return r
+}
+
+// Ignored reports whether the file rel (workspace-relative, slash-separated)
+// is ignored, itself or through a directory above it.
+func (r *Reader) Ignored(rel string) bool {
+	stack := r.base
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' {
+			stack = stack.With(r.dir(rel[:i]))
+		}
+	}
+	return stack.IgnoredPath(rel, false)
+}
+
+// dir is dir's .gitignore (a regular file of the workspace), or nil.
+func (r *Reader) dir(dir string) *File {
+	if f, ok := r.read[dir]; ok {
+		return f
+	}
+	name := ".gitignore"
+	if dir != "" {
+		name = dir + "/.gitignore"
+	}
+	var f *File
+	if fh, err := r.root.Open(name); err == nil {
+		if st, err := fh.Stat(); err == nil && st.Mode().IsRegular() {
+			if data, err := io.ReadAll(io.LimitReader(fh, MaxFileSize)); err == nil {
+				f = Parse(dir, data)
+			}
+		}
+		fh.Close()
+	}
+	r.read[dir] = f
+	return f
+}

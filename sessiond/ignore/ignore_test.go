@@ -197,6 +197,52 @@ func TestReadExclude(t *testing.T) {
 	}
 }
 
+// A Reader judges paths met one at a time by every ignore file on the way
+// down, nested ones overriding their parents', and never follows a
+// .gitignore that is a symlink out of the workspace.
+func TestReader(t *testing.T) {
+	dir := t.TempDir()
+	write := func(rel, text string) {
+		t.Helper()
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".git/info/exclude", "*.key\n")
+	write(".gitignore", "build/\n*.gen.v\n")
+	write("rtl/.gitignore", "!keep.gen.v\nscratch/\n")
+	outside := filepath.Join(t.TempDir(), "evil")
+	if err := os.WriteFile(outside, []byte("*\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write("ip/core.v", "module core; endmodule\n")
+	if err := os.Symlink(outside, filepath.Join(dir, "ip", ".gitignore")); err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(openRoot(t, dir))
+	for rel, want := range map[string]bool{
+		"top.v":                  false,
+		"a.key":                  true, // .git/info/exclude
+		"build/top.v":            true, // below an ignored directory
+		"rtl/build/x.v":          true,
+		"rtl/x.gen.v":            true,
+		"rtl/keep.gen.v":         false, // re-included by the nested file
+		"rtl/scratch/t.v":        true,
+		"scratch/t.v":            false, // rtl/.gitignore applies below rtl/ only
+		"ip/core.v":              false, // the symlinked .gitignore is not read
+		"missing/dir/deep/a.v":   false,
+		"missing/dir/deep/a.key": true,
+	} {
+		if got := r.Ignored(rel); got != want {
+			t.Errorf("Ignored(%q) = %v, want %v", rel, got, want)
+		}
+	}
+}
+
 func openRoot(t *testing.T, dir string) *os.Root {
 	t.Helper()
 	r, err := os.OpenRoot(dir)

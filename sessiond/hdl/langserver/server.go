@@ -24,6 +24,7 @@ import (
 	"gatewave.dev/sessiond/hdl/design"
 	"gatewave.dev/sessiond/hdl/lint"
 	"gatewave.dev/sessiond/hdl/project"
+	"gatewave.dev/sessiond/ignore"
 	"gatewave.dev/sessiond/lsp/jsonrpc"
 	"gatewave.dev/sessiond/watch"
 )
@@ -609,6 +610,10 @@ func (s *Server) watchLoop(ch <-chan []watch.Event) {
 			var rels []string
 			saved := false
 			for _, e := range batch {
+				if path.Base(e.Path) == ".gitignore" {
+					// What shows problems may have changed anywhere below it.
+					s.publishAllAsync()
+				}
 				if e.Path == project.ConfigFile || project.IsHDL(e.Path) {
 					rels = append(rels, e.Path)
 				}
@@ -802,9 +807,22 @@ func (s *Server) publish(rels []string) {
 		diags []Diagnostic
 	}
 	var all []out
+	// A .gitignore'd file (generated, a scratch copy) keeps its definitions
+	// in the index but shows no problems unless it is open, as git hides it.
+	ign := ignore.NewReader(s.proj.FS())
+	s.mu.Lock()
+	open := make(map[string]bool, len(s.docs))
+	for rel := range s.docs {
+		open[rel] = true
+	}
+	s.mu.Unlock()
 	s.proj.View(func(v *project.Snapshot) {
 		for _, rel := range rels {
 			var ds []Diagnostic
+			if !open[rel] && ign.Ignored(rel) {
+				all = append(all, out{rel, nil})
+				continue
+			}
 			if isPinFile(rel) {
 				ds = s.pinDiagnostics(v, rel)
 			} else if src := v.Source(rel); src != nil {

@@ -124,6 +124,10 @@ func (p *Project) Close() error { return p.root.Close() }
 // Root is the workspace directory.
 func (p *Project) Root() string { return p.opts.Root }
 
+// FS is the workspace opened as an os.Root, which confines every open to
+// it; it is valid until Close.
+func (p *Project) FS() *os.Root { return p.root }
+
 // Config is the configuration in effect and the error that kept the
 // workspace's file from taking effect, if any.
 func (p *Project) Config() (Config, error) {
