@@ -161,8 +161,9 @@ cat <<MSG
     Sign in:   demo / $demo_pw
 
   Signing in starts a session in a warm container; signing out saves your
-  work to the ide/autosave branch of your repo:
-    git clone http://demo:$demo_pw@127.0.0.1:$port/git/demo.git
+  work to the ide/autosave branch of your repo (git asks for the password;
+  it never goes in the URL, where git would keep it in .git/config):
+    git clone http://demo@127.0.0.1:$port/git/demo.git
 
   Logs: $state/cloud.log, $state/nodegw.log. Ctrl-C stops everything.
 

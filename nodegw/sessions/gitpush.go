@@ -124,6 +124,7 @@ type pushOptions struct {
 const (
 	pushNewRef  = "refs/gitpush/new"
 	pushLastRef = "refs/gitpush/last"
+	pushSnapRef = "refs/gitpush/snapshot"
 )
 
 // pushBranch snapshots the workspace, takes Branch out of the bundle as
@@ -181,14 +182,27 @@ func pushBranch(ctx context.Context, o pushOptions) (fleetproto.GitResult, error
 			found = true
 		}
 	}
-	if !found {
-		res.Refused = fleetproto.GitNoBranch
-		res.Message = fmt.Sprintf("there is no branch %q in the workspace: commit on it first", o.Branch)
-		return res, nil
-	}
-	if _, err := git("-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", "--no-tags", f.Name(),
-		"+"+want+":"+pushNewRef); err != nil {
-		return res, fmt.Errorf("push: the workspace's snapshot is unreadable: %w", err)
+	if found {
+		if _, err := git("-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", "--no-tags", f.Name(),
+			"+"+want+":"+pushNewRef); err != nil {
+			return res, fmt.Errorf("push: the workspace's snapshot is unreadable: %w", err)
+		}
+	} else {
+		// git leaves a ref out of the bundle when this repo has its commit
+		// already (pushed or autosaved before, so a prerequisite): the
+		// snapshot commit, always in the bundle, names it.
+		sha, err := knownBranchCommit(git, f.Name(), want)
+		if err != nil {
+			return res, err
+		}
+		if sha == "" {
+			res.Refused = fleetproto.GitNoBranch
+			res.Message = fmt.Sprintf("there is no branch %q in the workspace: commit on it first", o.Branch)
+			return res, nil
+		}
+		if _, err := git("update-ref", pushNewRef, sha); err != nil {
+			return res, fmt.Errorf("push: %w", err)
+		}
 	}
 	sha, err := git("rev-parse", "--verify", "--quiet", pushNewRef+"^{commit}")
 	if err != nil || !savefmt.ValidCommit(sha) {
@@ -209,6 +223,36 @@ func pushBranch(ctx context.Context, o pushOptions) (fleetproto.GitResult, error
 	}
 	_, _ = git("update-ref", pushLastRef, sha)
 	return res, nil
+}
+
+// knownBranchCommit is the commit the snapshot in bundle says ref points at
+// ("Gatewave-Ref: <ref> <commit>" in its message), when this repo already
+// holds that commit; "" when it names none, or one this repo does not
+// have (the container wrote the message: a commit id it names is used only
+// if it is one of the workspace's own commits the node has kept).
+func knownBranchCommit(git func(...string) (string, error), bundle, ref string) (string, error) {
+	if _, err := git("-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-write-fetch-head", "--no-tags", bundle,
+		"+"+savefmt.SnapshotRef+":"+pushSnapRef); err != nil {
+		return "", fmt.Errorf("push: the workspace's snapshot is unreadable: %w", err)
+	}
+	msg, err := git("cat-file", "commit", pushSnapRef)
+	if err != nil {
+		return "", fmt.Errorf("push: the workspace's snapshot is unreadable: %w", err)
+	}
+	for _, line := range strings.Split(msg, "\n") {
+		rest, ok := strings.CutPrefix(line, "Gatewave-Ref: ")
+		if !ok {
+			continue
+		}
+		name, sha, ok := strings.Cut(rest, " ")
+		if !ok || name != ref || !savefmt.ValidCommit(sha) {
+			continue
+		}
+		if typ, err := git("cat-file", "-t", sha); err == nil && typ == "commit" {
+			return sha, nil
+		}
+	}
+	return "", nil
 }
 
 // pushOutput is what git said, for the user, who pushed their branch

@@ -96,6 +96,13 @@ func TestGitPushAndFetch(t *testing.T) {
 	if res, err = n.push(c, "session-git1", "main"); err != nil || res.Refused != "" {
 		t.Fatalf("push after the merge = %+v, %v", res, err)
 	}
+	// Push again with nothing new: the node has main's commit already (git
+	// leaves the ref out of the snapshot bundle), and the answer is that
+	// all is up to date, not "no such branch".
+	merged := res.Commit
+	if res, err = n.push(c, "session-git1", "main"); err != nil || res.Refused != "" || res.Commit != merged {
+		t.Fatalf("a second push of the same commit = %+v, %v; want %s, up to date", res, err, merged)
+	}
 	// A branch the workspace does not have.
 	if res, err = n.push(c, "session-git1", "nope"); err != nil || res.Refused != fleetproto.GitNoBranch {
 		t.Fatalf("push of a missing branch = %+v, %v", res, err)
