@@ -185,6 +185,30 @@ describe("git through the cloud's tunnel, from the Source Control panel", { time
     await screenshot(page, "cloud-git-06-pushed-again");
   });
 
+  test("Commit with nothing staged offers to stage all and commit; a second push with nothing new is up to date", async (t) => {
+    if (!ready(t)) return;
+    await editAndSave(page, "hello.v", "// a third edit, never staged by hand\n");
+    await fileIn("changes", "hello.v").waitFor({ timeout: 20_000 });
+    await page.fill("[data-testid=git-message]", "Third edit");
+    await page.click("[data-testid=git-commit]");
+    const ask = page.getByRole("dialog", { name: "Commit all changes?" });
+    await ask.waitFor();
+    assert.match(await ask.textContent(), /Nothing is staged\. Stage all changes \(1 file\) and commit them\?/);
+    await screenshot(page, "cloud-git-07-smart-commit");
+    await ask.getByRole("button", { name: "Stage all and commit" }).click();
+    await output().filter({ hasText: "Third edit" }).waitFor({ timeout: 15_000 });
+    await section("changes").waitFor({ state: "detached", timeout: 15_000 });
+    const pushed = await syncDone("push");
+    assert.equal(pushed.error, false, pushed.text);
+    await page.locator("[data-testid=git-sync]", { hasText: "↑" }).waitFor({ state: "detached", timeout: 15_000 });
+    // Nothing new: the node has main's commit already, and says so in git's words.
+    const again = await syncDone("push");
+    assert.equal(again.error, false, again.text);
+    assert.doesNotMatch(again.text, /no branch/);
+    const { stdout: subject } = await run("git", ["-C", await clone(), "log", "-1", "--format=%s"]);
+    assert.equal(subject.trim(), "Third edit");
+  });
+
   test("pushing the autosave branch or an option-like name is refused", async (t) => {
     if (!ready(t)) return;
     for (const branch of ["ide/autosave", "--force", "main:refs/heads/other"]) {

@@ -80,6 +80,13 @@ const themed: Extension = [
     ".cm-panels": { backgroundColor: "var(--bg-side)", color: "var(--fg)" },
     ".cm-panels.cm-panels-top": { borderBottom: "1px solid var(--border)" },
     ".cm-panels.cm-panels-bottom": { borderTop: "1px solid var(--border)" },
+    // The find/replace panel's fields and buttons in the theme's colours (CodeMirror's own are light grey).
+    ".cm-panel .cm-textfield": { backgroundColor: "var(--bg)", color: "var(--fg)", border: "1px solid var(--border)", borderRadius: "3px", padding: "2px 6px" },
+    ".cm-panel .cm-textfield:focus": { outline: "1px solid var(--focus)", borderColor: "var(--focus)" },
+    ".cm-panel .cm-button": { backgroundImage: "none", backgroundColor: "var(--bg-hover)", color: "var(--fg)", border: "1px solid var(--border)", borderRadius: "3px" },
+    ".cm-panel .cm-button:hover": { backgroundColor: "var(--bg-active)" },
+    ".cm-panel label": { color: "var(--fg)" },
+    ".cm-panel.cm-search [name=close]": { color: "var(--fg-dim)" },
     ".cm-searchMatch": { backgroundColor: "var(--search-match)", outline: "1px solid var(--accent-strong)" },
     ".cm-searchMatch.cm-searchMatch-selected": { backgroundColor: "var(--selection)" },
     ".cm-activeLine": { backgroundColor: "var(--active-line)" },

@@ -177,6 +177,20 @@ export class GitPanel {
 
   async commit(amend = false): Promise<void> {
     if (this.busy) return;
+    // As VS Code's smart commit: nothing staged but changes made, so offer to commit them all.
+    const st = this.status;
+    const unstaged = st ? [...st.changes, ...st.untracked] : [];
+    if (!amend && st && !st.staged.length && !st.conflicts.length && unstaged.length) {
+      const n = unstaged.length;
+      if (!(await confirm("Commit all changes?", `Nothing is staged. Stage all changes (${n} file${n === 1 ? "" : "s"}) and commit them?`, "Stage all and commit"))) return;
+      try {
+        this.render(await this.api.stage({ paths: unstaged.flatMap(entryPaths) }));
+      } catch (err) {
+        this.show((err as Error).message, true);
+        toast((err as Error).message, "error", 10_000);
+        return;
+      }
+    }
     this.setBusy(true);
     try {
       const r = await this.api.commit(this.message.value, amend);
