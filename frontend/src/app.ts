@@ -238,6 +238,7 @@ export class App {
       statusItem.title = detail;
     });
     this.problemsCount.addEventListener("click", () => this.showPanel("problems"));
+    this.renderProblems(); // "No problems" until a language server or a build says otherwise
     this.lspEl.addEventListener("click", () => {
       if (this.lspEl.title) toast(this.lspEl.title, this.lspEl.dataset.level === "error" ? "error" : "info", 10_000);
     });
