@@ -97,9 +97,62 @@ type Gateway struct {
 	log   *slog.Logger
 	wsURL string
 
-	mu   sync.Mutex
-	ctl  *control         // the live control stream, nil between connections
-	pool *fleetproto.Pool // the last pool report, resent after each reconnect
+	mu    sync.Mutex
+	ctl   *control         // the live control stream, nil between connections
+	pool  *fleetproto.Pool // the last pool report, resent after each reconnect
+	tasks map[int64]taskReport
+}
+
+// taskReport is the latest state reported for a task, resent after each
+// reconnect so the cloud learns what happened while the link was down.
+type taskReport struct {
+	u  *fleetproto.TaskUpdate
+	at time.Time
+}
+
+// keepTerminal is how long a task's final report is resent on reconnects.
+const keepTerminal = 15 * time.Minute
+
+// ErrOffline is returned by Send when the node has no link to the cloud.
+var ErrOffline = errors.New("gateway: not connected to the cloud")
+
+// ReportTask sends a task's new state now if connected, and again after
+// every reconnect (the final state for keepTerminal, the others until the
+// task ends), so no state change is lost to a dropped link.
+func (g *Gateway) ReportTask(u *fleetproto.TaskUpdate) {
+	now := time.Now()
+	g.mu.Lock()
+	if g.tasks == nil {
+		g.tasks = map[int64]taskReport{}
+	}
+	for id, r := range g.tasks {
+		if fleetproto.TaskTerminal(r.u.State) && now.Sub(r.at) > keepTerminal {
+			delete(g.tasks, id)
+		}
+	}
+	if old, ok := g.tasks[u.ID]; !ok || old.u.Attempt <= u.Attempt {
+		g.tasks[u.ID] = taskReport{u: u, at: now}
+	}
+	c := g.ctl
+	g.mu.Unlock()
+	if c != nil {
+		if err := c.send(u); err != nil {
+			g.log.Warn("report task", "task", u.ID, "err", err)
+		}
+	}
+}
+
+// Send writes one message on the control stream now; it returns
+// ErrOffline between connections (task logs use it: a chunk lost to a
+// dropped link is not resent).
+func (g *Gateway) Send(m fleetproto.Message) error {
+	g.mu.Lock()
+	c := g.ctl
+	g.mu.Unlock()
+	if c == nil {
+		return ErrOffline
+	}
+	return c.send(m)
 }
 
 // ReportPool sends the warm pool's state to the cloud now if connected, and
@@ -267,11 +320,20 @@ func (g *Gateway) session(ctx context.Context) (retryAfter time.Duration, err er
 	g.mu.Lock()
 	g.ctl = c
 	pool := g.pool
+	reports := make([]*fleetproto.TaskUpdate, 0, len(g.tasks))
+	for _, r := range g.tasks {
+		reports = append(reports, r.u)
+	}
 	g.mu.Unlock()
 	defer func() { g.mu.Lock(); g.ctl = nil; g.mu.Unlock() }()
 	if pool != nil {
 		if err := c.send(pool); err != nil {
 			return 0, fmt.Errorf("report pool: %w", err)
+		}
+	}
+	for _, u := range reports {
+		if err := c.send(u); err != nil {
+			return 0, fmt.Errorf("report task %d: %w", u.ID, err)
 		}
 	}
 	g.emit(Event{Kind: "connected"})

@@ -138,6 +138,10 @@ func newMessage(t Type) Message {
 		return new(Error)
 	case TypePool:
 		return new(Pool)
+	case TypeTaskUpdate:
+		return new(TaskUpdate)
+	case TypeTaskLog:
+		return new(TaskLog)
 	}
 	return nil
 }
@@ -195,6 +199,10 @@ func validate(m Message) error {
 		if m.Name == "" {
 			return errors.New("command: empty name")
 		}
+	case *TaskUpdate:
+		return m.validate()
+	case *TaskLog:
+		return m.validate()
 	case *Pool:
 		if len(m.Containers) > MaxPoolContainers {
 			return fmt.Errorf("pool: %d containers, at most %d", len(m.Containers), MaxPoolContainers)

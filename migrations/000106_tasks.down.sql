@@ -1,0 +1,3 @@
+DROP TABLE task_logs;
+DROP TABLE task_events;
+DROP TABLE tasks;
