@@ -71,6 +71,11 @@ type Options struct {
 	// (the sessions service stores it). It runs on the node's read loop,
 	// so it must not block for long.
 	OnPool func(nodeID int64, node string, p *fleetproto.Pool)
+	// OnTaskUpdate and OnTaskLog, when set, receive a node's task
+	// reports (the tasks service stores them); like OnPool they run on
+	// the read loop. A node without them set has its reports dropped.
+	OnTaskUpdate func(nodeID int64, node string, u *fleetproto.TaskUpdate)
+	OnTaskLog    func(nodeID int64, node string, l *fleetproto.TaskLog)
 	// InternalToken is the secret every replica shares for
 	// replica-to-replica calls. Empty means this replica neither forwards
 	// to nor serves other replicas: it reaches only nodes linked to it.
@@ -531,6 +536,14 @@ func (h *Hub) readLoop(nc *nodeConn, log *slog.Logger) string {
 		case *fleetproto.Pool:
 			if h.opts.OnPool != nil {
 				h.opts.OnPool(nc.id, nc.name, m)
+			}
+		case *fleetproto.TaskUpdate:
+			if h.opts.OnTaskUpdate != nil {
+				h.opts.OnTaskUpdate(nc.id, nc.name, m)
+			}
+		case *fleetproto.TaskLog:
+			if h.opts.OnTaskLog != nil {
+				h.opts.OnTaskLog(nc.id, nc.name, m)
 			}
 		case *fleetproto.Error:
 			log.Warn("node reported an error", "code", m.Code, "message", m.Message)

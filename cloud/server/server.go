@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -28,6 +29,7 @@ import (
 	"gatewave.dev/cloud/githost"
 	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/cloud/store"
+	"gatewave.dev/cloud/tasks"
 	"gatewave.dev/cloud/web"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/fleetproto"
@@ -55,6 +57,10 @@ type Options struct {
 	// Sessions configures sessions; its DB, Hub, Accounts, Git, GitURL
 	// and Logger are filled in.
 	Sessions sessions.Options
+	// Tasks configures batch tasks; its DB, Fleet, Git, GitURL,
+	// Accounts and Logger are filled in. Tasks.Objects (the object
+	// store) is optional: without it tasks have no inputs or artifacts.
+	Tasks tasks.Options
 	// Logger is the one logger. Nil means slog.Default().
 	Logger *slog.Logger
 	// Internal listens for replica-to-replica calls (forwarded node
@@ -74,6 +80,7 @@ type Server struct {
 	Accounts *accounts.Accounts // nil without Options.GitRoot
 	Git      *githost.Host      // nil without Options.GitRoot
 	Sessions *sessions.Service  // nil without Options.GitRoot
+	Tasks    *tasks.Service     // nil without Options.GitRoot
 	log      *slog.Logger
 	internal net.Listener
 }
@@ -95,8 +102,11 @@ func New(opts Options) (*Server, error) {
 	fo := opts.Fleet
 	fo.Store, fo.Logger, fo.Registerer = st, opts.Logger, reg
 	var svc *sessions.Service
+	var tsvc *tasks.Service
 	if opts.GitRoot != "" {
 		fo.OnPool = func(id int64, node string, p *fleetproto.Pool) { svc.OnPool(id, node, p) }
+		fo.OnTaskUpdate = func(id int64, node string, u *fleetproto.TaskUpdate) { tsvc.OnUpdate(id, node, u) }
+		fo.OnTaskLog = func(id int64, node string, l *fleetproto.TaskLog) { tsvc.OnLog(id, node, l) }
 	}
 	hub, err := fleet.New(fo)
 	if err != nil {
@@ -142,7 +152,7 @@ func New(opts Options) (*Server, error) {
 			return nil, err
 		}
 		var authorize githost.Authorizer = func(ctx context.Context, owner, user, pass string, push bool) error {
-			return svc.GitAuthorizer(acc.GitAuthorizer())(ctx, owner, user, pass, push)
+			return svc.GitAuthorizer(tsvc.GitAuthorizer(acc.GitAuthorizer()))(ctx, owner, user, pass, push)
 		}
 		git, err = githost.New(githost.Options{Root: opts.GitRoot, Authorize: authorize, ClientIP: acc.ClientIP, Logger: opts.Logger})
 		if err != nil {
@@ -153,11 +163,17 @@ func New(opts Options) (*Server, error) {
 		if svc, err = sessions.New(so); err != nil {
 			return nil, err
 		}
-		s.Accounts, s.Git, s.Sessions = acc, git, svc
+		to := opts.Tasks
+		to.DB, to.Fleet, to.Git, to.GitURL, to.Accounts, to.Logger = opts.Pool, hub, git, opts.GitURL, acc, opts.Logger
+		if tsvc, err = tasks.New(to); err != nil {
+			return nil, err
+		}
+		s.Accounts, s.Git, s.Sessions, s.Tasks = acc, git, svc, tsvc
 		app.All("/git/*", git.Handler())
 		web.Mount(app)
 		acc.Mount(app)
 		svc.Mount(app)
+		tsvc.Mount(app)
 	}
 
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true, "replica": hub.Replica()}) })
@@ -273,7 +289,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() {
 		defer close(sessDone)
 		if s.Sessions != nil {
+			var wg sync.WaitGroup
+			wg.Go(func() { s.Tasks.Run(sctx) })
 			s.Sessions.Run(sctx)
+			wg.Wait()
 		}
 	}()
 	defer func() { scancel(); <-sessDone }()

@@ -1,0 +1,225 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"gatewave.dev/shared/fleetproto"
+)
+
+// nodeReport is a task update or log chunk as a node sent it.
+type nodeReport struct {
+	nodeID int64
+	node   string
+	update *fleetproto.TaskUpdate
+	log    *fleetproto.TaskLog
+}
+
+// OnUpdate takes a node's task report (fleet.Options.OnTaskUpdate). It
+// only queues it: the hub's read loop must not wait on the database.
+func (s *Service) OnUpdate(nodeID int64, node string, u *fleetproto.TaskUpdate) {
+	s.enqueue(nodeReport{nodeID: nodeID, node: node, update: u})
+}
+
+// OnLog takes a node's chunk of task output (fleet.Options.OnTaskLog).
+func (s *Service) OnLog(nodeID int64, node string, l *fleetproto.TaskLog) {
+	s.enqueue(nodeReport{nodeID: nodeID, node: node, log: l})
+}
+
+func (s *Service) enqueue(r nodeReport) {
+	select {
+	case s.updates <- r:
+	default:
+		// Behind: wait rather than drop a state change.
+		s.updates <- r
+	}
+}
+
+// applyReports writes node reports in arrival order.
+func (s *Service) applyReports(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.updates:
+			var err error
+			if r.update != nil {
+				err = s.applyUpdate(ctx, r)
+			} else {
+				err = s.applyLog(ctx, r)
+			}
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("apply node task report", "node", r.node, "err", err)
+			}
+		}
+	}
+}
+
+// applyUpdate records a node's new state for a task attempt it holds.
+// A report about an attempt the node no longer holds (the task was
+// cancelled, or lost and given to another node) stops it there.
+func (s *Service) applyUpdate(ctx context.Context, r nodeReport) error {
+	u := r.update
+	stale := false
+	changed := false
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var state string
+		var attempt int
+		var nodeID *int64
+		err := tx.QueryRow(ctx, `SELECT state, attempt, node_id FROM tasks WHERE id = $1 FOR UPDATE`, u.ID).Scan(&state, &attempt, &nodeID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			stale = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if attempt != u.Attempt || nodeID == nil || *nodeID != r.nodeID || fleetproto.TaskTerminal(state) || state == fleetproto.TaskQueued {
+			// Not this node's attempt any more. A final report of it
+			// needs nothing; a live one is stopped.
+			stale = !fleetproto.TaskTerminal(u.State)
+			return nil
+		}
+		if rank[u.State] <= rank[state] && u.State == state {
+			return nil // a resend after a reconnect
+		}
+		if rank[u.State] < rank[state] {
+			return nil // late: never move backwards
+		}
+		detail := u.Detail
+		if len(detail) > fleetproto.MaxTaskDetail {
+			detail = detail[:fleetproto.MaxTaskDetail]
+		}
+		arts := u.Artifacts
+		if arts == nil {
+			arts = map[string]int64{}
+		}
+		ab, _ := json.Marshal(arts)
+		_, err = tx.Exec(ctx, `UPDATE tasks SET state = $2, detail = $3, updated_at = now(),
+			exit_code = coalesce($4, exit_code),
+			image = CASE WHEN $5 <> '' THEN $5 ELSE image END,
+			image_cached = CASE WHEN $5 <> '' THEN $6 ELSE image_cached END,
+			artifacts = CASE WHEN $7::jsonb <> '{}'::jsonb THEN $7::jsonb ELSE artifacts END,
+			running_at = CASE WHEN $2 = 'running' THEN now() ELSE running_at END,
+			finished_at = CASE WHEN $8 THEN now() ELSE finished_at END,
+			git_token_hash = CASE WHEN $8 THEN NULL ELSE git_token_hash END
+			WHERE id = $1`, u.ID, u.State, detail, u.ExitCode, u.Image, u.Cached, string(ab), fleetproto.TaskTerminal(u.State))
+		if err != nil {
+			return fmt.Errorf("task %d: %w", u.ID, err)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, node_id, detail) VALUES ($1, $2, $3, $4, $5)`,
+			u.ID, u.Attempt, u.State, r.nodeID, detail)
+		changed = true
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if stale {
+		go s.stopOnNode(context.WithoutCancel(ctx), r.node, u.ID, u.Attempt)
+	}
+	if changed && fleetproto.TaskTerminal(u.State) {
+		s.Kick() // its resources are free
+	}
+	return nil
+}
+
+// applyLog stores a chunk of output from the node running that attempt.
+func (s *Service) applyLog(ctx context.Context, r nodeReport) error {
+	l := r.log
+	_, err := s.db.Exec(ctx, `INSERT INTO task_logs (task_id, attempt, seq, data)
+		SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND attempt = $2 AND node_id = $5)
+		ON CONFLICT DO NOTHING`, l.ID, l.Attempt, l.Seq, l.Data, r.nodeID)
+	if err != nil {
+		return fmt.Errorf("task %d log: %w", l.ID, err)
+	}
+	return nil
+}
+
+// sweepLost marks tasks on nodes that went offline as lost, and queues
+// them again while they have attempts left; it also fails attempts that
+// outlived their timeout by far without their node saying so.
+func (s *Service) sweepLost(ctx context.Context) error {
+	type lost struct {
+		id, node    int64
+		name        string
+		attempt     int
+		maxAttempts int
+	}
+	var ls []lost
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT t.id, t.node_id, n.name, t.attempt, t.max_attempts FROM tasks t JOIN nodes n ON n.id = t.node_id
+			WHERE t.state = ANY($1) AND n.status <> 'online' FOR UPDATE OF t SKIP LOCKED`, activeStates)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var l lost
+			if err := rows.Scan(&l.id, &l.node, &l.name, &l.attempt, &l.maxAttempts); err != nil {
+				rows.Close()
+				return err
+			}
+			ls = append(ls, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, l := range ls {
+			why := fmt.Sprintf("node %s went offline during attempt %d", l.name, l.attempt)
+			if _, err := tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, node_id, detail) VALUES ($1, $2, 'lost', $3, $4)`,
+				l.id, l.attempt, l.node, why); err != nil {
+				return err
+			}
+			if l.attempt < l.maxAttempts {
+				retry := fmt.Sprintf("%s; queued again (attempt %d of %d next)", why, l.attempt+1, l.maxAttempts)
+				if _, err := tx.Exec(ctx, `UPDATE tasks SET state = 'queued', node_id = NULL, git_token_hash = NULL, detail = $2,
+					updated_at = now() WHERE id = $1`, l.id, retry); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, detail) VALUES ($1, $2, 'queued', $3)`,
+					l.id, l.attempt, retry); err != nil {
+					return err
+				}
+				continue
+			}
+			if _, err := tx.Exec(ctx, `UPDATE tasks SET state = 'lost', git_token_hash = NULL, finished_at = now(), updated_at = now(),
+				detail = $2 WHERE id = $1`, l.id, fmt.Sprintf("%s; no attempts left (%d of %d)", why, l.attempt, l.maxAttempts)); err != nil {
+				return err
+			}
+		}
+		// Attempts far past their timeout whose node never said.
+		_, err = tx.Exec(ctx, `WITH over AS (
+				UPDATE tasks SET state = 'failed', git_token_hash = NULL, finished_at = now(), updated_at = now(),
+					detail = 'the node did not report the end of the task within its timeout'
+				WHERE state = ANY($1) AND dispatched_at + make_interval(secs => timeout_ms / 1000.0) + interval '10 minutes' < now()
+				RETURNING id, attempt, node_id, detail)
+			INSERT INTO task_events (task_id, attempt, state, node_id, detail) SELECT id, attempt, 'failed', node_id, detail FROM over`, activeStates)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sweep lost tasks: %w", err)
+	}
+	for _, l := range ls {
+		s.log.Warn("task lost with its node", "task", l.id, "node", l.name, "attempt", l.attempt, "retry", l.attempt < l.maxAttempts)
+	}
+	if len(ls) > 0 {
+		s.Kick()
+	}
+	return nil
+}
+
+// state returns a task's state and attempt.
+func (s *Service) state(ctx context.Context, id int64) (string, int, error) {
+	var st string
+	var attempt int
+	err := s.db.QueryRow(ctx, `SELECT state, attempt FROM tasks WHERE id = $1`, id).Scan(&st, &attempt)
+	return st, attempt, err
+}
+
+var pollEvery = 200 * time.Millisecond
