@@ -199,7 +199,9 @@ func (s *Service) getArtifact(c *fiber.Ctx) error {
 }
 
 // UploadKey is where a user's upload is kept in the object store.
-func UploadKey(userID int64, name string) string { return fmt.Sprintf("users/%d/uploads/%s", userID, name) }
+func UploadKey(userID int64, name string) string {
+	return fmt.Sprintf("users/%d/uploads/%s", userID, name)
+}
 
 func (s *Service) postUpload(c *fiber.Ctx) error {
 	if err := s.opts.Accounts.CheckAPICSRF(c); err != nil {

@@ -85,7 +85,7 @@ func TestScheduleFitsResourcesLabelsPriorityAndQuota(t *testing.T) {
 		}
 		return tk.ID
 	}
-	low := submit(func(s *Spec) { s.Resources.CPUs = 4 })                                                // fills "big"
+	low := submit(func(s *Spec) { s.Resources.CPUs = 4 })                                                  // fills "big"
 	board := submit(func(s *Spec) { s.Labels = map[string]string{"board": "icebreaker"}; s.Priority = 1 }) // only "fpga"
 	urgent := submit(func(s *Spec) { s.Priority = 5; s.Resources.CPUs = 1 })
 	fourth := submit(func(s *Spec) {}) // over ada's quota of 3
