@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,11 +18,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/docker/docker/client"
+
 	"gatewave.dev/shared/cliflag"
 
 	"gatewave.dev/nodegw/gateway"
 	"gatewave.dev/nodegw/gitcache"
 	"gatewave.dev/nodegw/pool"
+	"gatewave.dev/nodegw/probes"
 	"gatewave.dev/nodegw/resources"
 	"gatewave.dev/nodegw/sessions"
 	"gatewave.dev/shared/fleetproto"
@@ -66,6 +70,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	stdDisk := fs.Int64("standard-disk-mib", 0, "standard container workspace size in MiB (default 16384; negative: no quota, a plain volume)")
 	burstDisk := fs.Int64("burst-disk-mib", 0, "over-subscribed container workspace size in MiB (default 16384; negative: no quota)")
 	shutdownPool := fs.Bool("shutdown-pool", false, "on exit, save every open workspace and remove the pool's containers (those whose save fails are kept)")
+	allowExec := fs.Bool("allow-exec", envBool(env, "NODEGW_ALLOW_EXEC", false), "let operators run bounded commands on this node (cloud node exec; env NODEGW_ALLOW_EXEC)")
 	lb := cliflag.KeyValues{}
 	fs.Var(lb, "label", "label key=value reported at registration (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -78,7 +83,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewJSONHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	// The logs probe shows an operator the gateway's recent lines.
+	ring := probes.NewLogRing(0, 0)
+	log := slog.New(slog.NewJSONHandler(io.MultiWriter(ring, env.Stderr), &slog.HandlerOptions{Level: level}))
 
 	token := env.Getenv("NODEGW_TOKEN")
 	if *tokenFile != "" {
@@ -162,6 +169,16 @@ func Run(ctx context.Context, args []string, env Env) int {
 		})
 		wg.Go(func() { svc.Run(ctx) })
 	}
+	if gopts.Commands == nil {
+		gopts.Commands = map[string]gateway.CommandHandler{}
+	}
+	maps.Copy(gopts.Commands, probes.New(probes.Options{
+		Docker: probeDocker(*withPool, log), DiskPaths: probeDisks(*withPool, *diskPath, *stateDir), Logs: ring,
+		AllowExec: *allowExec, Logger: log,
+	}).Commands())
+	if *allowExec {
+		log.Warn("host.exec is allowed: operators with the admin token can run commands on this node")
+	}
 	g, err := gateway.New(gopts)
 	if err != nil {
 		log.Error("configuration", "err", err)
@@ -178,6 +195,28 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 1
 	}
 	return 0
+}
+
+// probeDocker is the dockerd the docker probe asks: the pool's, none
+// without the pool.
+func probeDocker(withPool bool, log *slog.Logger) *client.Client {
+	if !withPool {
+		return nil
+	}
+	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		log.Warn("docker probe: no docker client", "err", err)
+		return nil
+	}
+	return dc
+}
+
+// probeDisks are the file systems the disk probe reports.
+func probeDisks(withPool bool, diskPath, stateDir string) []string {
+	if withPool && stateDir != diskPath {
+		return []string{diskPath, stateDir}
+	}
+	return []string{diskPath}
 }
 
 func envBool(env Env, key string, def bool) bool {
