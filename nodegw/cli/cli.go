@@ -28,6 +28,7 @@ import (
 	"gatewave.dev/nodegw/probes"
 	"gatewave.dev/nodegw/resources"
 	"gatewave.dev/nodegw/sessions"
+	"gatewave.dev/nodegw/tasks"
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -107,9 +108,17 @@ func Run(ctx context.Context, args []string, env Env) int {
 	var gp atomic.Pointer[gateway.Gateway]
 	var svc *sessions.Service
 	var p *pool.Pool
+	var runner *tasks.Runner
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
+		if runner != nil {
+			sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
+			defer scancel()
+			if err := runner.Shutdown(sctx); err != nil {
+				log.Error("tasks shutdown", "err", err)
+			}
+		}
 		if p != nil && *shutdownPool {
 			sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer scancel()
@@ -160,6 +169,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 			return 2
 		}
 		gopts.Streams, gopts.Commands = svc.Streams(), svc.Commands()
+		if runner, err = newTaskRunner(filepath.Join(*stateDir, "tasks"), log, &gp); err != nil {
+			log.Error("tasks", "err", err)
+			return 2
+		}
+		maps.Copy(gopts.Commands, runner.Commands())
 		log.Info("warm pool", "classes", fmt.Sprintf("%+v", classes), "image", *image)
 		wg.Go(func() {
 			if err := p.Run(ctx); err != nil {
@@ -195,6 +209,29 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 1
 	}
 	return 0
+}
+
+// newTaskRunner runs batch tasks on the pool's dockerd, reporting through
+// the gateway once it exists (no task arrives before it does).
+func newTaskRunner(dir string, log *slog.Logger, gp *atomic.Pointer[gateway.Gateway]) (*tasks.Runner, error) {
+	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return tasks.New(tasks.Options{
+		Docker: dc, StateDir: dir, Logger: log,
+		Report: func(u *fleetproto.TaskUpdate) {
+			if g := gp.Load(); g != nil {
+				g.ReportTask(u)
+			}
+		},
+		Log: func(l *fleetproto.TaskLog) error {
+			if g := gp.Load(); g != nil {
+				return g.Send(l)
+			}
+			return gateway.ErrOffline
+		},
+	})
 }
 
 // probeDocker is the dockerd the docker probe asks: the pool's, none

@@ -58,7 +58,7 @@ func (r *Runner) ensureImage(t *task, envGit string, logw io.Writer) error {
 		Remove:      true,
 		ForceRemove: true,
 		PullParent:  false,
-		NetworkMode: r.opts.Network, // RUN steps get no network either
+		NetworkMode: "none", // RUN steps get no network: nothing comes from outside
 		Memory:      a.MemoryBytes,
 		MemorySwap:  a.MemoryBytes,
 		Labels: map[string]string{

@@ -28,7 +28,7 @@ func (r *Runner) runContainer(t *task, codeDir, inDir, outDir string, logw *logW
 	pids := r.opts.PidsLimit
 	tmpSize := max(a.MemoryBytes/4, 64<<20)
 	hc := &container.HostConfig{
-		NetworkMode: container.NetworkMode(r.opts.Network),
+		NetworkMode: container.NetworkMode(t.network),
 		Binds:       []string{codeDir + ":/code:ro", inDir + ":/in:ro", outDir + ":/out:rw"},
 		Resources: container.Resources{
 			NanoCPUs:   int64(a.CPUs * 1e9),

@@ -46,8 +46,10 @@ type Options struct {
 	HTTP *http.Client
 	// Logger gets the node's own logs; nil means slog.Default().
 	Logger *slog.Logger
-	// Network is the Docker network of task containers and of image
-	// builds; "" means "none" (no network at all).
+	// Network is the one Docker network, besides "none", that a task may
+	// ask for (TaskRunArgs.Network, which the cloud sets only when the
+	// operator allows it); "" means tasks get no network at all. A task
+	// that asks for nothing runs with "none", and image builds always do.
 	Network string
 	// UserUID and UserGID are the node ids of the container's uid/gid
 	// 1000 (the task's user), who owns the output directory; 0 means 1000
@@ -87,13 +89,14 @@ var (
 
 // task is one running attempt.
 type task struct {
-	key    key
-	args   fleetproto.TaskRunArgs
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	dir    string // StateDir/tasks/<id>-<attempt>
-	image  string
-	cached bool
+	key     key
+	args    fleetproto.TaskRunArgs
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	dir     string // StateDir/tasks/<id>-<attempt>
+	image   string
+	cached  bool
+	network string
 }
 
 // Runner runs tasks. Create it with New.
@@ -313,6 +316,13 @@ func (r *Runner) run(t *task) {
 func (r *Runner) steps(t *task, logw *logWriter) (map[string]int64, *int, error) {
 	a := &t.args
 	r.report(t, fleetproto.TaskFetching, "")
+	t.network = "none"
+	if a.Network != "" && a.Network != "none" {
+		if a.Network != r.opts.Network {
+			return nil, nil, failf("network %q: this node gives tasks no network", a.Network)
+		}
+		t.network = a.Network
+	}
 	if err := os.Mkdir(t.dir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("task dir: %w", err)
 	}

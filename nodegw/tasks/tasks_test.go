@@ -362,3 +362,13 @@ func TestHandleRunRefuses(t *testing.T) {
 		t.Error("a task was accepted after Shutdown")
 	}
 }
+
+func TestNetworkRefused(t *testing.T) {
+	f := newFixture(t)
+	a := f.args("common", sh("true"))
+	a.Network = "host"
+	_, fin, _ := f.run(t, a)
+	if fin.State != fleetproto.TaskFailed || fin.Detail != `network "host": this node gives tasks no network` {
+		t.Fatalf("final %+v", fin)
+	}
+}
