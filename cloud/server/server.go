@@ -165,6 +165,7 @@ func New(opts Options) (*Server, error) {
 		}
 		to := opts.Tasks
 		to.DB, to.Fleet, to.Git, to.GitURL, to.Accounts, to.Logger = opts.Pool, hub, git, opts.GitURL, acc, opts.Logger
+		to.SaveSession = svc.SaveNow
 		if tsvc, err = tasks.New(to); err != nil {
 			return nil, err
 		}

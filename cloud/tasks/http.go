@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"time"
 
@@ -195,7 +197,38 @@ func (s *Service) getArtifact(c *fiber.Ctx) error {
 	}
 	c.Set("Cache-Control", "no-store")
 	c.Set("Referrer-Policy", "no-referrer")
-	return c.Redirect(link, fiber.StatusSeeOther)
+	if !c.QueryBool("inline") {
+		return c.Redirect(link, fiber.StatusSeeOther)
+	}
+	// inline=true: the bytes through the cloud, for the IDE, which
+	// flashes a bitstream from the page and cannot read another origin.
+	return s.streamObject(c, link, p)
+}
+
+// maxInline bounds an artifact the cloud streams itself.
+const maxInline = 64 << 20
+
+func (s *Service) streamObject(c *fiber.Ctx, link, name string) error {
+	req, err := http.NewRequestWithContext(c.UserContext(), http.MethodGet, link, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return apierr.New(fiber.StatusBadGateway, "store", "the object store did not answer: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return apierr.New(fiber.StatusBadGateway, "store", "the object store answered %s", resp.Status)
+	}
+	if resp.ContentLength > maxInline {
+		resp.Body.Close()
+		return apierr.New(fiber.StatusRequestEntityTooLarge, "too_large", "%s is %d bytes; download it instead (without inline)", name, resp.ContentLength)
+	}
+	c.Set(fiber.HeaderContentType, "application/octet-stream")
+	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", path.Base(name)))
+	c.Context().SetBodyStream(resp.Body, int(resp.ContentLength))
+	return nil
 }
 
 // UploadKey is where a user's upload is kept in the object store.

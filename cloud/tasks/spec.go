@@ -20,7 +20,11 @@ import (
 type Spec struct {
 	// Kind is "" or "batch". Maintenance probes (host.ssh) are not
 	// tasks: asking for them here is refused.
-	Kind           string `json:"kind,omitempty"`
+	Kind string `json:"kind,omitempty"`
+	// SaveSession, when set, is the user's open IDE session: its
+	// workspace is saved first (to ide/autosave) and that commit is the
+	// code, and the environment too when env_commit_id is empty.
+	SaveSession    string `json:"save_session,omitempty"`
 	CodeRepoURL    string `json:"code_repo_url"`
 	CodeCommitID   string `json:"code_commit_id"`
 	EnvRepoURL     string `json:"env_repo_url"`
@@ -110,10 +114,32 @@ func (s *Service) validate(ctx context.Context, user User, spec Spec) (pinned, e
 		return p, bad("kind %q is not a task kind (want batch)", spec.Kind)
 	}
 	var err error
-	if p.codeOwner, err = s.repoOwner("code_repo_url", spec.CodeRepoURL); err != nil {
+	if spec.SaveSession != "" {
+		if s.opts.SaveSession == nil {
+			return p, bad("save_session: this cloud runs no IDE sessions")
+		}
+		c, err := s.opts.SaveSession(ctx, user.ID, spec.SaveSession)
+		if err != nil {
+			return p, err
+		}
+		if p.CodeCommitID != "" && p.CodeCommitID != c {
+			return p, bad("give code_commit_id or save_session, not both")
+		}
+		p.CodeCommitID = c
+		if p.CodeRepoURL == "" {
+			p.CodeRepoURL = s.opts.GitURL + "/" + user.Name + ".git"
+		}
+		if p.EnvRepoURL == "" {
+			p.EnvRepoURL = p.CodeRepoURL
+		}
+		if p.EnvCommitID == "" {
+			p.EnvCommitID = c
+		}
+	}
+	if p.codeOwner, err = s.repoOwner("code_repo_url", p.CodeRepoURL); err != nil {
 		return p, err
 	}
-	if p.envOwner, err = s.repoOwner("env_repo_url", spec.EnvRepoURL); err != nil {
+	if p.envOwner, err = s.repoOwner("env_repo_url", p.EnvRepoURL); err != nil {
 		return p, err
 	}
 	for _, o := range []string{p.codeOwner, p.envOwner} {
@@ -144,8 +170,8 @@ func (s *Service) validate(ctx context.Context, user User, spec Spec) (pinned, e
 	if !ok {
 		return p, bad("dockerfile_path %q: no such file in %s.git at %s", spec.DockerfilePath, p.envOwner, p.EnvCommitID[:12])
 	}
-	a := fleetproto.TaskRunArgs{ID: 1, Attempt: 1, Code: fleetproto.TaskRepo{URL: spec.CodeRepoURL, Commit: p.CodeCommitID},
-		Env: fleetproto.TaskRepo{URL: spec.EnvRepoURL, Commit: p.EnvCommitID}, DockerfilePath: spec.DockerfilePath,
+	a := fleetproto.TaskRunArgs{ID: 1, Attempt: 1, Code: fleetproto.TaskRepo{URL: p.CodeRepoURL, Commit: p.CodeCommitID},
+		Env: fleetproto.TaskRepo{URL: p.EnvRepoURL, Commit: p.EnvCommitID}, DockerfilePath: spec.DockerfilePath,
 		Command: spec.Command, CPUs: spec.Resources.CPUs, MemoryBytes: spec.Resources.MemoryBytes, GPUs: spec.Resources.GPUs,
 		TimeoutMS: p.timeout().Milliseconds()}
 	if err := a.Validate(); err != nil {

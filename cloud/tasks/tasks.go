@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
@@ -64,6 +65,9 @@ type Options struct {
 	// Objects is the large-file store; nil means tasks cannot have
 	// inputs or artifacts.
 	Objects Objects
+	// SaveSession saves a user's open IDE session and returns the commit
+	// (Spec.SaveSession); nil refuses such tasks.
+	SaveSession func(ctx context.Context, userID int64, session string) (string, error)
 	// Accounts authenticates the API; nil serves no HTTP routes.
 	Accounts *accounts.Accounts
 	// MaxActivePerUser bounds a user's tasks on nodes at once; more wait
@@ -94,6 +98,7 @@ type Service struct {
 
 	updates chan nodeReport
 	wg      sync.WaitGroup
+	http    *http.Client
 }
 
 // New checks opts and returns a Service; call Run to schedule.
@@ -123,7 +128,8 @@ func New(opts Options) (*Service, error) {
 		opts.Now = time.Now
 	}
 	return &Service{opts: opts, db: opts.DB, log: opts.Logger.With("component", "tasks"),
-		kick: make(chan struct{}, 1), updates: make(chan nodeReport, 4096)}, nil
+		kick: make(chan struct{}, 1), updates: make(chan nodeReport, 4096),
+		http: &http.Client{Timeout: 10 * time.Minute}}, nil
 }
 
 // Kick asks for a scheduling round soon.
