@@ -148,7 +148,9 @@ func (h *Host) Exists(owner string) bool {
 func (h *Host) git(ctx context.Context, dir string, env []string, stdin []byte, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, h.opts.Git, args...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
+	// Only PATH of the cloud's environment: it holds the database URL,
+	// the admin, internal and object-store secrets, which no child gets.
+	cmd.Env = append(append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + h.opts.Root}, "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0",
 		"GIT_AUTHOR_NAME=Gatewave", "GIT_AUTHOR_EMAIL=gatewave@localhost",
 		"GIT_COMMITTER_NAME=Gatewave", "GIT_COMMITTER_EMAIL=gatewave@localhost"), env...)
 	if stdin != nil {
