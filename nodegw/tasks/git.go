@@ -71,8 +71,10 @@ func (r *Runner) fetch(ctx context.Context, repo fleetproto.TaskRepo) (string, e
 		return dir, nil
 	}
 	// Only the commit asked for: the task needs nothing else, and no
-	// branch of the remote is trusted to still point at it.
-	if err := r.git(ctx, dir, rem.Env(), nil, "-c", "gc.auto=0", "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
+	// branch of the remote is trusted to still point at it. Protocol v2
+	// lets upload-pack serve a commit by id with no server config (v0
+	// needs uploadpack.allowReachableSHA1InWant on the server).
+	if err := r.git(ctx, dir, rem.Env(), nil, "-c", "gc.auto=0", "-c", "protocol.version=2", "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
 		rem.URL, repo.Commit); err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()

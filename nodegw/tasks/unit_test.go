@@ -1,0 +1,195 @@
+package tasks
+
+import (
+	"archive/tar"
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gatewave.dev/shared/fleetproto"
+)
+
+type entry struct {
+	name, link, body string
+	typ              byte
+	mode             int64
+}
+
+func tarOf(t *testing.T, es ...entry) *bytes.Buffer {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	for _, e := range es {
+		h := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode, Size: int64(len(e.body))}
+		if e.typ == tar.TypeXGlobalHeader {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: e.typ, PAXRecords: map[string]string{"comment": strings.Repeat("a", 40)}}); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+		}
+		if e.typ != tar.TypeReg {
+			h.Size = 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if e.typ == tar.TypeReg {
+			tw.Write([]byte(e.body))
+		}
+	}
+	tw.Close()
+	return &b
+}
+
+// A hostile archive (the repo is the user's) cannot write outside the
+// checkout, neither by name nor through a symlink it made first.
+func TestExtractTarAttacks(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		entries []entry
+		want    string
+	}{
+		{"dotdot", []entry{{name: "../escape", typ: tar.TypeReg, body: "x"}}, "no .."},
+		{"absolute", []entry{{name: "/escape", typ: tar.TypeReg, body: "x"}}, "relative"},
+		{"file through symlink", []entry{{name: "l", typ: tar.TypeSymlink, link: "OUTSIDE"}, {name: "l", typ: tar.TypeReg, body: "x"}}, "file exists"},
+		{"dir through symlink", []entry{{name: "d", typ: tar.TypeSymlink, link: "OUTSIDE"}, {name: "d/escape", typ: tar.TypeReg, body: "x"}}, "symbolic links"},
+		{"dir entry over symlink", []entry{{name: "d", typ: tar.TypeSymlink, link: "OUTSIDE"}, {name: "d/", typ: tar.TypeDir}, {name: "d/escape", typ: tar.TypeReg, body: "x"}}, "symbolic links"},
+		{"hard link", []entry{{name: "h", typ: tar.TypeLink, link: "/etc/passwd"}}, "unsupported"},
+		{"device", []entry{{name: "dev", typ: tar.TypeChar}}, "unsupported"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			base := t.TempDir()
+			outside := filepath.Join(base, "OUTSIDE")
+			if err := os.Mkdir(outside, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(base, "dst")
+			os.Mkdir(dst, 0o755)
+			// Symlink targets are relative to dst's entries: point them
+			// at the directory beside dst.
+			for i := range c.entries {
+				if c.entries[i].link == "OUTSIDE" {
+					c.entries[i].link = outside
+				}
+			}
+			err := extractTar(tarOf(t, c.entries...), dst)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("extract: %v, want an error containing %q", err, c.want)
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Fatalf("something was written outside: %v", ents)
+			}
+			if _, err := os.Lstat(filepath.Join(base, "escape")); err == nil {
+				t.Fatal("escape written beside dst")
+			}
+		})
+	}
+}
+
+func TestExtractTarKeepsSymlinksAndModes(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "dst")
+	os.Mkdir(dst, 0o755)
+	err := extractTar(tarOf(t,
+		entry{name: "pax_global_header", typ: tar.TypeXGlobalHeader},
+		entry{name: "a/", typ: tar.TypeDir, mode: 0o755},
+		entry{name: "a/run.sh", typ: tar.TypeReg, body: "#!/bin/sh\n", mode: 0o755},
+		entry{name: "a/data", typ: tar.TypeReg, body: "d", mode: 0o4666},
+		entry{name: "passwd", typ: tar.TypeSymlink, link: "/etc/passwd"},
+	), dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := makeReadOnly(dst); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := os.Readlink(filepath.Join(dst, "passwd")); err != nil || l != "/etc/passwd" {
+		t.Errorf("symlink: %q, %v", l, err)
+	}
+	for p, want := range map[string]os.FileMode{"a": os.ModeDir | 0o555, "a/run.sh": 0o555, "a/data": 0o444} {
+		st, err := os.Lstat(filepath.Join(dst, p))
+		if err != nil || st.Mode() != want {
+			t.Errorf("%s: mode %v (%v), want %v", p, st.Mode(), err, want)
+		}
+	}
+	removeTree(filepath.Dir(dst))
+	if _, err := os.Lstat(dst); !os.IsNotExist(err) {
+		t.Errorf("removeTree left %s: %v", dst, err)
+	}
+}
+
+func TestBaseImages(t *testing.T) {
+	for _, c := range []struct {
+		df   string
+		want []string
+		err  string
+	}{
+		{"FROM scratch\nCOPY x /x\n", nil, ""},
+		{"# comment\nfrom Img:1 as Build\nRUN make\nFROM build\nCOPY --from=build /a /a\nCOPY --from=0 /b /b\n", []string{"FROM Img:1"}, ""},
+		{"ARG BASE=base:1\nFROM --platform=linux/amd64 ${BASE} AS b\nFROM $BASE\n", []string{"FROM base:1", "FROM base:1"}, ""},
+		{"FROM scratch\nCOPY --chown=1:1 --from=other:tag /x /x\n", []string{"COPY --from other:tag"}, ""},
+		{"FROM \\\n  debian:bookworm\n", []string{"FROM debian:bookworm"}, ""},
+		{"FROM ${NOPE}\n", nil, "NOPE, which has no default"},
+		{"RUN true\n", nil, "no FROM"},
+		{"FROM\n", nil, "FROM without an image"},
+	} {
+		refs, err := baseImages([]byte(c.df))
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: %v, want error %q", c.df, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.df, err)
+			continue
+		}
+		var got []string
+		for _, r := range refs {
+			got = append(got, r.instr+" "+r.image)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%q: %v, want %v", c.df, got, c.want)
+		}
+	}
+}
+
+func TestEnvImageTag(t *testing.T) {
+	c := strings.Repeat("a", 40)
+	tag := EnvImageTag("https://u:p@git.example/env.git", c, "envs/a/Dockerfile")
+	if tag != EnvImageTag("https://git.example/env.git", c, "envs/a/Dockerfile") {
+		t.Error("the tag depends on the URL's credentials")
+	}
+	if !strings.HasPrefix(tag, "gatewave-env:") || len(tag) != len("gatewave-env:")+32 {
+		t.Errorf("tag %q", tag)
+	}
+	if tag == EnvImageTag("https://git.example/env.git", c, "envs/b/Dockerfile") {
+		t.Error("two Dockerfiles share a tag")
+	}
+}
+
+// The log writer never sends a chunk over the limit and numbers them
+// from 1 without gaps.
+func TestLogChunks(t *testing.T) {
+	var got []fleetproto.TaskLog
+	w := newLogWriter(key{1, 1}, func(l *fleetproto.TaskLog) error { got = append(got, *l); return nil })
+	big := bytes.Repeat([]byte("x"), 3*fleetproto.MaxTaskLogChunk+5)
+	w.Write(big[:100])
+	w.Write(big[100:])
+	w.Close()
+	var all []byte
+	for i, l := range got {
+		if l.Seq != int64(i+1) || len(l.Data) > fleetproto.MaxTaskLogChunk || len(l.Data) == 0 {
+			t.Fatalf("chunk %d: seq %d, %d bytes", i, l.Seq, len(l.Data))
+		}
+		all = append(all, l.Data...)
+	}
+	if !bytes.Equal(all, big) {
+		t.Fatalf("got %d bytes, want %d", len(all), len(big))
+	}
+}
