@@ -21,10 +21,11 @@ help: ## List the targets
 bootstrap: ## Install missing Debian and npm packages (idempotent, quiet when present)
 	@bash scripts/bootstrap.sh
 
-services: bootstrap ## Start dockerd (and a second one with user-namespace remapping) and PostgreSQL for tests when they are not running
+services: bootstrap ## Start dockerd (and a second one with user-namespace remapping), PostgreSQL and the object store for tests when they are not running
 	@bash scripts/dockerd.sh
 	@bash scripts/dockerd-userns.sh >/dev/null
 	@if [ -f scripts/postgres.sh ]; then bash scripts/postgres.sh >/dev/null; fi
+	@bash scripts/objstore.sh >/dev/null
 
 frontend/dist/index.html: $(FRONTEND_SRC)
 	@if [ -f frontend/package.json ]; then cd frontend && npm run --silent build; fi
@@ -53,6 +54,7 @@ test-go:
 	@failed=""; for m in $(MODULES); do \
 	  echo "== go test $${m#$(CURDIR)/}"; \
 	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh)" \
+	    GATEWAVE_TEST_S3_URL="$$(bash $(CURDIR)/scripts/objstore.sh)" \
 	    GATEWAVE_TEST_USERNS_DOCKER="$$(bash $(CURDIR)/scripts/dockerd-userns.sh)" \
 	    SESSIOND_BIN=$(BIN)/sessiond ARTIFACTS_DIR=$(CURDIR)/test-results go test -count=1 -timeout 15m ./...) \
 	    || failed="$$failed $${m#$(CURDIR)/}"; \
@@ -69,6 +71,7 @@ bench: services build ## Run the benchmarks (ratios against baselines measured i
 	@failed=""; for m in $(MODULES); do \
 	  echo "== go bench $${m#$(CURDIR)/}"; \
 	  (cd $$m && GATEWAVE_TEST_DATABASE_URL="$$(bash $(CURDIR)/scripts/postgres.sh)" \
+	    GATEWAVE_TEST_S3_URL="$$(bash $(CURDIR)/scripts/objstore.sh)" \
 	    SESSIOND_BIN=$(BIN)/sessiond go test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...) \
 	    || failed="$$failed $${m#$(CURDIR)/}"; \
 	done; \

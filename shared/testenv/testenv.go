@@ -1,5 +1,6 @@
 // Package testenv tells tests whether the real components they need
-// (dockerd, PostgreSQL, Chromium, clangd, the FPGA toolchain) are present.
+// (dockerd, PostgreSQL, the object store, Chromium, clangd, the FPGA
+// toolchain) are present.
 // Under CI=true a missing dependency fails the test instead of skipping it,
 // so a green run always means the real thing was exercised.
 package testenv
