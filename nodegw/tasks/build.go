@@ -28,7 +28,11 @@ func EnvImageTag(envURL, commit, dockerfilePath string) string {
 // ensureImage finds or builds the task's environment image.
 func (r *Runner) ensureImage(t *task, envGit string, logw io.Writer) error {
 	a := &t.args
-	defer r.locks.lock("image:" + t.image)()
+	unlock, err := r.locks.lock(t.ctx, "image:"+t.image)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if _, err := r.opts.Docker.ImageInspect(t.ctx, t.image); err == nil {
 		t.cached = true
 		return nil
@@ -142,7 +146,8 @@ type baseRef struct {
 var argRefRE = regexp.MustCompile(`\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)`)
 
 // baseImages returns the images a Dockerfile's FROM and COPY --from lines
-// take from outside the build: neither scratch nor one of its stages.
+// take from outside the build: neither scratch nor one of its stages. An
+// ADD of a URL is an error.
 // ARGs declared before the first FROM are expanded with their defaults
 // (builds here pass no build arguments).
 func baseImages(dockerfile []byte) ([]baseRef, error) {
@@ -155,7 +160,24 @@ func baseImages(dockerfile []byte) ([]baseRef, error) {
 		if len(fields) == 0 {
 			continue
 		}
-		switch strings.ToUpper(fields[0]) {
+		instr := strings.ToUpper(fields[0])
+		if instr == "ONBUILD" && len(fields) > 1 {
+			// A trigger runs in a later build FROM this image: check it
+			// as if it were here.
+			fields = fields[1:]
+			instr = strings.ToUpper(fields[0])
+		}
+		if instr == "ADD" {
+			// dockerd fetches an ADD of a URL itself, on the node's
+			// network: nothing outside the build may come in.
+			for _, f := range fields[1:] {
+				src := strings.Trim(f, `[]",`)
+				if strings.Contains(src, "://") || strings.HasPrefix(src, "git@") {
+					return nil, fmt.Errorf("ADD %s: builds here fetch nothing from a network; put the file in the env repo", src)
+				}
+			}
+		}
+		switch instr {
 		case "ARG":
 			if nFrom > 0 {
 				continue

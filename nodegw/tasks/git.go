@@ -56,7 +56,11 @@ func (r *Runner) git(ctx context.Context, dir string, env []string, out io.Write
 func (r *Runner) fetch(ctx context.Context, repo fleetproto.TaskRepo) (string, error) {
 	rem := remote(repo)
 	dir := filepath.Join(r.opts.StateDir, "git", rem.Key()+".git")
-	defer r.locks.lock("git:" + dir)()
+	unlock, err := r.locks.lock(ctx, "git:"+dir)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	if _, err := os.Stat(filepath.Join(dir, "HEAD")); err != nil {
 		tmp := dir + ".tmp"
 		os.RemoveAll(tmp)

@@ -154,6 +154,7 @@ func newWorld(img string) (*world, error) {
 		"envs/a/Dockerfile":        "FROM " + img + "\nRUN echo built-a > /env-a.txt\n",
 		"envs/b/Dockerfile":        "ARG BASE=" + img + "\nFROM ${BASE} AS base\nRUN echo built-b > /env-b.txt\nFROM base\nRUN cat /env-b.txt\n",
 		"envs/common/Dockerfile":   "FROM " + img + "\nRUN echo common > /env-common.txt\n",
+		"envs/twice/Dockerfile":    "FROM " + img + "\nRUN echo twice > /env-twice.txt\n",
 		"envs/registry/Dockerfile": "FROM gatewave-test/absent:never\nRUN true\n",
 	})
 	if err != nil {

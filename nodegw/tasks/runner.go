@@ -388,23 +388,28 @@ func truncate(s string, n int) string {
 	return s + "..."
 }
 
-// keyLocks serialises work on one git cache or one image tag.
+// keyLocks serialises work on one git cache or one image tag; waiting
+// for one ends with the task's context.
 type keyLocks struct {
 	mu sync.Mutex
-	m  map[string]*sync.Mutex
+	m  map[string]chan struct{}
 }
 
-func (l *keyLocks) lock(k string) func() {
+func (l *keyLocks) lock(ctx context.Context, k string) (func(), error) {
 	l.mu.Lock()
 	if l.m == nil {
-		l.m = map[string]*sync.Mutex{}
+		l.m = map[string]chan struct{}{}
 	}
-	m := l.m[k]
-	if m == nil {
-		m = &sync.Mutex{}
-		l.m[k] = m
+	c := l.m[k]
+	if c == nil {
+		c = make(chan struct{}, 1)
+		l.m[k] = c
 	}
 	l.mu.Unlock()
-	m.Lock()
-	return m.Unlock
+	select {
+	case c <- struct{}{}:
+		return func() { <-c }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

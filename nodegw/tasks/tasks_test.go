@@ -372,3 +372,25 @@ func TestNetworkRefused(t *testing.T) {
 		t.Fatalf("final %+v", fin)
 	}
 }
+
+// Two tasks of a new environment at once: one builds, the other waits
+// and reuses the image.
+func TestConcurrentTasksBuildOnce(t *testing.T) {
+	f := newFixture(t)
+	k1 := f.start(t, f.args("twice", sh("cat /env-twice.txt")))
+	k2 := f.start(t, f.args("twice", sh("cat /env-twice.txt")))
+	cached := 0
+	for _, k := range []key{k1, k2} {
+		_, fin := f.rec.final(t, k, 3*time.Minute)
+		if fin.State != fleetproto.TaskSucceeded || !strings.Contains(f.rec.text(k), "twice") {
+			t.Fatalf("task %v: %+v\n%s", k, fin, f.rec.text(k))
+		}
+		if fin.Cached {
+			cached++
+		}
+		f.checkGone(t, k)
+	}
+	if cached != 1 {
+		t.Errorf("%d of 2 tasks reused the image, want exactly 1", cached)
+	}
+}

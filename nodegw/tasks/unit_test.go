@@ -136,6 +136,10 @@ func TestBaseImages(t *testing.T) {
 		{"FROM \\\n  debian:bookworm\n", []string{"FROM debian:bookworm"}, ""},
 		{"FROM ${NOPE}\n", nil, "NOPE, which has no default"},
 		{"RUN true\n", nil, "no FROM"},
+		{"FROM scratch\nADD http://127.0.0.1:8080/secret /s\n", nil, "ADD http://127.0.0.1:8080/secret: builds here fetch nothing"},
+		{"FROM scratch\nadd --chown=1 [\"https://x/y\", \"/y\"]\n", nil, "ADD https://x/y"},
+		{"FROM scratch\nONBUILD ADD git@host:r.git /r\n", nil, "ADD git@host:r.git"},
+		{"FROM scratch\nONBUILD COPY --from=img:1 /a /a\n", []string{"COPY --from img:1"}, ""},
 		{"FROM\n", nil, "FROM without an image"},
 	} {
 		refs, err := baseImages([]byte(c.df))
