@@ -279,6 +279,21 @@ type recorder struct {
 	updates map[key][]fleetproto.TaskUpdate
 	logs    map[key][]fleetproto.TaskLog
 	changed chan struct{}
+	invalid []string // messages the cloud would refuse
+}
+
+// wireCheck round-trips m through the control protocol's codec, which
+// validates it as the cloud does.
+func (c *recorder) wireCheck(m fleetproto.Message) {
+	b, err := fleetproto.Encode(m)
+	if err == nil {
+		_, err = fleetproto.Decode(b)
+	}
+	if err != nil {
+		c.mu.Lock()
+		c.invalid = append(c.invalid, fmt.Sprintf("%+v: %v", m, err))
+		c.mu.Unlock()
+	}
 }
 
 func newRecorder() *recorder {
@@ -293,6 +308,7 @@ func (c *recorder) poke() {
 }
 
 func (c *recorder) report(u *fleetproto.TaskUpdate) {
+	c.wireCheck(u)
 	c.mu.Lock()
 	c.updates[key{u.ID, u.Attempt}] = append(c.updates[key{u.ID, u.Attempt}], *u)
 	c.mu.Unlock()
@@ -300,6 +316,7 @@ func (c *recorder) report(u *fleetproto.TaskUpdate) {
 }
 
 func (c *recorder) log(l *fleetproto.TaskLog) error {
+	c.wireCheck(l)
 	c.mu.Lock()
 	c.logs[key{l.ID, l.Attempt}] = append(c.logs[key{l.ID, l.Attempt}], *l)
 	c.mu.Unlock()
@@ -367,6 +384,11 @@ func newFixture(t *testing.T) *fixture {
 		defer cancel()
 		if err := r.Shutdown(ctx); err != nil {
 			t.Error(err)
+		}
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, m := range rec.invalid {
+			t.Errorf("a message the cloud would refuse: %s", m)
 		}
 	})
 	return &fixture{w: w, r: r, rec: rec, dir: dir}

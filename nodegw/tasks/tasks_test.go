@@ -46,7 +46,7 @@ cp hello.txt $OUT/result; mkdir -p $OUT/d; printf xyz > $OUT/d/y; : > $OUT/empty
 			if fin.Image != EnvImageTag(f.w.envURL, f.w.envHead, a.DockerfilePath) {
 				t.Errorf("image %q", fin.Image)
 			}
-			for _, s := range []string{"building environment", "built-" + env, "hello v1\nhello v1\n", "input for " + env, "/code\n"} {
+			for _, s := range []string{"building environment", "RUN echo built-" + env, "built-" + env, "hello v1\nhello v1\n", "input for " + env, "/code\n"} {
 				if !strings.Contains(log, s) {
 					t.Errorf("log lacks %q:\n%s", s, log)
 				}
@@ -393,4 +393,22 @@ func TestConcurrentTasksBuildOnce(t *testing.T) {
 	if cached != 1 {
 		t.Errorf("%d of 2 tasks reused the image, want exactly 1", cached)
 	}
+}
+
+// A cancel that arrives before the container runs keeps it from
+// starting: the task ends cancelled, whatever step it was in.
+func TestCancelBeforeStart(t *testing.T) {
+	f := newFixture(t)
+	k := f.start(t, f.args("common", sh("echo SHOULD-NOT-RUN; sleep 60")))
+	if _, err := f.r.HandleCancel(context.Background(), command(fleetproto.CommandTaskCancel, fleetproto.TaskRef{ID: k.id, Attempt: k.attempt})); err != nil {
+		t.Fatal(err)
+	}
+	us, fin := f.rec.final(t, k, 30*time.Second)
+	if fin.State != fleetproto.TaskCancelled {
+		t.Fatalf("final %+v", fin)
+	}
+	if slices.Contains(states(us), fleetproto.TaskUploading) || strings.Contains(f.rec.text(k), "SHOULD-NOT-RUN") {
+		t.Errorf("the command ran: %v\n%s", states(us), f.rec.text(k))
+	}
+	f.checkGone(t, k)
 }
