@@ -1,6 +1,7 @@
-// Package cli implements the cloud command: migrate, serve and node
-// add|revoke|list. Flags win over environment variables, which win over
-// defaults.
+// Package cli implements the cloud command: migrate, serve, node
+// add|revoke|list (on the database) and node probe|exec|audit (through a
+// running cloud's operator API). Flags win over environment variables,
+// which win over defaults.
 package cli
 
 import (
@@ -46,9 +47,15 @@ commands:
   node add NAME [--label k=v]...    pre-issue a node token (printed once)
   node revoke NAME                  revoke a node's token and disconnect it at once
   node list                         print the nodes as a table
+  node probe NAME PROBE             ask a node about itself: uptime, disk, docker or logs
+  node exec NAME [--timeout 10s] -- ARGV...
+                                    run a bounded command on a node started with --allow-exec
+  node audit [NAME] [--limit N]     list probe and exec uses, newest first
+                                    (probe, exec, audit: the cloud at GATEWAVE_URL, default
+                                    http://127.0.0.1:8480, with GATEWAVE_ADMIN_TOKEN)
   user add NAME [--admin]           add a user (password read from stdin) with a new git repo
 
-environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
+environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_URL, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
              GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER, GATEWAVE_DATA_DIR,
              GATEWAVE_GIT_URL, GATEWAVE_IDLE_TIMEOUT, GATEWAVE_INTERNAL_LISTEN,
              GATEWAVE_INTERNAL_URL, GATEWAVE_INTERNAL_TOKEN, GATEWAVE_PUBLIC_URL,
@@ -285,9 +292,12 @@ func accountOptions(publicURL, proxies string) (accounts.Options, error) {
 
 func node(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
-		return errors.New("want node add|revoke|list")
+		return errors.New("want node add|revoke|list|probe|exec|audit")
 	}
 	sub, args := args[0], args[1:]
+	if sub == "probe" || sub == "exec" || sub == "audit" {
+		return nodeRemote(ctx, sub, args, env)
+	}
 	fs, dbURL := newFlags("node "+sub, env)
 	labels := cliflag.KeyValues{}
 	if sub == "add" {
@@ -338,7 +348,7 @@ func node(ctx context.Context, args []string, env Env) error {
 		}
 		printNodes(env.Stdout, nodes, time.Now())
 	default:
-		return fmt.Errorf("unknown node command %q (want add, revoke or list)", sub)
+		return fmt.Errorf("unknown node command %q (want add, revoke, list, probe, exec or audit)", sub)
 	}
 	return nil
 }

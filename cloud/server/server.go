@@ -182,6 +182,7 @@ func New(opts Options) (*Server, error) {
 	admin := requireBearer(opts.AdminToken)
 	app.Get("/api/v1/nodes", admin, s.listNodes)
 	app.Get("/api/v1/nodes/:name", admin, s.getNode)
+	s.mountProbes(app, admin)
 	app.Get("/metrics", admin, adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return s, nil
 }
