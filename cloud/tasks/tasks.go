@@ -30,6 +30,7 @@ import (
 
 	"gatewave.dev/cloud/accounts"
 	"gatewave.dev/cloud/githost"
+	"gatewave.dev/cloud/objstore"
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -51,7 +52,7 @@ type Objects interface {
 }
 
 // ErrNoObject is what Objects.Stat wraps for a key that does not exist.
-var ErrNoObject = errors.New("no such object")
+var ErrNoObject = objstore.ErrNotFound
 
 // Options configure a Service. DB, Fleet, Git and GitURL are required.
 type Options struct {
