@@ -175,9 +175,11 @@ func (e *cloudEnv) startNode(name string, cores int) *fleetNode {
 		t.Fatal(err)
 	}
 	g, err := gateway.New(gateway.Options{CloudURL: "http://" + e.addr, Token: tok, Name: name, Logger: quiet(),
-		Backoff:   backoff.Policy{Base: 50 * time.Millisecond, Cap: 500 * time.Millisecond},
-		Resources: func(context.Context) (fleetproto.Resources, error) { return fleetproto.Resources{CPUCores: cores, MemoryBytes: 4 << 30}, nil },
-		Commands:  n.runner.Commands()})
+		Backoff: backoff.Policy{Base: 50 * time.Millisecond, Cap: 500 * time.Millisecond},
+		Resources: func(context.Context) (fleetproto.Resources, error) {
+			return fleetproto.Resources{CPUCores: cores, MemoryBytes: 4 << 30}, nil
+		},
+		Commands: n.runner.Commands()})
 	if err != nil {
 		t.Fatal(err)
 	}
