@@ -57,6 +57,9 @@ secret() { # secret FILE: a random token kept in FILE (mode 0600)
 	cat "$1"
 }
 export GATEWAVE_ADMIN_TOKEN=$(secret "$state/admin-token")
+# The object store (task inputs and artifacts): versitygw on 127.0.0.1,
+# built once by scripts/objstore.sh.
+s3_url=$(bash "$root/scripts/objstore.sh")
 export GATEWAVE_DATA_DIR=$state/data
 export GATEWAVE_LISTEN=127.0.0.1:$port
 url=http://127.0.0.1:$port
@@ -139,7 +142,7 @@ stop() {
 trap stop INT TERM
 trap cleanup EXIT
 
-"$bin/cloud" serve --idle-timeout 1h 2>"$state/cloud.log" &
+GATEWAVE_S3_URL=$s3_url "$bin/cloud" serve --idle-timeout 1h 2>"$state/cloud.log" &
 pids+=($!)
 for _ in $(seq 1 100); do
 	curl -fsS "$url/healthz" >/dev/null 2>&1 && break
@@ -147,7 +150,7 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "$url/healthz" >/dev/null || { log "the cloud did not start; see $state/cloud.log"; tail -20 "$state/cloud.log" >&2; exit 1; }
 
-NODEGW_TOKEN_FILE=$state/node-token "$bin/nodegw" --cloud "$url" --name local \
+NODEGW_TOKEN_FILE=$state/node-token env -u GATEWAVE_ADMIN_TOKEN -u DATABASE_URL "$bin/nodegw" --cloud "$url" --name local \
 	--image "$image" --pool-name "$poolname" --state-dir "$nodestate" \
 	--standard-count "$poolsize" --standard-cpus 0.5 --standard-memory-mib 512 --oversubscribe -1 \
 	--autosave-interval 2m --shutdown-pool 2>"$state/nodegw.log" &
