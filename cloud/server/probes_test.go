@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	osexec "os/exec"
@@ -18,8 +19,10 @@ import (
 	"time"
 
 	"github.com/docker/docker/client"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gatewave.dev/cloud/cli"
+	"gatewave.dev/cloud/fleet"
 	"gatewave.dev/cloud/server"
 	"gatewave.dev/nodegw/gateway"
 	"gatewave.dev/nodegw/probes"
@@ -464,5 +467,72 @@ func waitGone(t *testing.T, pid int) {
 			t.Fatalf("pid %d still runs after the timeout: %s", pid, b)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startReplica runs a cloud replica with an internal listener, so replicas
+// forward node commands to the one holding the link.
+func startReplica(t *testing.T, pool *pgxpool.Pool, replica, internalToken string) *cloud {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	iln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fo := fleet.Options{Replica: replica, InternalToken: internalToken, InternalURL: "http://" + iln.Addr().String()}
+	fast(&fo)
+	srv, err := server.New(server.Options{Pool: pool, AdminToken: adminToken, Fleet: fo, Internal: iln, Logger: logger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	c := &cloud{srv: srv, addr: ln.Addr().String(), cancel: cancel, done: make(chan error, 1)}
+	go func() { c.done <- srv.Serve(sctx, ln) }()
+	t.Cleanup(func() { c.Stop(t) })
+	return c
+}
+
+// A probe or exec asked of a replica that does not hold the node's link is
+// forwarded to the one that does, refusals included, and audited on the
+// replica that was asked.
+func TestHostProbesAcrossReplicas(t *testing.T) {
+	_, pool, st := newDB(t)
+	_, tokA := addNode(t, st, "far-a", nil)
+	_, tokB := addNode(t, st, "far-b", nil)
+	const internal = "internal-token-0123456789abcdef"
+	ra := startReplica(t, pool, "replica-a", internal)
+	rb := startReplica(t, pool, "replica-b", internal)
+	a := startProbeNode(t, ra, "far-a", tokA, nil, false)
+	b := startProbeNode(t, ra, "far-b", tokB, nil, true)
+	ctx := testenv.Context(t, testenv.WaitShort)
+	eventually(t, ctx, "both nodes are held by replica-a", func() bool {
+		for _, n := range []string{"far-a", "far-b"} {
+			if got, err := st.Get(ctx, n); err != nil || got.Replica == nil || *got.Replica != "replica-a" {
+				return false
+			}
+		}
+		return true
+	})
+	admin := "Bearer " + adminToken
+	r := call(t, "POST", rb.URL()+"/api/v1/nodes/far-a/probe", admin, `{"probe":"uptime"}`)
+	if res := r.result(t); !strings.Contains(res.Output, "load average: ") {
+		t.Errorf("forwarded probe: %+v", res)
+	}
+	if row := auditRow(t, rb, r); !*row.OK {
+		t.Errorf("audit: %+v", row)
+	}
+	r = call(t, "POST", rb.URL()+"/api/v1/nodes/far-a/exec", admin, `{"argv":["true"],"timeout_ms":1000}`)
+	if msg := r.errorMessage(t, 403); !strings.Contains(msg, "host.exec is not allowed on this node") {
+		t.Errorf("forwarded refusal: %s", msg)
+	}
+	r = call(t, "POST", rb.URL()+"/api/v1/nodes/far-b/exec", admin, `{"argv":["sh","-c","echo far; exit 4"],"timeout_ms":5000}`)
+	if res := r.result(t); res.Output != "far\n" || res.ExitCode != 4 {
+		t.Errorf("forwarded exec: %+v", res)
+	}
+	if a.received.Load() != 2 || b.received.Load() != 1 || a.unaudited.Load()+b.unaudited.Load() != 0 {
+		t.Errorf("received %d and %d, %d unaudited", a.received.Load(), b.received.Load(), a.unaudited.Load()+b.unaudited.Load())
 	}
 }
