@@ -25,6 +25,7 @@ import (
 	"gatewave.dev/cloud/accounts"
 	"gatewave.dev/cloud/fleet"
 	"gatewave.dev/cloud/githost"
+	"gatewave.dev/cloud/objstore"
 	"gatewave.dev/cloud/schema"
 	"gatewave.dev/cloud/server"
 	"gatewave.dev/cloud/sessions"
@@ -54,12 +55,15 @@ commands:
                                     (probe, exec, audit: the cloud at GATEWAVE_URL, default
                                     http://127.0.0.1:8480, with GATEWAVE_ADMIN_TOKEN)
   user add NAME [--admin]           add a user (password read from stdin) with a new git repo
+  task submit|list|show|logs|cancel|upload|download
+                                    batch tasks on the fleet, as a user (cloud task help)
 
 environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_URL, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
              GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER, GATEWAVE_DATA_DIR,
              GATEWAVE_GIT_URL, GATEWAVE_IDLE_TIMEOUT, GATEWAVE_INTERNAL_LISTEN,
              GATEWAVE_INTERNAL_URL, GATEWAVE_INTERNAL_TOKEN, GATEWAVE_PUBLIC_URL,
-             GATEWAVE_TRUSTED_PROXIES
+             GATEWAVE_TRUSTED_PROXIES, GATEWAVE_S3_URL (the object store,
+             http://ACCESS:SECRET@HOST:PORT/BUCKET)
 `
 
 // Run runs the command with args (without the program name) and returns
@@ -82,6 +86,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = node(ctx, args[1:], env)
 	case "user":
 		err = user(ctx, args[1:], env)
+	case "task":
+		err = task(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0
@@ -262,6 +268,26 @@ func serve(ctx context.Context, args []string, env Env) error {
 		}
 		opts.Sessions = sessions.Options{IdleTimeout: *idle}
 		opts.Accounts = acc
+		// The store's URL holds its credentials: environment only.
+		if raw := env.Getenv("GATEWAVE_S3_URL"); raw != "" {
+			o, err := objstore.ParseURL(raw)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("GATEWAVE_S3_URL: %w", err)
+			}
+			st, err := objstore.New(o)
+			if err == nil {
+				err = st.EnsureBucket(ctx)
+			}
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("object store %s: %w", o, err)
+			}
+			opts.Tasks.Objects = st
+			log.Info("object store", "store", o.String())
+		} else {
+			log.Warn("GATEWAVE_S3_URL is not set: tasks can have no inputs or artifacts")
+		}
 	}
 	srv, err := server.New(opts)
 	if err != nil {

@@ -80,6 +80,8 @@ func (r *Runner) runContainer(t *task, codeDir, inDir, outDir string, logw *logW
 		}
 		return nil, failf("start the command: %v", err)
 	}
+	// Running means the command has started, not that it is about to.
+	r.report(t, fleetproto.TaskRunning, "")
 	var logsDone sync.WaitGroup
 	logCtx, stopLogs := context.WithCancel(bg)
 	defer stopLogs()

@@ -360,7 +360,6 @@ func (r *Runner) steps(t *task, logw *logWriter) (map[string]int64, *int, error)
 		return nil, nil, fmt.Errorf("out dir: %w", err)
 	}
 
-	r.report(t, fleetproto.TaskRunning, "")
 	code, err := r.runContainer(t, codeDir, inDir, outDir, logw)
 	if err != nil {
 		return nil, code, err
