@@ -135,4 +135,3 @@ func BenchmarkEnvBuild(b *testing.B) {
 	b.ReportMetric(float64(warm)/float64(cold), "ratio")
 	b.ReportMetric(0, "ns/op")
 }
-
