@@ -135,7 +135,7 @@ func task(ctx context.Context, args []string, env Env) error {
 		return taskSubmit(ctx, c, fs, args, env)
 	case "list":
 		all := fs.Bool("all", false, "everyone's tasks (admins)")
-		if err := fs.Parse(args); err != nil {
+		if err := parseAnywhere(fs, args); err != nil {
 			return err
 		}
 		var out struct {
@@ -151,7 +151,7 @@ func task(ctx context.Context, args []string, env Env) error {
 		}
 		return tw.Flush()
 	case "show", "cancel":
-		if err := fs.Parse(args); err != nil {
+		if err := parseAnywhere(fs, args); err != nil {
 			return err
 		}
 		id, err := idArg(fs)
@@ -179,7 +179,7 @@ func task(ctx context.Context, args []string, env Env) error {
 		follow := fs.Bool("follow", false, "keep printing until the attempt ends")
 		fs.BoolVar(follow, "f", false, "the same as --follow")
 		attempt := fs.Int("attempt", 0, "which attempt (default the latest)")
-		if err := fs.Parse(args); err != nil {
+		if err := parseAnywhere(fs, args); err != nil {
 			return err
 		}
 		id, err := idArg(fs)
@@ -188,7 +188,7 @@ func task(ctx context.Context, args []string, env Env) error {
 		}
 		return taskLogs(ctx, c, id, *attempt, *follow, env.Stdout)
 	case "upload":
-		if err := fs.Parse(args); err != nil {
+		if err := parseAnywhere(fs, args); err != nil {
 			return err
 		}
 		if fs.NArg() < 1 || fs.NArg() > 2 {
@@ -197,7 +197,7 @@ func task(ctx context.Context, args []string, env Env) error {
 		return taskUpload(ctx, c, fs.Arg(0), fs.Arg(1), env.Stdout)
 	case "download":
 		out := fs.String("o", "", "write to this file (default: the artifact's base name)")
-		if err := fs.Parse(args); err != nil {
+		if err := parseAnywhere(fs, args); err != nil {
 			return err
 		}
 		if fs.NArg() != 2 {
@@ -206,6 +206,24 @@ func task(ctx context.Context, args []string, env Env) error {
 		return taskDownload(ctx, c, fs.Arg(0), fs.Arg(1), *out, env.Stdout)
 	}
 	return fmt.Errorf("unknown task command %q (want submit, list, show, logs, cancel, upload or download)", sub)
+}
+
+// parseAnywhere parses flags given before, between or after the
+// positional arguments (`logs 7 --follow`), which flag.Parse alone stops
+// at; the positionals are then fs.Args().
+func parseAnywhere(fs *flag.FlagSet, args []string) error {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	return fs.Parse(append([]string{"--"}, pos...))
 }
 
 func idArg(fs *flag.FlagSet) (string, error) {

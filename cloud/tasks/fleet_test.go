@@ -22,6 +22,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"gatewave.dev/cloud/accounts"
+	"gatewave.dev/cloud/cli"
 	"gatewave.dev/cloud/fleet"
 	"gatewave.dev/cloud/internal/dbtest"
 	"gatewave.dev/cloud/objstore"
@@ -414,5 +415,123 @@ func TestKilledGatewayLosesTheTaskWhichRunsElsewhere(t *testing.T) {
 	}
 	if log := e.logs(tk.ID); !strings.Contains(log, "finished") {
 		t.Fatalf("second attempt's log: %q", log)
+	}
+}
+
+// The user API as the CLI uses it, and as an attacker would: an input
+// uploaded through a short-lived link reaches the task at /in, the whole
+// flow through `cloud task`; basic credentials without the client header,
+// a cookie POST without the CSRF token and another user's task are refused.
+func TestTaskCLIAndAPI(t *testing.T) {
+	e := newCloudEnv(t)
+	e.startNode("node-a", 2)
+	if _, err := e.srv.Accounts.AddUser(context.Background(), "bob", password); err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(t.TempDir(), "top.v")
+	if err := os.WriteFile(input, []byte("module top(input clk); endmodule\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(user string, args ...string) (string, error) {
+		t.Helper()
+		var out, errb bytes.Buffer
+		code := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errb, Getenv: func(k string) string {
+			return map[string]string{"GATEWAVE_URL": "http://" + e.addr, "GATEWAVE_USER": user, "GATEWAVE_PASSWORD": password}[k]
+		}})
+		if code != 0 {
+			return out.String(), fmt.Errorf("exit %d: %s", code, errb.String())
+		}
+		return out.String(), nil
+	}
+	obj, err := run("ada", "task", "upload", input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj = strings.TrimSpace(obj)
+	if !strings.HasPrefix(obj, "users/") || !strings.HasSuffix(obj, "/uploads/top.v") {
+		t.Fatalf("upload answered %q", obj)
+	}
+	out, err := run("ada", "task", "submit", "--env-commit", e.commit, "--dockerfile", "envs/b/Dockerfile", "--memory", "256MiB",
+		"--input", "rtl/top.v="+obj, "--artifact", "lines.txt", "--follow", "--",
+		"sh", "-c", "cat /etc/which-env; wc -l < /in/rtl/top.v > /out/lines.txt; echo ok")
+	if err != nil {
+		t.Fatalf("submit --follow: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "env-b") || !strings.Contains(out, "succeeded") {
+		t.Fatalf("submit --follow printed:\n%s", out)
+	}
+	var id int64
+	if _, err := fmt.Sscanf(out, "task %d", &id); err != nil {
+		t.Fatalf("no task id in %q", out)
+	}
+	sid := fmt.Sprint(id)
+	if out, err := run("ada", "task", "list"); err != nil || !strings.Contains(out, sid) || !strings.Contains(out, "succeeded") {
+		t.Fatalf("list: %v\n%s", err, out)
+	}
+	if out, err := run("ada", "task", "show", sid); err != nil || !strings.Contains(out, "lines.txt (2B)") || !strings.Contains(out, "uploading") {
+		t.Fatalf("show: %v\n%s", err, out)
+	}
+	dst := filepath.Join(t.TempDir(), "lines.txt")
+	if _, err := run("ada", "task", "download", sid, "lines.txt", "-o", dst); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(dst); strings.TrimSpace(string(b)) != "1" {
+		t.Fatalf("downloaded %q", b)
+	}
+	// Bob sees nothing of ada's task and cannot use her upload.
+	if _, err := run("bob", "task", "show", sid); err == nil || !strings.Contains(err.Error(), "no such task") {
+		t.Fatalf("bob show: %v", err)
+	}
+	if _, err := run("bob", "task", "cancel", sid); err == nil {
+		t.Fatal("bob cancelled ada's task")
+	}
+	if out, err := run("bob", "task", "submit", "--code-repo", "http://"+e.addr+"/git/ada.git", "--env-commit", e.commit,
+		"--dockerfile", "envs/a/Dockerfile", "--", "true"); err == nil || !strings.Contains(err.Error(), "not your repository") {
+		t.Fatalf("bob ran ada's repo: %v %s", err, out)
+	}
+	// Basic credentials without the client header, as a browser that
+	// cached them would send cross-site, are refused.
+	req, _ := http.NewRequest("POST", "http://"+e.addr+"/api/v1/tasks", strings.NewReader("{}"))
+	req.SetBasicAuth("ada", password)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("basic without %s: %d", accounts.ClientHeader, resp.StatusCode)
+	}
+	// A signed-in browser's POST needs the CSRF token.
+	u, err := e.srv.Accounts.UserByName(context.Background(), "ada")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := e.srv.Accounts.CreateSession(context.Background(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(e.spec("envs/a/Dockerfile", "true"))
+	req, _ = http.NewRequest("POST", "http://"+e.addr+"/api/v1/tasks", bytes.NewReader(b))
+	req.Header.Set("Content-Type", "application/json")
+	req.AddCookie(&http.Cookie{Name: accounts.SessionCookie, Value: tok})
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cookie POST without CSRF: %d", resp.StatusCode)
+	}
+	// And a task that would need another user's upload is refused.
+	spec := e.spec("envs/a/Dockerfile", "true")
+	spec.Inputs = []tasks.Input{{Path: "x", Object: strings.Replace(obj, fmt.Sprintf("users/%d/", u.ID), "users/999/", 1)}}
+	if code, b := e.api("POST", "/api/v1/tasks", spec); code != http.StatusForbidden {
+		t.Fatalf("another user's object as input: %d %s", code, b)
+	}
+	// A missing upload of one's own is a clear 400.
+	spec.Inputs = []tasks.Input{{Path: "x", Object: fmt.Sprintf("users/%d/uploads/nope.v", u.ID)}}
+	if code, b := e.api("POST", "/api/v1/tasks", spec); code != http.StatusBadRequest || !strings.Contains(string(b), "does not exist") {
+		t.Fatalf("missing input: %d %s", code, b)
 	}
 }
