@@ -85,6 +85,14 @@ func (s *Service) applyUpdate(ctx context.Context, r nodeReport) error {
 			stale = !fleetproto.TaskTerminal(u.State)
 			return nil
 		}
+		if u.State == fleetproto.TaskLost {
+			var maxAttempts int
+			if err := tx.QueryRow(ctx, `SELECT max_attempts FROM tasks WHERE id = $1`, u.ID).Scan(&maxAttempts); err != nil {
+				return err
+			}
+			changed = true
+			return loseAttempt(ctx, tx, u.ID, u.Attempt, maxAttempts, r.nodeID, fmt.Sprintf("%s (node %s, attempt %d)", u.Detail, r.node, u.Attempt))
+		}
 		if rank[u.State] <= rank[state] && u.State == state {
 			return nil // a resend after a reconnect
 		}
@@ -124,7 +132,7 @@ func (s *Service) applyUpdate(ctx context.Context, r nodeReport) error {
 		go s.stopOnNode(context.WithoutCancel(ctx), r.node, u.ID, u.Attempt)
 	}
 	if changed && fleetproto.TaskTerminal(u.State) {
-		s.Kick() // its resources are free
+		s.Kick() // its resources are free, or it is queued again
 	}
 	return nil
 }
@@ -172,24 +180,7 @@ func (s *Service) sweepLost(ctx context.Context) error {
 		}
 		for _, l := range ls {
 			why := fmt.Sprintf("node %s went offline during attempt %d", l.name, l.attempt)
-			if _, err := tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, node_id, detail) VALUES ($1, $2, 'lost', $3, $4)`,
-				l.id, l.attempt, l.node, why); err != nil {
-				return err
-			}
-			if l.attempt < l.maxAttempts {
-				retry := fmt.Sprintf("%s; queued again (attempt %d of %d next)", why, l.attempt+1, l.maxAttempts)
-				if _, err := tx.Exec(ctx, `UPDATE tasks SET state = 'queued', node_id = NULL, git_token_hash = NULL, detail = $2,
-					updated_at = now() WHERE id = $1`, l.id, retry); err != nil {
-					return err
-				}
-				if _, err := tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, detail) VALUES ($1, $2, 'queued', $3)`,
-					l.id, l.attempt, retry); err != nil {
-					return err
-				}
-				continue
-			}
-			if _, err := tx.Exec(ctx, `UPDATE tasks SET state = 'lost', git_token_hash = NULL, finished_at = now(), updated_at = now(),
-				detail = $2 WHERE id = $1`, l.id, fmt.Sprintf("%s; no attempts left (%d of %d)", why, l.attempt, l.maxAttempts)); err != nil {
+			if err := loseAttempt(ctx, tx, l.id, l.attempt, l.maxAttempts, l.node, why); err != nil {
 				return err
 			}
 		}
@@ -223,3 +214,25 @@ func (s *Service) state(ctx context.Context, id int64) (string, int, error) {
 }
 
 var pollEvery = 200 * time.Millisecond
+
+// loseAttempt records that attempt of task id was lost on node (why says
+// how) and queues the task again while it has attempts left; else the
+// task ends lost.
+func loseAttempt(ctx context.Context, tx pgx.Tx, id int64, attempt, maxAttempts int, node int64, why string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, node_id, detail) VALUES ($1, $2, 'lost', $3, $4)`,
+		id, attempt, node, why); err != nil {
+		return err
+	}
+	if attempt < maxAttempts {
+		retry := fmt.Sprintf("%s; queued again (attempt %d of %d next)", why, attempt+1, maxAttempts)
+		if _, err := tx.Exec(ctx, `UPDATE tasks SET state = 'queued', node_id = NULL, git_token_hash = NULL, detail = $2,
+			updated_at = now() WHERE id = $1`, id, retry); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, detail) VALUES ($1, $2, 'queued', $3)`, id, attempt, retry)
+		return err
+	}
+	_, err := tx.Exec(ctx, `UPDATE tasks SET state = 'lost', git_token_hash = NULL, finished_at = now(), updated_at = now(),
+		detail = $2 WHERE id = $1`, id, fmt.Sprintf("%s; no attempts left (%d of %d)", why, attempt, maxAttempts))
+	return err
+}

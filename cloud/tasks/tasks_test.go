@@ -354,3 +354,36 @@ func TestUnreachableNodeRequeues(t *testing.T) {
 		t.Fatalf("after a failed dispatch: %+v", got)
 	}
 }
+
+// A node that shuts down or restarts mid-task reports the attempt lost;
+// the task is queued again, not failed, while it has attempts left.
+func TestNodeReportedLostRunsAgain(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addNode("a", 4, 8<<30, nil)
+	ctx := context.Background()
+	tk, err := h.svc.Submit(ctx, h.ada, h.spec("envs/a/Dockerfile", "true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Schedule(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost := &fleetproto.TaskUpdate{ID: tk.ID, Attempt: 1, State: fleetproto.TaskLost, Detail: "the node restarted while the task ran"}
+	if err := h.svc.applyUpdate(ctx, nodeReport{nodeID: h.nodeID("a"), node: "a", update: lost}); err != nil {
+		t.Fatal(err)
+	}
+	got := h.get(tk.ID)
+	if got.State != fleetproto.TaskQueued || !strings.Contains(got.Detail, "restarted") || !strings.Contains(got.Detail, "attempt 2 of 3 next") {
+		t.Fatalf("after the node reported it lost: %+v", got)
+	}
+	// The same report again (a resend after a reconnect) changes nothing.
+	if err := h.svc.applyUpdate(ctx, nodeReport{nodeID: h.nodeID("a"), node: "a", update: lost}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Schedule(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.get(tk.ID); got.State != fleetproto.TaskDispatched || got.Attempt != 2 {
+		t.Fatalf("second attempt: %+v", got)
+	}
+}

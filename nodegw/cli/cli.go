@@ -199,6 +199,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 2
 	}
 	gp.Store(g)
+	if runner != nil {
+		// Tasks a crashed or killed run left behind: removed and reported
+		// lost (sent once the link is up), so the cloud runs them again.
+		if err := runner.Recover(ctx); err != nil {
+			log.Warn("tasks left by a previous run", "err", err)
+		}
+	}
 	if svc != nil {
 		if last := svc.LastReport(); last != nil {
 			g.ReportPool(last)

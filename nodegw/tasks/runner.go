@@ -241,7 +241,8 @@ func (r *Runner) HandleCancel(_ context.Context, cmd *fleetproto.Command) ([]byt
 }
 
 // Shutdown stops every running task (their containers are killed, they
-// report failed) and waits for them to clean up, or for ctx.
+// report lost, so the cloud runs them again) and waits for them to clean
+// up, or for ctx.
 func (r *Runner) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	r.closed = true
@@ -285,7 +286,7 @@ func (r *Runner) run(t *task) {
 	case errors.Is(cause, errCancelled):
 		final.State, final.Detail = fleetproto.TaskCancelled, "cancelled"
 	case errors.Is(cause, errShutdown):
-		final.State, final.Detail = fleetproto.TaskFailed, "the node shut down while the task ran"
+		final.State, final.Detail = fleetproto.TaskLost, "the node shut down while the task ran"
 	case err != nil:
 		final.State = fleetproto.TaskFailed
 		var se *stepError

@@ -2,6 +2,8 @@ package tasks
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -347,14 +349,15 @@ func TestHandleRunRefuses(t *testing.T) {
 	if _, err := f.r.HandleCancel(context.Background(), &fleetproto.Command{Name: fleetproto.CommandTaskCancel, Args: []byte(`{"id":1,"attempt":1,"x":1}`)}); err == nil {
 		t.Error("cancel with an unknown field accepted")
 	}
-	// Shutdown kills the running task, which reports failed.
+	// Shutdown kills the running task, which reports lost: the cloud runs
+	// it again, no fault of the task's.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := f.r.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	_, fin := f.rec.final(t, k, time.Second)
-	if fin.State != fleetproto.TaskFailed || !strings.Contains(fin.Detail, "shut down") {
+	if fin.State != fleetproto.TaskLost || !strings.Contains(fin.Detail, "shut down") {
 		t.Errorf("final %+v", fin)
 	}
 	f.checkGone(t, k)
@@ -411,4 +414,38 @@ func TestCancelBeforeStart(t *testing.T) {
 		t.Errorf("the command ran: %v\n%s", states(us), f.rec.text(k))
 	}
 	f.checkGone(t, k)
+}
+
+// A node that died with tasks running leaves their containers and dirs:
+// the next run removes them and reports each attempt lost.
+func TestRecoverLeftovers(t *testing.T) {
+	f := newFixture(t)
+	k := f.start(t, f.args("common", sh("sleep 30")))
+	f.rec.waitFor(t, k, time.Minute, "running", func(us []fleetproto.TaskUpdate, _ string) bool {
+		return len(us) > 0 && us[len(us)-1].State == fleetproto.TaskRunning
+	})
+	// A second runner on the same state dir and dockerd, as after a crash
+	// of the first (whose own goroutines are left alone here).
+	rec := newRecorder()
+	r2, err := New(Options{Docker: f.w.dc, StateDir: f.dir, Report: rec.report, Log: rec.log,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(f.dir, "tasks", "77-2", "out"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f.checkGone(t, k)
+	for _, lk := range []key{k, {77, 2}} {
+		us := rec.updates[lk]
+		if len(us) != 1 || us[0].State != fleetproto.TaskLost || !strings.Contains(us[0].Detail, "restarted") {
+			t.Errorf("task %v: reports %+v", lk, us)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(f.dir, "tasks")); len(ents) != 0 {
+		t.Errorf("left in the state dir: %v", ents)
+	}
 }

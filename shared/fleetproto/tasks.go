@@ -27,8 +27,11 @@ const (
 )
 
 // Task states, in the order a task goes through them. The node reports
-// fetching … uploading and the final succeeded/failed/cancelled; the
-// cloud sets queued, dispatched and lost itself.
+// fetching … uploading and the final succeeded/failed/cancelled, and lost
+// for an attempt it could not finish through no fault of the task (it
+// shut down or restarted); the cloud sets queued and dispatched, and lost
+// when the node goes offline. A lost attempt runs again while the task
+// has attempts left.
 const (
 	TaskQueued     = "queued"
 	TaskDispatched = "dispatched"
@@ -53,7 +56,7 @@ func TaskTerminal(state string) bool {
 
 // nodeTaskStates are the states a node may report.
 var nodeTaskStates = map[string]bool{TaskFetching: true, TaskBuilding: true, TaskRunning: true,
-	TaskUploading: true, TaskSucceeded: true, TaskFailed: true, TaskCancelled: true}
+	TaskUploading: true, TaskSucceeded: true, TaskFailed: true, TaskCancelled: true, TaskLost: true}
 
 // Limits on a task's description.
 const (
