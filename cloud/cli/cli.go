@@ -330,17 +330,10 @@ func node(ctx context.Context, args []string, env Env) error {
 		fs.Var(labels, "label", "label key=value (repeatable)")
 	}
 	// Allow NAME before or after the flags.
-	var pos []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+	if err := parseAnywhere(fs, args); err != nil {
+		return err
 	}
+	pos := fs.Args()
 	pool, err := store.Open(ctx, *dbURL)
 	if err != nil {
 		return err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -81,16 +80,8 @@ func (s *Server) hostExec(c *fiber.Ctx) error {
 
 // decodeStrict decodes a JSON body into v: one object, no unknown fields.
 func decodeStrict(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return apierr.BadRequest("request body: want a JSON object")
-	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	if err := fleetproto.DecodeStrict(body, v); err != nil {
 		return apierr.BadRequest("request body: %v", err)
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return apierr.BadRequest("request body: trailing data after the JSON object")
 	}
 	return nil
 }

@@ -52,6 +52,15 @@ func taskID(c *fiber.Ctx) (int64, error) {
 	return id, nil
 }
 
+// owned returns the request's task (:id) if the user may see it.
+func (s *Service) owned(c *fiber.Ctx) (Task, error) {
+	id, err := taskID(c)
+	if err != nil {
+		return Task{}, err
+	}
+	return s.Get(c.UserContext(), user(c), id)
+}
+
 func (s *Service) postTask(c *fiber.Ctx) error {
 	if err := s.opts.Accounts.CheckAPICSRF(c); err != nil {
 		return err
@@ -76,15 +85,11 @@ func (s *Service) getTasks(c *fiber.Ctx) error {
 }
 
 func (s *Service) getTask(c *fiber.Ctx) error {
-	id, err := taskID(c)
+	t, err := s.owned(c)
 	if err != nil {
 		return err
 	}
-	t, err := s.Get(c.UserContext(), user(c), id)
-	if err != nil {
-		return err
-	}
-	ev, err := s.Events(c.UserContext(), id)
+	ev, err := s.Events(c.UserContext(), t.ID)
 	if err != nil {
 		return err
 	}
@@ -110,14 +115,11 @@ func (s *Service) postCancel(c *fiber.Ctx) error {
 // text; with follow=true it keeps the response open and streams new
 // output until the attempt ends (or the client goes away).
 func (s *Service) getLogs(c *fiber.Ctx) error {
-	id, err := taskID(c)
+	t, err := s.owned(c)
 	if err != nil {
 		return err
 	}
-	t, err := s.Get(c.UserContext(), user(c), id)
-	if err != nil {
-		return err
-	}
+	id := t.ID
 	attempt := c.QueryInt("attempt", t.Attempt)
 	follow := c.QueryBool("follow")
 	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
@@ -173,14 +175,11 @@ func (s *Service) getLogs(c *fiber.Ctx) error {
 func (t Task) timeout() time.Duration { return time.Duration(t.TimeoutSeconds) * time.Second }
 
 func (s *Service) getArtifact(c *fiber.Ctx) error {
-	id, err := taskID(c)
+	t, err := s.owned(c)
 	if err != nil {
 		return err
 	}
-	t, err := s.Get(c.UserContext(), user(c), id)
-	if err != nil {
-		return err
-	}
+	id := t.ID
 	p, err := url.PathUnescape(c.Params("*"))
 	if err != nil {
 		return apierr.BadRequest("artifact path: %v", err)

@@ -1,9 +1,7 @@
 package tasks
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -75,13 +73,8 @@ func bad(format string, a ...any) error { return apierr.BadRequest(format, a...)
 // decodeSpec reads a Spec strictly.
 func decodeSpec(b []byte) (Spec, error) {
 	var s Spec
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&s); err != nil {
+	if err := fleetproto.DecodeStrict(b, &s); err != nil {
 		return s, bad("task: %v", err)
-	}
-	if d.More() {
-		return s, bad("task: trailing data after the JSON object")
 	}
 	return s, nil
 }

@@ -10,10 +10,7 @@ package probes
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strconv"
@@ -114,16 +111,8 @@ func (p *Prober) Probe(ctx context.Context, cmd *fleetproto.Command) ([]byte, er
 // decodeStrict decodes one JSON object into v, refusing unknown fields and
 // trailing data.
 func decodeStrict(b []byte, v any) error {
-	if len(b) == 0 {
-		return errors.New("missing arguments")
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	if err := fleetproto.DecodeStrict(b, v); err != nil {
 		return fmt.Errorf("arguments: %w", err)
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return errors.New("arguments: trailing data after the object")
 	}
 	return nil
 }

@@ -10,7 +10,6 @@
 package tasks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -171,13 +170,8 @@ func (r *Runner) Commands() map[string]gateway.CommandHandler {
 // decodeStrict decodes a command's arguments, refusing fields the
 // protocol does not have.
 func decodeStrict(b []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
+	if err := fleetproto.DecodeStrict(b, v); err != nil {
 		return fmt.Errorf("task args: %w", err)
-	}
-	if d.More() {
-		return errors.New("task args: trailing data")
 	}
 	return nil
 }

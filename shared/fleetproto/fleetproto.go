@@ -112,6 +112,16 @@ func ReadFrame(r io.Reader) ([]byte, error) {
 	return b, nil
 }
 
+// DecodeStrict unmarshals exactly one JSON value with no unknown fields
+// and nothing after it: how every side of the link, and the APIs next to
+// it, read what the other side sent.
+func DecodeStrict(b []byte, v any) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return errors.New("missing arguments: no JSON value")
+	}
+	return decodeStrict(b, v)
+}
+
 // decodeStrict unmarshals exactly one JSON value with no unknown fields.
 func decodeStrict(b []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(b))
