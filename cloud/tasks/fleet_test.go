@@ -19,6 +19,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 
 	"gatewave.dev/cloud/accounts"
@@ -114,6 +115,15 @@ func newCloudEnv(t testing.TB) *cloudEnv {
 	if e.docker, err = client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation()); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// The environment images this test's repo made.
+		ctx := context.Background()
+		list, _ := e.docker.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
+			filters.Arg("label", nodetasks.LabelEnvURL+"=http://"+e.addr+"/git/ada.git"))})
+		for _, im := range list {
+			_, _ = e.docker.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+		}
+	})
 	e.commit = e.commitFiles(map[string]string{
 		"envs/a/Dockerfile": "FROM gatewave/sessiond-scratch\nRUN echo env-a > /etc/which-env\n",
 		"envs/b/Dockerfile": "FROM gatewave/sessiond-scratch\nRUN echo env-b > /etc/which-env\n",

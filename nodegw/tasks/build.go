@@ -33,8 +33,10 @@ func (r *Runner) ensureImage(t *task, envGit string, logw io.Writer) error {
 		return err
 	}
 	defer unlock()
+	r.touchImage(t.image)
 	if _, err := r.opts.Docker.ImageInspect(t.ctx, t.image); err == nil {
 		t.cached = true
+		r.wg.Go(func() { r.pruneImages(context.Background()) })
 		return nil
 	} else if !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect image %s: %w", t.image, err)
@@ -85,6 +87,7 @@ func (r *Runner) ensureImage(t *task, envGit string, logw io.Writer) error {
 	if _, err := r.opts.Docker.ImageInspect(t.ctx, t.image); err != nil {
 		return failf("build environment from %s: no image %s after the build", a.DockerfilePath, t.image)
 	}
+	r.wg.Go(func() { r.pruneImages(context.Background()) })
 	return nil
 }
 

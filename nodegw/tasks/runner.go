@@ -56,6 +56,10 @@ type Options struct {
 	UserUID, UserGID int
 	// PidsLimit bounds a task's processes; 0 means 512.
 	PidsLimit int64
+	// KeepImages is how many environment images the node keeps; the
+	// least recently used beyond it are removed. Zero means
+	// DefaultKeepImages.
+	KeepImages int
 }
 
 // taskUID is the uid and gid a task's command runs as in its container.
@@ -136,6 +140,9 @@ func New(opts Options) (*Runner, error) {
 	}
 	if opts.PidsLimit <= 0 {
 		opts.PidsLimit = 512
+	}
+	if opts.KeepImages <= 0 {
+		opts.KeepImages = DefaultKeepImages
 	}
 	abs, err := filepath.Abs(opts.StateDir)
 	if err != nil {

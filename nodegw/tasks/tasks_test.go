@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gatewave.dev/shared/fleetproto"
+	"gatewave.dev/shared/testenv"
 )
 
 // One task per Dockerfile of the env repo: each builds its image, sees
@@ -447,5 +448,47 @@ func TestRecoverLeftovers(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(f.dir, "tasks")); len(ents) != 0 {
 		t.Errorf("left in the state dir: %v", ents)
+	}
+}
+
+// A node keeps its most recently used environment images and removes the
+// others, not images it never used.
+func TestPruneImages(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder()
+	r, err := New(Options{Docker: f.w.dc, StateDir: t.TempDir(), Report: rec.report, Log: rec.log, KeepImages: 1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	run := func(env string) string {
+		t.Helper()
+		a := f.args(env, sh("true"))
+		if _, err := r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, a)); err != nil {
+			t.Fatal(err)
+		}
+		_, fin := rec.final(t, key{a.ID, a.Attempt}, time.Minute)
+		if fin.State != fleetproto.TaskSucceeded {
+			t.Fatalf("%s: %+v", env, fin)
+		}
+		return fin.Image
+	}
+	// The fixture's own runner builds "a", which r never used.
+	_, fin, _ := f.run(t, f.args("a", sh("true")))
+	foreign := fin.Image
+	first := run("common")
+	time.Sleep(10 * time.Millisecond)
+	second := run("twice")
+	exists := func(tag string) bool {
+		_, err := f.w.dc.ImageInspect(context.Background(), tag)
+		return err == nil
+	}
+	deadline := time.Now().Add(testenv.WaitShort)
+	for exists(first) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if exists(first) || !exists(second) || !exists(foreign) {
+		t.Fatalf("after pruning to one: %s %v (want gone), %s %v, %s %v (another runner's)", first, exists(first), second, exists(second), foreign, exists(foreign))
 	}
 }
