@@ -137,12 +137,23 @@ func (s *Service) applyUpdate(ctx context.Context, r nodeReport) error {
 	return nil
 }
 
+// maxLogChunks bounds what is kept of an attempt's output: 4,096 chunks
+// of at most 16 KiB, 64 MiB; the rest is dropped with a line saying so.
+const maxLogChunks = 4096
+
 // applyLog stores a chunk of output from the node running that attempt.
 func (s *Service) applyLog(ctx context.Context, r nodeReport) error {
 	l := r.log
+	data := l.Data
+	switch {
+	case l.Seq == maxLogChunks+1:
+		data = []byte(fmt.Sprintf("\n[gatewave: the log is cut here, at %d MiB; the task goes on]\n", maxLogChunks*fleetproto.MaxTaskLogChunk>>20))
+	case l.Seq > maxLogChunks:
+		return nil
+	}
 	_, err := s.db.Exec(ctx, `INSERT INTO task_logs (task_id, attempt, seq, data)
 		SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND attempt = $2 AND node_id = $5)
-		ON CONFLICT DO NOTHING`, l.ID, l.Attempt, l.Seq, l.Data, r.nodeID)
+		ON CONFLICT DO NOTHING`, l.ID, l.Attempt, l.Seq, data, r.nodeID)
 	if err != nil {
 		return fmt.Errorf("task %d log: %w", l.ID, err)
 	}

@@ -248,11 +248,20 @@ func TestReportsComeOnlyFromTheHoldingNode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Past the cap, one line says the log is cut; nothing more is kept.
+	for _, seq := range []int64{maxLogChunks + 1, maxLogChunks + 2} {
+		if err := h.svc.applyLog(ctx, nodeReport{nodeID: h.nodeID(holder), node: holder, log: &fleetproto.TaskLog{ID: tk.ID, Attempt: 1, Seq: seq, Data: []byte("more\n")}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tail, err := h.svc.Logs(ctx, tk.ID, 1, 1); err != nil || len(tail) != 1 || !strings.Contains(string(tail[0].Data), "the log is cut here, at 64 MiB") {
+		t.Fatalf("past the cap: %+v %v", tail, err)
+	}
 	logs, err := h.svc.Logs(ctx, tk.ID, 1, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(logs) != 1 || string(logs[0].Data) != "from "+holder+"\n" {
+	if len(logs) != 2 || string(logs[0].Data) != "from "+holder+"\n" {
 		t.Fatalf("logs %+v", logs)
 	}
 	// The attempt's git credential works while it runs, for reading only.
