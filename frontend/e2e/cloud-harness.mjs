@@ -56,13 +56,31 @@ export async function cloudDepsProblem() {
   return null;
 }
 
+let objectStore = null;
+
+/**
+ * objectStoreURL is the S3-compatible object store the cloud keeps task
+ * artifacts in (http://ACCESS:SECRET@127.0.0.1:PORT/BUCKET):
+ * GATEWAVE_TEST_S3_URL, or what scripts/objstore.sh prints (it starts
+ * versitygw, building it once). It resolves {url} or {problem}.
+ */
+export function objectStoreURL() {
+  if (process.env.GATEWAVE_TEST_S3_URL) return Promise.resolve({ url: process.env.GATEWAVE_TEST_S3_URL });
+  objectStore ??= run("bash", [join(frontendDir, "..", "scripts", "objstore.sh")], { timeout: 600_000 }).then(
+    ({ stdout }) => (stdout.trim() ? { url: stdout.trim() } : { problem: "scripts/objstore.sh printed no URL" }),
+    (err) => ({ problem: `scripts/objstore.sh failed: ${err.message}` }),
+  );
+  return objectStore;
+}
+
 /**
  * requireCloudDeps is cloudDepsProblem for a test file: under CI=true a
  * missing dependency adds a failing test named after what (the file's
  * subject); it returns the problem, for describe's skip.
  */
-export async function requireCloudDeps(what) {
-  const problem = await cloudDepsProblem();
+export async function requireCloudDeps(what, { objectStore = false } = {}) {
+  let problem = await cloudDepsProblem();
+  if (!problem && objectStore) problem = (await objectStoreURL()).problem ?? null;
   if (problem && process.env.CI === "true") {
     test(`${what} dependencies are installed`, () => {
       throw new Error(problem + " (required under CI=true)");
@@ -135,9 +153,11 @@ function child(name, bin, args, env) {
 /**
  * startCloud brings up a cloud and one node gateway with a warm pool of
  * `pool` containers, and a user `user` with a random password. It resolves
- * once the pool reports that many idle containers.
+ * once the pool reports that many idle containers. With objectStore the
+ * cloud keeps task artifacts in the object store (objectStoreURL, passed
+ * as GATEWAVE_S3_URL).
  */
-export async function startCloud({ user = "e2e", pool = 2 } = {}) {
+export async function startCloud({ user = "e2e", pool = 2, objectStore = false } = {}) {
   const tag = randomBytes(4).toString("hex");
   const h = {
     tag,
@@ -188,6 +208,11 @@ export async function startCloud({ user = "e2e", pool = 2 } = {}) {
       GATEWAVE_DATA_DIR: h.dataDir,
       GATEWAVE_LISTEN: `127.0.0.1:${port}`,
     };
+    if (objectStore) {
+      const s3 = await objectStoreURL();
+      if (!s3.url) throw new Error(`the object store: ${s3.problem}`);
+      h.env.GATEWAVE_S3_URL = s3.url;
+    }
     await run(cloudBin, ["migrate"], { env: h.env, timeout: 60_000 });
     await new Promise((res, rej) => {
       const p = execFile(cloudBin, ["user", "add", user], { env: h.env, timeout: 60_000 }, (err, _o, stderr) => (err ? rej(new Error(`cloud user add: ${err.message}\n${stderr}`)) : res()));
@@ -207,7 +232,7 @@ export async function startCloud({ user = "e2e", pool = 2 } = {}) {
       "--cloud", h.url, "--name", node, "--image", h.image, "--pool-name", h.poolName, "--state-dir", h.stateDir,
       "--standard-count", String(pool), "--standard-cpus", "0.5", "--standard-memory-mib", "512", "--standard-disk-mib", "512",
       "--oversubscribe", "-1", "--shutdown-pool",
-    ], { ...h.env, NODEGW_TOKEN: nodeToken.trim(), GATEWAVE_ADMIN_TOKEN: "", DATABASE_URL: "" });
+    ], { ...h.env, NODEGW_TOKEN: nodeToken.trim(), GATEWAVE_ADMIN_TOKEN: "", DATABASE_URL: "", GATEWAVE_S3_URL: "" });
     h.procs.push(h.nodegw);
     await h.waitIdle(pool);
   } catch (err) {

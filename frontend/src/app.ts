@@ -2,7 +2,7 @@
 // one sessiond connection.
 import type { Extension } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
-import { ApiError, type Connection, httpURL, onTrouble, wsURL } from "./api/conn";
+import { ApiError, type Connection, httpURL, onTrouble, requestJSON, wsURL } from "./api/conn";
 import { type LspLanguage, Sessiond, type WatchEvent } from "./api/sessiond";
 import { ReconnectingSocket } from "./api/socket";
 import { StatusHub } from "./api/status";
@@ -32,10 +32,13 @@ import { UserSettings } from "./ui/settings";
 import { GitPanel } from "./ui/git";
 import { GitAPI, parseDiffTabPath, diffTabPath } from "./ui/gitapi";
 import { GitDiffViewer } from "./editor/gitdiff";
+import { FleetPanel, type Preset } from "./ui/fleet";
+import { FleetAPI, joinCommand } from "./ui/fleetapi";
+import type { Testbench } from "./ui/sim";
 import { WavesHub } from "./waves/hub";
 import { showMenu } from "./waves/viewer";
 
-type PanelId = "problems" | "output" | "report" | "terminal" | "telemetry";
+type PanelId = "problems" | "output" | "report" | "terminal" | "telemetry" | "fleet";
 
 export class App {
   readonly api: Sessiond;
@@ -54,6 +57,9 @@ export class App {
   private git!: GitPanel;
   private gitDiffs = new Set<GitDiffViewer>();
   private telemetry!: TelemetryView;
+  /** Run on the fleet and the user's tasks (the cloud only; ui/fleet.ts). */
+  private fleetAPI!: FleetAPI;
+  private fleet!: FleetPanel;
   private problemsEl = h("div.problems", { "data-testid": "problems" });
   private problems = new Map<string, Diagnostic[]>();
   /** The latest build's problems, kept apart from the language servers' and merged for display. */
@@ -145,6 +151,19 @@ export class App {
       report: (r) => this.report.show(r),
     });
     this.hardware = new HardwarePanel(this.api, this.output, { showOutput: () => this.showPanel("output"), state: linkState });
+    this.fleetAPI = new FleetAPI(this.conn.base);
+    this.fleet = new FleetPanel(this.fleetAPI, {
+      show: () => this.showPanel("fleet"),
+      visible: () => this.activePanel === "fleet",
+      saveAll: () => this.saveAll(),
+      dockerfiles: async () => (await queryFilenames(this.conn, "Dockerfile", 50)).results.map((r) => r.path).filter((p) => /dockerfile/i.test(p.slice(p.lastIndexOf("/") + 1))),
+      presets: () => this.fleetPresets(),
+      flash: (name, load) => {
+        this.hardware.el.scrollIntoView({ block: "nearest" });
+        void this.hardware.flash.flash({ name, load });
+      },
+      open: (p, l, c) => void this.goto(p, l, c ?? 1),
+    });
     this.sim = new SimPanel(this.conn, { output: this.output, showOutput: () => this.showPanel("output"), open: (p, l, c) => void this.goto(p, l, c ?? 1), openWaves: (p) => void this.editors.open(p) });
     this.search = new SearchPanel(this.conn, { open: (p, l, c) => void this.goto(p, l, c), isDirty: (p) => { const t = this.editors.find(p); return !!t && isDirty(t); } });
     this.git = new GitPanel(new GitAPI(this.conn), {
@@ -198,6 +217,10 @@ export class App {
       this.search.show(v ? v.state.sliceDoc(v.state.selection.main.from, v.state.selection.main.to) : undefined);
     } });
     this.commands.add(...this.gitCommands());
+    this.commands.add(
+      { id: "fleet.run", title: "Fleet: Run on the Fleet…", shortcut: "Ctrl+Alt+B", run: () => this.fleet.runDialog() },
+      { id: "fleet.tasks", title: "Fleet: Show Tasks", run: () => this.fleet.showTasks() },
+    );
     window.addEventListener("focus", () => this.git.schedule(50)); // git run in a terminal or outside
     this.git.poll();
     this.commands.add(
@@ -250,6 +273,8 @@ export class App {
       ["terminal", "Terminal", this.terminals.el],
       ["telemetry", "Telemetry", this.telemetry.el],
     ];
+    // The fleet is the cloud's: its tab shows under /s/{session}/ only.
+    if (this.fleetAPI.session) panels.splice(2, 0, ["fleet", "Fleet", this.fleet.el]);
     const tabs = h("div.panel-tabs", { role: "tablist", "aria-label": "Panels", onkeydown: (e: Event) => panelKeys(e as KeyboardEvent, tabs) });
     const bodies = h("div.panel-bodies", {});
     for (const [id, label, body] of panels) {
@@ -311,6 +336,7 @@ export class App {
     for (const [k, b] of this.panelBodies) b.hidden = k !== id;
     this.telemetry.visible = id === "telemetry";
     if (id === "telemetry") this.telemetry.show();
+    if (id === "fleet") this.fleet.shown();
     if (id === "terminal") {
       if (this.terminals.count === 0) void this.terminals.add();
       else this.terminals.fit();
@@ -325,6 +351,30 @@ export class App {
       t.classList.remove("active");
       t.setAttribute("aria-selected", "false");
     }
+  }
+
+  /** saveAll saves every editor with unsaved changes (before the fleet runs the workspace); false when one was not saved. */
+  private async saveAll(): Promise<boolean> {
+    let ok = true;
+    for (const t of this.editors.dirtyTabs) if (!(await this.editors.save(t))) ok = false;
+    return ok && !this.editors.dirtyTabs.length;
+  }
+
+  /** fleetPresets suggests runs of this workspace: its Makefile's build, each Verilog testbench under iverilog. */
+  private async fleetPresets(): Promise<Preset[]> {
+    const out: Preset[] = [];
+    const make = await this.api.read("Makefile").then((c) => c.text, () => null);
+    if (make !== null) {
+      const proj = /^\s*PROJ\s*[:?]?=\s*(\S+)/m.exec(make)?.[1];
+      out.push({ label: "Build: make BUILD=/out", command: "make BUILD=/out", artifacts: proj ? `${proj}.bin` : "" });
+    }
+    const tbs = await requestJSON<{ testbenches: Testbench[] }>(this.conn, "GET", "api/v1/sim/testbenches").then((r) => r.testbenches ?? [], () => []);
+    for (const tb of tbs) {
+      if (tb.error || !tb.simulators.includes("iverilog")) continue;
+      const sh = `iverilog -g2012 -o /tmp/tb -s ${tb.top} ${tb.files.map((f) => joinCommand([f])).join(" ")} && vvp -n /tmp/tb`;
+      out.push({ label: `Simulate: ${tb.file} (iverilog)`, command: `sh -c "${sh.replace(/["\\$`]/g, "\\$&")}"`, artifacts: "" });
+    }
+    return out;
   }
 
   /** The git diff tab for a "⎇diff/..." path (see ui/gitapi.ts), or null. */

@@ -17,6 +17,12 @@ export interface FlashHooks {
   follow(task: Task, onExit: (state: string, code: number | null) => void): void;
 }
 
+/** A bitstream that is not in the workspace's list: a name to show and its bytes. */
+export interface FlashSource {
+  name: string;
+  load(signal: AbortSignal): Promise<Uint8Array>;
+}
+
 const phaseWords: Record<string, string> = {
   connecting: "Connecting",
   identifying: "Identifying the flash",
@@ -201,12 +207,11 @@ export class FlashControls {
     toast(text, kind ?? (ok ? "ok" : "error"));
   }
 
-  private begin(): { path: string; board: Board } | null {
+  private begin(path = this.hooks.selected()): { path: string; board: Board } | null {
     if (this.running || this.nativeTask) {
       toast("A flash is already running.");
       return null;
     }
-    const path = this.hooks.selected();
     const board = this.board();
     if (!path) {
       toast("Select a bitstream first.", "error");
@@ -228,17 +233,19 @@ export class FlashControls {
   /**
    * flash writes from this browser when it can, through sessiond in the
    * desktop app. The device is asked for before the bitstream is fetched, so
-   * the click's permission to show the chooser never lapses.
+   * the click's permission to show the chooser never lapses. source, when
+   * given, is a bitstream from elsewhere than the list (a fleet task's
+   * artifact): its name and how to read its bytes.
    */
-  async flash(): Promise<void> {
+  async flash(source?: FlashSource): Promise<void> {
     const b = this.board();
     if (b && obstacle(b, this.env)) {
-      if (this.env.desktop) return this.flashNative();
+      if (this.env.desktop && !source) return this.flashNative();
       this.finish(`Can't flash from this browser: ${obstacle(b, this.env)}`, false);
       this.progress.hidden = false;
       return;
     }
-    const job = this.begin();
+    const job = this.begin(source?.name);
     if (!job) return;
     const ac = new AbortController();
     this.running = ac;
@@ -247,7 +254,7 @@ export class FlashControls {
     try {
       const chosen = await chooseDevice(job.board, this.env);
       this.showProgress(null, `Fetching ${job.path}…`);
-      const image = await this.api.bitstream(job.path, ac.signal);
+      const image = source ? await source.load(ac.signal) : await this.api.bitstream(job.path, ac.signal);
       const r = await flashChosen(chosen, image, {
         target: this.targetSel.value === "sram" ? "sram" : "flash",
         spiHz: Number(this.clockSel.value) || undefined,

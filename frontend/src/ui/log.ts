@@ -229,7 +229,7 @@ export class LogPanel {
   private rendered = 0; // lines of buffer drawn (after the dropped ones)
   private frame = 0;
 
-  constructor(private hooks: LogHooks, max = 10_000) {
+  constructor(private hooks: LogHooks, max = 10_000, testid = "build-log") {
     this.buffer = new LineBuffer(max);
     this.droppedEl = h("div.log-dropped", { hidden: true, "data-testid": "log-dropped" });
     this.linesEl = h("div.log-lines");
@@ -241,7 +241,7 @@ export class LogPanel {
       h("button.icon-btn", { title: "Previous (Shift+Enter)", "aria-label": "Previous match", onclick: () => this.step(-1) }, "↑"),
       h("button.icon-btn", { title: "Next (Enter)", "aria-label": "Next match", onclick: () => this.step(1) }, "↓"),
       h("button.icon-btn", { title: "Close (Escape)", "aria-label": "Close search", onclick: () => this.closeSearch() }, "×"));
-    this.body = h("div.output.log", { "data-testid": "build-log", tabindex: "0" }, this.droppedEl, this.linesEl, this.pendingEl);
+    this.body = h("div.output.log", { "data-testid": testid, tabindex: "0" }, this.droppedEl, this.linesEl, this.pendingEl);
     this.el = h("div.log-panel", {}, this.searchBar, this.body);
     this.body.addEventListener("scroll", () => {
       this.follow = this.body.scrollTop + this.body.clientHeight >= this.body.scrollHeight - 4;
