@@ -219,6 +219,11 @@ describe("Run on the fleet from the IDE, through the cloud's tunnel", { timeout:
     await page.getByTestId("fleet-log").filter({ hasText: "about to fail" }).waitFor({ timeout: 10_000 });
     await page.locator(`[data-testid=fleet-task][data-task-id="${id}"][data-state=failed]`).waitFor({ timeout: 5_000 });
     await screenshot(page, "cloud-fleet-04-failed");
+    // Failed, succeeded and selected rows, in every theme.
+    for (const theme of ["light", "high-contrast", null]) {
+      await page.evaluate((th) => (th ? (document.documentElement.dataset.theme = th) : delete document.documentElement.dataset.theme), theme);
+      assert.deepEqual(await axeSerious(page), [], `axe on the Fleet panel, ${theme ?? "dark"} theme`);
+    }
   });
 
   test("Cancel stops a running task: cancelled", async (t) => {
