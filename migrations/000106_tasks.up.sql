@@ -28,8 +28,13 @@ CREATE TABLE tasks (
 	artifact_paths   jsonb NOT NULL DEFAULT '[]'::jsonb CHECK (jsonb_typeof(artifact_paths) = 'array'),
 	-- Artifacts the node uploaded: path → size in bytes.
 	artifacts        jsonb NOT NULL DEFAULT '{}'::jsonb,
+	-- attempt numbers every dispatch; max_attempts bounds the runs that
+	-- end lost (a node gone), dispatch_failures the dispatches that never
+	-- reached a node.
 	attempt          integer NOT NULL DEFAULT 0,
 	max_attempts     integer NOT NULL DEFAULT 3 CHECK (max_attempts BETWEEN 1 AND 10),
+	lost_attempts    integer NOT NULL DEFAULT 0,
+	dispatch_failures integer NOT NULL DEFAULT 0,
 	node_id          bigint REFERENCES nodes (id) ON DELETE SET NULL,
 	-- SHA-256 of the attempt's read-only git credential (gwt_...).
 	git_token_hash   bytea CHECK (git_token_hash IS NULL OR octet_length(git_token_hash) = 32),

@@ -78,8 +78,10 @@ if ! ours; then
 		exit 1
 	fi
 	log "starting versitygw $version on 127.0.0.1:$port (log: $logfile)"
-	# Credentials go through the environment, not argv (ps shows argv to everyone).
-	ROOT_ACCESS_KEY_ID=$ak ROOT_SECRET_ACCESS_KEY=$sk setsid nohup "$bin" \
+	# Credentials go through the environment, not argv (ps shows argv to
+	# everyone), and nothing else of the caller's (its database URL, admin
+	# token) reaches the store.
+	env -i PATH=/usr/bin:/bin HOME="$cache" ROOT_ACCESS_KEY_ID="$ak" ROOT_SECRET_ACCESS_KEY="$sk" setsid nohup "$bin" \
 		--port "127.0.0.1:$port" --region "$region" --health /health --quiet \
 		posix "$data" >>"$logfile" 2>&1 </dev/null 9>&- &
 	echo $! >"$pidfile"

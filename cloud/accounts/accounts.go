@@ -125,6 +125,8 @@ type Accounts struct {
 	// verified counts password checks, so tests can tell a request was
 	// refused before any hashing.
 	verified atomic.Int64
+	// basic remembers API clients' credentials briefly (RequireAPI).
+	basic basicCache
 }
 
 // New checks opts and fills defaults.
@@ -200,6 +202,7 @@ func (a *Accounts) SetPassword(ctx context.Context, name, password string) error
 	if err != nil {
 		return fmt.Errorf("set password for %q: %w", name, err)
 	}
+	a.basic.forget(name)
 	_ = tag
 	return nil
 }

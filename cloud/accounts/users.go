@@ -53,6 +53,7 @@ func (a *Accounts) ChangePassword(ctx context.Context, u User, current, next, ke
 	if err != nil {
 		return err
 	}
+	defer a.basic.forget(u.Name)
 	return pgx.BeginFunc(ctx, a.db, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1`, u.ID, hash); err != nil {
 			return fmt.Errorf("change password of %q: %w", u.Name, err)

@@ -39,7 +39,7 @@ const taskUsage = `usage: cloud task <command> [flags]
       --follow                            then print its log until it ends
   list [--all]                      your newest tasks (--all: everyone's, for admins)
   show ID                           a task and its events
-  logs ID [--follow] [--attempt N]  its output
+  logs ID [--follow] [--tail N] [--attempt N]  its output (following it into a retry)
   cancel ID                         stop it
   upload FILE [NAME]                upload an input; prints the object to pass to --input
   download ID PATH [-o FILE]        an artifact
@@ -179,6 +179,7 @@ func task(ctx context.Context, args []string, env Env) error {
 		follow := fs.Bool("follow", false, "keep printing until the attempt ends")
 		fs.BoolVar(follow, "f", false, "the same as --follow")
 		attempt := fs.Int("attempt", 0, "which attempt (default the latest)")
+		tail := fs.Int("tail", 0, "only the last N lines (then, with --follow, what comes)")
 		if err := parseAnywhere(fs, args); err != nil {
 			return err
 		}
@@ -186,7 +187,7 @@ func task(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		return taskLogs(ctx, c, id, *attempt, *follow, env.Stdout)
+		return taskLogs(ctx, c, id, *attempt, *tail, *follow, env.Stdout)
 	case "upload":
 		if err := parseAnywhere(fs, args); err != nil {
 			return err
@@ -315,7 +316,7 @@ func taskSubmit(ctx context.Context, c *userClient, fs *flag.FlagSet, args []str
 	if !*follow {
 		return nil
 	}
-	return taskLogs(ctx, c, strconv.FormatInt(t.ID, 10), 0, true, env.Stdout)
+	return taskLogs(ctx, c, strconv.FormatInt(t.ID, 10), 0, 0, true, env.Stdout)
 }
 
 type stringList []string
@@ -323,58 +324,80 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
 
-// taskLogs prints a task's output; following, it waits for the task to
-// start and prints until it ends, then its final state.
-func taskLogs(ctx context.Context, c *userClient, id string, attempt int, follow bool, w io.Writer) error {
-	for follow {
+// taskLogs prints a task's output (the last tail lines of it when tail >
+// 0); following, it waits for the task to start, prints until it ends
+// (following it into a new attempt when one was lost), then its final
+// state, and fails unless it succeeded.
+func taskLogs(ctx context.Context, c *userClient, id string, attempt, tail int, follow bool, w io.Writer) error {
+	get := func() (tasks.Task, error) {
 		var out struct {
 			Task tasks.Task `json:"task"`
 		}
-		if err := c.json(ctx, "GET", "/api/v1/tasks/"+id, nil, &out); err != nil {
+		err := c.json(ctx, "GET", "/api/v1/tasks/"+id, nil, &out)
+		return out.Task, err
+	}
+	for {
+		t, err := get()
+		if err != nil {
 			return err
 		}
-		if out.Task.Attempt > 0 || out.Task.State != "queued" {
-			break
+		if follow && t.Attempt == 0 && !isFinal(t.State) {
+			select { // queued: nothing to print yet
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(500 * time.Millisecond):
+			}
+			continue
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(500 * time.Millisecond):
+		n := attempt
+		if n == 0 {
+			n = t.Attempt
 		}
+		q := url.Values{}
+		q.Set("attempt", strconv.Itoa(n))
+		q.Set("follow", strconv.FormatBool(follow))
+		if tail > 0 {
+			q.Set("tail", strconv.Itoa(tail))
+		}
+		resp, err := c.do(ctx, "GET", "/api/v1/tasks/"+id+"/logs?"+q.Encode(), nil)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(w, resp.Body)
+		resp.Body.Close()
+		if err != nil || !follow {
+			return err
+		}
+		if t, err = get(); err != nil {
+			return err
+		}
+		if !isFinal(t.State) && attempt == 0 {
+			// That attempt ended without the task: it runs again.
+			fmt.Fprintf(w, "\n[attempt %d ended: %s]\n", n, t.Detail)
+			tail = 0
+			continue
+		}
+		fmt.Fprintf(w, "\ntask %d %s", t.ID, t.State)
+		if t.ExitCode != nil {
+			fmt.Fprintf(w, " (exit %d)", *t.ExitCode)
+		}
+		if t.Detail != "" {
+			fmt.Fprintf(w, ": %s", t.Detail)
+		}
+		fmt.Fprintln(w)
+		if t.State != "succeeded" {
+			return fmt.Errorf("task %d %s", t.ID, t.State)
+		}
+		return nil
 	}
-	q := url.Values{}
-	if attempt > 0 {
-		q.Set("attempt", strconv.Itoa(attempt))
+}
+
+func isFinal(state string) bool {
+	switch state {
+	case "succeeded", "failed", "cancelled", "lost":
+		return true
 	}
-	q.Set("follow", strconv.FormatBool(follow))
-	resp, err := c.do(ctx, "GET", "/api/v1/tasks/"+id+"/logs?"+q.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(w, resp.Body)
-	resp.Body.Close()
-	if err != nil || !follow {
-		return err
-	}
-	var out struct {
-		Task tasks.Task `json:"task"`
-	}
-	if err := c.json(ctx, "GET", "/api/v1/tasks/"+id, nil, &out); err != nil {
-		return err
-	}
-	t := out.Task
-	fmt.Fprintf(w, "\ntask %d %s", t.ID, t.State)
-	if t.ExitCode != nil {
-		fmt.Fprintf(w, " (exit %d)", *t.ExitCode)
-	}
-	if t.Detail != "" {
-		fmt.Fprintf(w, ": %s", t.Detail)
-	}
-	fmt.Fprintln(w)
-	if t.State == "failed" || t.State == "lost" || t.State == "cancelled" {
-		return fmt.Errorf("task %d %s", t.ID, t.State)
-	}
-	return nil
+	return false
 }
 
 func printTask(w io.Writer, t tasks.Task, ev []tasks.Event) {
@@ -445,7 +468,7 @@ func taskUpload(ctx context.Context, c *userClient, file, name string, w io.Writ
 	req.ContentLength = st.Size()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("upload %s: %w", file, err)
+		return fmt.Errorf("upload %s: %w", file, withoutURL(err))
 	}
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -471,7 +494,7 @@ func taskDownload(ctx context.Context, c *userClient, id, path, out string, w io
 	}
 	r, err := http.DefaultClient.Do(get)
 	if err != nil {
-		return fmt.Errorf("download %s: %w", path, err)
+		return fmt.Errorf("download %s: %w", path, withoutURL(err))
 	}
 	defer r.Body.Close()
 	if r.StatusCode != http.StatusOK {
@@ -494,4 +517,14 @@ func taskDownload(ctx context.Context, c *userClient, id, path, out string, w io
 	}
 	fmt.Fprintf(w, "%s: %s\n", out, units.BytesSize(float64(n)))
 	return nil
+}
+
+// withoutURL drops the URL from an HTTP client error: a presigned link is
+// a credential, not something to print.
+func withoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }

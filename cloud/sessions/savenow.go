@@ -41,9 +41,9 @@ func (s *Service) SaveNow(ctx context.Context, userID int64, id string) (string,
 	if err := json.Unmarshal(ack.Result, &res); err != nil || !fleetproto.ValidCommitID(res.Commit) {
 		return "", fmt.Errorf("save of session %s: the node's answer has no commit", id)
 	}
-	if !res.Pushed {
-		return "", apierr.New(502, "save_failed", "the workspace was saved on the node but not pushed to your repo; try again")
-	}
+	// Pushed is false when nothing changed since the last save: that
+	// save's commit is the answer. Either way the task's validation finds
+	// the commit in the user's repo, or refuses it.
 	s.log.Info("workspace saved for a task", "session", id, "commit", res.Commit)
 	return res.Commit, nil
 }

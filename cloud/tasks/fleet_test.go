@@ -481,6 +481,9 @@ func TestTaskCLIAndAPI(t *testing.T) {
 	if out, err := run("ada", "task", "show", sid); err != nil || !strings.Contains(out, "lines.txt (2B)") || !strings.Contains(out, "uploading") {
 		t.Fatalf("show: %v\n%s", err, out)
 	}
+	if out, err := run("ada", "task", "logs", sid, "--tail", "1"); err != nil || out != "ok\n" {
+		t.Fatalf("logs --tail 1: %v %q", err, out)
+	}
 	dst := filepath.Join(t.TempDir(), "lines.txt")
 	if _, err := run("ada", "task", "download", sid, "lines.txt", "-o", dst); err != nil {
 		t.Fatal(err)
@@ -538,6 +541,19 @@ func TestTaskCLIAndAPI(t *testing.T) {
 	spec.Inputs = []tasks.Input{{Path: "x", Object: strings.Replace(obj, fmt.Sprintf("users/%d/", u.ID), "users/999/", 1)}}
 	if code, b := e.api("POST", "/api/v1/tasks", spec); code != http.StatusForbidden {
 		t.Fatalf("another user's object as input: %d %s", code, b)
+	}
+	// A changed password stops the old one at once, remembered or not.
+	if _, err := run("ada", "task", "list"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Accounts.SetPassword(context.Background(), "ada", "another horse battery"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run("ada", "task", "list"); err == nil || !strings.Contains(err.Error(), "wrong user name or password") {
+		t.Fatalf("the old password after a change: %v", err)
+	}
+	if err := e.srv.Accounts.SetPassword(context.Background(), "ada", password); err != nil {
+		t.Fatal(err)
 	}
 	// A missing upload of one's own is a clear 400.
 	spec.Inputs = []tasks.Input{{Path: "x", Object: fmt.Sprintf("users/%d/uploads/nope.v", u.ID)}}

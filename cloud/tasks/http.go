@@ -3,6 +3,7 @@ package tasks
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -24,7 +25,7 @@ import (
 //	POST /api/v1/tasks                       submit a Spec → 201 Task
 //	GET  /api/v1/tasks[?all=true&limit=N]    the newest tasks
 //	GET  /api/v1/tasks/:id                   {"task", "events"}
-//	GET  /api/v1/tasks/:id/logs[?attempt=N&follow=true]   the output as text
+//	GET  /api/v1/tasks/:id/logs[?attempt=N&tail=LINES&follow=true]   the output as text
 //	POST /api/v1/tasks/:id/cancel            → Task
 //	GET  /api/v1/tasks/:id/artifacts/*       303 to a short-lived download link
 //	POST /api/v1/uploads {"name"}            a short-lived upload link for an input
@@ -122,13 +123,27 @@ func (s *Service) getLogs(c *fiber.Ctx) error {
 	id := t.ID
 	attempt := c.QueryInt("attempt", t.Attempt)
 	follow := c.QueryBool("follow")
+	tail := c.QueryInt("tail")
+	if tail < 0 || tail > 100000 {
+		return apierr.BadRequest("tail must be between 1 and 100000 lines")
+	}
 	c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
 	c.Set("X-Task-Attempt", strconv.Itoa(attempt))
 	c.Set("Cache-Control", "no-store")
 	ctx := context.WithoutCancel(c.UserContext())
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		var after int64
-		deadline := time.Now().Add(t.timeout() + 15*time.Minute)
+		if tail > 0 {
+			b, last, err := s.LogTail(ctx, id, attempt, tail)
+			if err != nil {
+				fmt.Fprintf(w, "\n[gatewave: reading the log failed: %v]\n", err)
+				_ = w.Flush()
+				return
+			}
+			_, _ = w.Write(b)
+			after = last
+		}
+		deadline := time.Now().Add(t.timeout() + BuildBudget + 15*time.Minute)
 		for {
 			chunks, err := s.Logs(ctx, id, attempt, after)
 			if err != nil {
@@ -190,7 +205,7 @@ func (s *Service) getArtifact(c *fiber.Ctx) error {
 	if s.opts.Objects == nil {
 		return apierr.New(fiber.StatusServiceUnavailable, "no_store", "this cloud has no object store configured")
 	}
-	link, err := s.opts.Objects.PresignGet(c.UserContext(), ArtifactKey(id, p), s.opts.ArtifactLinkTTL)
+	link, err := s.opts.Objects.PresignGet(c.UserContext(), ArtifactKey(id, t.Attempt, p), s.opts.ArtifactLinkTTL)
 	if err != nil {
 		return err
 	}
@@ -210,19 +225,24 @@ const maxInline = 64 << 20
 func (s *Service) streamObject(c *fiber.Ctx, link, name string) error {
 	req, err := http.NewRequestWithContext(c.UserContext(), http.MethodGet, link, nil)
 	if err != nil {
-		return err
+		return apierr.New(fiber.StatusBadGateway, "store", "cannot read %s from the object store", name)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
+		// Never the error as is: it holds the presigned link.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return apierr.New(fiber.StatusBadGateway, "store", "the object store did not answer: %v", err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		resp.Body.Close()
 		return apierr.New(fiber.StatusBadGateway, "store", "the object store answered %s", resp.Status)
 	}
-	if resp.ContentLength > maxInline {
+	if resp.ContentLength < 0 || resp.ContentLength > maxInline {
 		resp.Body.Close()
-		return apierr.New(fiber.StatusRequestEntityTooLarge, "too_large", "%s is %d bytes; download it instead (without inline)", name, resp.ContentLength)
+		return apierr.New(fiber.StatusRequestEntityTooLarge, "too_large", "%s is over %d MiB (or of unknown size); download it instead (without inline)", name, maxInline>>20)
 	}
 	c.Set(fiber.HeaderContentType, "application/octet-stream")
 	c.Set(fiber.HeaderContentDisposition, fmt.Sprintf("attachment; filename=%q", path.Base(name)))

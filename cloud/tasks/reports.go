@@ -21,39 +21,48 @@ type nodeReport struct {
 }
 
 // OnUpdate takes a node's task report (fleet.Options.OnTaskUpdate). It
-// only queues it: the hub's read loop must not wait on the database.
+// only queues it: the hub's read loop must not wait on the database. A
+// state change is never dropped: when the writer is behind, the node's
+// read loop waits for it.
 func (s *Service) OnUpdate(nodeID int64, node string, u *fleetproto.TaskUpdate) {
-	s.enqueue(nodeReport{nodeID: nodeID, node: node, update: u})
+	s.updates <- nodeReport{nodeID: nodeID, node: node, update: u}
 }
 
 // OnLog takes a node's chunk of task output (fleet.Options.OnTaskLog).
+// Output is written by its own worker, and when that is behind a chunk is
+// dropped rather than hold up the node's link (heartbeats, acks and every
+// other node on this replica): a flood of output costs its own task lines
+// of log, nothing else.
 func (s *Service) OnLog(nodeID int64, node string, l *fleetproto.TaskLog) {
-	s.enqueue(nodeReport{nodeID: nodeID, node: node, log: l})
-}
-
-func (s *Service) enqueue(r nodeReport) {
 	select {
-	case s.updates <- r:
+	case s.logs <- nodeReport{nodeID: nodeID, node: node, log: l}:
 	default:
-		// Behind: wait rather than drop a state change.
-		s.updates <- r
+		if s.dropped.Add(1)%1000 == 1 {
+			s.log.Warn("task output dropped: the log writer is behind", "task", l.ID, "dropped_total", s.dropped.Load())
+		}
 	}
 }
 
-// applyReports writes node reports in arrival order.
+// applyReports writes node reports, state changes in arrival order.
 func (s *Service) applyReports(ctx context.Context) {
+	s.wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case r := <-s.logs:
+				if err := s.applyLog(ctx, r); err != nil && ctx.Err() == nil {
+					s.log.Error("write task output", "node", r.node, "err", err)
+				}
+			}
+		}
+	})
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case r := <-s.updates:
-			var err error
-			if r.update != nil {
-				err = s.applyUpdate(ctx, r)
-			} else {
-				err = s.applyLog(ctx, r)
-			}
-			if err != nil && ctx.Err() == nil {
+			if err := s.applyUpdate(ctx, r); err != nil && ctx.Err() == nil {
 				s.log.Error("apply node task report", "node", r.node, "err", err)
 			}
 		}
@@ -171,6 +180,7 @@ func (s *Service) sweepLost(ctx context.Context) error {
 		maxAttempts int
 	}
 	var ls []lost
+	var overdue []assignment
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT t.id, t.node_id, n.name, t.attempt, t.max_attempts FROM tasks t JOIN nodes n ON n.id = t.node_id
 			WHERE t.state = ANY($1) AND n.status <> 'online' FOR UPDATE OF t SKIP LOCKED`, activeStates)
@@ -195,17 +205,37 @@ func (s *Service) sweepLost(ctx context.Context) error {
 				return err
 			}
 		}
-		// Attempts far past their timeout whose node never said.
-		_, err = tx.Exec(ctx, `WITH over AS (
-				UPDATE tasks SET state = 'failed', git_token_hash = NULL, finished_at = now(), updated_at = now(),
-					detail = 'the node did not report the end of the task within its timeout'
-				WHERE state = ANY($1) AND dispatched_at + make_interval(secs => timeout_ms / 1000.0) + interval '10 minutes' < now()
-				RETURNING id, attempt, node_id, detail)
-			INSERT INTO task_events (task_id, attempt, state, node_id, detail) SELECT id, attempt, 'failed', node_id, detail FROM over`, activeStates)
-		return err
+		// Attempts far past their time whose node never said: the run's
+		// timeout from when it started, or the build budget and the
+		// timeout from the dispatch while it has not started.
+		rows, err = tx.Query(ctx, `WITH over AS (
+				UPDATE tasks t SET state = 'failed', git_token_hash = NULL, finished_at = now(), updated_at = now(),
+					detail = 'the node did not report the end of the task within its time'
+				WHERE t.state = ANY($1) AND coalesce(t.running_at + make_interval(secs => t.timeout_ms / 1000.0),
+					t.dispatched_at + make_interval(secs => t.timeout_ms / 1000.0 + $2::float8)) + interval '10 minutes' < now()
+				RETURNING t.id, t.attempt, t.node_id, t.detail),
+			ev AS (INSERT INTO task_events (task_id, attempt, state, node_id, detail) SELECT id, attempt, 'failed', node_id, detail FROM over)
+			SELECT over.id, over.attempt, n.name FROM over JOIN nodes n ON n.id = over.node_id`, activeStates, BuildBudget.Seconds())
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var o assignment
+			if err := rows.Scan(&o.id, &o.attempt, &o.node); err != nil {
+				rows.Close()
+				return err
+			}
+			overdue = append(overdue, o)
+		}
+		rows.Close()
+		return rows.Err()
 	})
 	if err != nil {
 		return fmt.Errorf("sweep lost tasks: %w", err)
+	}
+	for _, o := range overdue {
+		// Whatever it is doing there, it stops.
+		go s.stopOnNode(context.WithoutCancel(ctx), o.node, o.id, o.attempt)
 	}
 	for _, l := range ls {
 		s.log.Warn("task lost with its node", "task", l.id, "node", l.name, "attempt", l.attempt, "retry", l.attempt < l.maxAttempts)
@@ -227,15 +257,19 @@ func (s *Service) state(ctx context.Context, id int64) (string, int, error) {
 var pollEvery = 200 * time.Millisecond
 
 // loseAttempt records that attempt of task id was lost on node (why says
-// how) and queues the task again while it has attempts left; else the
-// task ends lost.
+// how) and queues the task again while fewer than maxAttempts runs were
+// lost; else the task ends lost.
 func loseAttempt(ctx context.Context, tx pgx.Tx, id int64, attempt, maxAttempts int, node int64, why string) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, node_id, detail) VALUES ($1, $2, 'lost', $3, $4)`,
 		id, attempt, node, why); err != nil {
 		return err
 	}
-	if attempt < maxAttempts {
-		retry := fmt.Sprintf("%s; queued again (attempt %d of %d next)", why, attempt+1, maxAttempts)
+	var lost int
+	if err := tx.QueryRow(ctx, `UPDATE tasks SET lost_attempts = lost_attempts + 1 WHERE id = $1 RETURNING lost_attempts`, id).Scan(&lost); err != nil {
+		return err
+	}
+	if lost < maxAttempts {
+		retry := fmt.Sprintf("%s; queued again (run %d of %d next)", why, lost+1, maxAttempts)
 		if _, err := tx.Exec(ctx, `UPDATE tasks SET state = 'queued', node_id = NULL, git_token_hash = NULL, detail = $2,
 			updated_at = now() WHERE id = $1`, id, retry); err != nil {
 			return err
@@ -244,6 +278,6 @@ func loseAttempt(ctx context.Context, tx pgx.Tx, id int64, attempt, maxAttempts 
 		return err
 	}
 	_, err := tx.Exec(ctx, `UPDATE tasks SET state = 'lost', git_token_hash = NULL, finished_at = now(), updated_at = now(),
-		detail = $2 WHERE id = $1`, id, fmt.Sprintf("%s; no attempts left (%d of %d)", why, attempt, maxAttempts))
+		detail = $2 WHERE id = $1`, id, fmt.Sprintf("%s; lost %d of %d runs, none left", why, lost, maxAttempts))
 	return err
 }

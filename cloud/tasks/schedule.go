@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -87,46 +88,21 @@ type assignment struct {
 	gitToken   string
 }
 
-// Schedule runs one scheduling round and returns how many queued tasks it
-// considered. It assigns in priority, then arrival order; a task that fits
-// no node now, or whose user is at quota, stays queued without holding up
-// the tasks behind it.
+// maxPages bounds how many pages of Options.Batch queued tasks one round
+// looks through for tasks that fit.
+const maxPages = 40
+
+// Schedule runs one scheduling round and returns how many tasks it
+// dispatched. It goes through the queue in priority, then arrival order,
+// a page at a time; a task that fits no node now, or whose user is at
+// quota, stays queued without holding up the tasks behind it, and the
+// round ends when no node has room left or the queue is through.
 func (s *Service) Schedule(ctx context.Context) (int, error) {
 	var assigned []assignment
-	considered := 0
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var got bool
 		if err := tx.QueryRow(ctx, `SELECT pg_try_advisory_xact_lock($1)`, schedulerLock).Scan(&got); err != nil || !got {
 			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT id, user_id, cpus, memory_bytes, gpus, labels FROM tasks WHERE state = 'queued'
-			ORDER BY priority DESC, id LIMIT $1 FOR UPDATE SKIP LOCKED`, s.opts.Batch)
-		if err != nil {
-			return fmt.Errorf("pick queued tasks: %w", err)
-		}
-		type queued struct {
-			id, user int64
-			cpus     float64
-			mem      int64
-			gpus     int
-			labels   map[string]string
-		}
-		var qs []queued
-		for rows.Next() {
-			var q queued
-			if err := rows.Scan(&q.id, &q.user, &q.cpus, &q.mem, &q.gpus, &q.labels); err != nil {
-				rows.Close()
-				return err
-			}
-			qs = append(qs, q)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		considered = len(qs)
-		if len(qs) == 0 {
-			return nil
 		}
 		nodes, err := queryNodes(ctx, tx, true)
 		if err != nil || len(nodes) == 0 {
@@ -162,36 +138,93 @@ func (s *Service) Schedule(ctx context.Context) (int, error) {
 		if err := urows.Err(); err != nil {
 			return err
 		}
-		batch := &pgx.Batch{}
-		for _, q := range qs {
-			if active[q.user] >= s.opts.MaxActivePerUser {
-				continue
+		atQuota := func() []int64 {
+			us := []int64{} // never NULL: NOT (x = ANY(NULL)) holds for no row
+			for u, n := range active {
+				if n >= s.opts.MaxActivePerUser {
+					us = append(us, u)
+				}
 			}
-			var best *capacity
+			return us
+		}
+		roomLeft := func() bool {
 			for _, n := range nodes {
-				if !n.hasLabels(q.labels) || !n.fitsNow(q.cpus, q.mem, q.gpus) {
+				if n.cpus-n.usedCPUs > 1e-9 && n.mem-n.usedMem > 0 {
+					return true
+				}
+			}
+			return false
+		}
+		type queued struct {
+			id, user int64
+			cpus     float64
+			mem      int64
+			gpus     int
+			labels   map[string]string
+			priority int
+		}
+		batch := &pgx.Batch{}
+		var after *queued // the last task of the previous page
+		for page := 0; page < maxPages && roomLeft(); page++ {
+			var rows pgx.Rows
+			if after == nil {
+				rows, err = tx.Query(ctx, `SELECT id, user_id, cpus, memory_bytes, gpus, labels, priority FROM tasks
+					WHERE state = 'queued' AND NOT (user_id = ANY($2)) ORDER BY priority DESC, id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+					s.opts.Batch, atQuota())
+			} else {
+				rows, err = tx.Query(ctx, `SELECT id, user_id, cpus, memory_bytes, gpus, labels, priority FROM tasks
+					WHERE state = 'queued' AND NOT (user_id = ANY($2)) AND (priority < $3 OR (priority = $3 AND id > $4))
+					ORDER BY priority DESC, id LIMIT $1 FOR UPDATE SKIP LOCKED`, s.opts.Batch, atQuota(), after.priority, after.id)
+			}
+			if err != nil {
+				return fmt.Errorf("pick queued tasks: %w", err)
+			}
+			var qs []queued
+			for rows.Next() {
+				var q queued
+				if err := rows.Scan(&q.id, &q.user, &q.cpus, &q.mem, &q.gpus, &q.labels, &q.priority); err != nil {
+					rows.Close()
+					return err
+				}
+				qs = append(qs, q)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, q := range qs {
+				if active[q.user] >= s.opts.MaxActivePerUser {
 					continue
 				}
-				// The least loaded node: the most free cores, then memory.
-				if best == nil || n.cpus-n.usedCPUs > best.cpus-best.usedCPUs ||
-					(n.cpus-n.usedCPUs == best.cpus-best.usedCPUs && n.mem-n.usedMem > best.mem-best.usedMem) {
-					best = n
+				var best *capacity
+				for _, n := range nodes {
+					if !n.hasLabels(q.labels) || !n.fitsNow(q.cpus, q.mem, q.gpus) {
+						continue
+					}
+					// The least loaded node: the most free cores, then memory.
+					if best == nil || n.cpus-n.usedCPUs > best.cpus-best.usedCPUs ||
+						(n.cpus-n.usedCPUs == best.cpus-best.usedCPUs && n.mem-n.usedMem > best.mem-best.usedMem) {
+						best = n
+					}
 				}
+				if best == nil {
+					continue
+				}
+				best.usedCPUs += q.cpus
+				best.usedMem += q.mem
+				best.usedGPUs += q.gpus
+				active[q.user]++
+				tok, h := newGitToken()
+				assigned = append(assigned, assignment{id: q.id, nodeID: best.id, node: best.name, gitToken: tok})
+				batch.Queue(`UPDATE tasks SET state = 'dispatched', node_id = $2, attempt = attempt + 1, git_token_hash = $3,
+					dispatched_at = now(), running_at = NULL, updated_at = now(), detail = '' WHERE id = $1 RETURNING attempt`, q.id, best.id, h)
+				batch.Queue(`INSERT INTO task_events (task_id, attempt, state, node_id) SELECT id, attempt, 'dispatched', node_id
+					FROM tasks WHERE id = $1`, q.id)
 			}
-			if best == nil {
-				continue
+			if len(qs) < s.opts.Batch {
+				break
 			}
-			best.usedCPUs += q.cpus
-			best.usedMem += q.mem
-			best.usedGPUs += q.gpus
-			active[q.user]++
-			tok, h := newGitToken()
-			a := assignment{id: q.id, nodeID: best.id, node: best.name, gitToken: tok}
-			assigned = append(assigned, a)
-			batch.Queue(`UPDATE tasks SET state = 'dispatched', node_id = $2, attempt = attempt + 1, git_token_hash = $3,
-				dispatched_at = now(), updated_at = now(), detail = '' WHERE id = $1 RETURNING attempt`, q.id, best.id, h)
-			batch.Queue(`INSERT INTO task_events (task_id, attempt, state, node_id) SELECT id, attempt, 'dispatched', node_id
-				FROM tasks WHERE id = $1`, q.id)
+			after = &qs[len(qs)-1]
 		}
 		if len(assigned) == 0 {
 			return nil
@@ -210,12 +243,12 @@ func (s *Service) Schedule(ctx context.Context) (int, error) {
 		return br.Close()
 	})
 	if err != nil {
-		return considered, err
+		return 0, err
 	}
 	if len(assigned) > 0 {
 		s.dispatch(ctx, assigned)
 	}
-	return considered, nil
+	return len(assigned), nil
 }
 
 // dispatch sends the assigned tasks to their nodes, several nodes at once.
@@ -246,10 +279,14 @@ func (s *Service) dispatchOne(ctx context.Context, a assignment) {
 			ack, err = s.opts.Fleet.Command(cctx, a.node, fleetproto.CommandTaskRun, b)
 			cancel()
 			if err == nil && !ack.OK {
-				// The node looked and said no: that will not change by
-				// asking again.
-				s.finish(ctx, a, fleetproto.TaskFailed, "the node refused the task: "+ack.Error)
-				return
+				if strings.Contains(ack.Error, "shutting down") {
+					err = errors.New(ack.Error) // another node, or this one once it is back
+				} else {
+					// The node looked and said no: that will not change
+					// by asking again.
+					s.finish(ctx, a, fleetproto.TaskFailed, "the node refused the task: "+ack.Error)
+					return
+				}
 			}
 		}
 	}
@@ -282,7 +319,9 @@ func (s *Service) runArgs(ctx context.Context, a assignment) (*fleetproto.TaskRu
 	if err != nil {
 		return nil, fmt.Errorf("load task %d: %w", a.id, err)
 	}
-	ttl := time.Duration(t.timeoutMS)*time.Millisecond + 30*time.Minute
+	// The links live through the fetch and the build, the run, and the
+	// upload after it.
+	ttl := BuildBudget + time.Duration(t.timeoutMS)*time.Millisecond + 30*time.Minute
 	args := &fleetproto.TaskRunArgs{ID: a.id, Attempt: a.attempt,
 		Code:           fleetproto.TaskRepo{URL: t.codeURL, Commit: t.codeC, Username: t.user, Password: a.gitToken},
 		Env:            fleetproto.TaskRepo{URL: t.envURL, Commit: t.envC, Username: t.user, Password: a.gitToken},
@@ -300,7 +339,7 @@ func (s *Service) runArgs(ctx context.Context, a assignment) (*fleetproto.TaskRu
 		args.Inputs = append(args.Inputs, fleetproto.TaskObject{Path: in.Path, URL: u})
 	}
 	for _, p := range t.arts {
-		u, err := s.opts.Objects.PresignPut(ctx, ArtifactKey(a.id, p), ttl)
+		u, err := s.opts.Objects.PresignPut(ctx, ArtifactKey(a.id, a.attempt, p), ttl)
 		if err != nil {
 			return nil, fmt.Errorf("presign artifact %s: %w", p, err)
 		}
@@ -309,16 +348,40 @@ func (s *Service) runArgs(ctx context.Context, a assignment) (*fleetproto.TaskRu
 	return args, args.Validate()
 }
 
-// ArtifactKey is where a task's artifact is kept in the object store.
-func ArtifactKey(task int64, path string) string { return fmt.Sprintf("tasks/%d/out/%s", task, path) }
+// ArtifactKey is where an attempt of a task keeps an artifact in the
+// object store: per attempt, so a run that was given up for lost but is
+// still alive somewhere cannot overwrite what the next one made.
+func ArtifactKey(task int64, attempt int, path string) string {
+	return fmt.Sprintf("tasks/%d/%d/out/%s", task, attempt, path)
+}
+
+// maxDispatchFailures bounds the dispatches of a task that never reach a
+// node before it fails.
+const maxDispatchFailures = 5
 
 // requeue puts a dispatched attempt that never reached its node back in
-// the queue; it does not count as an attempt.
+// the queue. It is not a run of the task (it does not count against
+// max_attempts), but a task that cannot be dispatched maxDispatchFailures
+// times fails, saying why.
 func (s *Service) requeue(ctx context.Context, a assignment, why string) {
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tasks SET state = 'queued', node_id = NULL, git_token_hash = NULL, attempt = attempt - 1,
-			dispatched_at = NULL, updated_at = now(), detail = $3 WHERE id = $1 AND attempt = $2 AND state = 'dispatched'`, a.id, a.attempt, why)
-		if err != nil || tag.RowsAffected() == 0 {
+		var failures int
+		err := tx.QueryRow(ctx, `UPDATE tasks SET state = 'queued', node_id = NULL, git_token_hash = NULL,
+			dispatched_at = NULL, updated_at = now(), detail = $3, dispatch_failures = dispatch_failures + 1
+			WHERE id = $1 AND attempt = $2 AND state = 'dispatched' RETURNING dispatch_failures`, a.id, a.attempt, why).Scan(&failures)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if failures >= maxDispatchFailures {
+			detail := fmt.Sprintf("could not be dispatched %d times; the last: %s", failures, why)
+			if _, err := tx.Exec(ctx, `UPDATE tasks SET state = 'failed', finished_at = now(), detail = $2 WHERE id = $1`, a.id, detail); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, node_id, detail) VALUES ($1, $2, 'failed', $3, $4)`,
+				a.id, a.attempt, a.nodeID, detail)
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO task_events (task_id, attempt, state, node_id, detail) VALUES ($1, $2, 'queued', $3, $4)`,

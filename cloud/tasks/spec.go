@@ -51,7 +51,7 @@ type Resources struct {
 
 // Input is an object copied to /in/Path before the run: one of the
 // user's uploads (users/ID/uploads/...) or an artifact of one of their
-// earlier tasks (tasks/ID/out/...).
+// earlier tasks (Task.ArtifactObjects: tasks/ID/ATTEMPT/out/...).
 type Input struct {
 	Path   string `json:"path"`
 	Object string `json:"object"`
@@ -95,8 +95,9 @@ func (s *Service) repoOwner(field, raw string) (string, error) {
 	return owner, nil
 }
 
-// validate checks everything about spec that needs no database and
-// pins its refs; nothing is written before it passes.
+// validate checks spec and pins its refs; nothing is written before it
+// passes. What needs no repo is checked first, so a bad spec with
+// save_session does not save the workspace for nothing.
 func (s *Service) validate(ctx context.Context, user User, spec Spec) (pinned, error) {
 	p := pinned{Spec: spec}
 	switch spec.Kind {
@@ -106,72 +107,20 @@ func (s *Service) validate(ctx context.Context, user User, spec Spec) (pinned, e
 	default:
 		return p, bad("kind %q is not a task kind (want batch)", spec.Kind)
 	}
-	var err error
-	if spec.SaveSession != "" {
-		if s.opts.SaveSession == nil {
-			return p, bad("save_session: this cloud runs no IDE sessions")
-		}
-		c, err := s.opts.SaveSession(ctx, user.ID, spec.SaveSession)
-		if err != nil {
-			return p, err
-		}
-		if p.CodeCommitID != "" && p.CodeCommitID != c {
-			return p, bad("give code_commit_id or save_session, not both")
-		}
-		p.CodeCommitID = c
-		if p.CodeRepoURL == "" {
-			p.CodeRepoURL = s.opts.GitURL + "/" + user.Name + ".git"
-		}
-		if p.EnvRepoURL == "" {
-			p.EnvRepoURL = p.CodeRepoURL
-		}
-		if p.EnvCommitID == "" {
-			p.EnvCommitID = c
-		}
-	}
-	if p.codeOwner, err = s.repoOwner("code_repo_url", p.CodeRepoURL); err != nil {
-		return p, err
-	}
-	if p.envOwner, err = s.repoOwner("env_repo_url", p.EnvRepoURL); err != nil {
-		return p, err
-	}
-	for _, o := range []string{p.codeOwner, p.envOwner} {
-		if o != user.Name {
-			return p, apierr.New(403, "forbidden", "%s.git is not your repository: tasks run code and environments from your own", o)
-		}
-	}
 	if err := fleetproto.ValidTaskPath(spec.DockerfilePath); err != nil {
 		return p, bad("dockerfile_path: %v", err)
 	}
-	for _, r := range []struct {
-		field, owner string
-		rev          *string
-	}{{"code_commit_id", p.codeOwner, &p.CodeCommitID}, {"env_commit_id", p.envOwner, &p.EnvCommitID}} {
-		if *r.rev == "" {
-			return p, bad("%s is required (a commit id, branch or tag; it is pinned to a commit id now)", r.field)
-		}
-		c, err := s.opts.Git.ResolveCommit(ctx, r.owner, *r.rev)
-		if err != nil {
-			return p, bad("%s: %v", r.field, err)
-		}
-		*r.rev = c
+	if spec.TimeoutSeconds < 0 || spec.TimeoutSeconds > fleetproto.MaxTaskTimeoutMS/1000 {
+		return p, bad("timeout_seconds must be between 1 and %d", fleetproto.MaxTaskTimeoutMS/1000)
 	}
-	ok, err := s.opts.Git.FileAt(ctx, p.envOwner, p.EnvCommitID, spec.DockerfilePath)
-	if err != nil {
-		return p, err
-	}
-	if !ok {
-		return p, bad("dockerfile_path %q: no such file in %s.git at %s", spec.DockerfilePath, p.envOwner, p.EnvCommitID[:12])
-	}
-	a := fleetproto.TaskRunArgs{ID: 1, Attempt: 1, Code: fleetproto.TaskRepo{URL: p.CodeRepoURL, Commit: p.CodeCommitID},
-		Env: fleetproto.TaskRepo{URL: p.EnvRepoURL, Commit: p.EnvCommitID}, DockerfilePath: spec.DockerfilePath,
+	// The command and resources as the node will check them (the repos
+	// are checked below).
+	placeholder := fleetproto.TaskRepo{URL: "http://repo", Commit: strings.Repeat("0", 40)}
+	a := fleetproto.TaskRunArgs{ID: 1, Attempt: 1, Code: placeholder, Env: placeholder, DockerfilePath: spec.DockerfilePath,
 		Command: spec.Command, CPUs: spec.Resources.CPUs, MemoryBytes: spec.Resources.MemoryBytes, GPUs: spec.Resources.GPUs,
 		TimeoutMS: p.timeout().Milliseconds()}
 	if err := a.Validate(); err != nil {
 		return p, bad("%s", strings.TrimPrefix(err.Error(), "task: "))
-	}
-	if spec.TimeoutSeconds < 0 || spec.TimeoutSeconds > fleetproto.MaxTaskTimeoutMS/1000 {
-		return p, bad("timeout_seconds must be between 1 and %d", fleetproto.MaxTaskTimeoutMS/1000)
 	}
 	if spec.Resources.CPUs > 1024 || spec.Resources.GPUs > 64 {
 		return p, bad("resources: at most 1024 cpus and 64 gpus")
@@ -211,6 +160,60 @@ func (s *Service) validate(ctx context.Context, user User, spec Spec) (pinned, e
 		}
 		seen[a] = true
 	}
+	if spec.SaveSession != "" {
+		if s.opts.SaveSession == nil {
+			return p, bad("save_session: this cloud runs no IDE sessions")
+		}
+		if p.CodeCommitID != "" {
+			return p, bad("give code_commit_id or save_session, not both")
+		}
+		c, err := s.opts.SaveSession(ctx, user.ID, spec.SaveSession)
+		if err != nil {
+			return p, err
+		}
+		p.CodeCommitID = c
+		if p.CodeRepoURL == "" {
+			p.CodeRepoURL = s.opts.GitURL + "/" + user.Name + ".git"
+		}
+		if p.EnvRepoURL == "" {
+			p.EnvRepoURL = p.CodeRepoURL
+		}
+		if p.EnvCommitID == "" {
+			p.EnvCommitID = c
+		}
+	}
+	var err error
+	if p.codeOwner, err = s.repoOwner("code_repo_url", p.CodeRepoURL); err != nil {
+		return p, err
+	}
+	if p.envOwner, err = s.repoOwner("env_repo_url", p.EnvRepoURL); err != nil {
+		return p, err
+	}
+	for _, o := range []string{p.codeOwner, p.envOwner} {
+		if o != user.Name {
+			return p, apierr.New(403, "forbidden", "%s.git is not your repository: tasks run code and environments from your own", o)
+		}
+	}
+	for _, r := range []struct {
+		field, owner string
+		rev          *string
+	}{{"code_commit_id", p.codeOwner, &p.CodeCommitID}, {"env_commit_id", p.envOwner, &p.EnvCommitID}} {
+		if *r.rev == "" {
+			return p, bad("%s is required (a commit id, branch or tag; it is pinned to a commit id now)", r.field)
+		}
+		c, err := s.opts.Git.ResolveCommit(ctx, r.owner, *r.rev)
+		if err != nil {
+			return p, bad("%s: %v", r.field, err)
+		}
+		*r.rev = c
+	}
+	ok, err := s.opts.Git.FileAt(ctx, p.envOwner, p.EnvCommitID, spec.DockerfilePath)
+	if err != nil {
+		return p, err
+	}
+	if !ok {
+		return p, bad("dockerfile_path %q: no such file in %s.git at %s", spec.DockerfilePath, p.envOwner, p.EnvCommitID[:12])
+	}
 	return p, nil
 }
 
@@ -240,8 +243,10 @@ func (s *Service) ownsObject(ctx context.Context, user User, key string) error {
 		ok = fleetproto.ValidTaskPath(key) == nil
 	case strings.HasPrefix(key, "tasks/"):
 		var id int64
+		var attempt int
 		var rest string
-		if n, _ := fmt.Sscanf(key, "tasks/%d/out/%s", &id, &rest); n == 2 && fleetproto.ValidTaskPath(key) == nil {
+		if n, _ := fmt.Sscanf(key, "tasks/%d/%d/out/%s", &id, &attempt, &rest); n == 3 && fleetproto.ValidTaskPath(key) == nil &&
+			key == ArtifactKey(id, attempt, key[len(ArtifactKey(id, attempt, "")):]) {
 			err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND user_id = $2)`, id, user.ID).Scan(&ok)
 			if err != nil {
 				return err
@@ -249,7 +254,7 @@ func (s *Service) ownsObject(ctx context.Context, user User, key string) error {
 		}
 	}
 	if !ok {
-		return apierr.New(403, "forbidden", "input object %q: not one of your uploads (users/%d/uploads/...) or an artifact of your tasks (tasks/ID/out/...)", key, user.ID)
+		return apierr.New(403, "forbidden", "input object %q: not one of your uploads (users/%d/uploads/...) or an artifact of your tasks (its artifact_objects)", key, user.ID)
 	}
 	if _, err := s.opts.Objects.Stat(ctx, key); err != nil {
 		if errors.Is(err, ErrNoObject) {

@@ -1,10 +1,12 @@
 package tasks
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -109,6 +111,10 @@ func scanTask(row pgx.Row) (Task, error) {
 		&timeout, &t.Priority, &t.Inputs, &t.ArtifactPaths, &t.Artifacts, &t.Attempt, &t.MaxAttempts, &t.Node,
 		&t.ExitCode, &t.Detail, &t.Image, &t.ImageCached, &t.CreatedAt, &t.DispatchedAt, &t.RunningAt, &t.FinishedAt)
 	t.TimeoutSeconds = timeout / 1000
+	t.ArtifactObjects = map[string]string{}
+	for p := range t.Artifacts {
+		t.ArtifactObjects[p] = ArtifactKey(t.ID, t.Attempt, p)
+	}
 	return t, err
 }
 
@@ -132,9 +138,10 @@ func (s *Service) Get(ctx context.Context, user User, id int64) (Task, error) {
 
 // List returns user's newest tasks (everyone's for an admin with all).
 func (s *Service) List(ctx context.Context, user User, all bool, limit int) ([]Task, error) {
-	if limit <= 0 || limit > 500 {
+	if limit <= 0 {
 		limit = 50
 	}
+	limit = min(limit, 500)
 	rows, err := s.db.Query(ctx, `SELECT `+taskColumns+taskFrom+`WHERE t.user_id = $1 OR ($2 AND $3) ORDER BY t.id DESC LIMIT $4`,
 		user.ID, user.Admin, all, limit)
 	if err != nil {
@@ -195,6 +202,51 @@ func (s *Service) Logs(ctx context.Context, id int64, attempt int, after int64) 
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// LogTail returns the last lines lines of an attempt's output and the
+// seq of its last chunk.
+func (s *Service) LogTail(ctx context.Context, id int64, attempt, lines int) ([]byte, int64, error) {
+	rows, err := s.db.Query(ctx, `SELECT seq, data FROM task_logs WHERE task_id = $1 AND attempt = $2 ORDER BY seq DESC`, id, attempt)
+	if err != nil {
+		return nil, 0, fmt.Errorf("task log tail: %w", err)
+	}
+	defer rows.Close()
+	var chunks [][]byte
+	var last int64
+	newlines := 0
+	for rows.Next() && newlines <= lines {
+		var seq int64
+		var data []byte
+		if err := rows.Scan(&seq, &data); err != nil {
+			return nil, 0, err
+		}
+		if last == 0 {
+			last = seq
+		}
+		chunks = append(chunks, data)
+		newlines += bytes.Count(data, []byte("\n"))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	slices.Reverse(chunks)
+	all := bytes.Join(chunks, nil)
+	// Keep the last lines lines (a final line without its newline counts).
+	end := len(all)
+	if end > 0 && all[end-1] == '\n' {
+		end--
+	}
+	cut, n := 0, 0
+	for i := end - 1; i >= 0; i-- {
+		if all[i] == '\n' {
+			if n++; n == lines {
+				cut = i + 1
+				break
+			}
+		}
+	}
+	return all[cut:], last, nil
 }
 
 // Cancel ends one of user's tasks: a queued one at once, a running one by

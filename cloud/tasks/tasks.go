@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -77,8 +78,8 @@ type Options struct {
 	// Interval is how often the scheduler and the lost-node sweep run
 	// besides when something changes. Zero means 1 s.
 	Interval time.Duration
-	// Batch is how many queued tasks one scheduling round considers.
-	// Zero means 256.
+	// Batch is how many queued tasks a scheduling round reads at a time
+	// (it reads up to 40 such pages while nodes have room). Zero means 256.
 	Batch int
 	// DispatchTimeout bounds waiting for a node to accept a task. Zero
 	// means 15 s.
@@ -98,6 +99,8 @@ type Service struct {
 	kick chan struct{}
 
 	updates chan nodeReport
+	logs    chan nodeReport
+	dropped atomic.Int64
 	wg      sync.WaitGroup
 	http    *http.Client
 }
@@ -129,7 +132,7 @@ func New(opts Options) (*Service, error) {
 		opts.Now = time.Now
 	}
 	return &Service{opts: opts, db: opts.DB, log: opts.Logger.With("component", "tasks"),
-		kick: make(chan struct{}, 1), updates: make(chan nodeReport, 4096),
+		kick: make(chan struct{}, 1), updates: make(chan nodeReport, 4096), logs: make(chan nodeReport, 8192),
 		http: &http.Client{Timeout: 10 * time.Minute}}, nil
 }
 
@@ -151,14 +154,8 @@ func (s *Service) Run(ctx context.Context) {
 		if err := s.sweepLost(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("lost-node sweep", "err", err)
 		}
-		for {
-			n, err := s.Schedule(ctx)
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("schedule", "err", err)
-			}
-			if n < s.opts.Batch {
-				break
-			}
+		if _, err := s.Schedule(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("schedule", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -188,17 +185,20 @@ type Task struct {
 	Inputs         []Input           `json:"inputs"`
 	ArtifactPaths  []string          `json:"artifact_paths"`
 	Artifacts      map[string]int64  `json:"artifacts"`
-	Attempt        int               `json:"attempt"`
-	MaxAttempts    int               `json:"max_attempts"`
-	Node           string            `json:"node,omitempty"`
-	ExitCode       *int              `json:"exit_code,omitempty"`
-	Detail         string            `json:"detail,omitempty"`
-	Image          string            `json:"image,omitempty"`
-	ImageCached    bool              `json:"image_cached"`
-	CreatedAt      time.Time         `json:"created_at"`
-	DispatchedAt   *time.Time        `json:"dispatched_at,omitempty"`
-	RunningAt      *time.Time        `json:"running_at,omitempty"`
-	FinishedAt     *time.Time        `json:"finished_at,omitempty"`
+	// ArtifactObjects are the artifacts' object-store keys, to pass as
+	// another task's inputs.
+	ArtifactObjects map[string]string `json:"artifact_objects"`
+	Attempt         int               `json:"attempt"`
+	MaxAttempts     int               `json:"max_attempts"`
+	Node            string            `json:"node,omitempty"`
+	ExitCode        *int              `json:"exit_code,omitempty"`
+	Detail          string            `json:"detail,omitempty"`
+	Image           string            `json:"image,omitempty"`
+	ImageCached     bool              `json:"image_cached"`
+	CreatedAt       time.Time         `json:"created_at"`
+	DispatchedAt    *time.Time        `json:"dispatched_at,omitempty"`
+	RunningAt       *time.Time        `json:"running_at,omitempty"`
+	FinishedAt      *time.Time        `json:"finished_at,omitempty"`
 	// Position is the place in the queue (1 = next) while queued.
 	Position int `json:"position,omitempty"`
 }
@@ -220,6 +220,11 @@ var activeStates = []string{fleetproto.TaskDispatched, fleetproto.TaskFetching, 
 var rank = map[string]int{fleetproto.TaskQueued: 0, fleetproto.TaskDispatched: 1, fleetproto.TaskFetching: 2,
 	fleetproto.TaskBuilding: 3, fleetproto.TaskRunning: 4, fleetproto.TaskUploading: 5,
 	fleetproto.TaskSucceeded: 6, fleetproto.TaskFailed: 6, fleetproto.TaskCancelled: 6, fleetproto.TaskLost: 6}
+
+// BuildBudget is how long a node may take to fetch a task's code and
+// build its environment before the run's own timeout starts (nodegw's
+// build timeout); presigned URLs and the overdue sweep allow for it.
+const BuildBudget = time.Hour
 
 // GitTokenPrefix marks a task's git credential.
 const GitTokenPrefix = "gwt_"

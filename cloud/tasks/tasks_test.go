@@ -359,8 +359,47 @@ func TestUnreachableNodeRequeues(t *testing.T) {
 	if _, err := h.svc.Schedule(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.get(tk.ID); got.State != fleetproto.TaskQueued || got.Attempt != 0 || !strings.Contains(got.Detail, "could not reach a") {
+	if got := h.get(tk.ID); got.State != fleetproto.TaskQueued || got.Attempt != 1 || !strings.Contains(got.Detail, "could not reach a") {
 		t.Fatalf("after a failed dispatch: %+v", got)
+	}
+	// A task that can never be dispatched does not go round for ever.
+	for range maxDispatchFailures - 1 {
+		if _, err := h.svc.Schedule(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := h.get(tk.ID); got.State != fleetproto.TaskFailed || !strings.Contains(got.Detail, "could not be dispatched 5 times") {
+		t.Fatalf("after %d failed dispatches: %+v", maxDispatchFailures, got)
+	}
+}
+
+// One user at quota with a full page of queued tasks does not keep others
+// waiting, and tasks past the first page are placed.
+func TestQuotaDoesNotStarveOthers(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.MaxActivePerUser = 1; o.Batch = 4 })
+	h.addNode("a", 64, 64<<30, nil)
+	ctx := context.Background()
+	for range 6 {
+		if _, err := h.svc.Submit(ctx, h.ada, h.spec("envs/a/Dockerfile", "true")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bob := h.spec("envs/a/Dockerfile", "true")
+	bob.CodeRepoURL, bob.EnvRepoURL, bob.EnvCommitID = gitURL+"/bob.git", gitURL+"/bob.git", "main"
+	bob.DockerfilePath = "shell.nix" // any file of bob's repo
+	tk, err := h.svc.Submit(ctx, h.bob, bob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := h.svc.Schedule(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2 || h.fleet.runs()[tk.ID] != "a" {
+		t.Fatalf("dispatched %d; bob's task: %+v", n, h.get(tk.ID))
+	}
+	if n, _ := h.svc.Schedule(ctx); n != 0 {
+		t.Fatalf("a second round dispatched %d with everyone at quota", n)
 	}
 }
 
@@ -382,7 +421,7 @@ func TestNodeReportedLostRunsAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := h.get(tk.ID)
-	if got.State != fleetproto.TaskQueued || !strings.Contains(got.Detail, "restarted") || !strings.Contains(got.Detail, "attempt 2 of 3 next") {
+	if got.State != fleetproto.TaskQueued || !strings.Contains(got.Detail, "restarted") || !strings.Contains(got.Detail, "run 2 of 3 next") {
 		t.Fatalf("after the node reported it lost: %+v", got)
 	}
 	// The same report again (a resend after a reconnect) changes nothing.
