@@ -112,13 +112,6 @@ func Run(ctx context.Context, args []string, env Env) int {
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
-		if runner != nil {
-			sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
-			defer scancel()
-			if err := runner.Shutdown(sctx); err != nil {
-				log.Error("tasks shutdown", "err", err)
-			}
-		}
 		if p != nil && *shutdownPool {
 			sctx, scancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer scancel()
@@ -211,11 +204,55 @@ func Run(ctx context.Context, args []string, env Env) int {
 			g.ReportPool(last)
 		}
 	}
-	if err := g.Run(ctx); err != nil {
+	// The link outlives the task runner: the attempts its shutdown ends
+	// are reported lost over it, so the cloud runs them again.
+	var stopFirst func()
+	if runner != nil {
+		stopFirst = func() {
+			sctx, scancel := context.WithTimeout(context.Background(), time.Minute)
+			defer scancel()
+			if err := runner.Shutdown(sctx); err != nil {
+				log.Error("tasks shutdown", "err", err)
+			}
+		}
+	}
+	if err := serve(ctx, g.Run, stopFirst, reportGrace); err != nil {
 		log.Error("gateway stopped", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// reportGrace is how long the link stays up after the task runner's
+// shutdown, for its last reports to leave.
+const reportGrace = 2 * time.Second
+
+// serve runs the gateway's run until ctx ends; then it calls stopFirst
+// (if not nil) while the gateway still runs, waits grace, and only then
+// stops the gateway. It returns run's error.
+func serve(ctx context.Context, run func(context.Context) error, stopFirst func(), grace time.Duration) error {
+	gctx, gcancel := context.WithCancel(context.Background())
+	defer gcancel()
+	errc := make(chan error, 1)
+	go func() { errc <- run(gctx) }()
+	select {
+	case err := <-errc:
+		if stopFirst != nil {
+			stopFirst()
+		}
+		return err
+	case <-ctx.Done():
+	}
+	if stopFirst != nil {
+		stopFirst()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(grace):
+		}
+	}
+	gcancel()
+	return <-errc
 }
 
 // newTaskRunner runs batch tasks on the pool's dockerd, reporting through

@@ -262,16 +262,49 @@ func makeReadOnly(dir string) error {
 	})
 }
 
-// removeTree removes a task's directory, giving its read-only
-// directories their write bit back first. Nothing is followed.
+// removeTree removes a task's directory. The container could write in
+// it (/out), maybe still can: nothing in it is followed. nodegw runs as
+// root, whom no mode stops; only when that fails are read-only
+// directories given their write bit back, through descriptors opened
+// without following a symlink, never by path.
 func removeTree(dir string) {
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.IsDir() {
-			_ = os.Chmod(p, 0o700)
-		}
-		return nil
-	})
+	if os.RemoveAll(dir) == nil {
+		return
+	}
+	if fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0); err == nil {
+		makeWritable(fd, 0)
+		unix.Close(fd)
+	}
 	_ = os.RemoveAll(dir)
+}
+
+// makeWritable gives the directory open as fd, and every directory
+// beneath it, mode 0700. Entries are opened relative to their parent's
+// descriptor with O_NOFOLLOW: a symlink, wherever it points and whenever
+// it was swapped in, is never followed.
+func makeWritable(fd int, depth int) {
+	_ = unix.Fchmod(fd, 0o700)
+	if depth > 256 {
+		return
+	}
+	dup, err := unix.Dup(fd)
+	if err != nil {
+		return
+	}
+	d := os.NewFile(uintptr(dup), "dir")
+	defer d.Close()
+	ents, _ := d.ReadDir(-1)
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		sub, err := unix.Openat(fd, e.Name(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue // gone, or a symlink now
+		}
+		makeWritable(sub, depth+1)
+		unix.Close(sub)
+	}
 }
 
 // limitedWriter keeps the first n bytes written to it.

@@ -46,7 +46,56 @@ type world struct {
 	envHead  string
 	objects  *objectStore
 	gitLog   *bytes.Buffer
+	hits     *hitServer // where the build-network attacks point
 	cleanups []func()
+}
+
+// hitServer is a loopback HTTP server that records every request.
+type hitServer struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	hits []string
+}
+
+func newHitServer() *hitServer {
+	h := &hitServer{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		h.hits = append(h.hits, r.Method+" "+r.URL.Path)
+		h.mu.Unlock()
+		rw.Write([]byte("fetched from the node's network\n"))
+	}))
+	return h
+}
+
+func (h *hitServer) got() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.hits...)
+}
+
+// onbuildImage is a local image with an ONBUILD ADD trigger (made by
+// TestBuildFetchesNothing with dockerd directly).
+const onbuildImage = "gatewave-test/onbuild-add:1"
+
+// networkAttacks are Dockerfiles (envs/<name>/Dockerfile) that try to
+// make dockerd fetch from the node's network during the build, each with
+// what the task's failure must say.
+func networkAttacks(img, url string) map[string][2]string {
+	pad := strings.Repeat("# padding to over a MiB\n", 1<<20/24+1)
+	return map[string][2]string{
+		"add-arg":      {"FROM " + img + "\nARG U=" + url + "/arg\nADD $U /x\n", "ADD is not allowed: use COPY; ADD fetches URLs on the node's network"},
+		"add-env":      {"FROM " + img + "\nENV U=" + url + "/env\nADD ${U} /x\n", "ADD is not allowed"},
+		"add-split":    {"FROM " + img + "\nA\\\nDD " + url + "/split /x\n", "ADD is not allowed"},
+		"add-lower":    {"FROM " + img + "\n  add " + url + "/lower /x\n", "ADD is not allowed"},
+		"add-escape":   {"# escape=`\nFROM " + img + "\nRUN true \\\nADD " + url + "/escape /x\n", "parser directives (# escape=, # syntax=) are not allowed"},
+		"add-syntax":   {"# syntax=docker/dockerfile:1\nFROM " + img + "\nADD " + url + "/syntax /x\n", "parser directives"},
+		"add-big":      {"FROM " + img + "\n" + pad + "ADD " + url + "/big /x\n", "over the limit of 1048576 (1 MiB)"},
+		"add-longline": {"FROM " + img + "\n# " + strings.Repeat("x", 600<<10) + "\nADD " + url + "/long /x\n", "line 2 is longer than"},
+		"add-hugeline": {"FROM " + img + "\n# " + strings.Repeat("x", 1100<<10) + "\nADD " + url + "/huge /x\n", "over the limit of 1048576 (1 MiB)"},
+		"from-onbuild": {"FROM " + onbuildImage + "\n", "the image's trigger ONBUILD ADD " + url + "/base-trigger /x: line 2: ADD is not allowed"},
+		"add-onbuild":  {"FROM " + img + "\nONBUILD \\\n  AdD " + url + "/onbuild /x\n", "ADD is not allowed"},
+	}
 }
 
 var (
@@ -150,13 +199,21 @@ func newWorld(img string) (*world, error) {
 		return nil, err
 	}
 	w.codeV1, w.codeV2 = code[0], code[1]
-	env, err := makeRepo(root, "env", map[string]string{
+	w.hits = newHitServer()
+	w.cleanups = append(w.cleanups, w.hits.srv.Close)
+	envFiles := map[string]string{
 		"envs/a/Dockerfile":        "FROM " + img + "\nRUN echo built-a > /env-a.txt\n",
 		"envs/b/Dockerfile":        "ARG BASE=" + img + "\nFROM ${BASE} AS base\nRUN echo built-b > /env-b.txt\nFROM base\nRUN cat /env-b.txt\n",
 		"envs/common/Dockerfile":   "FROM " + img + "\nRUN echo common > /env-common.txt\n",
 		"envs/twice/Dockerfile":    "FROM " + img + "\nRUN echo twice > /env-twice.txt\n",
 		"envs/registry/Dockerfile": "FROM gatewave-test/absent:never\nRUN true\n",
-	})
+		"envs/slow/Dockerfile":     "FROM " + img + "\nRUN echo build-started; sleep 300 # slow-build-marker\n",
+		"envs/slow2/Dockerfile":    "FROM " + img + "\nRUN echo build-started; sleep 301 # slow2-build-marker\n",
+	}
+	for name, c := range networkAttacks(img, w.hits.srv.URL) {
+		envFiles["envs/"+name+"/Dockerfile"] = c[0]
+	}
+	env, err := makeRepo(root, "env", envFiles)
 	if err != nil {
 		return nil, err
 	}

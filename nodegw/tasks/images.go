@@ -32,8 +32,12 @@ func (r *Runner) touchImage(tag string) {
 	}
 	f := usedFile(dir, tag)
 	now := time.Now()
-	if err := os.Chtimes(f, now, now); os.IsNotExist(err) {
+	err := os.Chtimes(f, now, now)
+	if os.IsNotExist(err) {
 		err = os.WriteFile(f, nil, 0o600)
+	}
+	if err != nil {
+		r.log.Warn("record image use", "err", err)
 	}
 }
 

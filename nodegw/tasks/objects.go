@@ -73,8 +73,16 @@ func (r *Runner) fetchInput(ctx context.Context, root int, in fleetproto.TaskObj
 	if resp.StatusCode/100 != 2 {
 		return failf("input %q: GET answered %s", in.Path, resp.Status)
 	}
-	if _, err := io.Copy(f, resp.Body); err != nil {
+	limit := r.opts.MaxInputBytes
+	if resp.ContentLength > limit {
+		return failf("input %q: %d bytes, over the limit of %d bytes", in.Path, resp.ContentLength, limit)
+	}
+	n, err := io.Copy(f, io.LimitReader(resp.Body, limit+1))
+	if err != nil {
 		return failf("input %q: download: %v", in.Path, httpErr(err))
+	}
+	if n > limit {
+		return failf("input %q: over the limit of %d bytes", in.Path, limit)
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("input %q: %w", in.Path, err)
@@ -139,6 +147,11 @@ func (r *Runner) upload(ctx context.Context, arts []fleetproto.TaskObject, outDi
 			return nil, err
 		}
 		files = append(files, open{a, f, size})
+		// The size is the open file's (fstat): a sparse file is as big as
+		// it says, and the upload sends no more than this.
+		if size > r.opts.MaxArtifactBytes {
+			return nil, failf("artifact %q: %d bytes, over the limit of %d bytes", a.Path, size, r.opts.MaxArtifactBytes)
+		}
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].obj.Path < files[j].obj.Path })
 	sizes := map[string]int64{}

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"time"
 
@@ -60,6 +61,12 @@ type Options struct {
 	// least recently used beyond it are removed. Zero means
 	// DefaultKeepImages.
 	KeepImages int
+	// BuildTimeout bounds an environment image's build; 0 means an hour.
+	BuildTimeout time.Duration
+	// MaxArtifactBytes bounds each artifact's size; 0 means 4 GiB.
+	MaxArtifactBytes int64
+	// MaxInputBytes bounds each input's size; 0 means 4 GiB.
+	MaxInputBytes int64
 }
 
 // taskUID is the uid and gid a task's command runs as in its container.
@@ -88,6 +95,8 @@ func (k key) String() string { return fmt.Sprintf("%d-%d", k.id, k.attempt) }
 var (
 	errCancelled = errors.New("task cancelled")
 	errShutdown  = errors.New("node shutting down")
+	// errBuildTimeout ends a build that ran past Options.BuildTimeout.
+	errBuildTimeout = errors.New("environment build timed out")
 )
 
 // task is one running attempt.
@@ -144,6 +153,15 @@ func New(opts Options) (*Runner, error) {
 	if opts.KeepImages <= 0 {
 		opts.KeepImages = DefaultKeepImages
 	}
+	if opts.BuildTimeout <= 0 {
+		opts.BuildTimeout = time.Hour
+	}
+	if opts.MaxArtifactBytes <= 0 {
+		opts.MaxArtifactBytes = 4 << 30
+	}
+	if opts.MaxInputBytes <= 0 {
+		opts.MaxInputBytes = 4 << 30
+	}
 	abs, err := filepath.Abs(opts.StateDir)
 	if err != nil {
 		return nil, fmt.Errorf("tasks: state dir %q: %w", opts.StateDir, err)
@@ -157,12 +175,8 @@ func New(opts Options) (*Runner, error) {
 			return nil, fmt.Errorf("tasks: state dir: %w", err)
 		}
 	}
-	// Directories of attempts a crashed nodegw left behind.
-	if ents, err := os.ReadDir(filepath.Join(abs, "tasks")); err == nil {
-		for _, e := range ents {
-			removeTree(filepath.Join(abs, "tasks", e.Name()))
-		}
-	}
+	// Directories of attempts a crashed nodegw left behind are Recover's
+	// to report and remove.
 	return &Runner{opts: opts, log: opts.Logger, running: map[key]*task{}, done: map[key]time.Time{}}, nil
 }
 
@@ -199,7 +213,7 @@ func (r *Runner) HandleRun(_ context.Context, cmd *fleetproto.Command) ([]byte, 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
-		return nil, errors.New("task: the node is shutting down")
+		return nil, fmt.Errorf("task %d attempt %d: the node is shutting down", a.ID, a.Attempt)
 	}
 	now := time.Now()
 	for dk, at := range r.done {
@@ -207,8 +221,13 @@ func (r *Runner) HandleRun(_ context.Context, cmd *fleetproto.Command) ([]byte, 
 			delete(r.done, dk)
 		}
 	}
-	if _, ok := r.running[k]; ok {
-		return nil, fmt.Errorf("task %d attempt %d is already running here", a.ID, a.Attempt)
+	if t, ok := r.running[k]; ok {
+		// The cloud resends a dispatch whose answer it did not get: the
+		// same one is already accepted.
+		if reflect.DeepEqual(t.args, a) {
+			return accepted, nil
+		}
+		return nil, fmt.Errorf("task %d attempt %d is already running here with other arguments", a.ID, a.Attempt)
 	}
 	if _, ok := r.done[k]; ok {
 		return nil, fmt.Errorf("task %d attempt %d already ran here", a.ID, a.Attempt)
@@ -283,12 +302,16 @@ func (r *Runner) run(t *task) {
 	arts, code, err := r.steps(t, logw)
 	logw.Close()
 	final.Image, final.Cached = t.image, t.cached
+	// Steps that succeeded (the artifacts are uploaded) are a success,
+	// whatever came after: a cancel or a shutdown too late to matter.
 	switch cause := context.Cause(t.ctx); {
+	case err == nil:
+		final.State, final.Artifacts = fleetproto.TaskSucceeded, arts
 	case errors.Is(cause, errCancelled):
 		final.State, final.Detail = fleetproto.TaskCancelled, "cancelled"
 	case errors.Is(cause, errShutdown):
 		final.State, final.Detail = fleetproto.TaskLost, "the node shut down while the task ran"
-	case err != nil:
+	default:
 		final.State = fleetproto.TaskFailed
 		var se *stepError
 		if errors.As(err, &se) {
@@ -297,8 +320,6 @@ func (r *Runner) run(t *task) {
 			final.Detail = err.Error()
 			r.log.Warn("task failed", "task", t.key.id, "attempt", t.key.attempt, "err", err)
 		}
-	default:
-		final.State, final.Artifacts = fleetproto.TaskSucceeded, arts
 	}
 	if final.ExitCode == nil && code != nil {
 		final.ExitCode = code

@@ -1,15 +1,24 @@
 package tasks
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/image"
 
 	"gatewave.dev/shared/fleetproto"
 	"gatewave.dev/shared/testenv"
@@ -344,8 +353,13 @@ func TestHandleRunRefuses(t *testing.T) {
 		}
 	}
 	k := f.start(t, good)
-	if _, err := f.r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, good)); err == nil || !strings.Contains(err.Error(), "already running") {
-		t.Errorf("duplicate accepted: %v", err)
+	// The cloud resends a dispatch whose answer it lost: the same args
+	// are accepted again (and run once); other args are refused.
+	f.start(t, good)
+	other := good
+	other.Command = sh("echo other")
+	if _, err := f.r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, other)); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Errorf("duplicate with other args accepted: %v", err)
 	}
 	if _, err := f.r.HandleCancel(context.Background(), &fleetproto.Command{Name: fleetproto.CommandTaskCancel, Args: []byte(`{"id":1,"attempt":1,"x":1}`)}); err == nil {
 		t.Error("cancel with an unknown field accepted")
@@ -362,8 +376,11 @@ func TestHandleRunRefuses(t *testing.T) {
 		t.Errorf("final %+v", fin)
 	}
 	f.checkGone(t, k)
-	if _, err := f.r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, f.args("common", sh("true")))); err == nil {
-		t.Error("a task was accepted after Shutdown")
+	if _, err := f.r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, f.args("common", sh("true")))); err == nil || !strings.Contains(err.Error(), "shutting down") {
+		t.Errorf("a task after Shutdown: %v, want refused as shutting down", err)
+	}
+	if us := f.rec.updates[k]; len(us) == 0 || slices.ContainsFunc(us[1:], func(u fleetproto.TaskUpdate) bool { return u.State == fleetproto.TaskFetching }) {
+		t.Errorf("the resent dispatch ran the attempt twice: %v", states(us))
 	}
 }
 
@@ -425,15 +442,17 @@ func TestRecoverLeftovers(t *testing.T) {
 	f.rec.waitFor(t, k, time.Minute, "running", func(us []fleetproto.TaskUpdate, _ string) bool {
 		return len(us) > 0 && us[len(us)-1].State == fleetproto.TaskRunning
 	})
+	// An attempt that died while fetching or building left only its
+	// directory.
+	if err := os.MkdirAll(filepath.Join(f.dir, "tasks", "77-2", "out"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	// A second runner on the same state dir and dockerd, as after a crash
 	// of the first (whose own goroutines are left alone here).
 	rec := newRecorder()
 	r2, err := New(Options{Docker: f.w.dc, StateDir: f.dir, Report: rec.report, Log: rec.log,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(f.dir, "tasks", "77-2", "out"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if err := r2.Recover(context.Background()); err != nil {
@@ -490,5 +509,238 @@ func TestPruneImages(t *testing.T) {
 	}
 	if exists(first) || !exists(second) || !exists(foreign) {
 		t.Fatalf("after pruning to one: %s %v (want gone), %s %v, %s %v (another runner's)", first, exists(first), second, exists(second), foreign, exists(foreign))
+	}
+}
+
+// A Dockerfile tries to make dockerd fetch from the node's network
+// (dockerd fetches an ADD's URL itself, RUN's network "none" aside):
+// through an ARG, an ENV, a split keyword, the escape directive, past
+// the size the checker reads, past a line the scanner cannot read.
+// Every task fails before the loopback server sees a request.
+func TestBuildFetchesNothing(t *testing.T) {
+	f := newFixture(t)
+	// A base image on the node whose trigger would fetch in a build FROM it.
+	var ctxTar bytes.Buffer
+	tw := tar.NewWriter(&ctxTar)
+	df := []byte("FROM " + testenv.BuildSessiondImage(t) + "\nONBUILD ADD " + f.w.hits.srv.URL + "/base-trigger /x\n")
+	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(df)), Typeflag: tar.TypeReg})
+	tw.Write(df)
+	tw.Close()
+	resp, err := f.w.dc.ImageBuild(context.Background(), &ctxTar, build.ImageBuildOptions{Version: build.BuilderV1, Tags: []string{onbuildImage}, Remove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := streamBuild(resp.Body, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	t.Cleanup(func() {
+		_, _ = f.w.dc.ImageRemove(context.Background(), onbuildImage, image.RemoveOptions{Force: true})
+	})
+	for name, c := range networkAttacks("img", f.w.hits.srv.URL) {
+		t.Run(name, func(t *testing.T) {
+			_, fin, log := f.run(t, f.args(name, sh("cat /x")))
+			if fin.State != fleetproto.TaskFailed || !strings.Contains(fin.Detail, c[1]) {
+				t.Errorf("final %+v, want failed with %q\n%s", fin, c[1], log)
+			}
+		})
+	}
+	if hits := f.w.hits.got(); len(hits) != 0 {
+		t.Fatalf("the build fetched from the node's network: %v", hits)
+	}
+}
+
+// buildContainer waits for the running build step whose command holds
+// marker and returns its id.
+func buildContainer(t *testing.T, f *fixture, marker string) string {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		list, err := f.w.dc.ContainerList(context.Background(), container.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range list {
+			if strings.Contains(c.Command, marker) {
+				return c.ID
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no build container running %q", marker)
+	return ""
+}
+
+func checkBuildGone(t *testing.T, f *fixture, id string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ins, err := f.w.dc.ContainerInspect(context.Background(), id)
+		if cerrdefs.IsNotFound(err) || (err == nil && !ins.State.Running) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the build's container still runs: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A build that runs too long is stopped (its container too) and the
+// task fails saying so.
+func TestBuildTimeout(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder()
+	r, err := New(Options{Docker: f.w.dc, StateDir: t.TempDir(), Report: rec.report, Log: rec.log, BuildTimeout: 5 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	a := f.args("slow", sh("true"))
+	if _, err := r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, a)); err != nil {
+		t.Fatal(err)
+	}
+	id := buildContainer(t, f, "slow-build-marker")
+	_, fin := rec.final(t, key{a.ID, a.Attempt}, time.Minute)
+	if fin.State != fleetproto.TaskFailed || fin.Detail != "the environment build took longer than 5s" {
+		t.Fatalf("final %+v\n%s", fin, rec.text(key{a.ID, a.Attempt}))
+	}
+	checkBuildGone(t, f, id)
+}
+
+// A cancel during the build stops the build; the build's step runs
+// with the task's CPU and memory limits.
+func TestCancelStopsBuild(t *testing.T) {
+	f := newFixture(t)
+	a := f.args("slow2", sh("true"))
+	a.CPUs = 0.5
+	k := f.start(t, a)
+	id := buildContainer(t, f, "slow2-build-marker")
+	ins, err := f.w.dc.ContainerInspect(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hc := ins.HostConfig; hc.CPUQuota != 50_000 || hc.CPUPeriod != 100_000 || hc.Memory != a.MemoryBytes {
+		t.Errorf("build step limits: quota %d period %d memory %d", hc.CPUQuota, hc.CPUPeriod, hc.Memory)
+	}
+	if _, err := f.r.HandleCancel(context.Background(), command(fleetproto.CommandTaskCancel, fleetproto.TaskRef{ID: k.id, Attempt: k.attempt})); err != nil {
+		t.Fatal(err)
+	}
+	_, fin := f.rec.final(t, k, 30*time.Second)
+	if fin.State != fleetproto.TaskCancelled {
+		t.Fatalf("final %+v", fin)
+	}
+	checkBuildGone(t, f, id)
+	f.checkGone(t, k)
+}
+
+// The task makes a sparse file far bigger than the limit, and an input
+// is bigger than its limit (once with a Content-Length, once without):
+// nothing is uploaded, the downloads stop at the limit.
+func TestSizeLimits(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder()
+	r, err := New(Options{Docker: f.w.dc, StateDir: t.TempDir(), Report: rec.report, Log: rec.log,
+		MaxArtifactBytes: 1 << 20, MaxInputBytes: 1000, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	run := func(a fleetproto.TaskRunArgs) fleetproto.TaskUpdate {
+		t.Helper()
+		if _, err := r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, a)); err != nil {
+			t.Fatal(err)
+		}
+		_, fin := rec.final(t, key{a.ID, a.Attempt}, 2*time.Minute)
+		return fin
+	}
+	a := f.args("common", sh("echo small > $OUT/small; dd if=/dev/zero of=$OUT/big bs=1 count=0 seek=1099511627776 2>&1"))
+	a.Artifacts = []fleetproto.TaskObject{{Path: "small", URL: f.w.objects.url("limit/small")}, {Path: "big", URL: f.w.objects.url("limit/big")}}
+	if fin := run(a); fin.State != fleetproto.TaskFailed || fin.Detail != `artifact "big": 1099511627776 bytes, over the limit of 1048576 bytes` {
+		t.Fatalf("final %+v\n%s", fin, rec.text(key{a.ID, a.Attempt}))
+	}
+	for _, k := range []string{"limit/small", "limit/big"} {
+		if _, ok := f.w.objects.get(k); ok {
+			t.Errorf("%s uploaded", k)
+		}
+	}
+
+	f.w.objects.put("limit/in", bytes.Repeat([]byte("i"), 1500))
+	a = f.args("common", sh("true"))
+	a.Inputs = []fleetproto.TaskObject{{Path: "in", URL: f.w.objects.url("limit/in")}}
+	if fin := run(a); fin.State != fleetproto.TaskFailed || fin.Detail != `input "in": 1500 bytes, over the limit of 1000 bytes` {
+		t.Fatalf("final %+v", fin)
+	}
+	chunked := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		rw.(http.Flusher).Flush() // no Content-Length
+		for i := 0; i < 1000; i++ {
+			if _, err := rw.Write(bytes.Repeat([]byte("c"), 1024)); err != nil {
+				return
+			}
+			rw.(http.Flusher).Flush()
+		}
+	}))
+	defer chunked.Close()
+	a = f.args("common", sh("true"))
+	a.Inputs = []fleetproto.TaskObject{{Path: "in", URL: chunked.URL + "/in"}}
+	if fin := run(a); fin.State != fleetproto.TaskFailed || fin.Detail != `input "in": over the limit of 1000 bytes` {
+		t.Fatalf("final %+v", fin)
+	}
+}
+
+// cancelAfterPut cancels (or shuts down) the task once its artifact's
+// PUT has succeeded, before the runner reports the end.
+type cancelAfterPut struct {
+	after func()
+}
+
+func (c cancelAfterPut) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPut && resp.StatusCode/100 == 2 {
+		c.after()
+	}
+	return resp, err
+}
+
+// A cancel, or a shutdown, that arrives once the artifacts are uploaded
+// does not undo the task: it reports succeeded, not cancelled or lost
+// (which would run a finished task again).
+func TestLateCancelStillSucceeds(t *testing.T) {
+	f := newFixture(t)
+	for _, how := range []string{"cancel", "shutdown"} {
+		t.Run(how, func(t *testing.T) {
+			rec := newRecorder()
+			var r *Runner
+			var a fleetproto.TaskRunArgs
+			after := func() {
+				if how == "cancel" {
+					_, _ = r.HandleCancel(context.Background(), command(fleetproto.CommandTaskCancel, fleetproto.TaskRef{ID: a.ID, Attempt: a.Attempt}))
+					return
+				}
+				r.mu.Lock()
+				r.closed = true
+				for _, t := range r.running {
+					t.cancel(errShutdown)
+				}
+				r.mu.Unlock()
+			}
+			var err error
+			r, err = New(Options{Docker: f.w.dc, StateDir: t.TempDir(), Report: rec.report, Log: rec.log,
+				HTTP: &http.Client{Transport: cancelAfterPut{after}}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+			a = f.args("common", sh("echo done > $OUT/r"))
+			a.Artifacts = []fleetproto.TaskObject{{Path: "r", URL: f.w.objects.url("late-" + how)}}
+			if _, err := r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, a)); err != nil {
+				t.Fatal(err)
+			}
+			_, fin := rec.final(t, key{a.ID, a.Attempt}, 2*time.Minute)
+			if fin.State != fleetproto.TaskSucceeded || fin.Artifacts["r"] != 5 {
+				t.Fatalf("final %+v", fin)
+			}
+		})
 	}
 }

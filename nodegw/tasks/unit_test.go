@@ -3,11 +3,14 @@ package tasks
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"gatewave.dev/shared/fleetproto"
 )
@@ -131,17 +134,50 @@ func TestBaseImages(t *testing.T) {
 	}{
 		{"FROM scratch\nCOPY x /x\n", nil, ""},
 		{"# comment\nfrom Img:1 as Build\nRUN make\nFROM build\nCOPY --from=build /a /a\nCOPY --from=0 /b /b\n", []string{"FROM Img:1"}, ""},
-		{"ARG BASE=base:1\nFROM --platform=linux/amd64 ${BASE} AS b\nFROM $BASE\n", []string{"FROM base:1", "FROM base:1"}, ""},
+		{"ARG BASE=base:1\nFROM ${BASE} AS b\nFROM $BASE\n", []string{"FROM base:1", "FROM base:1"}, ""},
+		{"ARG BASE=\"base:1\"\nFROM $BASE\nARG BASE=remote:2\nFROM $BASE\n", []string{"FROM base:1", "FROM base:1"}, ""},
+		{"FROM --platform=linux/arm64 base:1\n", nil, "FROM --platform=linux/arm64 is not allowed"},
 		{"FROM scratch\nCOPY --chown=1:1 --from=other:tag /x /x\n", []string{"COPY --from other:tag"}, ""},
 		{"FROM \\\n  debian:bookworm\n", []string{"FROM debian:bookworm"}, ""},
 		{"FROM ${NOPE}\n", nil, "NOPE, which has no default"},
 		{"RUN true\n", nil, "no FROM"},
-		{"FROM scratch\nADD http://127.0.0.1:8080/secret /s\n", nil, "ADD http://127.0.0.1:8080/secret: builds here fetch nothing"},
-		{"FROM scratch\nadd --chown=1 [\"https://x/y\", \"/y\"]\n", nil, "ADD https://x/y"},
-		{"FROM scratch\nONBUILD ADD git@host:r.git /r\n", nil, "ADD git@host:r.git"},
+		{"FROM scratch\nADD http://127.0.0.1:8080/secret /s\n", nil, "line 2: ADD is not allowed: use COPY; ADD fetches URLs on the node's network"},
+		{"FROM scratch\nadd --chown=1 [\"https://x/y\", \"/y\"]\n", nil, "ADD is not allowed"},
+		{"FROM scratch\nADD local.txt /x\n", nil, "ADD is not allowed"},
+		{"FROM scratch\nONBUILD ADD git@host:r.git /r\n", nil, "ADD is not allowed"},
+		{"FROM scratch\nonbuild \\\n  # c\n\n  aDd x /r\n", nil, "line 2: ADD is not allowed"},
+		{"FROM scratch\nONBUILD ONBUILD ADD x /r\n", nil, "ADD is not allowed"},
+		{"FROM scratch\nA\\\nDD http://x/y /y\n", nil, "line 2: ADD is not allowed"},
+		{"FROM scratch\nAD\\ \t\nD http://x/y /y\n", nil, "ADD is not allowed"},
+		{"FROM scratch\nARG U=http://x/y\nADD $U /y\n", nil, "ADD is not allowed"},
+		{"FROM scratch\nENV U=http://x/y\nADD ${U} /y\n", nil, "ADD is not allowed"},
+		{"\ufeffFROM scratch\n\tADD x /y\n", nil, "ADD is not allowed"},
+		{"# escape=`\nFROM scratch\nRUN true \\\nADD http://x/y /y\n", nil, "line 1: parser directives (# escape=, # syntax=) are not allowed"},
+		{"\ufeff  #ESCAPE = \\\nFROM scratch\n", nil, "parser directives"},
+		{"# syntax=docker/dockerfile:1\nFROM scratch\n", nil, "parser directives"},
+		{"FROM scratch\n# escape=`\n", nil, "parser directives"},
+		{"FROM scratch\nRUN true \\\r\r\nADD http://x/y /y\n", nil, "carriage return"},
+		{"FROM scratch\nRUN <<'E\\'\nx\nE\\\nADD http://x/y /y\n", nil, "heredocs"},
+		{"FROM scratch\nRUN \\\n cat <<EOF\nEOF\n", nil, "heredocs"},
+		{"FROM scratch\nCOPY --from=7 /a /a\n", []string{"COPY --from 7"}, ""},
+		{"FROM scratch AS s\nFROM scratch\nCOPY --from=0 /a /a\nCOPY --from=1 /a /a\n", []string{"COPY --from 1"}, ""},
+		{"FROM scratch\nARG X=img:1\nCOPY --from=$X /a /a\n", nil, "without variables"},
+		{"FROM scratch\nCOPY --FROM=\"img\" /a /a\n", nil, "without variables or quotes"},
+		{"FROM scratch\nCOPY --from img /a /a\n", nil, "write --from=NAME"},
+		{"FROM scratch\n" + strings.Repeat("# padding to over a MiB\n", 1<<20/24) + "ADD http://x/y /y\n", nil, "over the limit of 1048576 (1 MiB)"},
 		{"FROM scratch\nONBUILD COPY --from=img:1 /a /a\n", []string{"COPY --from img:1"}, ""},
 		{"FROM\n", nil, "FROM without an image"},
 	} {
+		if len(c.df) > maxDockerfile {
+			// The same ADD after a line too long for the scanner, in a
+			// file not over the limit, is refused too.
+			if _, err := baseImages([]byte("FROM scratch\n# " + strings.Repeat("x", maxDockerfileLine) + "\nADD http://x/y /y\n")); err == nil || !strings.Contains(err.Error(), "line 2 is longer than") {
+				t.Errorf("long line: %v", err)
+			}
+			if _, err := baseImages([]byte("FROM scratch\n# " + strings.Repeat("x", 2*maxDockerfileLine) + "\nADD http://x/y /y\n")[:maxDockerfile]); err == nil || !strings.Contains(err.Error(), "line 2 is longer than") {
+				t.Errorf("long line: %v", err)
+			}
+		}
 		refs, err := baseImages([]byte(c.df))
 		if c.err != "" {
 			if err == nil || !strings.Contains(err.Error(), c.err) {
@@ -195,5 +231,97 @@ func TestLogChunks(t *testing.T) {
 	}
 	if !bytes.Equal(all, big) {
 		t.Fatalf("got %d bytes, want %d", len(all), len(big))
+	}
+}
+
+// A read-only tree is made removable through descriptors: a symlink in
+// it to a directory outside is not followed, and the outside directory
+// keeps its mode.
+func TestMakeWritableNoFollow(t *testing.T) {
+	base := t.TempDir()
+	outside := filepath.Join(base, "outside")
+	if err := os.Mkdir(outside, 0o751); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(outside, 0o751)
+	tree := filepath.Join(base, "tree")
+	for _, d := range []string{"tree/a/b", "tree/c"} {
+		if err := os.MkdirAll(filepath.Join(base, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(tree, "a", "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(base, "rootlink")); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"tree/a/b", "tree/a", "tree/c", "tree"} {
+		os.Chmod(filepath.Join(base, d), 0o555)
+	}
+	fd, err := unix.Open(tree, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	makeWritable(fd, 0)
+	unix.Close(fd)
+	for _, d := range []string{"tree", "tree/a", "tree/a/b", "tree/c"} {
+		if st, err := os.Lstat(filepath.Join(base, d)); err != nil || st.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v, want 0700", d, st.Mode(), err)
+		}
+	}
+	removeTree(filepath.Join(base, "rootlink")) // a symlink itself: removed, not followed
+	removeTree(tree)
+	if st, err := os.Stat(outside); err != nil || st.Mode().Perm() != 0o751 {
+		t.Fatalf("outside dir: %v %v, want 0751 untouched", st.Mode(), err)
+	}
+	if _, err := os.Lstat(tree); !os.IsNotExist(err) {
+		t.Errorf("tree left: %v", err)
+	}
+}
+
+// A container still alive swaps a directory of /out for a symlink to a
+// node directory while the node removes the tree: the node directory's
+// mode never changes.
+func TestRemoveTreeSwapRace(t *testing.T) {
+	base := t.TempDir()
+	outside := filepath.Join(base, "etc")
+	if err := os.Mkdir(outside, 0o751); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(outside, 0o751)
+	for i := 0; i < 300; i++ {
+		tree := filepath.Join(base, "task")
+		d := filepath.Join(tree, "out", "d")
+		if err := os.MkdirAll(filepath.Join(d, "e"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < 20; j++ {
+			os.Mkdir(filepath.Join(tree, "out", fmt.Sprint("x", j)), 0o755)
+		}
+		stop := make(chan struct{})
+		swapped := make(chan struct{})
+		go func() {
+			defer close(swapped)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if os.Rename(d, d+".real") == nil {
+					os.Symlink(outside, d)
+					os.Remove(d)
+					os.Rename(d+".real", d)
+				}
+			}
+		}()
+		removeTree(tree)
+		close(stop)
+		<-swapped
+		os.RemoveAll(tree)
+		if st, err := os.Stat(outside); err != nil || st.Mode().Perm() != 0o751 {
+			t.Fatalf("round %d: the node's directory became %v (%v)", i, st.Mode(), err)
+		}
 	}
 }
