@@ -16,8 +16,8 @@ import (
 )
 
 // ContainerName is the name of an attempt's container.
-func ContainerName(id int64, attempt int) string {
-	return fmt.Sprintf("gatewave-task-%d-%d", id, attempt)
+func (r *Runner) ContainerName(id int64, attempt int) string {
+	return fmt.Sprintf("gatewave-task-%s-%d-%d", r.instance, id, attempt)
 }
 
 // runContainer runs the command in the environment image and returns its
@@ -53,11 +53,12 @@ func (r *Runner) runContainer(t *task, codeDir, inDir, outDir string, logw *logW
 		WorkingDir: "/code",
 		Env:        []string{"HOME=/tmp", "OUT=/out", "IN=/in"},
 		Hostname:   "task",
-		Labels:     map[string]string{LabelTask: strconv.FormatInt(a.ID, 10), LabelTaskAttempt: strconv.Itoa(a.Attempt)},
+		Labels: map[string]string{LabelTask: strconv.FormatInt(a.ID, 10), LabelTaskAttempt: strconv.Itoa(a.Attempt),
+			LabelRunner: r.instance},
 	}
 	// Docker calls that must finish even when the task is cancelled.
 	bg := context.Background()
-	name := ContainerName(a.ID, a.Attempt)
+	name := r.ContainerName(a.ID, a.Attempt)
 	resp, err := dc.ContainerCreate(t.ctx, cfg, hc, nil, nil, name)
 	if err != nil {
 		if t.ctx.Err() != nil {

@@ -501,7 +501,7 @@ func (f *fixture) run(t *testing.T, a fleetproto.TaskRunArgs) ([]fleetproto.Task
 // checkGone checks that the task's container and directories are gone.
 func (f *fixture) checkGone(t *testing.T, k key) {
 	t.Helper()
-	if _, err := f.w.dc.ContainerInspect(context.Background(), ContainerName(k.id, k.attempt)); !cerrdefs.IsNotFound(err) {
+	if _, err := f.w.dc.ContainerInspect(context.Background(), f.r.ContainerName(k.id, k.attempt)); !cerrdefs.IsNotFound(err) {
 		t.Errorf("task %v: container still there after the task ended (inspect: %v)", k, err)
 	}
 	if _, err := os.Lstat(filepath.Join(f.dir, "tasks", k.String())); !os.IsNotExist(err) {

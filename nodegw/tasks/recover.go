@@ -15,8 +15,9 @@ import (
 	"gatewave.dev/shared/fleetproto"
 )
 
-// Recover cleans up after a previous run of the node that ended without
-// its tasks (a crash, a kill, a lost power supply): their containers are
+// Recover cleans up after a previous run of the node (the same state
+// directory: another node's containers on the same dockerd are left
+// alone) that ended without its tasks (a crash, a kill, a lost power supply): their containers are
 // removed, their directories deleted, and each attempt is reported lost,
 // so the cloud runs it again elsewhere or here. Call it once at start,
 // after Report can reach the cloud (reports made before the link is up
@@ -24,7 +25,7 @@ import (
 func (r *Runner) Recover(ctx context.Context) error {
 	left := map[key]bool{}
 	list, err := r.opts.Docker.ContainerList(ctx, container.ListOptions{All: true,
-		Filters: filters.NewArgs(filters.Arg("label", LabelTask))})
+		Filters: filters.NewArgs(filters.Arg("label", LabelRunner+"="+r.instance))})
 	if err != nil {
 		return fmt.Errorf("tasks: list leftover containers: %w", err)
 	}

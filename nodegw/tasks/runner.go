@@ -11,6 +11,8 @@ package tasks
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -76,6 +78,7 @@ const taskUID = 1000
 const (
 	LabelTask        = "dev.gatewave.task"
 	LabelTaskAttempt = "dev.gatewave.task.attempt"
+	LabelRunner      = "dev.gatewave.task.runner"
 	LabelEnvURL      = "dev.gatewave.env.url"
 	LabelEnvCommit   = "dev.gatewave.env.commit"
 	LabelEnvFile     = "dev.gatewave.env.dockerfile"
@@ -115,6 +118,10 @@ type task struct {
 type Runner struct {
 	opts Options
 	log  *slog.Logger
+	// instance tells this node's task containers from others' on the
+	// same dockerd: a hash of its state directory, in their names and
+	// LabelRunner.
+	instance string
 
 	mu      sync.Mutex
 	running map[key]*task
@@ -177,7 +184,13 @@ func New(opts Options) (*Runner, error) {
 	}
 	// Directories of attempts a crashed nodegw left behind are Recover's
 	// to report and remove.
-	return &Runner{opts: opts, log: opts.Logger, running: map[key]*task{}, done: map[key]time.Time{}}, nil
+	abs, aerr := filepath.Abs(opts.StateDir)
+	if aerr != nil {
+		return nil, fmt.Errorf("tasks: state dir: %w", aerr)
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return &Runner{opts: opts, log: opts.Logger, running: map[key]*task{}, done: map[key]time.Time{},
+		instance: hex.EncodeToString(sum[:5])}, nil
 }
 
 // Commands returns the command handlers for gateway.Options.Commands.

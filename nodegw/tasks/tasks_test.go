@@ -154,7 +154,7 @@ func TestCancelStopsContainer(t *testing.T) {
 	a := f.args("common", sh("echo started; sleep 120"))
 	k := f.start(t, a)
 	f.rec.waitFor(t, k, 2*time.Minute, "start", func(_ []fleetproto.TaskUpdate, log string) bool { return strings.Contains(log, "started") })
-	if _, err := f.w.dc.ContainerInspect(context.Background(), ContainerName(k.id, k.attempt)); err != nil {
+	if _, err := f.w.dc.ContainerInspect(context.Background(), f.r.ContainerName(k.id, k.attempt)); err != nil {
 		t.Fatalf("container not running: %v", err)
 	}
 	began := time.Now()
@@ -446,6 +446,19 @@ func TestRecoverLeftovers(t *testing.T) {
 	// directory.
 	if err := os.MkdirAll(filepath.Join(f.dir, "tasks", "77-2", "out"), 0o700); err != nil {
 		t.Fatal(err)
+	}
+	// Another node's runner on the same dockerd leaves the task alone.
+	rec0 := newRecorder()
+	other, err := New(Options{Docker: f.w.dc, StateDir: t.TempDir(), Report: newRecorder().report, Log: rec0.log,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.w.dc.ContainerInspect(context.Background(), f.r.ContainerName(k.id, k.attempt)); err != nil {
+		t.Fatalf("another node's Recover removed this node's task: %v", err)
 	}
 	// A second runner on the same state dir and dockerd, as after a crash
 	// of the first (whose own goroutines are left alone here).
