@@ -25,7 +25,10 @@ type nodeReport struct {
 // state change is never dropped: when the writer is behind, the node's
 // read loop waits for it.
 func (s *Service) OnUpdate(nodeID int64, node string, u *fleetproto.TaskUpdate) {
-	s.updates <- nodeReport{nodeID: nodeID, node: node, update: u}
+	select {
+	case s.updates <- nodeReport{nodeID: nodeID, node: node, update: u}:
+	case <-s.stopped: // shutting down: the node resends it after reconnecting
+	}
 }
 
 // OnLog takes a node's chunk of task output (fleet.Options.OnTaskLog).
@@ -238,7 +241,7 @@ func (s *Service) sweepLost(ctx context.Context) error {
 		go s.stopOnNode(context.WithoutCancel(ctx), o.node, o.id, o.attempt)
 	}
 	for _, l := range ls {
-		s.log.Warn("task lost with its node", "task", l.id, "node", l.name, "attempt", l.attempt, "retry", l.attempt < l.maxAttempts)
+		s.log.Warn("task lost with its node", "task", l.id, "node", l.name, "attempt", l.attempt)
 	}
 	if len(ls) > 0 {
 		s.Kick()

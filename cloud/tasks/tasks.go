@@ -100,6 +100,7 @@ type Service struct {
 
 	updates chan nodeReport
 	logs    chan nodeReport
+	stopped chan struct{} // closed when Run returns
 	dropped atomic.Int64
 	wg      sync.WaitGroup
 	http    *http.Client
@@ -132,7 +133,7 @@ func New(opts Options) (*Service, error) {
 		opts.Now = time.Now
 	}
 	return &Service{opts: opts, db: opts.DB, log: opts.Logger.With("component", "tasks"),
-		kick: make(chan struct{}, 1), updates: make(chan nodeReport, 4096), logs: make(chan nodeReport, 8192),
+		kick: make(chan struct{}, 1), updates: make(chan nodeReport, 4096), logs: make(chan nodeReport, 8192), stopped: make(chan struct{}),
 		http: &http.Client{Timeout: 10 * time.Minute}}, nil
 }
 
@@ -160,6 +161,7 @@ func (s *Service) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			s.wg.Wait()
+			close(s.stopped)
 			return
 		case <-t.C:
 		case <-s.kick:
