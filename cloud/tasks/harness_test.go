@@ -160,7 +160,12 @@ func (h *harness) commitFiles(owner string, files map[string]string) string {
 // addNode registers an online node with resources and labels.
 func (h *harness) addNode(name string, cores int, mem uint64, labels map[string]string) int64 {
 	h.t.Helper()
-	res, _ := json.Marshal(fleetproto.Resources{CPUCores: cores, MemoryBytes: mem})
+	return h.addNodeRes(name, fleetproto.Resources{CPUCores: cores, MemoryBytes: mem}, labels)
+}
+
+func (h *harness) addNodeRes(name string, r fleetproto.Resources, labels map[string]string) int64 {
+	h.t.Helper()
+	res, _ := json.Marshal(r)
 	lb, _ := json.Marshal(labels)
 	var id int64
 	err := h.db.QueryRow(context.Background(), `INSERT INTO nodes (name, token_hash, status, replica, resources, reported_labels, last_heartbeat_at)

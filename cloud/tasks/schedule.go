@@ -74,7 +74,10 @@ func queryNodes(ctx context.Context, q querier, online bool) ([]*capacity, error
 		if err := rows.Scan(&n.id, &n.name, &n.labels, &res); err != nil {
 			return nil, err
 		}
-		n.cpus, n.mem, n.gpus = float64(res.CPUCores), int64(res.MemoryBytes), len(res.GPUs)
+		// What the warm pool of IDE containers holds is not the tasks'.
+		n.cpus = max(float64(res.CPUCores)-res.PoolCPUs, 0)
+		n.mem = max(int64(res.MemoryBytes)-int64(res.PoolMemoryBytes), 0)
+		n.gpus = len(res.GPUs)
 		out = append(out, n)
 	}
 	return out, rows.Err()

@@ -435,3 +435,31 @@ func TestNodeReportedLostRunsAgain(t *testing.T) {
 		t.Fatalf("second attempt: %+v", got)
 	}
 }
+
+// What a node's warm pool of IDE containers holds is not given to tasks.
+func TestPoolReservationIsNotTheTasks(t *testing.T) {
+	h := newHarness(t, nil)
+	h.addNodeRes("a", fleetproto.Resources{CPUCores: 4, MemoryBytes: 8 << 30, PoolCPUs: 3, PoolMemoryBytes: 4 << 30}, nil)
+	ctx := context.Background()
+	big := h.spec("envs/a/Dockerfile", "true")
+	big.Resources.CPUs = 2
+	if _, err := h.svc.Submit(ctx, h.ada, big); err == nil || !strings.Contains(err.Error(), "no node with those labels offers") {
+		t.Fatalf("a task over what the pool leaves: %v", err)
+	}
+	one := h.spec("envs/a/Dockerfile", "true")
+	first, err := h.svc.Submit(ctx, h.ada, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := h.svc.Submit(ctx, h.ada, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.svc.Schedule(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runs := h.fleet.runs()
+	if runs[first.ID] != "a" || runs[second.ID] != "" {
+		t.Fatalf("one core left for tasks, two 1-core tasks: %v", runs)
+	}
+}

@@ -137,6 +137,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 			log.Error("pool sizing", "err", err)
 			return 2
 		}
+		// The cloud gives batch tasks what the pool does not hold.
+		poolCPUs, poolMem := pool.Reserved(classes, res.CPUCores)
+		gopts.Resources = func(ctx context.Context) (fleetproto.Resources, error) {
+			r, err := resources.Probe(ctx, *diskPath)
+			r.PoolCPUs, r.PoolMemoryBytes = poolCPUs, uint64(max(poolMem, 0))
+			return r, err
+		}
 		p, err = pool.New(pool.Options{
 			Image: *image, Classes: classes, Network: *network, Name: *poolName,
 			StateDir: filepath.Join(*stateDir, "pool"), Logger: log,

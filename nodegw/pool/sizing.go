@@ -117,3 +117,14 @@ func Plan(cores int, memoryBytes int64, s Sizing) ([]Class, error) {
 	}
 	return classes, nil
 }
+
+// Reserved is what classes hold of a node with cores cores: the cores of
+// their containers (over-subscribed ones share, so never more than the
+// node has) and their memory limits.
+func Reserved(classes []Class, cores int) (cpus float64, memoryBytes int64) {
+	for _, c := range classes {
+		cpus += c.CPUs * float64(c.Count)
+		memoryBytes += c.MemoryBytes * int64(c.Count)
+	}
+	return min(cpus, float64(cores)), memoryBytes
+}

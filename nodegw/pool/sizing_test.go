@@ -37,3 +37,15 @@ func TestPlan(t *testing.T) {
 		t.Fatal("a node too small for any container must be refused")
 	}
 }
+
+func TestReserved(t *testing.T) {
+	classes := []Class{{Name: "standard", Size: Size{CPUs: 4, MemoryBytes: 8 << 30}, Count: 2},
+		{Name: "burst", Size: Size{CPUs: 1, MemoryBytes: 512 << 20}, Count: 8}}
+	cpus, mem := Reserved(classes, 12)
+	if cpus != 12 || mem != 16<<30+4<<30 {
+		t.Fatalf("reserved %v cores, %d bytes; want 12 (capped at the node's) and 20 GiB", cpus, mem)
+	}
+	if cpus, _ := Reserved(classes[:1], 12); cpus != 8 {
+		t.Fatalf("standard only: %v cores", cpus)
+	}
+}

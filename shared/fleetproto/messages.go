@@ -49,6 +49,10 @@ type Resources struct {
 	MemoryBytes uint64 `json:"memory_bytes"`
 	DiskBytes   uint64 `json:"disk_bytes"`
 	GPUs        []GPU  `json:"gpus,omitempty"`
+	// PoolCPUs and PoolMemoryBytes are what the node's warm pool of IDE
+	// containers holds of the above: batch tasks are given the rest.
+	PoolCPUs        float64 `json:"pool_cpus,omitempty"`
+	PoolMemoryBytes uint64  `json:"pool_memory_bytes,omitempty"`
 }
 
 // GPU is one accelerator as nvidia-smi reports it.
