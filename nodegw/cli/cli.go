@@ -169,7 +169,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 			return 2
 		}
 		gopts.Streams, gopts.Commands = svc.Streams(), svc.Commands()
-		if runner, err = newTaskRunner(filepath.Join(*stateDir, "tasks"), log, &gp); err != nil {
+		var gpus []string
+		for _, g := range res.GPUs {
+			gpus = append(gpus, strconv.Itoa(g.Index))
+		}
+		if runner, err = newTaskRunner(filepath.Join(*stateDir, "tasks"), gpus, log, &gp); err != nil {
 			log.Error("tasks", "err", err)
 			return 2
 		}
@@ -264,13 +268,13 @@ func serve(ctx context.Context, run func(context.Context) error, stopFirst func(
 
 // newTaskRunner runs batch tasks on the pool's dockerd, reporting through
 // the gateway once it exists (no task arrives before it does).
-func newTaskRunner(dir string, log *slog.Logger, gp *atomic.Pointer[gateway.Gateway]) (*tasks.Runner, error) {
+func newTaskRunner(dir string, gpus []string, log *slog.Logger, gp *atomic.Pointer[gateway.Gateway]) (*tasks.Runner, error) {
 	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
 	return tasks.New(tasks.Options{
-		Docker: dc, StateDir: dir, Logger: log,
+		Docker: dc, StateDir: dir, Logger: log, GPUs: gpus,
 		Report: func(u *fleetproto.TaskUpdate) {
 			if g := gp.Load(); g != nil {
 				g.ReportTask(u)

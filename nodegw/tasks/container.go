@@ -42,8 +42,8 @@ func (r *Runner) runContainer(t *task, codeDir, inDir, outDir string, logw *logW
 		Tmpfs:          map[string]string{"/tmp": fmt.Sprintf("rw,nosuid,nodev,size=%d,mode=1777", tmpSize)},
 		LogConfig:      container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "2"}},
 	}
-	if a.GPUs > 0 {
-		hc.DeviceRequests = []container.DeviceRequest{{Count: a.GPUs, Capabilities: [][]string{{"gpu"}}}}
+	if len(t.gpus) > 0 {
+		hc.DeviceRequests = []container.DeviceRequest{{DeviceIDs: t.gpus, Capabilities: [][]string{{"gpu"}}}}
 	}
 	cfg := &container.Config{
 		Image:      t.image,

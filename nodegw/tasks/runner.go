@@ -63,6 +63,9 @@ type Options struct {
 	// least recently used beyond it are removed. Zero means
 	// DefaultKeepImages.
 	KeepImages int
+	// GPUs are the node's GPU device ids (nvidia-smi's indexes), each
+	// given to one task at a time.
+	GPUs []string
 	// BuildTimeout bounds an environment image's build; 0 means an hour.
 	BuildTimeout time.Duration
 	// MaxArtifactBytes bounds each artifact's size; 0 means 4 GiB.
@@ -112,12 +115,14 @@ type task struct {
 	image   string
 	cached  bool
 	network string
+	gpus    []string // the device ids it holds
 }
 
 // Runner runs tasks. Create it with New.
 type Runner struct {
 	opts Options
 	log  *slog.Logger
+	gpus *gpuSet // guarded by mu
 	// instance tells this node's task containers from others' on the
 	// same dockerd: a hash of its state directory, in their names and
 	// LabelRunner.
@@ -190,7 +195,7 @@ func New(opts Options) (*Runner, error) {
 	}
 	sum := sha256.Sum256([]byte(abs))
 	return &Runner{opts: opts, log: opts.Logger, running: map[key]*task{}, done: map[key]time.Time{},
-		instance: hex.EncodeToString(sum[:5])}, nil
+		instance: hex.EncodeToString(sum[:5]), gpus: newGPUSet(opts.GPUs)}, nil
 }
 
 // Commands returns the command handlers for gateway.Options.Commands.
@@ -312,7 +317,21 @@ func (r *Runner) report(t *task, state, detail string) {
 func (r *Runner) run(t *task) {
 	logw := newLogWriter(t.key, r.opts.Log)
 	final := &fleetproto.TaskUpdate{ID: t.key.id, Attempt: t.key.attempt}
-	arts, code, err := r.steps(t, logw)
+	var arts map[string]int64
+	var code *int
+	var err error
+	if t.args.GPUs > 0 {
+		r.mu.Lock()
+		t.gpus, err = r.gpus.take(t.args.GPUs)
+		r.mu.Unlock()
+		defer func() { r.mu.Lock(); r.gpus.give(t.gpus); r.mu.Unlock() }()
+		if err != nil {
+			err = &stepError{detail: err.Error()}
+		}
+	}
+	if err == nil {
+		arts, code, err = r.steps(t, logw)
+	}
 	logw.Close()
 	final.Image, final.Cached = t.image, t.cached
 	// Steps that succeeded (the artifacts are uploaded) are a success,

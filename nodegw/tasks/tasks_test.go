@@ -757,3 +757,15 @@ func TestLateCancelStillSucceeds(t *testing.T) {
 		})
 	}
 }
+
+// A task asking for more GPUs than the node has free fails saying so,
+// before anything runs.
+func TestGPUsNotFree(t *testing.T) {
+	f := newFixture(t)
+	a := f.args("common", sh("true"))
+	a.GPUs = 1
+	_, fin, _ := f.run(t, a)
+	if fin.State != fleetproto.TaskFailed || !strings.Contains(fin.Detail, "needs 1 GPUs and 0 of this node's 0 are free") {
+		t.Fatalf("final %+v", fin)
+	}
+}

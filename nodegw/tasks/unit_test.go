@@ -325,3 +325,26 @@ func TestRemoveTreeSwapRace(t *testing.T) {
 		}
 	}
 }
+
+// Each GPU goes to one task at a time, lowest index first.
+func TestGPUSet(t *testing.T) {
+	g := newGPUSet([]string{"0", "1", "10", "2"})
+	a, err := g.take(2)
+	if err != nil || strings.Join(a, ",") != "0,1" {
+		t.Fatalf("first take: %v %v", a, err)
+	}
+	b, err := g.take(2)
+	if err != nil || strings.Join(b, ",") != "2,10" {
+		t.Fatalf("second take: %v %v", b, err)
+	}
+	if _, err := g.take(1); err == nil || !strings.Contains(err.Error(), "0 of this node's 4 are free") {
+		t.Fatalf("a take with none free: %v", err)
+	}
+	g.give(a)
+	if c, err := g.take(1); err != nil || c[0] != "0" {
+		t.Fatalf("after giving back: %v %v", c, err)
+	}
+	if _, err := newGPUSet(nil).take(1); err == nil {
+		t.Fatal("a node without GPUs gave one")
+	}
+}
