@@ -128,6 +128,11 @@ func (s *Service) validate(ctx context.Context, user User, spec Spec) (pinned, e
 	if spec.Priority < -maxPriority || spec.Priority > maxPriority {
 		return p, bad("priority must be between %d and %d", -maxPriority, maxPriority)
 	}
+	if spec.Priority > 0 && !user.Admin {
+		// The queue is everyone's: anyone may let others go first, only
+		// an admin may go ahead of them.
+		return p, apierr.New(403, "forbidden", "only an admin can give a task a priority above 0 (a negative one lets others go first)")
+	}
 	if spec.MaxAttempts < 0 || spec.MaxAttempts > 10 {
 		return p, bad("max_attempts must be between 1 and 10")
 	}

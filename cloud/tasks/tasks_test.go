@@ -36,6 +36,7 @@ func TestSubmitRefusesBadTasksWritingNothing(t *testing.T) {
 		{"foreign repo URL", func(s *Spec) { s.EnvRepoURL = "http://evil.example/git/ada.git" }, "not a repository of this cloud"},
 		{"credentials in the URL", func(s *Spec) { s.CodeRepoURL = "http://ada:pw@127.0.0.1:1/git/ada.git" }, "not a repository of this cloud"},
 		{"no command", func(s *Spec) { s.Command = nil }, "command needs"},
+		{"jumping the queue", func(s *Spec) { s.Priority = 5 }, "only an admin"},
 		{"no memory", func(s *Spec) { s.Resources.MemoryBytes = 0 }, "cpus and memory must be positive"},
 		{"artifact escapes /out", func(s *Spec) { s.Artifacts = []string{"../../root/.ssh/id"} }, "must stay inside"},
 		{"input of another user", func(s *Spec) {
@@ -75,6 +76,7 @@ func TestScheduleFitsResourcesLabelsPriorityAndQuota(t *testing.T) {
 	h := newHarness(t, func(o *Options) { o.MaxActivePerUser = 3 })
 	h.addNode("big", 4, 8<<30, nil)
 	h.addNode("fpga", 2, 4<<30, map[string]string{"board": "icebreaker"})
+	h.ada.Admin = true // priorities above 0 are an admin's
 	ctx := context.Background()
 	submit := func(mod func(*Spec)) int64 {
 		s := h.spec("envs/a/Dockerfile", "true")
