@@ -48,6 +48,7 @@ func (r *Runner) Recover(ctx context.Context) error {
 		idS, attS, ok := strings.Cut(e.Name(), "-")
 		id, err1 := strconv.ParseInt(idS, 10, 64)
 		attempt, err2 := strconv.Atoi(attS)
+		dropOut(filepath.Join(dir, e.Name(), "out"))
 		removeTree(filepath.Join(dir, e.Name()))
 		if ok && err1 == nil && err2 == nil && id > 0 && attempt > 0 {
 			left[key{id, attempt}] = true

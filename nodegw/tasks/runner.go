@@ -59,6 +59,11 @@ type Options struct {
 	UserUID, UserGID int
 	// PidsLimit bounds a task's processes; 0 means 512.
 	PidsLimit int64
+	// OutBytes is the size of a task's /out, a file system of its own
+	// (nodegw/loopdisk), so a task that writes without end fills it and
+	// not the node's disk. Zero means 8 GiB; negative means a plain
+	// directory on the node's disk (no loop devices).
+	OutBytes int64
 	// KeepImages is how many environment images the node keeps; the
 	// least recently used beyond it are removed. Zero means
 	// DefaultKeepImages.
@@ -358,6 +363,7 @@ func (r *Runner) run(t *task) {
 	}
 	final.Detail = truncate(final.Detail, fleetproto.MaxTaskDetail)
 	t.cancel(nil)
+	dropOut(filepath.Join(t.dir, "out"))
 	removeTree(t.dir)
 	r.mu.Lock()
 	delete(r.running, t.key)
@@ -408,11 +414,8 @@ func (r *Runner) steps(t *task, logw *logWriter) (map[string]int64, *int, error)
 		return nil, nil, err
 	}
 	outDir := filepath.Join(t.dir, "out")
-	if err := os.Mkdir(outDir, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("out dir: %w", err)
-	}
-	if err := os.Lchown(outDir, r.opts.UserUID, r.opts.UserGID); err != nil {
-		return nil, nil, fmt.Errorf("out dir: %w", err)
+	if err := r.makeOut(t.ctx, outDir); err != nil {
+		return nil, nil, err
 	}
 
 	code, err := r.runContainer(t, codeDir, inDir, outDir, logw)

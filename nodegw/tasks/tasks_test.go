@@ -769,3 +769,30 @@ func TestGPUsNotFree(t *testing.T) {
 		t.Fatalf("final %+v", fin)
 	}
 }
+
+// /out is a file system of its own: a task writing without end fills it,
+// not the node's disk.
+func TestOutIsBounded(t *testing.T) {
+	f := newFixture(t)
+	rec := newRecorder()
+	dir := t.TempDir()
+	r, err := New(Options{Docker: f.w.dc, StateDir: dir, Report: rec.report, Log: rec.log, OutBytes: 32 << 20,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	a := f.args("common", sh("dd if=/dev/zero of=/out/big bs=1M count=100; echo exit $?; df -k /out | tail -1"))
+	if _, err := r.HandleRun(context.Background(), command(fleetproto.CommandTaskRun, a)); err != nil {
+		t.Fatal(err)
+	}
+	k := key{a.ID, a.Attempt}
+	_, fin := rec.final(t, k, time.Minute)
+	log := rec.text(k)
+	if fin.State != fleetproto.TaskSucceeded || !strings.Contains(log, "No space left") || strings.Contains(log, "exit 0") {
+		t.Fatalf("final %+v\n%s", fin, log)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "tasks")); len(ents) != 0 {
+		t.Fatalf("left after the task: %v", ents)
+	}
+}
