@@ -561,3 +561,31 @@ func TestTaskCLIAndAPI(t *testing.T) {
 		t.Fatalf("missing input: %d %s", code, b)
 	}
 }
+
+// A node that shuts down mid-task (an upgrade, a restart) reports the
+// attempt lost over its link before the link goes; the task runs again on
+// another node at once, without waiting for the offline window.
+func TestNodeShutdownRunsTheTaskAgain(t *testing.T) {
+	e := newCloudEnv(t)
+	a := e.startNode("node-a", 2)
+	tk := e.submit(e.spec("envs/a/Dockerfile", "sh", "-c", "echo start; sleep 3; echo finished"))
+	e.waitState(tk.ID, "running")
+	e.startNode("node-b", 2)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitLong)
+	defer cancel()
+	if err := a.runner.Shutdown(ctx); err != nil { // as nodegw does, before its link
+		t.Fatal(err)
+	}
+	got := e.waitState(tk.ID, "succeeded", "failed", "lost")
+	if got.State != "succeeded" || got.Node != "node-b" {
+		t.Fatalf("after node-a shut down: %+v", got)
+	}
+	_, ev := e.task(tk.ID)
+	var lost bool
+	for _, x := range ev {
+		lost = lost || (x.State == "lost" && x.Node == "node-a" && strings.Contains(x.Detail, "shut down"))
+	}
+	if !lost {
+		t.Fatalf("no lost event from node-a's shutdown: %+v", ev)
+	}
+}

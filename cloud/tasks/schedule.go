@@ -111,6 +111,7 @@ func (s *Service) Schedule(ctx context.Context) (int, error) {
 		if err != nil || len(nodes) == 0 {
 			return err
 		}
+		nodes = s.notAvoided(nodes)
 		byID := map[int64]*capacity{}
 		for _, n := range nodes {
 			byID[n.id] = n
@@ -295,6 +296,7 @@ func (s *Service) dispatchOne(ctx context.Context, a assignment) {
 	}
 	if err != nil {
 		s.log.Warn("dispatch failed: back to the queue", "task", a.id, "node", a.node, "err", err)
+		s.avoid(a.node)
 		s.requeue(ctx, a, "could not reach "+a.node+": "+err.Error())
 	}
 }
@@ -411,4 +413,36 @@ func (s *Service) finish(ctx context.Context, a assignment, state, detail string
 	if err != nil {
 		s.log.Error("finish task", "task", a.id, "err", err)
 	}
+}
+
+// avoidFor is how long this replica gives no task to a node a dispatch
+// could not reach (shutting down, hung, its link gone), so the task goes
+// to another node instead of round and round to the same one.
+const avoidFor = 30 * time.Second
+
+func (s *Service) avoid(node string) {
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	if s.avoided == nil {
+		s.avoided = map[string]time.Time{}
+	}
+	s.avoided[node] = s.opts.Now().Add(avoidFor)
+}
+
+// notAvoided leaves out the nodes this replica is avoiding.
+func (s *Service) notAvoided(nodes []*capacity) []*capacity {
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	now := s.opts.Now()
+	out := nodes[:0]
+	for _, n := range nodes {
+		if until, ok := s.avoided[n.name]; ok {
+			if now.Before(until) {
+				continue
+			}
+			delete(s.avoided, n.name)
+		}
+		out = append(out, n)
+	}
+	return out
 }

@@ -101,6 +101,9 @@ type Service struct {
 	updates chan nodeReport
 	logs    chan nodeReport
 	stopped chan struct{} // closed when Run returns
+
+	amu     sync.Mutex
+	avoided map[string]time.Time // node → until when no task goes to it
 	dropped atomic.Int64
 	wg      sync.WaitGroup
 	http    *http.Client

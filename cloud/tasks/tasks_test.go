@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"gatewave.dev/cloud/githost"
 	"gatewave.dev/shared/apierr"
@@ -350,7 +351,8 @@ func TestCancel(t *testing.T) {
 // A node that cannot be reached gives the task back to the queue without
 // using up an attempt.
 func TestUnreachableNodeRequeues(t *testing.T) {
-	h := newHarness(t, nil)
+	now := time.Now()
+	h := newHarness(t, func(o *Options) { o.Now = func() time.Time { return now } })
 	ctx := context.Background()
 	h.addNode("a", 4, 8<<30, nil)
 	h.fleet.refuse = errors.New("node \"a\" not connected")
@@ -364,8 +366,13 @@ func TestUnreachableNodeRequeues(t *testing.T) {
 	if got := h.get(tk.ID); got.State != fleetproto.TaskQueued || got.Attempt != 1 || !strings.Contains(got.Detail, "could not reach a") {
 		t.Fatalf("after a failed dispatch: %+v", got)
 	}
+	// The node is avoided a while: the task waits for it (or another).
+	if n, err := h.svc.Schedule(ctx); err != nil || n != 0 {
+		t.Fatalf("dispatched %d to the node just found unreachable (%v)", n, err)
+	}
 	// A task that can never be dispatched does not go round for ever.
 	for range maxDispatchFailures - 1 {
+		now = now.Add(avoidFor + time.Second)
 		if _, err := h.svc.Schedule(ctx); err != nil {
 			t.Fatal(err)
 		}
