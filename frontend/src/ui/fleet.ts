@@ -499,6 +499,10 @@ export class FleetPanel {
     void this.hooks.presets().then((list) => {
       presets = list;
       list.forEach((p, i) => presetSel.append(h("option", { value: String(i) }, p.label)));
+      // The command is a suggestion's and no artifact is named yet (the
+      // first run): keep what that suggestion makes, the bitstream.
+      const same = list.find((p) => p.command === command.value.trim());
+      if (same && !artifacts.value.trim()) artifacts.value = same.artifacts;
     }, () => {});
 
     const go = async () => {
