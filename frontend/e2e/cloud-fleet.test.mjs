@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { openCloudIDE, requireCloudDeps, startCloud, waitUntil } from "./cloud-harness.mjs";
+import { openCloudIDE, readyWith, requireCloudDeps, startCloud, waitUntil } from "./cloud-harness.mjs";
 import { bundle, frontendDir, launch, openIDE, requireDeps, screenshot } from "./harness.mjs";
 import { paletteParts } from "./ide-steps.mjs";
 
@@ -70,13 +70,7 @@ describe("Run on the fleet from the IDE, through the cloud's tunnel", { timeout:
     await h?.stop();
   });
 
-  const ready = (t) => {
-    if (!page) {
-      t.skip("no cloud or browser");
-      return false;
-    }
-    return true;
-  };
+  const ready = readyWith(() => page);
   const dialog = () => page.getByTestId("fleet-dialog");
   const state = () => page.getByTestId("fleet-state");
   /** selectedID is the id of the task the panel shows. */

@@ -16,7 +16,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { cloneRepo, openCloudIDE, requireCloudDeps, startCloud } from "./cloud-harness.mjs";
+import { cloneRepo, openCloudIDE, readyWith, requireCloudDeps, startCloud } from "./cloud-harness.mjs";
 import { launch, screenshot } from "./harness.mjs";
 import { editAndSave, shell, typeAtEnd } from "./ide-steps.mjs";
 
@@ -45,13 +45,7 @@ describe("git through the cloud's tunnel, from the Source Control panel", { time
     await h?.stop();
   });
 
-  const ready = (t) => {
-    if (!page) {
-      t.skip("no cloud or browser");
-      return false;
-    }
-    return true;
-  };
+  const ready = readyWith(() => page);
 
   const clone = async () => {
     const dir = await cloneRepo(h);

@@ -103,6 +103,15 @@ export async function cloneRepo(h, { user = h.user, password = h.password } = {}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** waitUntil polls f until it returns a truthy value; what names the wait in the error. */
+/** readyWith returns a test's guard: false (the test skipped) when the page get() returns was never opened (no cloud or browser). */
+export const readyWith = (get) => (t) => {
+  if (!get()) {
+    t.skip("no cloud or browser");
+    return false;
+  }
+  return true;
+};
+
 export async function waitUntil(what, f, { timeout = 60_000, every = 250 } = {}) {
   const deadline = Date.now() + timeout;
   let last;

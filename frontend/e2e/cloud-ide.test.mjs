@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { openCloudIDE, requireCloudDeps, startCloud } from "./cloud-harness.mjs";
+import { openCloudIDE, readyWith, requireCloudDeps, startCloud } from "./cloud-harness.mjs";
 import { launch, screenshot } from "./harness.mjs";
 import { activePath, commandPaletteRuns, paletteParts, searchFor, searchGroups, searchSummary, searchToggle, symbolFinds, typeAtEnd, waitFirstMarks } from "./ide-steps.mjs";
 
@@ -48,13 +48,7 @@ describe("IDE features through the cloud's tunnel", { timeout: 180_000, skip: pr
     await h?.stop();
   });
 
-  const ready = (t) => {
-    if (!page) {
-      t.skip("no cloud or browser");
-      return false;
-    }
-    return true;
-  };
+  const ready = readyWith(() => page);
   const summary = () => searchSummary(page);
   const palette = () => paletteParts(page).palette;
   const input = () => paletteParts(page).input;

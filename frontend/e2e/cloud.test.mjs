@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
-import { requireCloudDeps, sessionRow, signIn as signInForm, startCloud, waitUntil } from "./cloud-harness.mjs";
+import { readyWith, requireCloudDeps, sessionRow, signIn as signInForm, startCloud, waitUntil } from "./cloud-harness.mjs";
 import { launch, screenshot } from "./harness.mjs";
 import { editAndSave as editIn, shell as shellIn } from "./ide-steps.mjs";
 
@@ -46,13 +46,7 @@ describe("IDE through the cloud", { timeout: 240_000, skip: problem ?? false }, 
     if (process.env.GATEWAVE_E2E_VERBOSE) console.error("after done", new Date().toISOString());
   });
 
-  const ready = (t) => {
-    if (!page) {
-      t.skip("no cloud or browser");
-      return false;
-    }
-    return true;
-  };
+  const ready = readyWith(() => page);
 
   const signIn = () => signInForm(h, page);
 
