@@ -371,8 +371,17 @@ export class App {
     const tbs = await requestJSON<{ testbenches: Testbench[] }>(this.conn, "GET", "api/v1/sim/testbenches").then((r) => r.testbenches ?? [], () => []);
     for (const tb of tbs) {
       if (tb.error || !tb.simulators.includes("iverilog")) continue;
-      const sh = `iverilog -g2012 -o /tmp/tb -s ${tb.top} ${tb.files.map((f) => joinCommand([f])).join(" ")} && vvp -n /tmp/tb`;
-      out.push({ label: `Simulate: ${tb.file} (iverilog)`, command: `sh -c "${sh.replace(/["\\$`]/g, "\\$&")}"`, artifacts: "" });
+      // The code is read-only at /code: the run is in a copy (so the
+      // testbench reads and writes relative paths as in the workspace),
+      // and the dump it writes (its $dumpfile, when relative) is kept.
+      const src = await this.api.read(tb.file).then((c) => c.text, () => "");
+      const dump = /\$dumpfile\s*\(\s*"([^"]+)"/.exec(src)?.[1] ?? "";
+      const keep = dump && !dump.startsWith("/") && !dump.split("/").includes("..") ? dump : "";
+      const dir = keep.includes("/") ? keep.slice(0, keep.lastIndexOf("/")) : "";
+      const q = (s: string) => joinCommand([s]);
+      const sh = `cp -r /code/. /tmp/w && chmod -R u+w /tmp/w && cd /tmp/w && ${dir ? `mkdir -p ${q(dir)} && ` : ""}iverilog -g2012 -o /tmp/tb -s ${tb.top} ${tb.files.map(q).join(" ")} && vvp -n /tmp/tb` +
+        (keep ? ` && mkdir -p /out/${dir ? q(dir) : "."} && cp ${q(keep)} /out/${q(keep)}` : "");
+      out.push({ label: `Simulate: ${tb.file} (iverilog)`, command: `sh -c "${sh.replace(/["\\$`]/g, "\\$&")}"`, artifacts: keep });
     }
     return out;
   }
