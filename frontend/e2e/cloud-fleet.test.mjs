@@ -272,6 +272,24 @@ describe("Run on the fleet from the IDE, through the cloud's tunnel", { timeout:
     assert.equal(await page.locator("[data-testid=fleet-task]").count(), n, "the refused run left no task, and the list survives a reload");
   });
 
+  test("the dialog suggests the Makefile's build with its bitstream and the testbench in a copy of the code, keeping its waveform", async (t) => {
+    if (!ready(t)) return;
+    await page.keyboard.press("Control+Alt+B");
+    await dialog().waitFor();
+    const preset = page.getByTestId("fleet-preset");
+    await preset.locator("option", { hasText: "Simulate: blinky_tb.v" }).waitFor({ state: "attached", timeout: 10_000 });
+    await preset.selectOption({ label: "Build: make BUILD=/out" });
+    assert.equal(await page.getByTestId("fleet-command").inputValue(), "make BUILD=/out");
+    assert.equal(await page.getByTestId("fleet-artifacts-input").inputValue(), "blinky.bin");
+    await preset.selectOption({ label: "Simulate: blinky_tb.v (iverilog)" });
+    const cmd = await page.getByTestId("fleet-command").inputValue();
+    assert.match(cmd, /cp -r \/code\/\. \/tmp\/w/, "the testbench runs in a writable copy of the read-only code");
+    assert.match(cmd, /vvp -n \/tmp\/tb && mkdir -p \/out\/build && cp build\/blinky_tb\.vcd \/out\/build\/blinky_tb\.vcd/);
+    assert.equal(await page.getByTestId("fleet-artifacts-input").inputValue(), "build/blinky_tb.vcd");
+    await page.keyboard.press("Escape");
+    await dialog().waitFor({ state: "detached" });
+  });
+
   test("no uncaught page errors", (t) => {
     if (!ready(t)) return;
     assert.deepEqual(ide.errors, []);
