@@ -26,8 +26,8 @@ func BenchmarkArtifactUpload(b *testing.B) {
 	data := make([]byte, benchPayload)
 	rand.Read(data)
 	id := taskID()
-	presignedKey := mustKey(b)(TaskArtifactKey(id, "presigned.bin"))
-	directKey := mustKey(b)(TaskArtifactKey(id, "direct.bin"))
+	presignedKey := mustKey(b)(TaskArtifactKey(id, 1, "presigned.bin"))
+	directKey := mustKey(b)(TaskArtifactKey(id, 1, "direct.bin"))
 	ctx := context.Background()
 	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 

@@ -49,25 +49,22 @@ func TaskPrefix(taskID int64) (string, error) {
 	return fmt.Sprintf("tasks/%d/", taskID), nil
 }
 
-// TaskInputKey is the key of input path of task taskID.
-func TaskInputKey(taskID int64, path string) (string, error) {
-	return taskKey(taskID, "in", path)
-}
-
-// TaskArtifactKey is the key of artifact path of task taskID.
-func TaskArtifactKey(taskID int64, path string) (string, error) {
-	return taskKey(taskID, "out", path)
-}
-
-func taskKey(taskID int64, dir, path string) (string, error) {
+// TaskArtifactKey is the key of artifact path of attempt attempt of
+// task taskID: per attempt, so a run given up for lost but still alive
+// somewhere cannot overwrite what the next one made. (A task's inputs
+// are uploads and earlier artifacts, referred to by their own keys.)
+func TaskArtifactKey(taskID int64, attempt int, path string) (string, error) {
 	prefix, err := TaskPrefix(taskID)
 	if err != nil {
 		return "", err
 	}
+	if attempt <= 0 {
+		return "", fmt.Errorf("objstore: task %d: attempt %d: must be positive", taskID, attempt)
+	}
 	if err := fleetproto.ValidTaskPath(path); err != nil {
 		return "", fmt.Errorf("objstore: task %d: %w", taskID, err)
 	}
-	return checked(prefix + dir + "/" + path)
+	return checked(fmt.Sprintf("%s%d/out/%s", prefix, attempt, path))
 }
 
 // UploadKey is the key of upload name of user userID.

@@ -10,8 +10,7 @@ func TestKeyHelpers(t *testing.T) {
 		got  func() (string, error)
 		want string
 	}{
-		{func() (string, error) { return TaskInputKey(7, "src/top.v") }, "tasks/7/in/src/top.v"},
-		{func() (string, error) { return TaskArtifactKey(7, "build/top.bin") }, "tasks/7/out/build/top.bin"},
+		{func() (string, error) { return TaskArtifactKey(7, 2, "build/top.bin") }, "tasks/7/2/out/build/top.bin"},
 		{func() (string, error) { return UploadKey(3, "board.pcf") }, "users/3/uploads/board.pcf"},
 		{func() (string, error) { return TaskPrefix(12) }, "tasks/12/"},
 	} {
@@ -31,22 +30,19 @@ var badPaths = []string{
 
 func TestKeyHelpersRefuseBadParts(t *testing.T) {
 	for _, p := range badPaths {
-		if k, err := TaskInputKey(1, p); err == nil {
-			t.Errorf("TaskInputKey(1, %q) = %q", p, k)
-		}
-		if k, err := TaskArtifactKey(1, p); err == nil {
-			t.Errorf("TaskArtifactKey(1, %q) = %q", p, k)
+		if k, err := TaskArtifactKey(1, 1, p); err == nil {
+			t.Errorf("TaskArtifactKey(1, 1, %q) = %q", p, k)
 		}
 		if k, err := UploadKey(1, p); err == nil {
 			t.Errorf("UploadKey(1, %q) = %q", p, k)
 		}
 	}
 	for _, id := range []int64{0, -1} {
-		if k, err := TaskInputKey(id, "a"); err == nil {
-			t.Errorf("TaskInputKey(%d) = %q", id, k)
-		}
-		if k, err := TaskArtifactKey(id, "a"); err == nil {
+		if k, err := TaskArtifactKey(id, 1, "a"); err == nil {
 			t.Errorf("TaskArtifactKey(%d) = %q", id, k)
+		}
+		if k, err := TaskArtifactKey(1, int(id), "a"); err == nil {
+			t.Errorf("TaskArtifactKey(1, attempt %d) = %q", id, k)
 		}
 		if k, err := UploadKey(id, "a"); err == nil {
 			t.Errorf("UploadKey(%d) = %q", id, k)

@@ -61,7 +61,7 @@ func newStore(t testing.TB) (*Store, *countingTransport, func() int64) {
 	return s, ct, taskID
 }
 
-// mustKey(t)(TaskInputKey(...)) is the key, or fails t.
+// mustKey(t)(TaskArtifactKey(...)) is the key, or fails t.
 func mustKey(t testing.TB) func(string, error) string {
 	return func(k string, err error) string {
 		t.Helper()
@@ -121,7 +121,7 @@ func TestRoundTrip(t *testing.T) {
 	s, _, taskID := newStore(t)
 	ctx := testenv.Context(t, testenv.WaitShort)
 	id := taskID()
-	key := mustKey(t)(TaskInputKey(id, "src/top.v"))
+	key := mustKey(t)(UploadKey(id, "src/top.v"))
 	data := []byte("module top(input clk, output led); endmodule\n")
 	put(t, s, key, data)
 	if n, err := s.Stat(ctx, key); err != nil || n != int64(len(data)) {
@@ -156,7 +156,7 @@ func refusedFor(t testing.TB, code int, body []byte, s3code string) {
 func TestMissingKeyIsErrNotFound(t *testing.T) {
 	s, _, taskID := newStore(t)
 	ctx := testenv.Context(t, testenv.WaitShort)
-	key := mustKey(t)(TaskArtifactKey(taskID(), "never/written.bin"))
+	key := mustKey(t)(TaskArtifactKey(taskID(), 1, "never/written.bin"))
 	if _, err := s.Stat(ctx, key); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Stat of a missing key: %v; want ErrNotFound", err)
 	}
@@ -171,7 +171,7 @@ func TestMissingKeyIsErrNotFound(t *testing.T) {
 func TestPresignedPutThenGet(t *testing.T) {
 	s, _, taskID := newStore(t)
 	ctx := testenv.Context(t, testenv.WaitShort)
-	key := mustKey(t)(TaskArtifactKey(taskID(), "build/top.bin"))
+	key := mustKey(t)(TaskArtifactKey(taskID(), 1, "build/top.bin"))
 	data := make([]byte, 1<<20+17)
 	rand.Read(data)
 
@@ -199,7 +199,7 @@ func TestPresignedPutThenGet(t *testing.T) {
 func TestPresignedURLExpires(t *testing.T) {
 	s, _, taskID := newStore(t)
 	ctx := testenv.Context(t, testenv.WaitShort)
-	key := mustKey(t)(TaskArtifactKey(taskID(), "result.txt"))
+	key := mustKey(t)(TaskArtifactKey(taskID(), 1, "result.txt"))
 	data := []byte("done\n")
 	put(t, s, key, data)
 
@@ -232,9 +232,9 @@ func TestPresignedURLCannotReachAnotherTask(t *testing.T) {
 	s, _, taskID := newStore(t)
 	ctx := testenv.Context(t, testenv.WaitShort)
 	a, b := taskID(), taskID()
-	keyA := mustKey(t)(TaskArtifactKey(a, "out.bin"))
-	keyB := mustKey(t)(TaskArtifactKey(b, "out.bin"))
-	inB := mustKey(t)(TaskInputKey(b, "secret.v"))
+	keyA := mustKey(t)(TaskArtifactKey(a, 1, "out.bin"))
+	keyB := mustKey(t)(TaskArtifactKey(b, 1, "out.bin"))
+	inB := mustKey(t)(UploadKey(b, "secret.v"))
 	dataA, dataB := []byte("task A's artifact"), []byte("task B's artifact")
 	put(t, s, keyA, dataA)
 	put(t, s, keyB, dataB)
@@ -283,7 +283,7 @@ func TestPresignedURLCannotReachAnotherTask(t *testing.T) {
 func TestPresignedURLIsForItsMethodOnly(t *testing.T) {
 	s, _, taskID := newStore(t)
 	ctx := testenv.Context(t, testenv.WaitShort)
-	key := mustKey(t)(TaskInputKey(taskID(), "top.v"))
+	key := mustKey(t)(UploadKey(taskID(), "top.v"))
 	data := []byte("module top; endmodule\n")
 	put(t, s, key, data)
 	putURL, err := s.PresignPut(ctx, key, time.Minute)
@@ -380,13 +380,13 @@ func TestRemovePrefix(t *testing.T) {
 	t.Cleanup(func() { s.RemovePrefix(context.Background(), mustKey(t)(TaskPrefix(sibling))) })
 	var keys []string
 	for i, p := range []string{"one", "dir/two", "dir/sub/three"} {
-		in := mustKey(t)(TaskInputKey(a, p))
-		out := mustKey(t)(TaskArtifactKey(a, p))
+		in := mustKey(t)(TaskArtifactKey(a, 2, p)) // every attempt of the task
+		out := mustKey(t)(TaskArtifactKey(a, 1, p))
 		put(t, s, in, []byte{byte(i)})
 		put(t, s, out, []byte{byte(i)})
 		keys = append(keys, in, out)
 	}
-	keep := mustKey(t)(TaskArtifactKey(sibling, "one"))
+	keep := mustKey(t)(TaskArtifactKey(sibling, 1, "one"))
 	put(t, s, keep, []byte("sibling"))
 
 	for _, p := range []string{"", "/", "tasks", "tasks//", "../", "tasks/../"} {

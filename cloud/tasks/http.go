@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"gatewave.dev/cloud/accounts"
+	"gatewave.dev/cloud/objstore"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/fleetproto"
 )
@@ -205,7 +206,11 @@ func (s *Service) getArtifact(c *fiber.Ctx) error {
 	if s.opts.Objects == nil {
 		return apierr.New(fiber.StatusServiceUnavailable, "no_store", "this cloud has no object store configured")
 	}
-	link, err := s.opts.Objects.PresignGet(c.UserContext(), ArtifactKey(id, t.Attempt, p), s.opts.ArtifactLinkTTL)
+	key, err := objstore.TaskArtifactKey(id, t.Attempt, p)
+	if err != nil {
+		return apierr.BadRequest("artifact path: %v", err)
+	}
+	link, err := s.opts.Objects.PresignGet(c.UserContext(), key, s.opts.ArtifactLinkTTL)
 	if err != nil {
 		return err
 	}
@@ -250,11 +255,6 @@ func (s *Service) streamObject(c *fiber.Ctx, link, name string) error {
 	return nil
 }
 
-// UploadKey is where a user's upload is kept in the object store.
-func UploadKey(userID int64, name string) string {
-	return fmt.Sprintf("users/%d/uploads/%s", userID, name)
-}
-
 func (s *Service) postUpload(c *fiber.Ctx) error {
 	if err := s.opts.Accounts.CheckAPICSRF(c); err != nil {
 		return err
@@ -268,11 +268,11 @@ func (s *Service) postUpload(c *fiber.Ctx) error {
 	if err := c.BodyParser(&body); err != nil {
 		return apierr.BadRequest("want {\"name\": PATH}")
 	}
-	if err := fleetproto.ValidTaskPath(body.Name); err != nil {
+	u := user(c)
+	key, err := objstore.UploadKey(u.ID, body.Name)
+	if err != nil {
 		return apierr.BadRequest("name: %v", err)
 	}
-	u := user(c)
-	key := UploadKey(u.ID, body.Name)
 	ttl := 15 * time.Minute
 	link, err := s.opts.Objects.PresignPut(c.UserContext(), key, ttl)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"gatewave.dev/cloud/objstore"
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -344,20 +345,17 @@ func (s *Service) runArgs(ctx context.Context, a assignment) (*fleetproto.TaskRu
 		args.Inputs = append(args.Inputs, fleetproto.TaskObject{Path: in.Path, URL: u})
 	}
 	for _, p := range t.arts {
-		u, err := s.opts.Objects.PresignPut(ctx, ArtifactKey(a.id, a.attempt, p), ttl)
+		key, err := objstore.TaskArtifactKey(a.id, a.attempt, p)
+		if err != nil {
+			return nil, err
+		}
+		u, err := s.opts.Objects.PresignPut(ctx, key, ttl)
 		if err != nil {
 			return nil, fmt.Errorf("presign artifact %s: %w", p, err)
 		}
 		args.Artifacts = append(args.Artifacts, fleetproto.TaskObject{Path: p, URL: u})
 	}
 	return args, args.Validate()
-}
-
-// ArtifactKey is where an attempt of a task keeps an artifact in the
-// object store: per attempt, so a run that was given up for lost but is
-// still alive somewhere cannot overwrite what the next one made.
-func ArtifactKey(task int64, attempt int, path string) string {
-	return fmt.Sprintf("tasks/%d/%d/out/%s", task, attempt, path)
 }
 
 // maxDispatchFailures bounds the dispatches of a task that never reach a

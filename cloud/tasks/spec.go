@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gatewave.dev/cloud/githost"
+	"gatewave.dev/cloud/objstore"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/fleetproto"
 )
@@ -245,13 +246,18 @@ func (s *Service) ownsObject(ctx context.Context, user User, key string) error {
 	var ok bool
 	switch {
 	case strings.HasPrefix(key, fmt.Sprintf("users/%d/uploads/", user.ID)):
-		ok = fleetproto.ValidTaskPath(key) == nil
+		k, err := objstore.UploadKey(user.ID, strings.TrimPrefix(key, fmt.Sprintf("users/%d/uploads/", user.ID)))
+		ok = err == nil && k == key
 	case strings.HasPrefix(key, "tasks/"):
 		var id int64
 		var attempt int
 		var rest string
-		if n, _ := fmt.Sscanf(key, "tasks/%d/%d/out/%s", &id, &attempt, &rest); n == 3 && fleetproto.ValidTaskPath(key) == nil &&
-			key == ArtifactKey(id, attempt, key[len(ArtifactKey(id, attempt, "")):]) {
+		if n, _ := fmt.Sscanf(key, "tasks/%d/%d/out/%s", &id, &attempt, &rest); n == 3 {
+			// Only a key exactly as the task's own would be.
+			prefix := fmt.Sprintf("tasks/%d/%d/out/", id, attempt)
+			if k, err := objstore.TaskArtifactKey(id, attempt, strings.TrimPrefix(key, prefix)); err != nil || k != key {
+				break
+			}
 			err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND user_id = $2)`, id, user.ID).Scan(&ok)
 			if err != nil {
 				return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"gatewave.dev/cloud/objstore"
 	"gatewave.dev/shared/apierr"
 	"gatewave.dev/shared/fleetproto"
 )
@@ -113,7 +114,9 @@ func scanTask(row pgx.Row) (Task, error) {
 	t.TimeoutSeconds = timeout / 1000
 	t.ArtifactObjects = map[string]string{}
 	for p := range t.Artifacts {
-		t.ArtifactObjects[p] = ArtifactKey(t.ID, t.Attempt, p)
+		if key, err := objstore.TaskArtifactKey(t.ID, t.Attempt, p); err == nil {
+			t.ArtifactObjects[p] = key
+		}
 	}
 	return t, err
 }
