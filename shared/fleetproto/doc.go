@@ -26,7 +26,8 @@
 //
 //   - KindControl: opened by the gateway, exactly once, right after the
 //     WebSocket is up. It carries Messages in both directions:
-//     gateway → cloud: register (first, exactly once), heartbeat, ack, status;
+//     gateway → cloud: register (first, exactly once), heartbeat, ack, status,
+//     stats (live CPU and memory, stats.go);
 //     cloud → gateway: registered (the reply to register, with the heartbeat
 //     interval the gateway must use), heartbeat_ack, command, error.
 //   - KindTunnel and other kinds: opened by the cloud, one stream per

@@ -146,6 +146,8 @@ func newMessage(t Type) Message {
 		return new(TaskUpdate)
 	case TypeTaskLog:
 		return new(TaskLog)
+	case TypeStats:
+		return new(Stats)
 	}
 	return nil
 }
@@ -206,6 +208,8 @@ func validate(m Message) error {
 	case *TaskUpdate:
 		return m.validate()
 	case *TaskLog:
+		return m.validate()
+	case *Stats:
 		return m.validate()
 	case *Pool:
 		if len(m.Containers) > MaxPoolContainers {
