@@ -32,11 +32,15 @@ frontend/dist/index.html: $(FRONTEND_SRC)
 
 frontend: bootstrap frontend/dist/index.html ## Build the browser IDE into frontend/dist
 
-build: frontend ## Build every binary into bin/
+# Every binary is stamped with the release in VERSION (shared/buildinfo).
+VERSION := $(shell cat VERSION)
+LDFLAGS := -X gatewave.dev/shared/buildinfo.Version=$(VERSION)
+
+build: frontend ## Build every binary into bin/ (stamped with the release in VERSION)
 	@mkdir -p $(BIN)
-	cd sessiond && CGO_ENABLED=0 go build -o $(BIN)/sessiond ./cmd/sessiond
+	cd sessiond && CGO_ENABLED=0 go build -ldflags "$(LDFLAGS)" -o $(BIN)/sessiond ./cmd/sessiond
 	@for m in cloud nodegw; do \
-	  if [ -d $$m/cmd/$$m ]; then (cd $$m && go build -o $(BIN)/$$m ./cmd/$$m) || exit 1; fi; \
+	  if [ -d $$m/cmd/$$m ]; then (cd $$m && go build -ldflags "$(LDFLAGS)" -o $(BIN)/$$m ./cmd/$$m) || exit 1; fi; \
 	done
 
 test: services build lint test-go test-frontend ## Run the linters, every module's tests and the frontend's tests

@@ -20,6 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"gatewave.dev/shared/buildinfo"
 	"gatewave.dev/shared/cliflag"
 
 	"gatewave.dev/cloud/accounts"
@@ -396,6 +397,9 @@ func printNodes(w io.Writer, nodes []store.Node, now time.Time) {
 		ver := n.Version
 		if ver == "" {
 			ver = "-"
+		}
+		if n.VersionMismatch {
+			ver += " (MISMATCH: cloud " + buildinfo.Version + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.1f GiB\t%d\t%s\t%s\n", n.Name, n.Status, hb, rep,
 			n.Resources.CPUCores, float64(n.Resources.MemoryBytes)/(1<<30), len(n.Resources.GPUs), ver, strings.Join(kv, ","))

@@ -28,6 +28,7 @@ import (
 
 	"gatewave.dev/cloud/store"
 	"gatewave.dev/shared/apierr"
+	"gatewave.dev/shared/buildinfo"
 	"gatewave.dev/shared/fleetproto"
 	"gatewave.dev/shared/httpauth"
 	"gatewave.dev/shared/wsconn"
@@ -414,6 +415,11 @@ func (h *Hub) handshake(ws *wsconn.Conn, n store.Node) (*nodeConn, error) {
 			return fail(fleetproto.CloseRevoked, "revoked", err)
 		}
 		return fail(fleetproto.CloseTryAgainLater, fleetproto.RetryAfterReason(time.Duration(1000+rand.IntN(4000))*time.Millisecond), err)
+	}
+	if !buildinfo.Matches(reg.Version) {
+		// Served anyway: an upgrade rolls node by node. Operators see it in
+		// `cloud node list` and the node's version_mismatch.
+		h.log.Warn("node gateway version differs from the cloud's", "node", n.Name, "gateway", reg.Version, "cloud", buildinfo.Version)
 	}
 	nc := &nodeConn{id: n.ID, name: n.Name, connectedAt: connectedAt, ws: ws, sess: sess, ctl: ctl, pending: map[uint64]chan *fleetproto.Ack{}}
 	h.mu.Lock()

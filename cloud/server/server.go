@@ -32,6 +32,7 @@ import (
 	"gatewave.dev/cloud/tasks"
 	"gatewave.dev/cloud/web"
 	"gatewave.dev/shared/apierr"
+	"gatewave.dev/shared/buildinfo"
 	"gatewave.dev/shared/fleetproto"
 	"gatewave.dev/shared/httpauth"
 )
@@ -177,7 +178,9 @@ func New(opts Options) (*Server, error) {
 		tsvc.Mount(app)
 	}
 
-	app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"ok": true, "replica": hub.Replica()}) })
+	app.Get("/healthz", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"ok": true, "replica": hub.Replica(), "version": buildinfo.Version})
+	})
 	app.Get("/api/v1/nodes/connect", refuseQueryToken, hub.Handler())
 	admin := requireBearer(opts.AdminToken)
 	app.Get("/api/v1/nodes", admin, s.listNodes)

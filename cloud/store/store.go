@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"gatewave.dev/shared/buildinfo"
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -66,11 +67,15 @@ func Open(ctx context.Context, url string) (*pgxpool.Pool, error) {
 
 // Node is a row of the nodes table as operators see it.
 type Node struct {
-	ID              int64                `json:"id"`
-	Name            string               `json:"name"`
-	Labels          map[string]string    `json:"labels"`
-	ReportedLabels  map[string]string    `json:"reported_labels"`
-	Version         string               `json:"version"`
+	ID             int64             `json:"id"`
+	Name           string            `json:"name"`
+	Labels         map[string]string `json:"labels"`
+	ReportedLabels map[string]string `json:"reported_labels"`
+	Version        string            `json:"version"`
+	// VersionMismatch is not a column: it is true when the gateway
+	// reported a version (Version) that is not this cloud's release
+	// (buildinfo.Matches). A node that never registered has none.
+	VersionMismatch bool                 `json:"version_mismatch"`
 	Resources       fleetproto.Resources `json:"resources"`
 	Status          string               `json:"status"`
 	LastHeartbeatAt *time.Time           `json:"last_heartbeat_at"`
@@ -119,6 +124,7 @@ func scanNode(row pgx.Row) (Node, error) {
 	if err := json.Unmarshal(resources, &n.Resources); err != nil {
 		return n, fmt.Errorf("node %d resources: %w", n.ID, err)
 	}
+	n.VersionMismatch = n.Version != "" && !buildinfo.Matches(n.Version)
 	return n, nil
 }
 

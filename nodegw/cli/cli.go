@@ -20,6 +20,7 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"gatewave.dev/shared/buildinfo"
 	"gatewave.dev/shared/cliflag"
 
 	"gatewave.dev/nodegw/gateway"
@@ -31,9 +32,6 @@ import (
 	"gatewave.dev/nodegw/tasks"
 	"gatewave.dev/shared/fleetproto"
 )
-
-// Version is the gateway's version, reported at registration.
-var Version = "dev"
 
 // Env holds what the command reads from its process.
 type Env struct {
@@ -102,7 +100,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 2
 	}
 	gopts := gateway.Options{
-		CloudURL: *cloud, Token: token, Name: *name, Version: Version, Labels: map[string]string(lb), Logger: log,
+		CloudURL: *cloud, Token: token, Name: *name, Version: buildinfo.Version, Labels: map[string]string(lb), Logger: log,
 		Resources: func(ctx context.Context) (fleetproto.Resources, error) { return resources.Probe(ctx, *diskPath) },
 	}
 	var gp atomic.Pointer[gateway.Gateway]
