@@ -65,6 +65,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	burstCPUs := fs.Float64("burst-cpus", 0, "over-subscribed container cores (default 1)")
 	burstMem := fs.Int64("burst-memory-mib", 0, "over-subscribed container memory in MiB (default 512)")
 	over := fs.Float64("oversubscribe", 0, "over-subscribed containers per spare core (default 2; negative: none)")
+	stdMin := fs.Int("standard-min", envInt(env, "NODEGW_STANDARD_MIN", -1), "elastic pool: fewest standard containers kept when idle, growing up to the standard count under demand (default: a fixed pool)")
+	burstMin := fs.Int("burst-min", envInt(env, "NODEGW_BURST_MIN", -1), "elastic pool: fewest over-subscribed containers kept when idle (default: a fixed pool)")
+	coolDown := fs.Duration("pool-cool-down", 5*time.Minute, "elastic pool: how long demand must stay lower before the pool shrinks")
+	claimWindow := fs.Duration("pool-claim-window", 10*time.Minute, "elastic pool: how far back claims count as demand")
 	autosaveEvery := fs.Duration("autosave-interval", 5*time.Minute, "periodic autosave of open sessions")
 	stdDisk := fs.Int64("standard-disk-mib", 0, "standard container workspace size in MiB (default 16384; negative: no quota, a plain volume)")
 	burstDisk := fs.Int64("burst-disk-mib", 0, "over-subscribed container workspace size in MiB (default 16384; negative: no quota)")
@@ -135,7 +139,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 			log.Error("pool sizing", "err", err)
 			return 2
 		}
-		// The cloud gives batch tasks what the pool does not hold.
+		elastic := elasticPool(classes, *stdMin, *burstMin, *coolDown, *claimWindow)
+		// The cloud gives batch tasks what the pool does not hold (at
+		// most: an elastic pool holds its maximum only under demand).
 		poolCPUs, poolMem := pool.Reserved(classes, res.CPUCores)
 		gopts.Resources = func(ctx context.Context) (fleetproto.Resources, error) {
 			r, err := resources.Probe(ctx, *diskPath)
@@ -148,6 +154,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 			Autosave: func(ctx context.Context, c pool.Container) error { return svc.Autosave(ctx, c) },
 			OnChange: func(cs []pool.Container) { svc.OnChange(cs) },
 			Claimed:  func(id string) (string, bool) { return svc.Claimed(id) },
+			Elastic:  elastic,
 		})
 		if err != nil {
 			log.Error("pool", "err", err)
@@ -176,7 +183,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 			return 2
 		}
 		maps.Copy(gopts.Commands, runner.Commands())
-		log.Info("warm pool", "classes", fmt.Sprintf("%+v", classes), "image", *image)
+		log.Info("warm pool", "classes", fmt.Sprintf("%+v", classes), "image", *image, "elastic", elastic != nil)
 		wg.Go(func() {
 			if err := p.Run(ctx); err != nil {
 				log.Error("pool stopped", "err", err)
@@ -230,6 +237,26 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 1
 	}
 	return 0
+}
+
+// elasticPool sets the classes' minimums from the --*-min flags (negative:
+// not given) and returns the elastic options, nil when no minimum was
+// given (fixed pools). A minimum above a class's count is that count.
+func elasticPool(classes []pool.Class, stdMin, burstMin int, coolDown, window time.Duration) *pool.Elastic {
+	if stdMin < 0 && burstMin < 0 {
+		return nil
+	}
+	for i := range classes {
+		m := stdMin
+		if classes[i].Name == "burst" {
+			m = burstMin
+		}
+		if m < 0 {
+			m = classes[i].Count // this class stays fixed
+		}
+		classes[i].Min = min(m, classes[i].Count)
+	}
+	return &pool.Elastic{CoolDown: coolDown, Window: window}
 }
 
 // reportGrace is how long the link stays up after the task runner's

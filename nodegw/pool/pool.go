@@ -135,6 +135,11 @@ type Options struct {
 	// its own records): such a container, left by a nodegw from before
 	// the pool kept records, is saved from its volume, not just removed.
 	Claimed func(id string) (owner string, ok bool)
+	// Elastic, when set, makes the pool elastic: each class holds between
+	// its Min and its Count containers, following demand (elastic.go).
+	// nil means fixed pools of Count. Either way a draining node
+	// (fleetproto.PoolDemand) keeps no idle containers.
+	Elastic *Elastic
 	// Unhardened creates containers as before the tenancy work (default
 	// capabilities, writable root filesystem, a plain Docker volume): only
 	// for the benchmark that measures what hardening costs.
@@ -165,6 +170,7 @@ type Pool struct {
 	mu         sync.Mutex
 	containers map[string]*entry // by container ID
 	starting   map[string]int    // class → containers being created (no ID yet)
+	el         elasticState
 
 	kick    chan struct{}
 	changes chan struct{}
@@ -179,6 +185,18 @@ func New(opts Options) (*Pool, error) {
 	}
 	if opts.StateDir == "" {
 		return nil, errors.New("pool: StateDir is required")
+	}
+	el := elasticState{targets: map[string]Target{}, claims: map[string][]time.Time{}}
+	if opts.Elastic != nil {
+		e := *opts.Elastic
+		e.defaults()
+		opts.Elastic = &e
+		for _, cl := range opts.Classes {
+			if cl.Min < 0 || cl.Min > cl.Count {
+				return nil, fmt.Errorf("pool: class %s: minimum %d not between 0 and its count %d", cl.Name, cl.Min, cl.Count)
+			}
+			el.targets[cl.Name] = Target{N: cl.Min}
+		}
 	}
 	if opts.Image == "" {
 		opts.Image = "gatewave/workspace-debian"
@@ -239,7 +257,7 @@ func New(opts Options) (*Pool, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Pool{
 		opts: opts, log: log.With("pool", opts.Name), docker: dc, ids: ids, ctx: ctx, cancel: cancel,
-		containers: map[string]*entry{}, starting: map[string]int{},
+		containers: map[string]*entry{}, starting: map[string]int{}, el: el,
 		kick: make(chan struct{}, 1), changes: make(chan struct{}, 1), savers: make(chan struct{}, 2),
 	}, nil
 }
@@ -339,8 +357,10 @@ func (p *Pool) ClaimID(id, owner string) (Container, error) {
 	}
 	p.setState(e, Claimed)
 	e.Owner = owner
+	p.noteClaim(e.Class)
 	c := e.Container
 	p.mu.Unlock()
+	p.kickFill() // a claim is demand: the class may grow
 	if err := p.writeRecord(c); err != nil {
 		// Without the record a restarted nodegw would not know whose work
 		// this is: refuse the claim and give the container up.
@@ -486,9 +506,11 @@ func (p *Pool) report(ctx context.Context) {
 	}
 }
 
-// fill starts containers until every class has its count.
+// fill starts containers until every class has its target (its count in
+// a fixed pool) and retires idle ones beyond it.
 func (p *Pool) fill(ctx context.Context) {
 	p.mu.Lock()
+	retired := p.decide()
 	need := map[string]int{}
 	for _, cl := range p.opts.Classes {
 		have := p.starting[cl.Name]
@@ -497,12 +519,13 @@ func (p *Pool) fill(ctx context.Context) {
 				have++
 			}
 		}
-		if n := cl.Count - have; n > 0 {
+		if n := p.targetOf(cl) - have; n > 0 {
 			need[cl.Name] = n
 			p.starting[cl.Name] += n
 		}
 	}
 	p.mu.Unlock()
+	p.shrink(retired)
 	for _, cl := range p.opts.Classes {
 		for range need[cl.Name] {
 			p.bg.Go(func() {

@@ -37,8 +37,12 @@ type Class struct {
 	Name string
 	Size
 	// Count is how many containers of this class the pool holds in total
-	// (idle, starting, claimed and being destroyed together).
+	// (idle, starting, claimed and being destroyed together); in an
+	// elastic pool, the most it grows to.
 	Count int
+	// Min is the fewest containers an elastic pool holds of this class
+	// when idle (0 to Count); a fixed pool ignores it.
+	Min int
 }
 
 const (

@@ -113,6 +113,8 @@ func (s *Service) Commands() map[string]gateway.CommandHandler {
 		fleetproto.CommandDiscard:  s.discard,
 		fleetproto.CommandGitPush:  s.gitPush,
 		fleetproto.CommandGitFetch: s.gitFetch,
+		// The cloud's demand on this node: elastic targets and draining.
+		fleetproto.CommandPoolDemand: s.opts.Pool.Demand,
 	}
 }
 
