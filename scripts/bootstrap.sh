@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 DEBS=(
   git make gcc pkg-config ca-certificates procps psmisc lsof iproute2 curl
-  docker.io postgresql
+  docker.io docker-compose postgresql
   chromium xvfb xauth imagemagick
   libwebkit2gtk-4.0-dev libgtk-3-dev
   clangd ripgrep
