@@ -48,7 +48,9 @@ commands:
   serve                             run the control plane
   node add NAME [--label k=v]...    pre-issue a node token (printed once)
   node revoke NAME                  revoke a node's token and disconnect it at once
-  node list                         print the nodes as a table
+  node list                         print the nodes as a table (draining/drained in STATUS)
+  node drain NAME                   no new claims; save and move its sessions to other nodes
+  node undrain NAME                 end a drain: the node takes claims again
   node probe NAME PROBE             ask a node about itself: uptime, disk, docker or logs
   node exec NAME [--timeout 10s] -- ARGV...
                                     run a bounded command on a node started with --allow-exec
@@ -56,8 +58,11 @@ commands:
                                     (probe, exec, audit: the cloud at GATEWAVE_URL, default
                                     http://127.0.0.1:8480, with GATEWAVE_ADMIN_TOKEN)
   user add NAME [--admin]           add a user (password read from stdin) with a new git repo
+  nix key|push                      the Nix binary cache: its public key, uploads (cloud nix help)
   task submit|list|show|logs|cancel|upload|download
                                     batch tasks on the fleet, as a user (cloud task help)
+  backup run|daemon|list|verify|restore
+                                    backups of the database and the repos (cloud backup help)
 
 environment: DATABASE_URL, GATEWAVE_ADMIN_TOKEN, GATEWAVE_URL, GATEWAVE_LISTEN, GATEWAVE_REPLICA,
              GATEWAVE_HEARTBEAT_INTERVAL, GATEWAVE_OFFLINE_AFTER, GATEWAVE_DATA_DIR,
@@ -89,6 +94,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		err = user(ctx, args[1:], env)
 	case "task":
 		err = task(ctx, args[1:], env)
+	case "nix":
+		err = nixCmd(ctx, args[1:], env)
+	case "backup":
+		err = backupCmd(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0
@@ -263,6 +272,7 @@ func serve(ctx context.Context, args []string, env Env) error {
 	}
 	if *dataDir != "" {
 		opts.GitRoot = filepath.Join(*dataDir, "git")
+		opts.NixCache = filepath.Join(*dataDir, "nix-cache")
 		opts.GitURL = *gitURL
 		if opts.GitURL == "" {
 			opts.GitURL = "http://" + ln.Addr().String() + "/git"
@@ -319,7 +329,7 @@ func accountOptions(publicURL, proxies string) (accounts.Options, error) {
 
 func node(ctx context.Context, args []string, env Env) error {
 	if len(args) == 0 {
-		return errors.New("want node add|revoke|list|probe|exec|audit")
+		return errors.New("want node add|revoke|list|drain|undrain|probe|exec|audit")
 	}
 	sub, args := args[0], args[1:]
 	if sub == "probe" || sub == "exec" || sub == "audit" {
@@ -361,19 +371,35 @@ func node(ctx context.Context, args []string, env Env) error {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "node %q revoked\n", n.Name)
+	case "drain", "undrain":
+		if len(pos) != 1 {
+			return fmt.Errorf("usage: cloud node %s NAME", sub)
+		}
+		if err := st.SetDrain(ctx, pos[0], sub == "drain"); err != nil {
+			return err
+		}
+		if sub == "drain" {
+			fmt.Fprintf(env.Stdout, "node %q draining: no new claims; its sessions are saved and moved (cloud node list shows when it is drained)\n", pos[0])
+		} else {
+			fmt.Fprintf(env.Stdout, "node %q takes claims again\n", pos[0])
+		}
 	case "list":
 		nodes, err := st.List(ctx)
 		if err != nil {
 			return err
 		}
-		printNodes(env.Stdout, nodes, time.Now())
+		drains, err := st.Drains(ctx)
+		if err != nil {
+			return err
+		}
+		printNodes(env.Stdout, nodes, drains, time.Now())
 	default:
-		return fmt.Errorf("unknown node command %q (want add, revoke, list, probe, exec or audit)", sub)
+		return fmt.Errorf("unknown node command %q (want add, revoke, list, drain, undrain, probe, exec or audit)", sub)
 	}
 	return nil
 }
 
-func printNodes(w io.Writer, nodes []store.Node, now time.Time) {
+func printNodes(w io.Writer, nodes []store.Node, drains map[string]store.Drain, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSTATUS\tLAST HEARTBEAT\tREPLICA\tCPUS\tMEMORY\tGPUS\tVERSION\tLABELS")
 	for _, n := range nodes {
@@ -401,7 +427,11 @@ func printNodes(w io.Writer, nodes []store.Node, now time.Time) {
 		if n.VersionMismatch {
 			ver += " (MISMATCH: cloud " + buildinfo.Version + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.1f GiB\t%d\t%s\t%s\n", n.Name, n.Status, hb, rep,
+		status := n.Status
+		if d := drains[n.Name]; d.State() != "" {
+			status += ", " + d.String()
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.1f GiB\t%d\t%s\t%s\n", n.Name, status, hb, rep,
 			n.Resources.CPUCores, float64(n.Resources.MemoryBytes)/(1<<30), len(n.Resources.GPUs), ver, strings.Join(kv, ","))
 	}
 	tw.Flush()

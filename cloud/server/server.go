@@ -27,6 +27,7 @@ import (
 	"gatewave.dev/cloud/accounts"
 	"gatewave.dev/cloud/fleet"
 	"gatewave.dev/cloud/githost"
+	"gatewave.dev/cloud/nixcache"
 	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/cloud/store"
 	"gatewave.dev/cloud/tasks"
@@ -69,6 +70,9 @@ type Options struct {
 	// must be set with it. Nil means none: this replica reaches only the
 	// nodes linked to it. Keep it off the public network.
 	Internal net.Listener
+	// NixCache is the directory of the Nix binary cache served under
+	// /nix-cache/ (cloud/nixcache). "" serves none.
+	NixCache string
 }
 
 // Server is the cloud control plane. Create it with New, run it with Serve.
@@ -82,6 +86,7 @@ type Server struct {
 	Git      *githost.Host      // nil without Options.GitRoot
 	Sessions *sessions.Service  // nil without Options.GitRoot
 	Tasks    *tasks.Service     // nil without Options.GitRoot
+	NixCache *nixcache.Cache    // nil without Options.NixCache
 	log      *slog.Logger
 	internal net.Listener
 }
@@ -186,6 +191,11 @@ func New(opts Options) (*Server, error) {
 	app.Get("/api/v1/nodes", admin, s.listNodes)
 	app.Get("/api/v1/nodes/:name", admin, s.getNode)
 	s.mountProbes(app, admin)
+	if opts.NixCache != "" {
+		if err := s.mountNixCache(app, opts.NixCache, opts.AdminToken); err != nil {
+			return nil, err
+		}
+	}
 	app.Get("/metrics", admin, adaptor.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	return s, nil
 }
@@ -209,9 +219,13 @@ const (
 func limitBodies(app *fiber.App, large bool) {
 	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		var u fasthttp.URI
-		if err := u.Parse(nil, h.RequestURI()); err == nil && large {
+		if err := u.Parse(nil, h.RequestURI()); err == nil {
 			p := u.PathOriginal()
-			if bytes.HasPrefix(p, []byte("/git/")) || bytes.HasPrefix(p, []byte("/s/")) {
+			if large && (bytes.HasPrefix(p, []byte("/git/")) || bytes.HasPrefix(p, []byte("/s/"))) {
+				return fasthttp.RequestConfig{MaxRequestBodySize: LargeBodyLimit}
+			}
+			// NAR uploads to the Nix cache (admin only, checked after).
+			if h.IsPut() && bytes.HasPrefix(p, []byte(nixcache.Prefix+"/nar/")) {
 				return fasthttp.RequestConfig{MaxRequestBodySize: LargeBodyLimit}
 			}
 		}
