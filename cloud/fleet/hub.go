@@ -77,6 +77,9 @@ type Options struct {
 	// the read loop. A node without them set has its reports dropped.
 	OnTaskUpdate func(nodeID int64, node string, u *fleetproto.TaskUpdate)
 	OnTaskLog    func(nodeID int64, node string, l *fleetproto.TaskLog)
+	// OnStats, when set, receives a node's live CPU and memory samples
+	// (cloud/ops stores them); it runs on the read loop and must not block.
+	OnStats func(nodeID int64, node string, st *fleetproto.Stats)
 	// InternalToken is the secret every replica shares for
 	// replica-to-replica calls. Empty means this replica neither forwards
 	// to nor serves other replicas: it reaches only nodes linked to it.
@@ -86,6 +89,9 @@ type Options struct {
 	// in the replicas table. Required with InternalToken.
 	InternalURL string
 }
+
+// DefaultOfflineAfter is Options.OfflineAfter's default.
+const DefaultOfflineAfter = 90 * time.Second
 
 // Hub is the set of node connections held by this replica.
 type Hub struct {
@@ -140,7 +146,7 @@ func New(opts Options) (*Hub, error) {
 		opts.HeartbeatInterval = 15 * time.Second
 	}
 	if opts.OfflineAfter <= 0 {
-		opts.OfflineAfter = 90 * time.Second
+		opts.OfflineAfter = DefaultOfflineAfter
 	}
 	if opts.OfflineAfter <= opts.HeartbeatInterval {
 		return nil, fmt.Errorf("fleet: offline-after (%v) must exceed the heartbeat interval (%v)", opts.OfflineAfter, opts.HeartbeatInterval)
@@ -550,6 +556,10 @@ func (h *Hub) readLoop(nc *nodeConn, log *slog.Logger) string {
 		case *fleetproto.TaskLog:
 			if h.opts.OnTaskLog != nil {
 				h.opts.OnTaskLog(nc.id, nc.name, m)
+			}
+		case *fleetproto.Stats:
+			if h.opts.OnStats != nil {
+				h.opts.OnStats(nc.id, nc.name, m)
 			}
 		case *fleetproto.Error:
 			log.Warn("node reported an error", "code", m.Code, "message", m.Message)

@@ -7,6 +7,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	"gatewave.dev/cloud/fleet"
 	"gatewave.dev/cloud/githost"
 	"gatewave.dev/cloud/nixcache"
+	"gatewave.dev/cloud/ops"
 	"gatewave.dev/cloud/sessions"
 	"gatewave.dev/cloud/store"
 	"gatewave.dev/cloud/tasks"
@@ -86,7 +88,8 @@ type Server struct {
 	Git      *githost.Host      // nil without Options.GitRoot
 	Sessions *sessions.Service  // nil without Options.GitRoot
 	Tasks    *tasks.Service     // nil without Options.GitRoot
-	NixCache *nixcache.Cache    // nil without Options.NixCache
+	Ops      *ops.Ops          // the operator dashboard, live stats and fleet gauges
+	NixCache *nixcache.Cache // nil without Options.NixCache
 	log      *slog.Logger
 	internal net.Listener
 }
@@ -107,6 +110,17 @@ func New(opts Options) (*Server, error) {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	fo := opts.Fleet
 	fo.Store, fo.Logger, fo.Registerer = st, opts.Logger, reg
+	// The dashboard, live stats and fleet gauges (cloud/ops).
+	opsv, err := ops.New(ops.Options{DB: opts.Pool, OfflineAfter: cmp.Or(fo.OfflineAfter, fleet.DefaultOfflineAfter), Logger: opts.Logger})
+	if err != nil {
+		return nil, err
+	}
+	fo.OnStats = func(id int64, _ string, st *fleetproto.Stats) { opsv.RecordStats(id, st) }
+	reg.MustRegister(opsv.Collector())
+	requests, err := ops.NewRequestCounter(reg)
+	if err != nil {
+		return nil, err
+	}
 	var svc *sessions.Service
 	var tsvc *tasks.Service
 	if opts.GitRoot != "" {
@@ -126,7 +140,8 @@ func New(opts Options) (*Server, error) {
 		ReadTimeout:  30 * time.Second,
 	})
 	limitBodies(app, opts.GitRoot != "")
-	s := &Server{App: app, Hub: hub, Store: st, log: opts.Logger, internal: opts.Internal}
+	app.Use(requests.Handler())
+	s := &Server{App: app, Hub: hub, Store: st, Ops: opsv, log: opts.Logger, internal: opts.Internal}
 	if opts.Internal != nil {
 		if fo.InternalToken == "" {
 			return nil, errors.New("server: an internal listener needs Fleet.InternalToken (GATEWAVE_INTERNAL_TOKEN)")
@@ -181,6 +196,7 @@ func New(opts Options) (*Server, error) {
 		acc.Mount(app)
 		svc.Mount(app)
 		tsvc.Mount(app)
+		opsv.Mount(app, acc)
 	}
 
 	app.Get("/healthz", func(c *fiber.Ctx) error {

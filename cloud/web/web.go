@@ -63,6 +63,17 @@ func Render(c *fiber.Ctx, status int, name string, p Page) error {
 	return pages.ExecuteTemplate(c.Response().BodyWriter(), name, p)
 }
 
+// RenderFragment writes the template name alone, a part of a page that a
+// page's script swaps in (the operator dashboard's live part), with the
+// same headers as Render.
+func RenderFragment(c *fiber.Ctx, name string, data any) error {
+	c.Status(fiber.StatusOK).Type("html", "utf-8")
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
+	c.Set(fiber.HeaderContentSecurityPolicy, "default-src 'none'; frame-ancestors 'none'")
+	return pages.ExecuteTemplate(c.Response().BodyWriter(), name, data)
+}
+
 // WantsHTML reports whether c comes from a browser: its Accept header
 // names text/html. API clients (JSON, git, curl's */*) do not.
 func WantsHTML(c *fiber.Ctx) bool {
