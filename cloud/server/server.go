@@ -88,8 +88,8 @@ type Server struct {
 	Git      *githost.Host      // nil without Options.GitRoot
 	Sessions *sessions.Service  // nil without Options.GitRoot
 	Tasks    *tasks.Service     // nil without Options.GitRoot
-	Ops      *ops.Ops          // the operator dashboard, live stats and fleet gauges
-	NixCache *nixcache.Cache // nil without Options.NixCache
+	Ops      *ops.Ops           // the operator dashboard, live stats and fleet gauges
+	NixCache *nixcache.Cache    // nil without Options.NixCache
 	log      *slog.Logger
 	internal net.Listener
 }
