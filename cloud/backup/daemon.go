@@ -143,6 +143,9 @@ func Once(ctx context.Context, opts DaemonOptions) (Info, error) {
 	if opts.Keep == 0 {
 		opts.Keep = 7
 	}
+	if err := opts.defaults("pg_dump", "git"); err != nil {
+		return Info{}, err
+	}
 	inf, err := Run(ctx, opts.Options)
 	if err != nil {
 		return inf, err
