@@ -34,8 +34,9 @@ func bundleName(repo string) string { return "repos/" + repo + ".bundle" }
 func configName(repo string) string { return "repos/" + repo + ".config" }
 
 // manifestSumKey is the PAX record on the manifest's header holding the
-// manifest's own SHA-256, so a damaged manifest is found as well.
-const manifestSumKey = "GATEWAVE.sha256"
+// manifest's own SHA-256, so a damaged manifest is found as well. It is
+// the standard "comment" record, which tar(1) ignores without a warning.
+const manifestSumKey = "comment"
 
 // maxManifest bounds what a reader accepts as the manifest.
 const maxManifest = 16 << 20

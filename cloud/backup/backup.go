@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -53,9 +54,6 @@ func (o *Options) defaults(need ...string) error {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	if o.DataDir == "" {
-		return errors.New("no data dir: set GATEWAVE_DATA_DIR or --data-dir (the users' repos are in DATA_DIR/git)")
-	}
 	for _, p := range []struct {
 		bin  *string
 		name string
@@ -68,6 +66,13 @@ func (o *Options) defaults(need ...string) error {
 			return fmt.Errorf("%s not found (apt-get install postgresql-client git): %w", p.name, err)
 		}
 		*p.bin = path
+	}
+	return nil
+}
+
+func (o *Options) needDataDir() error {
+	if o.DataDir == "" {
+		return errors.New("no data dir: set GATEWAVE_DATA_DIR or --data-dir (the users' repos are in DATA_DIR/git)")
 	}
 	return nil
 }
@@ -103,6 +108,9 @@ const (
 // autosaves) is in the repos.
 func Run(ctx context.Context, opts Options) (Info, error) {
 	if err := opts.defaults("pg_dump", "git"); err != nil {
+		return Info{}, err
+	}
+	if err := opts.needDataDir(); err != nil {
 		return Info{}, err
 	}
 	if opts.Dir == "" {
@@ -169,8 +177,16 @@ func Run(ctx context.Context, opts Options) (Info, error) {
 	if err := tmp.Close(); err != nil {
 		return Info{}, fmt.Errorf("close backup: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		return Info{}, fmt.Errorf("rename backup: %w", err)
+	// A hard link never replaces an existing file (two runs in the same
+	// second); where links are not supported, rename.
+	if err := os.Link(tmp.Name(), final); errors.Is(err, fs.ErrExist) {
+		return Info{}, fmt.Errorf("%s already exists", final)
+	} else if err != nil {
+		if err := os.Rename(tmp.Name(), final); err != nil {
+			return Info{}, fmt.Errorf("rename backup: %w", err)
+		}
+	} else {
+		os.Remove(tmp.Name())
 	}
 	ok = true
 	if err := syncDir(opts.Dir); err != nil {

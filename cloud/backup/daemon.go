@@ -171,6 +171,9 @@ func Daemon(ctx context.Context, opts DaemonOptions) error {
 	if err := opts.defaults("pg_dump", "git"); err != nil {
 		return err
 	}
+	if err := opts.needDataDir(); err != nil {
+		return err
+	}
 	if opts.Dir == "" {
 		return errors.New("no backup dir: set --dir")
 	}

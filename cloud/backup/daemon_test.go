@@ -102,6 +102,11 @@ func TestRotationKeepsNewestAfterSuccessOnly(t *testing.T) {
 		t.Errorf("newest created %v", got)
 	}
 
+	// A second backup in the same second never replaces the first.
+	if _, err := backup.Once(ctx, opts); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("a second backup at the same time: %v", err)
+	}
+
 	// A failing backup (its database is gone) keeps all seven and leaves
 	// no temporary file.
 	clock = base.AddDate(0, 0, 9)

@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -130,6 +129,9 @@ func Restore(ctx context.Context, opts Options, path string) (Manifest, error) {
 	if err := opts.defaults("pg_restore", "git"); err != nil {
 		return Manifest{}, err
 	}
+	if err := opts.needDataDir(); err != nil {
+		return Manifest{}, err
+	}
 	conn, err := parseConn(opts.DatabaseURL)
 	if err != nil {
 		return Manifest{}, err
@@ -225,26 +227,24 @@ func equalCounts(a, b map[string]int64) bool {
 // checkEmptyDB refuses a database with any relation (table, sequence,
 // view, ...) outside the system schemas, or any schema besides public.
 func checkEmptyDB(ctx context.Context, db *pgx.Conn) error {
-	rows, err := db.Query(ctx, `
-		SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
-		  AND n.nspname NOT LIKE 'pg\_temp%'
-		UNION ALL
-		SELECT 'schema ' || nspname FROM pg_namespace
-		WHERE nspname NOT IN ('public', 'pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_toast%'
-		  AND nspname NOT LIKE 'pg\_temp%'
-		ORDER BY 1 LIMIT 6`)
+	var n int
+	var some []string
+	err := db.QueryRow(ctx, `
+		WITH found AS (
+			SELECT n.nspname || '.' || c.relname AS what FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+			WHERE c.relkind NOT IN ('i', 'I') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+			  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+			UNION ALL
+			SELECT 'schema ' || nspname FROM pg_namespace
+			WHERE nspname NOT IN ('public', 'pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_toast%'
+			  AND nspname NOT LIKE 'pg\_temp%')
+		SELECT count(*), COALESCE((SELECT array_agg(what) FROM (SELECT what FROM found ORDER BY 1 LIMIT 5) f), '{}') FROM found`).Scan(&n, &some)
 	if err != nil {
 		return fmt.Errorf("inspect target database: %w", err)
 	}
-	found, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return fmt.Errorf("inspect target database: %w", err)
-	}
-	if len(found) > 0 {
-		sort.Strings(found)
-		return fmt.Errorf("%w: the database already holds %s; restore into a new, empty database (createdb) and point DATABASE_URL at it",
-			ErrNotEmpty, strings.Join(found, ", "))
+	if n > 0 {
+		return fmt.Errorf("%w: the database already holds %d tables, sequences or schemas (%s); restore into a new, empty database (createdb) and point DATABASE_URL at it",
+			ErrNotEmpty, n, strings.Join(some, ", "))
 	}
 	return nil
 }

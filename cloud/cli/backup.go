@@ -98,8 +98,8 @@ func backupCmd(ctx context.Context, args []string, env Env) error {
 			for _, n := range l.Manifest.Tables {
 				rows += n
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%.1f MiB\t%d\t%s\t%d\t%d\n", l.Path, l.Manifest.Created.UTC().Format(time.RFC3339),
-				float64(l.Size)/(1<<20), l.Manifest.SchemaVersion, l.Manifest.Version, rows, len(l.Manifest.Repos))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\n", l.Path, l.Manifest.Created.UTC().Format(time.RFC3339),
+				size(l.Size), l.Manifest.SchemaVersion, l.Manifest.Version, rows, len(l.Manifest.Repos))
 		}
 		tw.Flush()
 	case "verify":
@@ -111,7 +111,7 @@ func backupCmd(ctx context.Context, args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "%s is intact: created %s, schema %d, %d tables, %d repos\n", f,
+		fmt.Fprintf(env.Stdout, "%s is intact: created %s, schema %d, tables %d, repos %d\n", f,
 			m.Created.UTC().Format(time.RFC3339), m.SchemaVersion, len(m.Tables), len(m.Repos))
 	case "restore":
 		f, err := file()
@@ -126,10 +126,22 @@ func backupCmd(ctx context.Context, args []string, env Env) error {
 		for _, r := range m.Repos {
 			names = append(names, r.Name)
 		}
-		fmt.Fprintf(env.Stdout, "restored %s (created %s, schema %d): %d tables, repos %s\n", f,
+		fmt.Fprintf(env.Stdout, "restored %s (created %s, schema %d): %d tables, repos %s\n"+
+			"next: `cloud migrate` (brings an older schema up to this build; a no-op otherwise), then `cloud serve`\n", f,
 			m.Created.UTC().Format(time.RFC3339), m.SchemaVersion, len(m.Tables), strings.Join(names, ", "))
 	default:
 		return fmt.Errorf("unknown backup command %q (want run, daemon, list, verify or restore)", sub)
 	}
 	return nil
+}
+
+func size(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
 }
