@@ -6,6 +6,8 @@ package childenv
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -23,4 +25,30 @@ func Base(also ...string) []string {
 		name, _, _ := strings.Cut(kv, "=")
 		return slices.Contains(dropped, name) || slices.Contains(also, name)
 	})
+}
+
+// LookPath finds name as exec.LookPath does, but in the PATH that env (a
+// child's environment) gives, so a program that a workspace's shell.nix
+// puts on the child's PATH is found even though sessiond's own PATH lacks
+// it. Names with a slash are returned as they are.
+func LookPath(env []string, name string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v // the last one wins, as in the child
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", &exec.Error{Name: name, Err: exec.ErrNotFound}
 }

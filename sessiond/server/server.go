@@ -32,6 +32,7 @@ import (
 	"gatewave.dev/sessiond/flash"
 	"gatewave.dev/sessiond/git"
 	"gatewave.dev/sessiond/lsp"
+	"gatewave.dev/sessiond/nixshell"
 	"gatewave.dev/sessiond/search"
 	"gatewave.dev/sessiond/settings"
 	"gatewave.dev/sessiond/sim"
@@ -111,6 +112,7 @@ type Server struct {
 
 	services []service
 	tasks    *tasks.Service
+	nix      *nixshell.Shell
 }
 
 // New builds a server for opts.
@@ -152,11 +154,15 @@ func New(opts Options) (*Server, error) {
 // buildServices constructs the tool services. Each one owns its routes and
 // its child processes.
 func (s *Server) buildServices() error {
-	tk, err := tasks.New(tasks.Options{Workspace: s.ws, Logger: s.log, Origins: s.origins, Trusted: s.opts.TrustWorkspaceConfig})
+	nix, err := s.newNixShell()
 	if err != nil {
 		return err
 	}
-	term, err := terminal.New(terminal.Options{Dir: s.ws.Dir(), Logger: s.log, Origins: s.origins})
+	tk, err := tasks.New(tasks.Options{Workspace: s.ws, Logger: s.log, Origins: s.origins, Trusted: s.opts.TrustWorkspaceConfig, ExtraEnv: nix.Env})
+	if err != nil {
+		return err
+	}
+	term, err := terminal.New(terminal.Options{Dir: s.ws.Dir(), Logger: s.log, Origins: s.origins, ExtraEnv: nix.Env})
 	if err != nil {
 		return err
 	}
@@ -233,6 +239,7 @@ func (s *Server) routes() *fiber.App {
 	s.mountFiles(api)
 	s.mountTelemetry(api)
 	s.mountTrust(api)
+	s.mountNixShell(api)
 	for _, svc := range s.services {
 		svc.Mount(api)
 	}

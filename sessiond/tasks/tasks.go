@@ -101,6 +101,11 @@ type Options struct {
 	KillGrace time.Duration
 	// Env is added to the environment every task inherits from sessiond.
 	Env []string
+	// ExtraEnv, when set, is asked for more variables before each task
+	// starts (the workspace's shell.nix, sessiond/nixshell); programs are
+	// looked up in the PATH they give, and a notice it returns is the
+	// first line of the task's log.
+	ExtraEnv func(ctx context.Context) (env []string, notice string)
 	// Trusted reports whether the workspace's ConfigPath may define tasks;
 	// nil means trusted. While it reports false only the default build task
 	// exists (see Defs). It is asked on every use, so the answer may change.
@@ -200,6 +205,7 @@ type Task struct {
 	cmd    *exec.Cmd
 	done   chan struct{}
 	cancel chan struct{}
+	env    []string // the environment of its commands
 
 	mu         sync.Mutex
 	state      State
@@ -312,29 +318,39 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 	if spec.Name == "" {
 		spec.Name = spec.Argv[0]
 	}
+	env := append(childenv.Base(), s.opts.Env...)
+	var notice string
+	if s.opts.ExtraEnv != nil {
+		var extra []string
+		extra, notice = s.opts.ExtraEnv(context.Background())
+		env = append(env, extra...)
+	}
+	env = append(env, spec.Env...)
 	for _, argv := range spec.Then {
 		if len(argv) == 0 || argv[0] == "" || slices.ContainsFunc(argv, containsNUL) {
 			return nil, apierr.BadRequest("every further command of a task needs a program and no NUL bytes")
 		}
-		if _, err := exec.LookPath(argv[0]); err != nil && !strings.Contains(argv[0], "/") {
+		if _, err := childenv.LookPath(env, argv[0]); err != nil {
 			return nil, apierr.New(400, "command_not_found", "%s: not found in PATH on this machine", argv[0])
 		}
 	}
 
-	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
-	if cmd.Err != nil {
+	prog, err := childenv.LookPath(env, spec.Argv[0])
+	if err != nil {
 		return nil, apierr.New(400, "command_not_found", "%s: not found in PATH on this machine", spec.Argv[0])
 	}
+	cmd := exec.Command(prog, spec.Argv[1:]...)
+	cmd.Args[0] = spec.Argv[0]
 	childenv.Limit(cmd)
 	cmd.Dir = s.opts.Workspace.Abs(dir)
-	cmd.Env = append(append(childenv.Base(), s.opts.Env...), spec.Env...)
+	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// If something the task started escapes the group and keeps the output
 	// pipe open, stop waiting for it shortly after the task exits.
 	cmd.WaitDelay = 2 * time.Second
 	t := &Task{
 		id: newID(), spec: spec, log: newOutputLog(s.opts.MaxLog), cmd: cmd,
-		done: make(chan struct{}), cancel: make(chan struct{}), state: Running,
+		done: make(chan struct{}), cancel: make(chan struct{}), state: Running, env: env,
 		probs: problems.NewCollector(problems.Options{Root: s.opts.Workspace.Abs("."), Dir: dir, Command: spec.Argv}),
 	}
 	// Problems are matched before the bytes reach the log, so a reader who
@@ -347,6 +363,9 @@ func (s *Service) Start(spec Spec) (*Task, error) {
 	}
 	cmd.Stdout = out
 	cmd.Stderr = out
+	if notice != "" {
+		fmt.Fprintf(t.out, "[gatewave] %s\n", notice)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -441,10 +460,16 @@ func (s *Service) run(t *Task) {
 // cancellation) and returns its exit code; one that cannot start is 127.
 func (s *Service) runThen(t *Task, argv []string) int {
 	fmt.Fprintf(t.out, "$ %s\n", strings.Join(argv, " "))
-	cmd := exec.Command(argv[0], argv[1:]...)
+	prog, err := childenv.LookPath(t.env, argv[0])
+	if err != nil {
+		fmt.Fprintf(t.out, "%s: %v\n", argv[0], err)
+		return 127
+	}
+	cmd := exec.Command(prog, argv[1:]...)
+	cmd.Args[0] = argv[0]
 	childenv.Limit(cmd)
 	cmd.Dir = s.opts.Workspace.Abs(t.spec.Dir)
-	cmd.Env = append(append(childenv.Base(), s.opts.Env...), t.spec.Env...)
+	cmd.Env = t.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 2 * time.Second
 	cmd.Stdout = t.out

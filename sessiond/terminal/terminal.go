@@ -5,6 +5,7 @@
 package terminal
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -48,6 +49,10 @@ type Options struct {
 	MaxSessions int
 	// Env is added to the environment shells inherit from sessiond.
 	Env []string
+	// ExtraEnv, when set, is asked for more variables before each shell
+	// starts (the workspace's shell.nix, sessiond/nixshell); a notice it
+	// returns is shown at the top of that terminal.
+	ExtraEnv func(ctx context.Context) (env []string, notice string)
 }
 
 // Service owns the terminal sessions.
@@ -130,6 +135,11 @@ type Info struct {
 
 // Open starts a new shell of the given size.
 func (s *Service) Open(cols, rows int) (*Session, error) {
+	var extra []string
+	var notice string
+	if s.opts.ExtraEnv != nil {
+		extra, notice = s.opts.ExtraEnv(context.Background())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -142,6 +152,7 @@ func (s *Service) Open(cols, rows int) (*Session, error) {
 	childenv.Limit(cmd)
 	cmd.Dir = s.opts.Dir
 	cmd.Env = append(append(childenv.Base("TERM", "COLORTERM"), "TERM=xterm-256color", "COLORTERM=truecolor"), s.opts.Env...)
+	cmd.Env = append(cmd.Env, extra...)
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: uint16(cols), Rows: uint16(rows)})
 	if err != nil {
 		return nil, fmt.Errorf("start shell %s: %w", s.opts.Shell, err)
@@ -150,6 +161,9 @@ func (s *Service) Open(cols, rows int) (*Session, error) {
 		id: newID(), svc: s, cmd: cmd, pty: f, out: newScrollback(s.opts.Scrollback),
 		started: time.Now(), exited: make(chan struct{}), cols: cols, rows: rows,
 		kick: make(chan struct{}),
+	}
+	if notice != "" {
+		sess.out.Write([]byte("\x1b[33m[gatewave] " + notice + "\x1b[0m\r\n"))
 	}
 	s.sessions[sess.id] = sess
 	// Until a client attaches, the shell is on its grace period like any
