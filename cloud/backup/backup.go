@@ -102,8 +102,8 @@ const (
 )
 
 // Run takes one backup now and returns it. The file appears under its
-// final name only once complete and synced; a failed run leaves nothing
-// but removes its temporary files. The database is dumped first (one
+// final name only once complete and synced; a failed run removes its
+// temporary files and leaves no backup. The database is dumped first (one
 // snapshot), then the repos, so every commit the database names (bases,
 // autosaves) is in the repos.
 func Run(ctx context.Context, opts Options) (Info, error) {
