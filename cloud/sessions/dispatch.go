@@ -36,7 +36,7 @@ var errFenced = errors.New("the session no longer holds this container")
 // dispatch gives idle containers to queued sessions in queue order, each
 // in one short transaction: the container is picked on the least-loaded
 // online node with FOR UPDATE SKIP LOCKED and the claim carries a lease on
-// the database clock. A session that asked for a class gets a container
+// the database clock. A draining node gets no claims (drain.go). A session that asked for a class gets a container
 // of that class only; while none is idle it keeps its place and the
 // sessions behind it that can use what is idle are served.
 func (s *Service) dispatch(ctx context.Context) ([]assignment, error) {
@@ -49,7 +49,8 @@ func (s *Service) dispatch(ctx context.Context) ([]assignment, error) {
 				return err
 			}
 			rows, err := tx.Query(ctx, `SELECT DISTINCT c.class FROM pool_containers c JOIN nodes n ON n.id = c.node_id
-				WHERE c.state = 'idle' AND c.session_id IS NULL AND n.status = 'online' AND n.replica IS NOT NULL`)
+				WHERE c.state = 'idle' AND c.session_id IS NULL AND n.status = 'online' AND n.replica IS NOT NULL
+					AND n.drain_requested_at IS NULL`)
 			if err != nil {
 				return err
 			}
@@ -69,7 +70,7 @@ func (s *Service) dispatch(ctx context.Context) ([]assignment, error) {
 			}
 			err = tx.QueryRow(ctx, `SELECT c.node_id, n.name, c.container_id FROM pool_containers c JOIN nodes n ON n.id = c.node_id
 				WHERE c.state = 'idle' AND c.session_id IS NULL AND n.status = 'online' AND n.replica IS NOT NULL
-					AND ($1 = '' OR c.class = $1)
+					AND n.drain_requested_at IS NULL AND ($1 = '' OR c.class = $1)
 				ORDER BY (SELECT count(*) FROM pool_containers l WHERE l.node_id = c.node_id AND l.session_id IS NOT NULL),
 				         c.reported_at, c.container_id
 				LIMIT 1 FOR UPDATE OF c SKIP LOCKED`, class).Scan(&a.nodeID, &a.node, &a.container)

@@ -203,6 +203,8 @@ type node struct {
 	gwDone  chan struct{}
 	e       *env
 	cloud   string // the replica the gateway dials; "" means the first
+	// poolOpts, when set, changes the pool's options (elastic pools).
+	poolOpts func(*pool.Options)
 }
 
 func (n *node) cloudURL() string {
@@ -213,6 +215,11 @@ func (n *node) cloudURL() string {
 }
 
 func (e *env) startNode(name string, containers int) *node {
+	return e.startNodeWith(name, containers, nil)
+}
+
+// startNodeWith starts a node whose pool options po changes.
+func (e *env) startNodeWith(name string, containers int, po func(*pool.Options)) *node {
 	t := e.t
 	t.Helper()
 	scratchImage(t)
@@ -220,7 +227,7 @@ func (e *env) startNode(name string, containers int) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{name: name, token: tok, dir: shortTempDir(t), poolTag: fmt.Sprintf("gwst-%d", time.Now().UnixNano()%1e8), e: e}
+	n := &node{name: name, token: tok, dir: shortTempDir(t), poolTag: fmt.Sprintf("gwst-%d", time.Now().UnixNano()%1e8), e: e, poolOpts: po}
 	n.startPool(containers)
 	n.startGateway()
 	t.Cleanup(func() {
@@ -241,13 +248,17 @@ var gwPtr sync.Map // node name → *gateway.Gateway
 func (n *node) startPool(containers int) {
 	t := n.e.t
 	var svc *nodesessions.Service
-	p, err := pool.New(pool.Options{
+	po := pool.Options{
 		Image: testImage, Name: n.poolTag, StateDir: filepath.Join(n.dir, "run"), HealthInterval: 300 * time.Millisecond,
 		Classes:  []pool.Class{{Name: "standard", Size: pool.Size{CPUs: 0.25, MemoryBytes: 128 << 20, Pids: 64}, Count: containers}},
 		Autosave: func(ctx context.Context, c pool.Container) error { return svc.Autosave(ctx, c) },
 		OnChange: func(cs []pool.Container) { svc.OnChange(cs) },
 		Logger:   logger(),
-	})
+	}
+	if n.poolOpts != nil {
+		n.poolOpts(&po)
+	}
+	p, err := pool.New(po)
 	if err != nil {
 		t.Fatal(err)
 	}

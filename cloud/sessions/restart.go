@@ -66,10 +66,14 @@ func (s *Service) markRestarting(ctx context.Context, tx pgx.Tx, nodeID int64, p
 // and a later one overtook it before it was written): the session is
 // queued for a fresh container, unless its containers keep dying.
 func (s *Service) containerGone(ctx context.Context, nodeID int64, g goneContainer) error {
+	// A session moved off a draining node (drain.go) comes this way too,
+	// without counting as a restart.
 	tag, err := s.db.Exec(ctx, `UPDATE sessions SET state = 'queued', node_id = NULL, container_id = NULL, lease_expires_at = NULL,
-			sessiond_token = NULL, git_token_hash = NULL, restarts = restarts + 1, detail = $4
-		WHERE id = $1 AND node_id = $2 AND container_id = $3 AND state IN ('ready', 'starting', 'restarting') AND restarts < $5`,
-		g.session, nodeID, g.container, detailRestarted, maxRestarts)
+			sessiond_token = NULL, git_token_hash = NULL, restarts = restarts + (moving_from IS NULL)::int,
+			detail = CASE WHEN moving_from IS NULL THEN $4 ELSE $6 END, moving_from = NULL
+		WHERE id = $1 AND node_id = $2 AND container_id = $3 AND state IN ('ready', 'starting', 'restarting')
+			AND (restarts < $5 OR moving_from IS NOT NULL)`,
+		g.session, nodeID, g.container, detailRestarted, maxRestarts, detailMoved)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@
 //	end.go       ending sessions and releasing containers
 //	sweep.go     the periodic checks (leases, idle, lost nodes, queue)
 //	orphans.go   containers a node kept after their session ended
+//	drain.go     elastic pools' demand, and moving sessions off a draining node
 //	git.go       the git credential nodes use for a session
 //	tunnel.go    /s/{session}/... to sessiond; route.go its streams
 //	http.go      the session API and the home page
@@ -108,6 +109,7 @@ type Service struct {
 	users map[string]cachedUser // cookie → user, briefly
 
 	rel releases
+	dr  drains // demand sent to nodes, moves off draining ones
 
 	amu    sync.Mutex
 	active map[string]bool // sessions with tunnel activity not yet written

@@ -15,7 +15,8 @@ const sweepTimeout = 30 * time.Second
 
 // sweep writes tunnel activity, recovers expired leases, takes sessions
 // whose user is gone out of the queue, ends idle sessions and those of
-// lost nodes, finishes released ones, and (re)starts releases.
+// lost nodes, finishes released ones, (re)starts releases, moves the
+// sessions of draining nodes and tells nodes their demand (drain.go).
 func (s *Service) sweep(ctx context.Context) {
 	dctx, cancel := context.WithTimeout(ctx, sweepTimeout)
 	defer cancel()
@@ -27,6 +28,8 @@ func (s *Service) sweep(ctx context.Context) {
 	s.finishReleased(dctx)
 	s.releaseOrphans(ctx, dctx)
 	s.retryReleases(ctx, dctx)
+	s.drainNodes(ctx, dctx)
+	s.sendDemand(ctx, dctx)
 }
 
 func (s *Service) flushActivity(ctx context.Context) {

@@ -63,7 +63,7 @@ type querier interface {
 
 func queryNodes(ctx context.Context, q querier, online bool) ([]*capacity, error) {
 	rows, err := q.Query(ctx, `SELECT id, name, (CASE WHEN jsonb_typeof(reported_labels) = 'object' THEN reported_labels ELSE '{}' END) || labels, resources FROM nodes
-		WHERE status <> 'revoked' AND (NOT $1 OR (status = 'online' AND replica IS NOT NULL)) ORDER BY id`, online)
+		WHERE status <> 'revoked' AND (NOT $1 OR (status = 'online' AND replica IS NOT NULL AND drain_requested_at IS NULL)) ORDER BY id`, online)
 	if err != nil {
 		return nil, fmt.Errorf("list nodes: %w", err)
 	}
