@@ -203,6 +203,10 @@ func New(opts Options) (*Runner, error) {
 		instance: hex.EncodeToString(sum[:5]), gpus: newGPUSet(opts.GPUs)}, nil
 }
 
+// ContainerLabel is the label=value that selects this runner's task
+// containers on dockerd (and no other node's on the same dockerd).
+func (r *Runner) ContainerLabel() string { return LabelRunner + "=" + r.instance }
+
 // Commands returns the command handlers for gateway.Options.Commands.
 func (r *Runner) Commands() map[string]gateway.CommandHandler {
 	return map[string]gateway.CommandHandler{
