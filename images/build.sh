@@ -51,6 +51,7 @@ build_scratch() {
 	local ctx=$work/scratch r=$work/scratch/rootfs
 	mkdir -p "$r/tmp" "$r/run/gatewave" "$r/etc" "$r/bin" "$r/usr/local/bin" "$ctx/user/workspace" "$ctx/user/home/dev"
 	chmod 1777 "$r/tmp"
+	chmod 700 "$r/run/gatewave" # root's alone, whether bind-mounted over or not
 	# uid 1000 runs everything the user starts; root only binds sessiond's
 	# sockets and reads its token before sessiond drops to 1000.
 	printf 'root:x:0:0:root:/root:/bin/sh\ndev:x:1000:1000:dev:/home/dev:/bin/sh\n' >"$r/etc/passwd"

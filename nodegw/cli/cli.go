@@ -25,11 +25,11 @@ import (
 
 	"gatewave.dev/nodegw/gateway"
 	"gatewave.dev/nodegw/gitcache"
+	"gatewave.dev/nodegw/metrics"
 	"gatewave.dev/nodegw/pool"
 	"gatewave.dev/nodegw/probes"
 	"gatewave.dev/nodegw/resources"
 	"gatewave.dev/nodegw/sessions"
-	"gatewave.dev/nodegw/tasks"
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -51,11 +51,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 	tokenFile := fs.String("token-file", env.Getenv("NODEGW_TOKEN_FILE"), "file holding the node token (else env NODEGW_TOKEN)")
 	host, _ := os.Hostname()
 	name := fs.String("name", firstNonEmpty(env.Getenv("NODEGW_NAME"), strings.ToLower(host)), "node name the token was issued for (env NODEGW_NAME)")
-	diskPath := fs.String("disk-path", "/", "file system whose size is reported")
+	diskPath := fs.String("disk-path", defaultDiskPath, "file system whose size is reported")
 	verbose := fs.Bool("v", false, "debug logging")
 	withPool := fs.Bool("pool", envBool(env, "NODEGW_POOL", true), "run the warm container pool on dockerd (env NODEGW_POOL)")
 	image := fs.String("image", firstNonEmpty(env.Getenv("NODEGW_IMAGE"), "gatewave/workspace-debian"), "session container image (env NODEGW_IMAGE)")
-	stateDir := fs.String("state-dir", firstNonEmpty(env.Getenv("NODEGW_STATE_DIR"), "/var/lib/gatewave-nodegw"), "node state: container run dirs, git cache, claims (env NODEGW_STATE_DIR)")
+	stateDir := fs.String("state-dir", firstNonEmpty(env.Getenv("NODEGW_STATE_DIR"), defaultStateDir), "node state: container run dirs, git cache, claims (env NODEGW_STATE_DIR)")
 	poolName := fs.String("pool-name", firstNonEmpty(env.Getenv("NODEGW_POOL_NAME"), "gatewave"), "label telling this pool's containers apart on dockerd")
 	network := fs.String("network", env.Getenv("NODEGW_NETWORK"), "Docker network for session containers (default none: no egress)")
 	stdCount := fs.Int("standard-count", envInt(env, "NODEGW_STANDARD_COUNT", 0), "standard containers (default: from the node's resources)")
@@ -70,10 +70,14 @@ func Run(ctx context.Context, args []string, env Env) int {
 	coolDown := fs.Duration("pool-cool-down", 5*time.Minute, "elastic pool: how long demand must stay lower before the pool shrinks")
 	claimWindow := fs.Duration("pool-claim-window", 10*time.Minute, "elastic pool: how far back claims count as demand")
 	autosaveEvery := fs.Duration("autosave-interval", 5*time.Minute, "periodic autosave of open sessions")
-	stdDisk := fs.Int64("standard-disk-mib", 0, "standard container workspace size in MiB (default 16384; negative: no quota, a plain volume)")
-	burstDisk := fs.Int64("burst-disk-mib", 0, "over-subscribed container workspace size in MiB (default 16384; negative: no quota)")
+	stdDisk := fs.Int64("standard-disk-mib", defaultDiskMiB, "standard container workspace size in MiB (0: 16384; negative: no quota, a plain volume)")
+	burstDisk := fs.Int64("burst-disk-mib", defaultDiskMiB, "over-subscribed container workspace size in MiB (0: 16384; negative: no quota)")
 	shutdownPool := fs.Bool("shutdown-pool", false, "on exit, save every open workspace and remove the pool's containers (those whose save fails are kept)")
+	dockerHost := fs.String("docker-host", firstNonEmpty(env.Getenv("NODEGW_DOCKER_HOST"), env.Getenv("DOCKER_HOST"), defaultDockerHost),
+		"Docker engine endpoint: unix:///var/run/docker.sock, npipe:////./pipe/docker_engine (Docker Desktop on Windows) or tcp://127.0.0.1:2375 (env NODEGW_DOCKER_HOST, DOCKER_HOST)")
 	allowExec := fs.Bool("allow-exec", envBool(env, "NODEGW_ALLOW_EXEC", false), "let operators run bounded commands on this node (cloud node exec; env NODEGW_ALLOW_EXEC)")
+	metricsListen := fs.String("metrics-listen", env.Getenv("NODEGW_METRICS_LISTEN"), "serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9480 (env NODEGW_METRICS_LISTEN; default off)")
+	statsEvery := fs.Duration("stats-interval", 5*time.Second, "how often the node's live CPU and memory (and its containers') go to the cloud")
 	lb := cliflag.KeyValues{}
 	fs.Var(lb, "label", "label key=value reported at registration (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -107,10 +111,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 		CloudURL: *cloud, Token: token, Name: *name, Version: buildinfo.Version, Labels: map[string]string(lb), Logger: log,
 		Resources: func(ctx context.Context) (fleetproto.Resources, error) { return resources.Probe(ctx, *diskPath) },
 	}
+	mx := metrics.New()
+	gopts.OnEvent = mx.OnEvent
+	obs := observeOptions{PoolName: *poolName, StatsInterval: *statsEvery, MetricsListen: *metricsListen}
 	var gp atomic.Pointer[gateway.Gateway]
 	var svc *sessions.Service
 	var p *pool.Pool
-	var runner *tasks.Runner
+	var runner taskRunner
 	var wg sync.WaitGroup
 	defer func() {
 		wg.Wait()
@@ -148,8 +155,14 @@ func Run(ctx context.Context, args []string, env Env) int {
 			r.PoolCPUs, r.PoolMemoryBytes = poolCPUs, uint64(max(poolMem, 0))
 			return r, err
 		}
+		dc, err := dockerClient(*dockerHost)
+		if err != nil {
+			log.Error("pool", "err", err)
+			return 2
+		}
+		obs.Docker = dc
 		p, err = pool.New(pool.Options{
-			Image: *image, Classes: classes, Network: *network, Name: *poolName,
+			Docker: dc, Image: *image, Classes: classes, Network: *network, Name: *poolName,
 			StateDir: filepath.Join(*stateDir, "pool"), Logger: log,
 			Autosave: func(ctx context.Context, c pool.Container) error { return svc.Autosave(ctx, c) },
 			OnChange: func(cs []pool.Container) { svc.OnChange(cs) },
@@ -164,6 +177,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 			Pool: p, Cache: &gitcache.Cache{Dir: filepath.Join(*stateDir, "git")}, Dir: filepath.Join(*stateDir, "sessions"),
 			AutosaveInterval: *autosaveEvery, Logger: log,
 			Report: func(r *fleetproto.Pool) {
+				mx.OnPool(r)
 				if g := gp.Load(); g != nil {
 					g.ReportPool(r)
 				}
@@ -178,11 +192,15 @@ func Run(ctx context.Context, args []string, env Env) int {
 		for _, g := range res.GPUs {
 			gpus = append(gpus, strconv.Itoa(g.Index))
 		}
-		if runner, err = newTaskRunner(filepath.Join(*stateDir, "tasks"), gpus, log, &gp); err != nil {
+		switch runner, err = newTaskRunner(*dockerHost, filepath.Join(*stateDir, "tasks"), gpus, log, &gp); {
+		case errors.Is(err, errNoTasks):
+			log.Warn("batch tasks are off on this node", "err", err)
+		case err != nil:
 			log.Error("tasks", "err", err)
 			return 2
+		default:
+			maps.Copy(gopts.Commands, runner.Commands())
 		}
-		maps.Copy(gopts.Commands, runner.Commands())
 		log.Info("warm pool", "classes", fmt.Sprintf("%+v", classes), "image", *image, "elastic", elastic != nil)
 		wg.Go(func() {
 			if err := p.Run(ctx); err != nil {
@@ -196,7 +214,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		gopts.Commands = map[string]gateway.CommandHandler{}
 	}
 	maps.Copy(gopts.Commands, probes.New(probes.Options{
-		Docker: probeDocker(*withPool, log), DiskPaths: probeDisks(*withPool, *diskPath, *stateDir), Logs: ring,
+		Docker: probeDocker(*withPool, *dockerHost, log), DiskPaths: probeDisks(*withPool, *diskPath, *stateDir), Logs: ring,
 		AllowExec: *allowExec, Logger: log,
 	}).Commands())
 	if *allowExec {
@@ -208,6 +226,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 2
 	}
 	gp.Store(g)
+	obs.Runner = runner
+	if err := observe(ctx, &wg, g, mx, obs, log); err != nil {
+		log.Error("configuration", "err", err)
+		return 2
+	}
 	if runner != nil {
 		// Tasks a crashed or killed run left behind: removed and reported
 		// lost (sent once the link is up), so the cloud runs them again.
@@ -291,36 +314,13 @@ func serve(ctx context.Context, run func(context.Context) error, stopFirst func(
 	return <-errc
 }
 
-// newTaskRunner runs batch tasks on the pool's dockerd, reporting through
-// the gateway once it exists (no task arrives before it does).
-func newTaskRunner(dir string, gpus []string, log *slog.Logger, gp *atomic.Pointer[gateway.Gateway]) (*tasks.Runner, error) {
-	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
-	if err != nil {
-		return nil, fmt.Errorf("docker client: %w", err)
-	}
-	return tasks.New(tasks.Options{
-		Docker: dc, StateDir: dir, Logger: log, GPUs: gpus,
-		Report: func(u *fleetproto.TaskUpdate) {
-			if g := gp.Load(); g != nil {
-				g.ReportTask(u)
-			}
-		},
-		Log: func(l *fleetproto.TaskLog) error {
-			if g := gp.Load(); g != nil {
-				return g.Send(l)
-			}
-			return gateway.ErrOffline
-		},
-	})
-}
-
 // probeDocker is the dockerd the docker probe asks: the pool's, none
 // without the pool.
-func probeDocker(withPool bool, log *slog.Logger) *client.Client {
+func probeDocker(withPool bool, host string, log *slog.Logger) *client.Client {
 	if !withPool {
 		return nil
 	}
-	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	dc, err := dockerClient(host)
 	if err != nil {
 		log.Warn("docker probe: no docker client", "err", err)
 		return nil
@@ -357,4 +357,22 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// dockerClient talks to the Docker engine at host (a DOCKER_HOST-style
+// URL; DOCKER_CERT_PATH and DOCKER_TLS_VERIFY still apply), negotiating
+// the API version.
+func dockerClient(host string) (*client.Client, error) {
+	dc, err := client.NewClientWithOpts(client.FromEnv, client.WithHost(host), client.WithAPIVersionNegotiation())
+	if err != nil {
+		return nil, fmt.Errorf("docker client for %s: %w", host, err)
+	}
+	return dc, nil
+}
+
+// taskRunner runs batch tasks (tasks.Runner; none on a node that cannot).
+type taskRunner interface {
+	Commands() map[string]gateway.CommandHandler
+	Recover(ctx context.Context) error
+	Shutdown(ctx context.Context) error
 }

@@ -1,9 +1,5 @@
-// Package loopdisk makes file systems of a fixed size for what a container
-// may write: an ext4 file system in a sparse image file, loop-mounted on
-// the node. Docker's storage drivers here (overlay2 on ext4) cannot cap a
-// volume or a bind mount; a full loop disk ends at its size while the
-// node's disk stays free. The pool's workspaces and the batch tasks'
-// output directories are such disks.
+//go:build linux
+
 package loopdisk
 
 import (

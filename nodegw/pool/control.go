@@ -25,7 +25,7 @@ func (p *Pool) Dial(ctx context.Context, id string) (net.Conn, error) {
 }
 
 func (p *Pool) dial(ctx context.Context, c Container, sock string) (net.Conn, error) {
-	return dialSocket(ctx, p.runDir(c.Name), sock, uint32(p.ids.rootUID()))
+	return p.dialContainer(ctx, c, sock)
 }
 
 // controlClient talks HTTP to one of the container's sockets.

@@ -1,19 +1,15 @@
+//go:build linux
+
 package pool
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 )
-
-// ErrNotSessiond is wrapped when the socket path holds anything but a
-// socket made by the container's root (sessiond before it drops to the
-// user): a symlink, a FIFO, a regular file or a socket of the user's.
-var ErrNotSessiond = errors.New("not sessiond's socket")
 
 // dialSocket connects to the unix socket name in dir without trusting
 // anything the container can change: dir is the node's own directory

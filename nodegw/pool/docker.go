@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,26 +82,6 @@ func subidStart(file, user string) (int, error) {
 	return 0, fmt.Errorf("userns remap: no range for %q in %s", user, file)
 }
 
-// prepareRunDir makes the container's socket directory: the node's, owned
-// by the container's root with mode 0700, so the user inside (uid 1000)
-// can neither read the token nor put anything where the node dials.
-func (p *Pool) prepareRunDir(c Container) error {
-	dir := p.runDir(c.Name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("run dir %q: %w", dir, err)
-	}
-	tok := filepath.Join(dir, "token")
-	if err := os.WriteFile(tok, []byte(c.Token+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write token: %w", err)
-	}
-	for _, f := range []string{dir, tok} {
-		if err := os.Lchown(f, p.ids.rootUID(), p.ids.gid); err != nil {
-			return fmt.Errorf("run dir: %w", err)
-		}
-	}
-	return nil
-}
-
 // create makes the container. Every hardening flag is here, each with the
 // reason for what it keeps.
 func (p *Pool) create(ctx context.Context, c Container, cl Class) (string, error) {
@@ -110,7 +89,6 @@ func (p *Pool) create(ctx context.Context, c Container, cl Class) (string, error
 	pids := cl.pids()
 	hc := &container.HostConfig{
 		NetworkMode: container.NetworkMode(p.opts.Network),
-		Binds:       []string{p.runDir(c.Name) + ":/run/gatewave"},
 		Resources: container.Resources{
 			NanoCPUs:   int64(cl.CPUs * 1e9),
 			Memory:     cl.MemoryBytes,
@@ -125,6 +103,7 @@ func (p *Pool) create(ctx context.Context, c Container, cl Class) (string, error
 	} else {
 		hc.Mounts = []mount.Mount{{Type: mount.TypeVolume, Source: c.Volume, Target: "/workspace"}}
 	}
+	p.mountRunDir(hc, c)
 	if !p.opts.Unhardened {
 		// sessiond starts as the container's root only to bind its
 		// sockets in /run/gatewave and read its token; it then drops to
@@ -156,6 +135,9 @@ func (p *Pool) create(ctx context.Context, c Container, cl Class) (string, error
 	if err != nil {
 		return "", err
 	}
+	if err := p.deliverRunFiles(ctx, resp.ID, c); err != nil {
+		return "", err
+	}
 	return resp.ID, nil
 }
 
@@ -183,7 +165,7 @@ func (p *Pool) stop(ctx context.Context, c Container) {
 func (p *Pool) remove(ctx context.Context, c Container) error {
 	var errs []error
 	if c.ID != "" {
-		if err := p.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !isNotFound(err) {
+		if err := p.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !isNotFound(err) {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", c.Name, err))
 		}
 	}

@@ -100,6 +100,12 @@ type Options struct {
 	Classes []Class
 	// Network is the Docker network; "" means "none" (no egress).
 	Network string
+	// EngineOnly reaches containers through the Docker engine alone: the
+	// run directory is an anonymous volume of the container's with the
+	// token copied in, and sessiond is dialled by exec (dialExec), never
+	// through a node directory. Always so on Windows, whose host cannot
+	// share a directory or a socket with a Linux container safely.
+	EngineOnly bool
 	// StateDir is the node's own directory for the pool (mode 0700):
 	// per-container socket directories, disks and records.
 	StateDir string

@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -80,14 +78,13 @@ func run(ctx context.Context, argv []string, timeout time.Duration, maxOut int) 
 		Env:    []string{"PATH=" + ExecPath},
 		Stdout: w, Stderr: w, // one pipe: the two streams interleave as written
 		// Stdin nil is /dev/null.
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true},
+		SysProcAttr: groupAttr(),
 	}
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		return fleetproto.HostProbeResult{Output: fmt.Sprintf("nodegw: start %s: %v\n", path, err), ExitCode: 126}, nil
 	}
 	w.Close()
-	pgid := cmd.Process.Pid
 	out := &capped{max: maxOut}
 	copied := make(chan struct{})
 	go func() {
@@ -105,12 +102,12 @@ func run(ctx context.Context, argv []string, timeout time.Duration, maxOut int) 
 	case werr = <-waited:
 	case <-tctx.Done():
 		timedOut = ctx.Err() == nil // our deadline, not the caller giving up
-		_ = unix.Kill(-pgid, unix.SIGKILL)
+		killGroup(cmd)
 		werr = <-waited
 	}
 	// The group's id stays taken while any member lives, so this reaches
 	// only what the command started (ESRCH once they are all gone).
-	_ = unix.Kill(-pgid, unix.SIGKILL)
+	killGroup(cmd)
 	// The pipe closes once the group is gone; a process that left the
 	// group (setsid) holding it is not waited for.
 	_ = r.SetReadDeadline(time.Now().Add(time.Second))

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/client"
-	"golang.org/x/sys/unix"
 
 	"gatewave.dev/nodegw/gateway"
 	"gatewave.dev/shared/fleetproto"
@@ -151,14 +150,12 @@ func (p *Prober) disk() fleetproto.HostProbeResult {
 	fmt.Fprintln(tw, "PATH\tSIZE\tFREE\tUSED")
 	code := 0
 	for _, path := range p.opts.DiskPaths {
-		var st unix.Statfs_t
-		if err := unix.Statfs(path, &st); err != nil {
+		size, free, avail, err := diskSpace(path)
+		if err != nil {
 			fmt.Fprintf(tw, "%s\terror: %v\t\t\n", path, err)
 			code = 1
 			continue
 		}
-		bs := uint64(st.Bsize)
-		size, free, avail := st.Blocks*bs, st.Bfree*bs, st.Bavail*bs
 		used := size - free
 		pct := 0.0
 		if used+avail > 0 { // as df: what is used of what a user can have

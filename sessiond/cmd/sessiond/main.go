@@ -27,6 +27,7 @@ import (
 	"gatewave.dev/sessiond/control"
 	"gatewave.dev/sessiond/hdl/langserver"
 	"gatewave.dev/sessiond/privdrop"
+	"gatewave.dev/sessiond/relay"
 	"gatewave.dev/sessiond/server"
 	"gatewave.dev/sessiond/settings"
 	"gatewave.dev/sessiond/snapshot"
@@ -35,6 +36,7 @@ import (
 const usage = `usage: sessiond serve --root DIR [--listen ADDR] [--token-file FILE] [--allow-origin ORIGIN]...
                       [--control unix:/path] [--user UID[:GID]] [--settings FILE|none]
        sessiond snapshot --root DIR [--have COMMIT]...   (a snapshot bundle on stdout)
+       sessiond relay SOCKET                             (stdin to the unix socket, it to stdout)
 
 ADDR is host:port or unix:/path/to.sock (default 127.0.0.1:7420).
 The token comes from $SESSIOND_TOKEN, else --token-file, else a random one is
@@ -63,6 +65,14 @@ func main() {
 func run(args []string) error {
 	if len(args) > 0 && args[0] == "snapshot" {
 		return runSnapshot(args[1:])
+	}
+	if len(args) > 0 && args[0] == "relay" {
+		if len(args) != 2 {
+			return errors.New("usage: sessiond relay SOCKET")
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return relay.Run(ctx, args[1], os.Stdin, os.Stdout)
 	}
 	if len(args) == 0 || args[0] != "serve" {
 		fmt.Fprint(os.Stderr, usage)
