@@ -23,6 +23,7 @@ import (
 
 	"gatewave.dev/shared/cliflag"
 
+	"gatewave.dev/sessiond/cachefwd"
 	"gatewave.dev/sessiond/childenv"
 	"gatewave.dev/sessiond/control"
 	"gatewave.dev/sessiond/hdl/langserver"
@@ -87,6 +88,7 @@ func run(args []string) error {
 	controlAddr := fs.String("control", "", "unix:/path for the node's control plane (snapshot, restore); none when empty")
 	user := fs.String("user", "", "UID[:GID] to run as once the sockets are bound (inside a container)")
 	userProcs := fs.Int("user-procs", envInt("SESSIOND_USER_PROCS"), "cap on the user's processes and threads together (RLIMIT_NPROC); 0 means none")
+	nixSocket := fs.String("nix-cache-socket", "", "the node's Nix cache socket, forwarded to "+cachefwd.DefaultListen+" for nix (none when empty or its directory is not mounted)")
 	settingsFile := fs.String("settings", "", "IDE settings file, or none (default <user config dir>/gatewave/settings.json; none with --user or --control)")
 	var origins cliflag.Strings
 	fs.Var(&origins, "allow-origin", "extra browser origin allowed for WebSockets and CORS (repeatable)")
@@ -130,6 +132,22 @@ func run(args []string) error {
 		// Only the node (root outside) connects; the user never can.
 		if err := os.Chmod(p, 0o600); err != nil {
 			return fmt.Errorf("socket: %w", err)
+		}
+	}
+	if *nixSocket != "" {
+		o := cachefwd.Options{Socket: *nixSocket, Logger: log}
+		nln, err := cachefwd.Listen(o)
+		switch {
+		case errors.Is(err, cachefwd.ErrNoMount):
+			log.Info("no nix cache on this node", "socket", *nixSocket)
+		case err != nil:
+			return fmt.Errorf("nix cache forwarder: %w", err)
+		default:
+			go func() {
+				if err := cachefwd.Serve(context.Background(), nln, o); err != nil {
+					log.Error("nix cache forwarder", "err", err)
+				}
+			}()
 		}
 	}
 	childenv.SetProcLimit(*userProcs)
