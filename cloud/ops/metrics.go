@@ -53,7 +53,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	states := map[string]int{"new": 0, "online": 0, "offline": 0, "revoked": 0}
+	states := map[string]int{"new": 0, "online": 0, "draining": 0, "offline": 0, "revoked": 0}
 	for _, n := range s.Nodes {
 		states[n.State]++
 		for _, st := range PoolStates {

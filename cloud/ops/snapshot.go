@@ -27,9 +27,11 @@ type Snapshot struct {
 type Node struct {
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
-	// State is the nodes.status column: new, online, offline, revoked
-	// (or draining, where the schema has it).
+	// State is the nodes.status column (new, online, offline, revoked),
+	// or draining for an online node being drained (cloud node drain).
 	State string `json:"state"`
+	// DrainDetail is what a drain could not do yet; "" when nothing failed.
+	DrainDetail string `json:"drain_detail,omitempty"`
 	// Linked says a replica holds the node's link now; an online node
 	// without one has dropped it and goes offline once the offline
 	// window passes without a heartbeat.
@@ -129,11 +131,8 @@ func (o *Ops) Snapshot(ctx context.Context) (*Snapshot, error) {
 }
 
 func (o *Ops) readNodes(ctx context.Context, tx pgx.Tx, s *Snapshot, now time.Time) error {
-	state := "status"
-	if o.hasDraining(ctx, tx) {
-		state = "CASE WHEN draining AND status = 'online' THEN 'draining' ELSE status END"
-	}
-	rows, err := tx.Query(ctx, `SELECT id, name, `+state+`, replica IS NOT NULL, version, resources, last_heartbeat_at FROM nodes ORDER BY name`)
+	rows, err := tx.Query(ctx, `SELECT id, name, CASE WHEN drain_requested_at IS NOT NULL AND status = 'online' THEN 'draining' ELSE status END,
+		replica IS NOT NULL, version, resources, last_heartbeat_at, drain_detail FROM nodes ORDER BY name`)
 	if err != nil {
 		return fmt.Errorf("nodes: %w", err)
 	}
@@ -141,7 +140,7 @@ func (o *Ops) readNodes(ctx context.Context, tx pgx.Tx, s *Snapshot, now time.Ti
 	for rows.Next() {
 		var n Node
 		var res []byte
-		if err := rows.Scan(&n.ID, &n.Name, &n.State, &n.Linked, &n.Version, &res, &n.LastHeartbeatAt); err != nil {
+		if err := rows.Scan(&n.ID, &n.Name, &n.State, &n.Linked, &n.Version, &res, &n.LastHeartbeatAt, &n.DrainDetail); err != nil {
 			rows.Close()
 			return fmt.Errorf("nodes: %w", err)
 		}
@@ -222,15 +221,6 @@ func (o *Ops) readNodes(ctx context.Context, tx pgx.Tx, s *Snapshot, now time.Ti
 		return fmt.Errorf("node stats: %w", err)
 	}
 	return nil
-}
-
-// hasDraining reports whether the schema has the nodes.draining column
-// (node draining, migration 000109).
-func (o *Ops) hasDraining(ctx context.Context, tx pgx.Tx) bool {
-	var ok bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'nodes' AND column_name = 'draining' AND data_type = 'boolean')`).Scan(&ok)
-	return err == nil && ok
 }
 
 func readSessions(ctx context.Context, tx pgx.Tx, s *Snapshot) error {

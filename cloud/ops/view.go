@@ -2,7 +2,9 @@ package ops
 
 import (
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,10 +99,7 @@ func Bytes(b uint64) string {
 
 // Cores formats a core count.
 func Cores(c float64) string {
-	if c == float64(int64(c)) {
-		return fmt.Sprintf("%d", int64(c))
-	}
-	return fmt.Sprintf("%.2f", c)
+	return strconv.FormatFloat(math.Round(c*100)/100, 'f', -1, 64)
 }
 
 // HeartbeatAge is the node's last heartbeat in words.
@@ -119,14 +118,23 @@ func (n Node) Declared() string {
 // Held is what the pool and tasks hold, in words.
 func (n Node) Held() string {
 	u := n.Used
-	return fmt.Sprintf("pool %s cores, %s; tasks (%d) %s cores, %s", Cores(u.PoolCPUs), Bytes(u.PoolMemoryBytes),
-		u.Tasks, Cores(u.TaskCPUs), Bytes(u.TaskMemoryBytes))
+	s := fmt.Sprintf("pool %s cores, %s", Cores(u.PoolCPUs), Bytes(u.PoolMemoryBytes))
+	if u.Tasks == 0 {
+		return s + "; no tasks"
+	}
+	return s + fmt.Sprintf("; %d tasks %s cores, %s", u.Tasks, Cores(u.TaskCPUs), Bytes(u.TaskMemoryBytes))
+}
+
+// StaleStats says the live figures are a dead link's last ones: the node
+// is not linked, or its latest sample is over half a minute old.
+func (n Node) StaleStats() bool {
+	return n.Stats != nil && (!n.Linked || (n.State != "online" && n.State != "draining") || n.Stats.AgeSeconds > 30)
 }
 
 // StateLabel is the state as shown, with a dropped link said.
 func (n Node) StateLabel() string {
-	if n.State == "online" && !n.Linked {
-		return "online (link lost)"
+	if (n.State == "online" || n.State == "draining") && !n.Linked {
+		return n.State + " (link lost)"
 	}
 	return n.State
 }

@@ -183,6 +183,17 @@ func TestOpsLiveStatsAndMetrics(t *testing.T) {
 		t.Fatalf("403s counted %v → %v", before, after)
 	}
 
+	// Draining (cloud node drain) shows as its own state.
+	if err := c.srv.Store.SetDrain(ctx, "n2", true); err != nil {
+		t.Fatal(err)
+	}
+	if m := scrape(t, c); m[`gatewave_nodes{state="draining"}`] != 1 || m[`gatewave_nodes{state="online"}`] != 0 {
+		t.Fatalf("draining: %v", m)
+	}
+	if resp, page := b.do("GET", "/admin/ops/live", "", nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, `data-node="n2" data-state="draining"`) {
+		t.Fatalf("draining on the page: %s", page)
+	}
+
 	// Revoked: the metrics say so at once.
 	if _, err := c.srv.Store.Revoke(ctx, "n2", time.Now()); err != nil {
 		t.Fatal(err)

@@ -168,6 +168,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 			OnChange: func(cs []pool.Container) { svc.OnChange(cs) },
 			Claimed:  func(id string) (string, bool) { return svc.Claimed(id) },
 			Elastic:  elastic,
+			NixDir:   nixCache(ctx, *cloud, token, filepath.Join(*stateDir, "nix"), log),
 		})
 		if err != nil {
 			log.Error("pool", "err", err)

@@ -98,6 +98,10 @@ func (p *Pool) create(ctx context.Context, c Container, cl Class) (string, error
 		SecurityOpt: []string{"no-new-privileges"}, // no setuid binary gives root back
 		LogConfig:   container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "2"}},
 	}
+	if p.opts.NixDir != "" {
+		// The node's cache socket and nix.conf: read-only, the node's.
+		hc.Binds = append(hc.Binds, p.opts.NixDir+":/run/gatewave-nix:ro")
+	}
 	if c.Disk != "" {
 		hc.Binds = append(hc.Binds, c.Disk+":/workspace")
 	} else {
@@ -116,11 +120,13 @@ func (p *Pool) create(ctx context.Context, c Container, cl Class) (string, error
 			"CAP_SETUID", // setresuid(1000) in sessiond's privilege drop
 			"CAP_SETGID", // setgroups/setresgid(1000) in the same drop
 		}
-		// Only the workspace, /tmp and the user's home are writable.
+		// Only the workspace, /tmp, the user's home and /nix are writable.
 		hc.ReadonlyRootfs = true
 		hc.Tmpfs = map[string]string{
 			"/tmp":      fmt.Sprintf("rw,nosuid,nodev,size=%d,mode=1777", tmpfsSize(cl)),
 			"/home/dev": fmt.Sprintf("rw,nosuid,nodev,size=%d,uid=%d,gid=%d,mode=0755", tmpfsSize(cl)/2, UserUID, UserUID),
+			// The user's single-user Nix store (images/debian): memory, like /tmp.
+			"/nix": fmt.Sprintf("rw,nosuid,nodev,size=%d,uid=%d,gid=%d,mode=0755", tmpfsSize(cl), UserUID, UserUID),
 		}
 		hc.Ulimits = []*units.Ulimit{{Name: "nofile", Soft: 8192, Hard: 8192}}
 	}

@@ -150,6 +150,10 @@ type Options struct {
 	// capabilities, writable root filesystem, a plain Docker volume): only
 	// for the benchmark that measures what hardening costs.
 	Unhardened bool
+	// NixDir is the node's Nix cache directory (nodegw/nixproxy: its
+	// socket and nix.conf), given to every container read-only at
+	// /run/gatewave-nix. "" gives none.
+	NixDir string
 	// Logger is the one logger; nil means slog.Default().
 	Logger *slog.Logger
 }
