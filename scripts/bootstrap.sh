@@ -13,6 +13,7 @@ DEBS=(
   clangd ripgrep
   yosys nextpnr-ice40 fpga-icestorm fpga-icestorm-chipdb iverilog verilator ghdl openfpgaloader dfu-util gtkwave
   mmdebstrap tini busybox-static e2fsprogs util-linux
+  nix-bin
 )
 GOPLS_VERSION=v0.23.0 # the newest gopls that builds with Go 1.26
 
