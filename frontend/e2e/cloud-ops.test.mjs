@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { cloudBin, readyWith, requireCloudDeps, signIn, startCloud, waitUntil } from "./cloud-harness.mjs";
-import { frontendDir, launch, screenshot } from "./harness.mjs";
+import { freePort, frontendDir, launch, screenshot } from "./harness.mjs";
 
 const problem = await requireCloudDeps("cloud operator dashboard e2e");
 const axePath = join(frontendDir, "node_modules", "axe-core", "axe.min.js");
@@ -35,13 +35,17 @@ async function axeSerious(page) {
 }
 
 describe("the operator dashboard", { timeout: 300_000, skip: problem ?? false }, () => {
-  let h, browser, page, node, admin;
+  let h, browser, page, node, admin, metricsURL;
 
   before(async () => {
     // A short offline window, so the node goes offline within the test
     // (the cloud reads these from its environment).
     process.env.GATEWAVE_HEARTBEAT_INTERVAL = "1s";
     process.env.GATEWAVE_OFFLINE_AFTER = "6s";
+    // The gateway's own metrics, on loopback (nodegw reads its environment too).
+    const port = await freePort();
+    process.env.NODEGW_METRICS_LISTEN = `127.0.0.1:${port}`;
+    metricsURL = `http://127.0.0.1:${port}/metrics`;
     h = await startCloud({ user: "olga", pool: 1 });
     node = (await h.sql("SELECT name FROM nodes")).trim();
     admin = await addAdmin(h, "root-ops");
@@ -98,6 +102,20 @@ describe("the operator dashboard", { timeout: 300_000, skip: problem ?? false },
     await screenshot(page, "cloud-ops-01-online");
   });
 
+  test("the gateway's metrics say the same", async (t) => {
+    if (!ready(t)) return;
+    const text = await (await fetch(metricsURL)).text();
+    const value = (name) => {
+      const line = text.split("\n").find((l) => l.startsWith(name + " "));
+      return line === undefined ? undefined : Number(line.slice(name.length + 1));
+    };
+    assert.equal(value("gatewave_gateway_connected"), 1);
+    assert.equal(value('gatewave_gateway_pool_containers{state="idle"}'), 1);
+    assert.ok(value("gatewave_gateway_heartbeats_total") > 0, "no heartbeat acknowledged");
+    assert.ok(value("gatewave_gateway_node_memory_bytes") > 0);
+    assert.match(text, /^gatewave_gateway_container_memory_limit_bytes\{container="[0-9a-f]{12}",kind="session",name="gw-e2e-[^"]+"\} 5\.36870912e\+08$/m);
+  });
+
   test("the node goes offline on the same page, without a reload", async (t) => {
     if (!ready(t)) return;
     const stopped = Date.now();
@@ -111,6 +129,7 @@ describe("the operator dashboard", { timeout: 300_000, skip: problem ?? false },
     // Within the offline window (6 s) and a sweep, a poll and the
     // shutdown's saves after the stop.
     assert.ok(Date.now() - stopped < 60_000);
+    await assert.rejects(fetch(metricsURL), "the gateway's metrics outlived it");
     await screenshot(page, "cloud-ops-02-offline");
   });
 });
