@@ -13,7 +13,7 @@ RUN_DIR := $(CURDIR)/.run
 
 FRONTEND_SRC := $(shell find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -path frontend/test-results -prune -o -type f -print 2>/dev/null)
 
-.PHONY: help bootstrap services frontend build lint test test-go test-frontend bench run run-local images desktop cross clean
+.PHONY: help bootstrap services frontend build lint test test-go test-frontend bench run run-local images desktop up down cross clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -94,6 +94,13 @@ run-local: build ## Serve the sample workspace with sessiond alone and print its
 
 images: services ## Build the container images without a registry (FROM scratch, and mmdebstrap + docker import)
 	bash images/build.sh all
+
+up: bootstrap ## Production on this server with docker-compose: build the images, start, wait, print the URL and the first admin's password file
+	@bash scripts/dockerd.sh
+	bash scripts/deploy.sh up
+
+down: ## Stop the docker-compose deployment; its data (volumes, deploy directory) stays for the next make up
+	bash scripts/deploy.sh down
 
 # The Windows gateway: built, vetted and staticchecked as Windows sees it
 # (only the packages its binary links: batch tasks stay Linux-only).

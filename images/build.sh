@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build Gatewave's session container images without any registry.
 #
-#   bash images/build.sh [scratch|debian|all]   (default: all)
+#   bash images/build.sh [scratch|debian|all|deploy]   (default: all)
+#
+# deploy: the images docker-compose.yml runs (images/deploy/build.sh).
 #
 # gatewave/sessiond-scratch   FROM scratch: the static sessiond, tini-static
 #                             (Debian's tini package) as PID 1 to reap zombies,
@@ -29,6 +31,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 what=${1:-all}
+# The docker-compose deployment's images have a script of their own.
+[ "$what" = deploy ] && exec bash "$here/deploy/build.sh"
 cache=${XDG_CACHE_HOME:-$HOME/.cache}/gatewave/images
 log() { echo "images: $*" >&2; }
 
