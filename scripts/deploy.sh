@@ -69,7 +69,15 @@ up() {
 	secret "$GATEWAVE_DEPLOY_DIR/secrets/s3-secret-key" 20
 	shared_state
 	bash "$root/images/deploy/build.sh"
+	# The sessions' image, built when missing or older than bin/sessiond
+	# (so the IDE `make build` made is the one sessions serve).
+	local stale=no
 	if ! docker image inspect "$GATEWAVE_SESSION_IMAGE" >/dev/null 2>&1; then
+		stale=yes
+	elif [ -f "$root/bin/sessiond" ] && [ "$(date -d "$(docker image inspect -f '{{.Created}}' "$GATEWAVE_SESSION_IMAGE")" +%s)" -lt "$(stat -c %Y "$root/bin/sessiond")" ]; then
+		stale=yes
+	fi
+	if [ $stale = yes ]; then
 		case $GATEWAVE_SESSION_IMAGE in
 		gatewave/workspace-debian) log "building the sessions' image (several minutes, once)"; bash "$root/images/build.sh" debian ;;
 		gatewave/sessiond-scratch) bash "$root/images/build.sh" scratch ;;
