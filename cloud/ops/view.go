@@ -196,11 +196,12 @@ func short(id string) string {
 	return id
 }
 
-// printable keeps a node's text readable: control characters and
-// invalid UTF-8 become U+FFFD (html/template escapes the rest).
+// printable keeps a node's text readable: control characters, bidi
+// overrides and invalid UTF-8 become U+FFFD (html/template escapes the
+// rest).
 func printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
+		if r < 0x20 || r == 0x7f || r == 0xfffd || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
 			return '\ufffd'
 		}
 		return r
