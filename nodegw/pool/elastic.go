@@ -190,6 +190,8 @@ func (p *Pool) decide() []Container {
 	}
 	var out []Container
 	for _, cl := range p.opts.Classes {
+		// p.starting counts every container being started, those already
+		// in p.containers (state Starting) too, until start returns.
 		live := p.starting[cl.Name]
 		var idle []*entry
 		for _, e := range p.containers {
@@ -197,7 +199,7 @@ func (p *Pool) decide() []Container {
 				continue
 			}
 			switch e.State {
-			case Starting, Claimed:
+			case Claimed:
 				live++
 			case Idle:
 				live++
