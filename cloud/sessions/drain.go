@@ -140,7 +140,10 @@ func (s *Service) demand(ctx context.Context, node string, d fleetproto.PoolDema
 	args, _ := json.Marshal(d)
 	ack, err := s.hub.Command(ctx, node, fleetproto.CommandPoolDemand, args)
 	if err == nil && !ack.OK {
-		err = errors.New(ack.Error)
+		// A node without a pool (nodegw --pool=false) refuses it; it is
+		// asked again at the next refresh, quietly.
+		s.log.Debug("pool demand refused", "node", node, "err", ack.Error)
+		return errors.New(ack.Error)
 	}
 	if err != nil {
 		if ctx.Err() == nil {
