@@ -166,9 +166,10 @@ func newTestCache(t *testing.T) (*Cache, string) {
 // changes a narinfo on its way (a tampering middlebox).
 func reader(t *testing.T, cloud string, rewrite func(string) string) string {
 	u, _ := url.Parse(cloud)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	inner := rp.Director
-	rp.Director = func(r *http.Request) { inner(r); r.Header.Set("Authorization", "Bearer "+nodeToken) }
+	rp := &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(u)
+		r.Out.Header.Set("Authorization", "Bearer "+nodeToken)
+	}}
 	if rewrite != nil {
 		rp.ModifyResponse = func(resp *http.Response) error {
 			if !strings.HasSuffix(resp.Request.URL.Path, ".narinfo") || resp.StatusCode != 200 {

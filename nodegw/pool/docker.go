@@ -125,8 +125,9 @@ func (p *Pool) create(ctx context.Context, c Container, cl Class) (string, error
 		hc.Tmpfs = map[string]string{
 			"/tmp":      fmt.Sprintf("rw,nosuid,nodev,size=%d,mode=1777", tmpfsSize(cl)),
 			"/home/dev": fmt.Sprintf("rw,nosuid,nodev,size=%d,uid=%d,gid=%d,mode=0755", tmpfsSize(cl)/2, UserUID, UserUID),
-			// The user's single-user Nix store (images/debian): memory, like /tmp.
-			"/nix": fmt.Sprintf("rw,nosuid,nodev,size=%d,uid=%d,gid=%d,mode=0755", tmpfsSize(cl), UserUID, UserUID),
+			// The user's single-user Nix store (images/debian): memory, like
+			// /tmp, but exec (Docker mounts a tmpfs noexec unless told).
+			"/nix": fmt.Sprintf("rw,exec,nosuid,nodev,size=%d,uid=%d,gid=%d,mode=0755", tmpfsSize(cl), UserUID, UserUID),
 		}
 		hc.Ulimits = []*units.Ulimit{{Name: "nofile", Soft: 8192, Hard: 8192}}
 	}
