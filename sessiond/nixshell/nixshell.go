@@ -248,7 +248,10 @@ func (s *Shell) run(prog string) ([]string, error) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("%v: %s", err, nixError(out.String()))
+		if msg := nixError(out.String()); msg != "" {
+			return nil, errors.New(msg)
+		}
+		return nil, fmt.Errorf("nix-shell: %w", err)
 	}
 	b, err := os.ReadFile(tmp.Name())
 	if err != nil {
