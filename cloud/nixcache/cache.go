@@ -207,3 +207,10 @@ func writeOnce(path string, b []byte, same bool) error {
 	}
 	return err
 }
+
+// NarFileName is the name under nar/ an uncompressed NAR is uploaded as:
+// its sha256 in nix32, plus ".nar".
+func NarFileName(nar []byte) string {
+	sum := sha256.Sum256(nar)
+	return nix32(sum[:]) + ".nar"
+}
