@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +23,27 @@ import (
 // The session image with Debian's nix-bin (images/build.sh debian).
 const sessionImage = "gatewave/workspace-debian"
 
+var sessionImageBuild struct {
+	once sync.Once
+	out  []byte
+	err  error
+}
+
+// buildSessionImage (re)builds the session image with this tree's
+// sessiond, once per test binary, as testenv.BuildSessiondImage does for
+// the scratch image: mmdebstrap runs only when the package list changed
+// (minutes), the sessiond layer otherwise takes seconds.
+func buildSessionImage(t *testing.T) {
+	t.Helper()
+	testenv.LookPath(t, "mmdebstrap")
+	sessionImageBuild.once.Do(func() {
+		sessionImageBuild.out, sessionImageBuild.err = exec.Command("bash", "../../images/build.sh", "debian").CombinedOutput()
+	})
+	if sessionImageBuild.err != nil {
+		t.Fatalf("build %s: %v\n%s", sessionImage, sessionImageBuild.err, sessionImageBuild.out)
+	}
+}
+
 // sessionContainer starts the session image as nodegw's pool does (no
 // network, read-only root, no capabilities but the privilege drop's, the
 // user's tmpfs /nix, the node's run dir, the node's nix directory
@@ -29,6 +51,7 @@ const sessionImage = "gatewave/workspace-debian"
 func sessionContainer(t *testing.T, nixDir string) (name, sock, token string) {
 	t.Helper()
 	docker := testenv.Docker(t)
+	buildSessionImage(t)
 	if out, err := exec.Command(docker, "run", "--rm", "--entrypoint", "nix-store", sessionImage, "--version").CombinedOutput(); err != nil {
 		testenv.Missing(t, sessionImage+" with nix-bin", "bash images/build.sh debian: "+strings.TrimSpace(string(out)))
 	}
