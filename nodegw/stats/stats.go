@@ -2,24 +2,21 @@
 // containers' (the warm pool's and the batch tasks'), every few seconds,
 // into fleetproto.Stats reports for the cloud's operator dashboard.
 //
-// The machine's figures come from /proc/stat and /proc/meminfo, the
+// The machine's figures come from /proc/stat and /proc/meminfo (on
+// Windows from the system's counters, through gopsutil), the
 // containers' from dockerd's stats API (one-shot reads; CPU is the change
 // in a container's CPU time between two samples), so nothing is read from
 // a path or file a container can change.
 package stats
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -133,7 +130,7 @@ func (s *Sampler) Sample(ctx context.Context) (*fleetproto.Stats, error) {
 func (s *Sampler) node(u *fleetproto.Usage) error {
 	u.CPULimit = float64(runtime.NumCPU())
 	var errs []error
-	if t, err := readCPU(s.opts.Proc + "/stat"); err != nil {
+	if t, err := s.machineCPU(); err != nil {
 		errs = append(errs, err)
 	} else {
 		s.mu.Lock()
@@ -144,7 +141,7 @@ func (s *Sampler) node(u *fleetproto.Usage) error {
 			u.CPUCores = min(float64(t.busy-p.busy)/float64(t.total-p.total)*u.CPULimit, u.CPULimit)
 		}
 	}
-	total, avail, err := readMem(s.opts.Proc + "/meminfo")
+	total, avail, err := s.machineMem()
 	if err != nil {
 		errs = append(errs, err)
 	} else {
@@ -154,66 +151,6 @@ func (s *Sampler) node(u *fleetproto.Usage) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// readCPU reads the machine's CPU time from /proc/stat's first line: busy
-// is everything but idle and iowait.
-func readCPU(path string) (cpuTimes, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return cpuTimes{}, fmt.Errorf("cpu times: %w", err)
-	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	f := strings.Fields(string(line))
-	if len(f) < 5 || f[0] != "cpu" {
-		return cpuTimes{}, fmt.Errorf("cpu times: unexpected first line of %s", path)
-	}
-	var t cpuTimes
-	for i, v := range f[1:] {
-		if i >= 8 { // guest and guest_nice are already in user and nice
-			break
-		}
-		n, err := strconv.ParseUint(v, 10, 64)
-		if err != nil {
-			return cpuTimes{}, fmt.Errorf("cpu times: %w", err)
-		}
-		t.total += n
-		if i != 3 && i != 4 { // idle, iowait
-			t.busy += n
-		}
-	}
-	return t, nil
-}
-
-// readMem reads MemTotal and MemAvailable from /proc/meminfo, in bytes.
-func readMem(path string) (total, avail uint64, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, 0, fmt.Errorf("memory: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	seen := 0
-	for sc.Scan() && seen < 2 {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "MemTotal" && k != "MemAvailable") {
-			continue
-		}
-		n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("memory: %s: %w", k, err)
-		}
-		if k == "MemTotal" {
-			total = n << 10
-		} else {
-			avail = n << 10
-		}
-		seen++
-	}
-	if seen < 2 {
-		return 0, 0, fmt.Errorf("memory: no MemTotal and MemAvailable in %s", path)
-	}
-	return total, avail, sc.Err()
 }
 
 type found struct {
