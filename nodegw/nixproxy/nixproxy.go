@@ -48,7 +48,8 @@ type Options struct {
 	CloudURL string
 	// Token is the node's token, sent to the cloud only. Required.
 	Token string
-	// Dir holds the socket and nix.conf; it is made (0755) if missing. Required.
+	// Dir holds the socket and nix.conf; it is made (0755) if missing,
+	// and its parents (0700, the node's own). Required.
 	Dir string
 	// Client reaches the cloud; nil means one that follows no redirects.
 	Client *http.Client
@@ -98,7 +99,14 @@ func New(opts Options) (*Proxy, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
+	// Dir is the node's state directory's "nix": a state directory this
+	// makes stays the node's alone (0700), so only containers, which get
+	// Dir itself bind-mounted, reach the socket, never the host's other
+	// users.
+	if err := os.MkdirAll(filepath.Dir(opts.Dir), 0o700); err != nil {
+		return nil, fmt.Errorf("nixproxy: %w", err)
+	}
+	if err := os.Mkdir(opts.Dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("nixproxy: %w", err)
 	}
 	if err := os.Chmod(opts.Dir, 0o755); err != nil {
