@@ -71,3 +71,46 @@ func TestRelayRefusesWhatIsNotItsSocket(t *testing.T) {
 		t.Error("a missing socket was relayed to")
 	}
 }
+
+// The socket checked is the one connected to: a swap of the path for a
+// symlink to another socket between the check and the connect (what a
+// user who could write in the run directory would try) does not redirect
+// the relay.
+func TestRelayConnectsToTheSocketItChecked(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "s.sock")
+	echo(t, sock)
+	other := filepath.Join(dir, "other.sock")
+	ln, err := net.Listen("unix", other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.ReadAll(c)
+		_, _ = c.Write([]byte("the other socket"))
+	}()
+	beforeDial = func() {
+		if err := os.Rename(sock, sock+".moved"); err != nil {
+			t.Error(err)
+		}
+		if err := os.Symlink(other, sock); err != nil {
+			t.Error(err)
+		}
+	}
+	defer func() { beforeDial = func() {} }()
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := Run(ctx, sock, strings.NewReader("hi"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "got:hi" {
+		t.Fatalf("relayed %q, want the checked socket's answer", got)
+	}
+}
