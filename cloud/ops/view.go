@@ -131,6 +131,14 @@ func (n Node) StaleStats() bool {
 	return n.Stats != nil && (!n.Linked || (n.State != "online" && n.State != "draining") || n.Stats.AgeSeconds > 30)
 }
 
+// ShownVersion is the gateway version the node registered with (its own
+// text) as the page shows it: printable.
+func (n Node) ShownVersion() string { return printable(n.Version) }
+
+// ShownDrainDetail is the drain's detail as the page shows it: printable
+// (it quotes the node's own error when a save failed).
+func (n Node) ShownDrainDetail() string { return printable(n.DrainDetail) }
+
 // StateLabel is the state as shown, with a dropped link said.
 func (n Node) StateLabel() string {
 	if (n.State == "online" || n.State == "draining") && !n.Linked {

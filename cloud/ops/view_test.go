@@ -1,8 +1,14 @@
 package ops
 
 import (
+	"io"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
+
+	"gatewave.dev/cloud/web"
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -30,5 +36,33 @@ func TestFormatting(t *testing.T) {
 	}
 	if !(Node{State: "offline", Stats: &Live{}}).StaleStats() || (Node{State: "online", Linked: true, Stats: &Live{AgeSeconds: 5}}).StaleStats() {
 		t.Error("StaleStats")
+	}
+}
+
+// What a node wrote itself (the version it registered with, the error a
+// failed save quoted in the drain's detail) reaches the page escaped and
+// printable: no markup, no bidi overrides or control characters that
+// would make one node's row read like another's.
+func TestLivePartShowsANodesTextPrintable(t *testing.T) {
+	v := &View{Snapshot: &Snapshot{Nodes: []Node{{
+		Name: "n1", State: "draining", Linked: true,
+		Version:     "1.0\u202e<b>x</b>\x1b[2J",
+		DrainDetail: "session s1 not moved: save failed: \u2066evil\u2069<script>",
+	}}}}
+	app := fiber.New()
+	app.Get("/", func(c *fiber.Ctx) error { return web.RenderFragment(c, "ops-live", v) })
+	resp, err := app.Test(httptest.NewRequest("GET", "/", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	body := string(b)
+	for _, bad := range []string{"\u202e", "\u2066", "\u2069", "\x1b", "<b>", "<script>"} {
+		if strings.Contains(body, bad) {
+			t.Errorf("the page holds %q from the node:\n%s", bad, body)
+		}
+	}
+	if !strings.Contains(body, "1.0\ufffd&lt;b&gt;x&lt;/b&gt;\ufffd[2J") || !strings.Contains(body, "save failed: \ufffdevil\ufffd&lt;script&gt;") {
+		t.Errorf("the node's text is not shown, made printable:\n%s", body)
 	}
 }
