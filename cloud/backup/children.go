@@ -34,7 +34,13 @@ func parseConn(raw string) (pgConn, error) {
 		c.password, _ = u.User.Password()
 		u.User = url.User(u.User.Username())
 	}
-	q := u.Query()
+	// A query Go cannot parse is refused: the pairs it skips (a bad
+	// escape, a ';') could hold the password, which would then stay in
+	// the child's argv and in libpq's error about them.
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return pgConn{}, errors.New("DATABASE_URL's query is malformed (a bad %-escape or a ';')")
+	}
 	if pw := q.Get("password"); pw != "" {
 		c.password = pw
 	}

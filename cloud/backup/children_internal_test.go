@@ -35,7 +35,9 @@ func TestParseConnMovesThePasswordOutOfTheURL(t *testing.T) {
 			}
 		}
 	}
-	for _, bad := range []string{"", "mysql://u:hunter2@db/x", "host=db password=hunter2", "postgres://u:hunter2@[::1"} {
+	for _, bad := range []string{"", "mysql://u:hunter2@db/x", "host=db password=hunter2", "postgres://u:hunter2@[::1",
+		// Pairs Go's query parser skips would keep the password in the DSN.
+		"postgres://u@db/x?password=hunter2%ZZ", "postgres://u@db/x?sslmode=disable;password=hunter2"} {
 		_, err := parseConn(bad)
 		if err == nil {
 			t.Errorf("parseConn(%q) accepted", bad)
