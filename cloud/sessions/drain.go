@@ -159,20 +159,29 @@ func (s *Service) demand(ctx context.Context, node string, d fleetproto.PoolDema
 type move struct {
 	session, node, container string
 	nodeID                   int64
+	// saved: the session is already marked moving (restarting, moving_from)
+	// after a successful save; only the release is left.
+	saved bool
 }
 
 // drainNodes starts moving the ready sessions of the draining nodes this
 // replica holds, in the background (goRelease bounds them).
 func (s *Service) drainNodes(ctx, dctx context.Context) {
-	rows, err := s.db.Query(dctx, `SELECT s.id, n.name, s.container_id, n.id FROM sessions s JOIN nodes n ON n.id = s.node_id
-		WHERE s.state = 'ready' AND n.drain_requested_at IS NOT NULL AND n.replica = $1`, s.hub.Replica())
+	// A session marked moving whose container is still claimed is a move
+	// cut short after its save (its replica died before the release got
+	// through): it is released now, drained node or not, or it would show
+	// "restarting" for good.
+	rows, err := s.db.Query(dctx, `SELECT s.id, n.name, s.container_id, n.id, s.state = 'restarting' FROM sessions s JOIN nodes n ON n.id = s.node_id
+		WHERE n.replica = $1 AND ((s.state = 'ready' AND n.drain_requested_at IS NOT NULL)
+			OR (s.state = 'restarting' AND s.moving_from = s.node_id AND EXISTS (SELECT 1 FROM pool_containers c
+				WHERE c.node_id = s.node_id AND c.container_id = s.container_id AND c.state = 'claimed')))`, s.hub.Replica())
 	if err != nil {
 		s.log.Warn("find sessions to move", "err", err)
 		return
 	}
 	ms, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (move, error) {
 		var m move
-		err := r.Scan(&m.session, &m.node, &m.container, &m.nodeID)
+		err := r.Scan(&m.session, &m.node, &m.container, &m.nodeID, &m.saved)
 		return m, err
 	})
 	if err != nil {
@@ -195,6 +204,9 @@ func (s *Service) drainNodes(ctx, dctx context.Context) {
 // container for a fresh one elsewhere (see above).
 func (s *Service) move(ctx context.Context, m move) error {
 	args, _ := json.Marshal(fleetproto.ReleaseArgs{Container: m.container, Session: m.session})
+	if m.saved {
+		return s.moveRelease(ctx, m, args)
+	}
 	ack, err := s.hub.Command(ctx, m.node, fleetproto.CommandSave, args)
 	if err == nil && !ack.OK {
 		err = errors.New(ack.Error)
@@ -216,7 +228,14 @@ func (s *Service) move(ctx context.Context, m move) error {
 	}
 	s.dropRoute(m.session)
 	s.wake(m.session)
-	ack, err = s.hub.Command(ctx, m.node, fleetproto.CommandRelease, args)
+	return s.moveRelease(ctx, m, args)
+}
+
+// moveRelease releases the container of m's session, marked moving: the
+// node saves once more and destroys it, and the report that no longer
+// lists it queues the session (containerGone).
+func (s *Service) moveRelease(ctx context.Context, m move, args []byte) error {
+	ack, err := s.hub.Command(ctx, m.node, fleetproto.CommandRelease, args)
 	if err == nil && !ack.OK {
 		err = errors.New(ack.Error)
 	}
@@ -241,7 +260,7 @@ func (s *Service) move(ctx context.Context, m move) error {
 	s.dr.mu.Lock()
 	delete(s.dr.retryAt, m.session)
 	s.dr.mu.Unlock()
-	s.log.Info("session moving off a draining node", "session", m.session, "node", m.node, "autosave", res.Commit)
+	s.log.Info("session moving off a draining node", "session", m.session, "node", m.node, "autosave", rel.Commit)
 	return nil
 }
 

@@ -234,3 +234,48 @@ func TestDrainingNodeGetsNoClaims(t *testing.T) {
 		t.Fatalf("%d releases after a failed save", released)
 	}
 }
+
+// A move cut short after its save (the replica died between marking the
+// session moving and releasing its container) is finished by a later
+// sweep: the container is released and the session queued to continue
+// from that save, not counted as a restart; left alone it would show
+// "restarting" for good.
+func TestDrainFinishesAnInterruptedMove(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	alice := e.addUser(t, "alice")
+	alice.signIn(t)
+	n := e.startScripted("node-1", "", nil)
+	n.set(container(ctrA, "standard", "idle", ""))
+	e.waitIdleInDB(t, 1)
+	se := alice.mustAllocate(t)
+	e.waitContainers(t, "node-1", map[string]string{ctrA: "claimed"})
+	ctx := context.Background()
+	// What move leaves when its replica dies right after the save.
+	if _, err := e.db.Exec(ctx, `UPDATE sessions SET state = 'restarting', moving_from = node_id, detail = 'moving' WHERE id = $1`, se.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.New(e.db).SetDrain(ctx, "node-1", true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, testenv.WaitLong, "the interrupted move's container released", func() bool {
+		for _, r := range n.gotReleases() {
+			if r.Session == se.ID && r.Container == ctrA {
+				return true
+			}
+		}
+		return false
+	})
+	n.set() // the node saved and removed it
+	var state string
+	var restarts int
+	eventually(t, testenv.WaitLong, "alice queued to continue elsewhere", func() bool {
+		err := e.db.QueryRow(ctx, `SELECT state, restarts FROM sessions WHERE id = $1`, se.ID).Scan(&state, &restarts)
+		return err == nil && state == "queued"
+	})
+	if restarts != 0 {
+		t.Fatalf("the move counted as %d restarts", restarts)
+	}
+	if got := alice.session(t, se.ID); got.Detail != "moved to another node; continuing from your last save" {
+		t.Fatalf("alice after the move: %+v", got)
+	}
+}
