@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"gatewave.dev/cloud/nixcache"
@@ -100,6 +101,7 @@ func nixPush(ctx context.Context, args []string, env Env) error {
 		cmd := exec.CommandContext(ctx, "nix", append([]string{"--extra-experimental-features", "nix-command", "copy",
 			"--to", "file://" + tmp + "?compression=none"}, fs.Args()...)...)
 		cmd.Stdout, cmd.Stderr = env.Stderr, env.Stderr
+		cmd.Env = nixEnv()
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("nix copy: %w", err)
 		}
@@ -110,4 +112,15 @@ func nixPush(ctx context.Context, args []string, env Env) error {
 		fmt.Fprintln(env.Stdout, p)
 	}
 	return err
+}
+
+// nixEnv is nix copy's environment: this process's without the cloud's
+// secrets (the admin token the push uses, DATABASE_URL, the object
+// store's keys: every GATEWAVE_ setting), which nix and whatever it runs
+// have no use for.
+func nixEnv() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return strings.HasPrefix(k, "GATEWAVE_") || k == "DATABASE_URL" || k == "PGPASSWORD"
+	})
 }
