@@ -19,6 +19,10 @@
 #                         [/var/lib/gatewave-deploy/PROJECT]
 #   GATEWAVE_SESSION_IMAGE the sessions' image [gatewave/workspace-debian]
 #   GATEWAVE_POOL_SIZE, _CPUS, _MEMORY_MIB, _DISK_MIB, _OVERSUBSCRIBE: the pool
+#   GATEWAVE_POOL_MIN, GATEWAVE_POOL_BURST_MIN  the elastic pool's minimums of
+#                         standard [1] and over-subscribed [0] containers kept
+#                         warm when idle; it grows to the sizes under demand
+#                         (-1 for both: a fixed pool)
 #   GATEWAVE_NODE_NAME    the gateway's node name [main]
 #   GATEWAVE_FIRST_ADMIN  the first admin's user name [admin]
 set -euo pipefail

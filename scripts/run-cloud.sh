@@ -7,8 +7,10 @@
 #
 #   bash scripts/run-cloud.sh          (after `make build`: bin/cloud, bin/nodegw, bin/sessiond)
 #
-# Environment: GATEWAVE_RUN_PORT (default 8480), GATEWAVE_RUN_POOL (warm
-# containers, default 2), GATEWAVE_RUN_IMAGE (default gatewave/workspace-debian, built here).
+# Environment: GATEWAVE_RUN_PORT (default 8480), GATEWAVE_RUN_POOL (the most
+# warm containers, default 2), GATEWAVE_RUN_POOL_MIN (the fewest, kept when
+# idle: the pool is elastic, default 1; -1: a fixed pool of GATEWAVE_RUN_POOL),
+# GATEWAVE_RUN_IMAGE (default gatewave/workspace-debian, built here).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +20,7 @@ state=$root/.run/cloud
 nodestate=/tmp/gatewave-run-$(id -u)
 port=${GATEWAVE_RUN_PORT:-8480}
 poolsize=${GATEWAVE_RUN_POOL:-2}
+poolmin=${GATEWAVE_RUN_POOL_MIN:-1}
 poolname=gatewave-run
 log() { echo "run-cloud: $*" >&2; }
 
@@ -152,7 +155,7 @@ curl -fsS "$url/healthz" >/dev/null || { log "the cloud did not start; see $stat
 
 NODEGW_TOKEN_FILE=$state/node-token env -u GATEWAVE_ADMIN_TOKEN -u DATABASE_URL "$bin/nodegw" --cloud "$url" --name local \
 	--image "$image" --pool-name "$poolname" --state-dir "$nodestate" \
-	--standard-count "$poolsize" --standard-cpus 0.5 --standard-memory-mib 512 --oversubscribe -1 \
+	--standard-count "$poolsize" --standard-min "$poolmin" --standard-cpus 0.5 --standard-memory-mib 512 --oversubscribe -1 \
 	--autosave-interval 2m --shutdown-pool 2>"$state/nodegw.log" &
 pids+=($!)
 
