@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"gatewave.dev/cloud/store"
 	"gatewave.dev/shared/fleetproto"
 )
 
@@ -270,7 +271,7 @@ func (s *Service) moveFailed(ctx context.Context, m move, why error) error {
 	s.dr.mu.Lock()
 	s.dr.retryAt[m.session] = time.Now().Add(moveRetry)
 	s.dr.mu.Unlock()
-	msg := "saving your work failed, so your session stays on this node for now: " + why.Error()
+	msg := store.DetailMoveFailed + why.Error()
 	if len(msg) > 600 {
 		msg = msg[:597] + "..."
 	}

@@ -233,6 +233,14 @@ func TestDrainingNodeGetsNoClaims(t *testing.T) {
 	if released != 0 {
 		t.Fatalf("%d releases after a failed save", released)
 	}
+	// Undrained, the session stays for good: its detail no longer says
+	// "for now".
+	if err := st.SetDrain(ctx, "node-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := alice.session(t, se.ID); got.State != sessions.Ready || got.Detail != "" {
+		t.Fatalf("alice after the undrain: %+v, want ready without the failed move's detail", got)
+	}
 }
 
 // A move cut short after its save (the replica died between marking the

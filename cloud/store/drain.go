@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Drain is a node's drain as operators see it (nodes.drain_requested_at
@@ -45,19 +48,31 @@ func (d Drain) String() string {
 	return s
 }
 
+// DetailMoveFailed begins what a session's user reads while a drain
+// cannot move their session because its save failed (cloud/sessions).
+const DetailMoveFailed = "saving your work failed, so your session stays on this node for now: "
+
 // SetDrain starts (drain true) or ends the drain of node name. Starting
-// it again keeps the first request's time.
+// it again keeps the first request's time. Ending it clears what a failed
+// move told the node's users: their sessions stay, and not "for now".
 func (s *Store) SetDrain(ctx context.Context, name string, drain bool) error {
-	tag, err := s.Pool.Exec(ctx, `UPDATE nodes SET drain_requested_at = CASE WHEN $2 THEN coalesce(drain_requested_at, now()) END,
-		drain_detail = '' WHERE name = $1 AND status <> 'revoked'`, name, drain)
-	if err != nil {
-		return fmt.Errorf("drain node %q: %w", name, err)
-	}
-	if tag.RowsAffected() == 0 {
+	var id int64
+	err := s.Pool.QueryRow(ctx, `UPDATE nodes SET drain_requested_at = CASE WHEN $2 THEN coalesce(drain_requested_at, now()) END,
+		drain_detail = '' WHERE name = $1 AND status <> 'revoked' RETURNING id`, name, drain).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
 		if _, err := s.Get(ctx, name); err != nil {
 			return err
 		}
 		return fmt.Errorf("drain node %q: %w", name, ErrRevoked)
+	}
+	if err != nil {
+		return fmt.Errorf("drain node %q: %w", name, err)
+	}
+	if !drain {
+		if _, err := s.Pool.Exec(ctx, `UPDATE sessions SET detail = '' WHERE node_id = $1 AND state = 'ready' AND starts_with(detail, $2)`,
+			id, DetailMoveFailed); err != nil {
+			return fmt.Errorf("undrain node %q: %w", name, err)
+		}
 	}
 	return nil
 }
