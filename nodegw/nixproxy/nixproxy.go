@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -56,6 +57,11 @@ type Options struct {
 	// MaxConcurrent bounds requests in flight from all containers (0
 	// means 16); beyond it requests get 503.
 	MaxConcurrent int
+	// MaxConns bounds the socket's open connections from all containers
+	// (0 means 128): beyond it connections wait in the socket's backlog,
+	// so no container can make nodegw hold more (a goroutine and a file
+	// descriptor each) by opening them faster than they time out.
+	MaxConns int
 	// Logger: nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -95,6 +101,9 @@ func New(opts Options) (*Proxy, error) {
 	}
 	if opts.MaxConcurrent <= 0 {
 		opts.MaxConcurrent = 16
+	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 128
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -185,7 +194,7 @@ func (p *Proxy) Serve(ctx context.Context) error {
 		_ = srv.Shutdown(sctx)
 	}()
 	p.log.Info("nix cache socket", "path", path)
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(limitListener(ln, p.opts.MaxConns)); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
@@ -255,4 +264,56 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		_, _ = io.Copy(w, resp.Body)
 	}
+}
+
+// limitListener accepts at most n connections at a time: Accept waits
+// until one of those is closed.
+func limitListener(ln net.Listener, n int) net.Listener {
+	return &limited{Listener: ln, slots: make(chan struct{}, n), done: make(chan struct{})}
+}
+
+type limited struct {
+	net.Listener
+	slots chan struct{}
+	once  sync.Once
+	done  chan struct{}
+}
+
+func (l *limited) Accept() (net.Conn, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.slots
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
+}
+
+func (l *limited) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+// CloseWrite keeps the server's graceful close of a unix connection.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }
