@@ -96,6 +96,11 @@ func TestBodiesLimitedBeforeAuth(t *testing.T) {
 			t.Errorf("POST %s with %d bytes announced: %d %s, want 413", path, big, resp.StatusCode, b)
 		}
 	}
+	// This cloud serves no Nix cache, so a NAR upload gets no large limit.
+	resp := rawRequest(t, c.addr, fmt.Sprintf("PUT /nix-cache/nar/x.nar HTTP/1.1\r\nHost: %s\r\nContent-Length: %d", c.addr, big), nil)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("PUT of a NAR to a cloud without a cache, %d bytes announced: %d, want 413", big, resp.StatusCode)
+	}
 	// A chunked sign-in body over the limit is cut off too.
 	chunk := bytes.Repeat([]byte("a"), big)
 	body := fmt.Appendf(nil, "%x\r\n%s\r\n0\r\n\r\n", len(chunk), chunk)
@@ -103,7 +108,7 @@ func TestBodiesLimitedBeforeAuth(t *testing.T) {
 		t.Errorf("chunked oversized sign-in: %d, want 413", resp.StatusCode)
 	}
 	// The same size to git is read and goes on to authentication.
-	resp := rawRequest(t, c.addr, fmt.Sprintf("POST /git/alice.git/git-receive-pack HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: %d", c.addr, big),
+	resp = rawRequest(t, c.addr, fmt.Sprintf("POST /git/alice.git/git-receive-pack HTTP/1.1\r\nHost: %s\r\nContent-Type: application/x-git-receive-pack-request\r\nContent-Length: %d", c.addr, big),
 		bytes.Repeat([]byte{0}, big))
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("git push body of %d bytes without credentials: %d, want 401", big, resp.StatusCode)

@@ -139,7 +139,7 @@ func New(opts Options) (*Server, error) {
 		BodyLimit:    LargeBodyLimit,
 		ReadTimeout:  30 * time.Second,
 	})
-	limitBodies(app, opts.GitRoot != "")
+	limitBodies(app, opts.GitRoot != "", opts.NixCache != "")
 	app.Use(requests.Handler())
 	s := &Server{App: app, Hub: hub, Store: st, Ops: opsv, log: opts.Logger, internal: opts.Internal}
 	if opts.Internal != nil {
@@ -232,7 +232,7 @@ const (
 // limitBodies sets the per-request body limit on app's server. Fiber routes
 // on the undecoded path, so the prefix is matched on that same path: a
 // path that only decodes to /git/ does not get the large limit.
-func limitBodies(app *fiber.App, large bool) {
+func limitBodies(app *fiber.App, large, nix bool) {
 	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
 		var u fasthttp.URI
 		if err := u.Parse(nil, h.RequestURI()); err == nil {
@@ -240,8 +240,9 @@ func limitBodies(app *fiber.App, large bool) {
 			if large && (bytes.HasPrefix(p, []byte("/git/")) || bytes.HasPrefix(p, []byte("/s/"))) {
 				return fasthttp.RequestConfig{MaxRequestBodySize: LargeBodyLimit}
 			}
-			// NAR uploads to the Nix cache (admin only, checked after).
-			if h.IsPut() && bytes.HasPrefix(p, []byte(nixcache.Prefix+"/nar/")) {
+			// NAR uploads to the Nix cache (admin only, checked after),
+			// when there is one.
+			if nix && h.IsPut() && bytes.HasPrefix(p, []byte(nixcache.Prefix+"/nar/")) {
 				return fasthttp.RequestConfig{MaxRequestBodySize: LargeBodyLimit}
 			}
 		}

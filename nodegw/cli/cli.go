@@ -107,6 +107,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		log.Error("no cloud URL: pass --cloud or set NODEGW_CLOUD")
 		return 2
 	}
+	if err := secureStateDir(*stateDir); err != nil {
+		log.Error("state dir", "err", err)
+		return 2
+	}
 	gopts := gateway.Options{
 		CloudURL: *cloud, Token: token, Name: *name, Version: buildinfo.Version, Labels: map[string]string(lb), Logger: log,
 		Resources: func(ctx context.Context) (fleetproto.Resources, error) { return resources.Probe(ctx, *diskPath) },

@@ -15,6 +15,10 @@ import (
 // answers; a cloud without a cache stops it (containers then see an empty
 // directory, and nix in them has no substituter).
 func nixCache(ctx context.Context, cloud, token, dir string, log *slog.Logger) string {
+	if !nixCacheForSessions {
+		log.Info("nix cache: none for sessions on this node: a Windows host's unix socket cannot reach a container in Docker Desktop's VM")
+		return ""
+	}
 	p, err := nixproxy.New(nixproxy.Options{CloudURL: cloud, Token: token, Dir: dir, Logger: log})
 	if err != nil {
 		log.Warn("nix cache: none for sessions", "err", err)

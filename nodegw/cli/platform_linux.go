@@ -2,7 +2,9 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 
 	"gatewave.dev/nodegw/gateway"
@@ -19,7 +21,19 @@ const (
 	// defaultDiskMiB 0 is the pool's default quota: each workspace is a
 	// loop-mounted disk of its own (nodegw/loopdisk).
 	defaultDiskMiB = 0
+	// nixCacheForSessions: containers reach the node's cache socket
+	// through a bind mount (nodegw/nixproxy).
+	nixCacheForSessions = true
 )
+
+// secureStateDir makes the node's state directory, the node's alone
+// (pool.New and nixproxy keep what they make in it 0700 too).
+func secureStateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	return nil
+}
 
 // errNoTasks would say a node cannot run batch tasks; a Linux node can.
 var errNoTasks = errors.New("batch tasks need a Linux node")

@@ -194,9 +194,20 @@ func (s *Shell) Env(ctx context.Context) ([]string, string) {
 		return nil, "shell.nix is still being prepared; this has the plain environment"
 	}
 	if r.err != nil {
-		return nil, "shell.nix failed, so this has the plain environment: " + r.err.Error()
+		return nil, failedNotice(r.err)
 	}
 	return r.env, ""
+}
+
+// failedNotice is what a child's user reads when shell.nix failed. The
+// usual case has its own words: a shell.nix of nixpkgs (every new repo's,
+// cloud/githost/template) on a node with no nixpkgs channel, where the
+// image's own tools are what the child gets.
+func failedNotice(err error) string {
+	if strings.Contains(err.Error(), "'nixpkgs' was not found in the Nix search path") {
+		return "shell.nix imports <nixpkgs>, which this node does not have; this has the image's own tools (yosys, nextpnr, iverilog, ...) instead"
+	}
+	return "shell.nix failed, so this has the plain environment: " + err.Error()
 }
 
 // skipped are what nix-shell sets for its own run, not for the children.

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
+	"unicode/utf8"
 )
 
 // TypeStats is the node's live CPU and memory use, gateway → cloud, sent
@@ -85,6 +87,9 @@ func (m *Stats) validate() error {
 		}
 		if len(c.Name) > 128 {
 			return errors.New("stats: container name longer than 128 bytes")
+		}
+		if !utf8.ValidString(c.Name) || strings.ContainsRune(c.Name, 0) {
+			return errors.New("stats: container name is not valid UTF-8 text")
 		}
 		if c.Kind != StatsSession && c.Kind != StatsTask {
 			return fmt.Errorf("stats: container kind %q is not valid", c.Kind)

@@ -36,6 +36,7 @@ func TestStatsRefusesWhatANodeMustNotSend(t *testing.T) {
 		{"bad id", `{"node":{"cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0},"containers":[{"id":"../x","name":"c","kind":"task","cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0}]}`, "not valid"},
 		{"bad kind", `{"node":{"cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0},"containers":[{"id":"0123456789ab","name":"c","kind":"host","cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0}]}`, "kind"},
 		{"long name", `{"node":{"cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0},"containers":[{"id":"0123456789ab","name":"` + strings.Repeat("x", 129) + `","kind":"task","cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0}]}`, "longer"},
+		{"NUL in a name", `{"node":{"cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0},"containers":[{"id":"0123456789ab","name":"a\u0000b","kind":"task","cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0}]}`, "UTF-8 text"},
 		{"unknown field", `{"node":{"cpu_cores":0,"cpu_limit":0,"memory_bytes":0,"memory_limit_bytes":0},"containers":[],"exec":"rm"}`, "unknown field"},
 	}
 	for _, tt := range tests {
