@@ -93,7 +93,8 @@ up() {
 	local tok
 	tok=$(cat "$GATEWAVE_DEPLOY_DIR/secrets/admin-token")
 	for _ in $(seq 1 180); do
-		if curl -fsS -m 5 -H "Authorization: Bearer $tok" "$url/api/v1/nodes/$GATEWAVE_NODE_NAME" 2>/dev/null | grep -q '"status":"online"'; then
+		# The token goes to curl on stdin, never in its argv (ps shows that).
+		if printf 'header = "Authorization: Bearer %s"\n' "$tok" | curl -fsS -m 5 -K - "$url/api/v1/nodes/$GATEWAVE_NODE_NAME" 2>/dev/null | grep -q '"status":"online"'; then
 			cat <<MSG
 Gatewave $GATEWAVE_VERSION is up on $url/ (compose project $COMPOSE_PROJECT_NAME).
 Sign in as $GATEWAVE_FIRST_ADMIN (an admin) with the password in $GATEWAVE_DEPLOY_DIR/secrets/admin-password.
