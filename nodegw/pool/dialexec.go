@@ -13,12 +13,14 @@ import (
 	"sync"
 
 	"github.com/docker/docker/api/types/container"
+
+	"gatewave.dev/shared/unixsock"
 )
 
 // ErrNotSessiond is wrapped when the socket path holds anything but a
 // socket made by the container's root (sessiond before it drops to the
 // user): a symlink, a FIFO, a regular file or a socket of the user's.
-var ErrNotSessiond = errors.New("not sessiond's socket")
+var ErrNotSessiond = unixsock.ErrWrongSocket
 
 // sessiondBin is sessiond in every pool image (images/build.sh).
 const sessiondBin = "/usr/local/bin/sessiond"
